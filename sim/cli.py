@@ -1,0 +1,107 @@
+"""The ``asylumsim`` command line.
+
+The scenario file is the single source of truth; the command line only patches it
+(``--set a.b=1``) and validates the result. Every error the project raises is printed as
+one line on stderr with exit code 1. Heavy imports (Mesa, matplotlib, pandas) happen inside
+the commands that need them, so ``list``/``show``/``validate``/``claims`` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.errors import AsylumsimError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios.",
+)
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a parameter: --set population.scale=100 (repeatable)."),
+]
+
+
+def _fail(exc: AsylumsimError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the named scenarios, one line each."""
+    from sim.config import list_scenarios
+
+    entries = list_scenarios()
+    width = max((len(e.name) for e in entries), default=0)
+    for e in entries:
+        typer.echo(f"{e.name:<{width}}  {e.description}")
+
+
+@app.command("show")
+def show_cmd(scenario: Annotated[str, typer.Argument(help="Scenario name or YAML file.")], set_: SetOpt = None) -> None:
+    """Print the fully resolved scenario (after extends and --set), defaults included."""
+    from sim.config import load_scenario
+    from sim.config.render import render_yaml
+
+    try:
+        s = load_scenario(scenario, set_ or [])
+    except AsylumsimError as exc:
+        _fail(exc)
+    typer.echo(render_yaml(s, header=f"Resolved scenario {s.name!r}"), nl=False)
+
+
+@app.command("validate")
+def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names or YAML files.")], set_: SetOpt = None) -> None:
+    """Validate scenario files; print one line per file, exit 1 if any is invalid."""
+    from sim.config import load_scenario
+
+    bad = 0
+    for f in files:
+        try:
+            s = load_scenario(f, set_ or [])
+            typer.echo(f"ok: {f} ({s.name}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
+        except AsylumsimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            bad += 1
+    if bad:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning project errors into one line."""
+    try:
+        app()
+    except AsylumsimError as exc:  # pragma: no cover - commands catch their own
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+def _register_optional_commands() -> None:
+    """Commands defined in other modules register themselves on ``app``."""
+    import importlib
+
+    for module in ("sim.claims_cli", "sim.runner.commands"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":
+    main()
+
+__all__ = ["app", "main", "Path"]

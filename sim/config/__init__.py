@@ -1,0 +1,6 @@
+"""Scenario configuration: schema, strict YAML, extends, overrides, validation."""
+
+from sim.config.loader import list_scenarios, load_scenario, resolve_ref
+from sim.config.schema import Scenario
+
+__all__ = ["Scenario", "list_scenarios", "load_scenario", "resolve_ref"]

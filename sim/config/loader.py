@@ -1,0 +1,318 @@
+"""Scenario loading: find a scenario, follow ``extends``, apply ``--set``, validate once.
+
+Merge rules (documented in docs/guide.md):
+- mappings merge key by key; scalars and lists replace;
+- a mapping given where the parent has a list of named items (regions, exits, hosts,
+  offers, categories, sources) patches those items by ``name``; an unknown name appends
+  a new item.
+
+Every failure raises :class:`sim.errors.ConfigError` naming the file, the key path and
+the problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sim.config.schema import Scenario, _is_list, _model_in
+from sim.config.yaml_safe import parse_override_value, read_yaml_file
+from sim.errors import ConfigError
+
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+MAX_EXTENDS_DEPTH = 20
+
+Path_t = tuple[str | int, ...]
+
+
+def scenario_dirs() -> list[Path]:
+    """Where named scenarios are looked up, in order.
+
+    ``$ASYLUMSIM_SCENARIOS`` (os.pathsep-separated) first, then the repository's
+    ``scenarios/`` next to the package.
+    """
+    dirs: list[Path] = []
+    env = os.environ.get("ASYLUMSIM_SCENARIOS")
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "scenarios")
+    return dirs
+
+
+@dataclass(frozen=True)
+class ScenarioEntry:
+    name: str
+    path: Path
+    description: str
+
+
+def list_scenarios() -> list[ScenarioEntry]:
+    """Named scenarios with their one-line descriptions (first directory wins)."""
+    seen: dict[str, ScenarioEntry] = {}
+    for d in scenario_dirs():
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.yaml")):
+            if path.stem in seen:
+                continue
+            try:
+                raw = read_yaml_file(path)
+                desc = raw.get("description", "") if isinstance(raw, dict) else ""
+            except ConfigError as exc:
+                desc = f"(invalid: {exc.problem})"
+            seen[path.stem] = ScenarioEntry(path.stem, path, str(desc))
+    return sorted(seen.values(), key=lambda e: e.name)
+
+
+def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<command line>") -> Path:
+    """Turn a scenario name or ``.yaml`` path into an existing file path.
+
+    Args:
+        ref: A scenario name (letters, digits, ``_``, ``-``) or a path ending in .yaml/.yml.
+        relative_to: Directory for relative paths (the referring file's directory).
+        source: Where the reference came from, for the error message.
+    """
+    if ref.endswith((".yaml", ".yml")):
+        p = Path(ref)
+        if not p.is_absolute() and relative_to is not None:
+            p = relative_to / p
+        if not p.is_file():
+            raise ConfigError(source, "extends" if relative_to else "", f"scenario file {ref!r} not found")
+        return p
+    if not SCENARIO_NAME.match(ref):
+        raise ConfigError(
+            source, "extends" if relative_to else "",
+            f"{ref!r} is not a scenario name (letters, digits, '_' and '-' only; give a .yaml path for a file)",
+        )
+    for d in scenario_dirs():
+        p = d / f"{ref}.yaml"
+        if p.is_file():
+            return p
+    names = [e.name for e in list_scenarios()]
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(names)}"
+    raise ConfigError(source, "extends" if relative_to else "", f"unknown scenario {ref!r}{hint}")
+
+
+# --------------------------------------------------------------------------------------
+# merging with provenance
+
+
+def _is_named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, dict) and "name" in x for x in value)
+
+
+def merge(base: Any, patch: Any, source: str, prov: dict[Path_t, str], path: Path_t = ()) -> Any:
+    """Merge ``patch`` into ``base`` (both plain data); record who set what in ``prov``."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base.get(k), v, source, prov, path + (k,)) if k in base else _mark(v, source, prov, path + (k,))
+        return out
+    if _is_named_list(base) and isinstance(patch, dict):
+        out_list = [dict(x) for x in base]
+        index = {x["name"]: i for i, x in enumerate(out_list)}
+        for name, item_patch in patch.items():
+            if not isinstance(item_patch, dict):
+                raise ConfigError(source, ".".join(map(str, path + (name,))), "a patch by name must be a mapping")
+            if name in index:
+                i = index[name]
+                out_list[i] = merge(out_list[i], item_patch, source, prov, path + (i,))
+            else:
+                out_list.append(_mark({"name": name, **item_patch}, source, prov, path + (len(out_list),)))
+                index[name] = len(out_list) - 1
+        return out_list
+    return _mark(patch, source, prov, path)
+
+
+def _mark(value: Any, source: str, prov: dict[Path_t, str], path: Path_t) -> Any:
+    prov[path] = source
+    return copy.deepcopy(value)
+
+
+def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario file and its ``extends`` ancestors, merged root-first."""
+    real = path.resolve()
+    if real in stack:
+        cycle = " -> ".join(p.stem for p in stack + (real,))
+        raise ConfigError(str(path), "extends", f"cycle in extends: {cycle}")
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(str(path), "extends", f"extends chain is deeper than {MAX_EXTENDS_DEPTH}")
+    raw = read_yaml_file(path)
+    if raw is None:
+        raise ConfigError(str(path), "", "file is empty; a scenario needs at least a name and a description")
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "", f"a scenario must be a mapping of keys, not a {type(raw).__name__}")
+    for k in raw:
+        if not isinstance(k, str):
+            raise ConfigError(str(path), str(k), "keys must be strings")
+    parent = raw.get("extends")
+    base: dict[str, Any] = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ConfigError(str(path), "extends", "must be a scenario name or a .yaml path")
+        parent_path = resolve_ref(parent, path.parent, str(path))
+        base = load_chain(parent_path, prov, stack + (real,))
+    return merge(base, raw, str(path), prov)
+
+
+# --------------------------------------------------------------------------------------
+# --set overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into a key path and a strictly parsed value."""
+    if "=" not in text:
+        raise ConfigError("--set", text, "expected KEY=VALUE, e.g. --set population.scale=100")
+    key, _, value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError("--set", key or text, "empty key")
+    return key.split("."), parse_override_value(value, f"--set {key}")
+
+
+def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> dict[str, Any]:
+    """Patch one ``--set`` into the merged data; named list items are addressed by name."""
+    keys, value = parse_override(text)
+    data = copy.deepcopy(data)
+    node: Any = data
+    path: Path_t = ()
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            idx = _list_index(node, k)
+            if idx is None:
+                names = [x.get("name") for x in node if isinstance(x, dict)]
+                hint = difflib.get_close_matches(k, [str(n) for n in names], n=1)
+                raise ConfigError("--set", ".".join(keys[: i + 1]),
+                                  f"no item named {k!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            path += (idx,)
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError("--set", ".".join(keys[:i]), "is a value, not a section")
+        path += (k,)
+        if last:
+            node[k] = value
+        else:
+            node = node.setdefault(k, {})
+    prov[path] = "--set"
+    return data
+
+
+def _list_index(items: list[Any], key: str) -> int | None:
+    if key.isdigit() and int(key) < len(items):
+        return int(key)
+    for j, x in enumerate(items):
+        if isinstance(x, dict) and x.get("name") == key:
+            return j
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# validation
+
+
+def _defaults_as_data() -> dict[str, Any]:
+    return Scenario().model_dump(mode="json")
+
+
+def validate(data: dict[str, Any], prov: dict[Path_t, str], fallback_source: str) -> Scenario:
+    """Validate merged data against the schema; map the first error to file and key."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: Path_t = tuple(err["loc"])
+        source = _blame(loc, prov, fallback_source)
+        key = _pretty_loc(loc, data)
+        raise ConfigError(source, key or "<root>", _message(err, loc)) from None
+
+
+def _blame(loc: Path_t, prov: dict[Path_t, str], fallback: str) -> str:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in prov:
+            return prov[loc[:n]]
+    return fallback
+
+
+def _pretty_loc(loc: Path_t, data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for k in loc:
+        if isinstance(k, int) and isinstance(node, list):
+            item = node[k] if k < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            parts.append(str(name) if isinstance(name, str) else str(k))
+            node = item
+        else:
+            # pydantic appends validator-internal tags (e.g. a Literal's choices); skip them
+            if isinstance(node, dict) and k not in node and parts and not isinstance(k, int):
+                if str(k).startswith(("function-", "literal", "tuple", "list", "dict")):
+                    continue
+            parts.append(str(k))
+            node = node.get(k) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _message(err: dict[str, Any], loc: Path_t) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        return "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; allowed: {', '.join(allowed)}")
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    inp = err.get("input")
+    if kind not in ("missing",) and not isinstance(inp, (dict, list)):
+        msg += f" (got {inp!r})"
+    return msg.replace("\n", " ")
+
+
+def _allowed_keys(loc: Path_t) -> list[str]:
+    model: type[BaseModel] | None = Scenario
+    for k in loc:
+        if model is None:
+            return []
+        if isinstance(k, int):
+            continue
+        info = model.model_fields.get(str(k))
+        if info is None:
+            return []
+        model = _model_in(info.annotation)
+        if model is not None and _is_list(info.annotation):
+            continue
+    return sorted(model.model_fields) if model else []
+
+
+def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Load a named scenario or file, with ``--set`` overrides, into a validated Scenario.
+
+    Args:
+        ref: A scenario name from ``scenarios/`` or a path to a YAML file.
+        overrides: ``key.path=value`` strings applied after merging, before validation.
+
+    Raises:
+        ConfigError: naming the file, key path and problem.
+    """
+    path = ref if isinstance(ref, Path) else resolve_ref(str(ref))
+    prov: dict[Path_t, str] = {}
+    data = load_chain(path, prov)
+    data.pop("extends", None)
+    for text in overrides:
+        data = apply_override(data, text, prov)
+    # Anything not stated anywhere falls back to the schema defaults (baseline states them all).
+    merged = merge(_defaults_as_data(), data, "<defaults>", {}, ())
+    scenario = validate(merged, prov, str(path))
+    return scenario

@@ -1,0 +1,597 @@
+"""The scenario schema: every parameter of the model, typed, bounded and sourced.
+
+Each field carries a description and a ``source``: a CLAIMS.md article id (``000``..``004``,
+``004 comments``), a row of ``data/calibration_2022.csv`` (``csv:<quantity>``), or
+``assumption``. ``docs/parameters.md`` is generated from this module.
+
+Validation happens here and only here (scikit-learn's rule): the model's constructors trust
+a validated :class:`Scenario`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def P(default: Any, source: str, description: str, unit: str | None = None, **bounds: Any) -> Any:
+    """A documented parameter: default, source, description, optional unit and bounds."""
+    extra: dict[str, Any] = {"source": source}
+    if unit:
+        extra["unit"] = unit
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+def PF(factory: Any, source: str, description: str, unit: str | None = None) -> Any:
+    """Like :func:`P` for mutable defaults (lists, dicts, sub-models)."""
+    extra: dict[str, Any] = {"source": source}
+    if unit:
+        extra["unit"] = unit
+    return Field(default_factory=factory, description=description, json_schema_extra=extra)
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Day = Annotated[int, Field(ge=-400, le=3650)]
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+MAX_DAYS = 3650
+
+
+class BetaDist(Strict):
+    """A Beta(a, b) distribution on [0, 1]."""
+
+    a: float = P(2.0, "assumption", "Beta shape a", gt=0.0, le=1000.0)
+    b: float = P(2.0, "assumption", "Beta shape b", gt=0.0, le=1000.0)
+
+    @property
+    def mean(self) -> float:
+        return self.a / (self.a + self.b)
+
+
+# ---------------------------------------------------------------------------------------
+# run settings
+
+
+class RunConfig(Strict):
+    days: int = P(365, "assumption", "Days simulated after day 0 (21 Sep 2022 in history_2022)", "days", ge=1, le=MAX_DAYS)
+    start_day: int = P(0, "assumption", "Day number of the first step; negative days replay the run-up (history_2022 starts at -3)", "day", ge=-60, le=0)
+    replications: int = P(20, "assumption", "Default ensemble size for `asylumsim run`", ge=1, le=10_000)
+    seed: int = P(20220921, "assumption", "Root seed; replication seeds are spawned from it", ge=0, le=2**63 - 1)
+    check_ledger: bool = P(False, "assumption", "Recount every state from the arrays each day and fail on any imbalance (slow; tests turn it on)")
+    max_memory_fraction: float = P(0.8, "assumption", "Refuse a run whose estimated memory exceeds this share of available RAM", gt=0.0, le=1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# population and regions
+
+
+class ReserveCategory(Strict):
+    name: Name = P("cat1", "assumption", "Reserve category name")
+    share: Share = P(0.2, "assumption", "Share of the draft pool in this category")
+    priority: float = P(1.0, "000", "Relative call-up priority (the order targets men with recent service first)", ge=0.0, le=100.0)
+
+
+def _default_categories() -> list[ReserveCategory]:
+    return [
+        ReserveCategory(name="cat1", share=0.2, priority=1.0),
+        ReserveCategory(name="cat2", share=0.3, priority=0.25),
+        ReserveCategory(name="cat3", share=0.5, priority=0.04),
+    ]
+
+
+class PopulationConfig(Strict):
+    scale: int = P(10, "assumption", "Real people one simulated individual stands for (1 = full scale)", "people/individual", ge=1, le=100_000)
+    draft_pool: int = P(25_000_000, "assumption", "Draft-eligible men at home at day 0 (the reserve figure announced with the order; not in the sources)", "men", ge=0, le=80_000_000)
+    categories: list[ReserveCategory] = PF(_default_categories, "000", "Reserve categories with call-up priority; shares must sum to 1")
+    opposition: BetaDist = PF(lambda: BetaDist(a=2.0, b=3.0), "004 (Kuran)", "Private opposition to the war among men at home, in [0, 1]; hidden from the state (D1)")
+    risk_tolerance: BetaDist = PF(lambda: BetaDist(a=2.0, b=2.0), "assumption", "Risk tolerance in [0, 1]; scales the weight a man gives to the cost and danger of leaving")
+    means_median_usd: float = P(1500.0, "002", "Median liquid means a man can spend on leaving (F2: flights and queues price out the poor)", "USD", ge=0.0, le=1e7)
+    means_sigma: float = P(1.0, "assumption", "Log-normal spread of means", ge=0.0, le=5.0)
+    family_ties_share: Share = P(0.6, "004 comments", "Share of men with dependants at home (family ties slow flight; D15 reprisals)")
+    family_flight_penalty: Share = P(0.5, "assumption", "Proportional reduction of the flight hazard for a man with family ties")
+    emigrated_before_day0: int = P(419_000, "csv:emigration_before_mobilization", "Russians who left between 1 Jan and early Sep 2022 (F7): initial diaspora stock", "people", ge=0, le=10_000_000)
+    non_eligible_per_leaver: float = P(0.6, "002", "Non-eligible emigrants (women, children, students, older men) leaving per draft-eligible man (F6)", "people/man", ge=0.0, le=10.0)
+    skilled_share_of_leavers: Share = P(0.45, "002", "Share of leavers with tertiary skills (brain-drain outcome, F6)")
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_sum(cls, cats: list[ReserveCategory]) -> list[ReserveCategory]:
+        if not cats:
+            raise ValueError("at least one reserve category is needed")
+        total = sum(c.share for c in cats)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"category shares sum to {total:.6g}, not 1")
+        if len({c.name for c in cats}) != len(cats):
+            raise ValueError("category names repeat")
+        return cats
+
+
+class RegionConfig(Strict):
+    name: Name = P("region", "assumption", "Region name")
+    pool_share: Share = P(0.1, "assumption", "Share of the draft pool living here; shares sum to 1")
+    means_multiplier: float = P(1.0, "assumption", "Means relative to the national median", ge=0.0, le=20.0)
+    opposition_shift: float = P(0.0, "assumption", "Added to each man's opposition (clipped to [0, 1])", ge=-1.0, le=1.0)
+    callup_bias: float = P(1.0, "002", "Relative call-up intensity per man (R2: poor regions and minorities drafted more)", ge=0.0, le=100.0)
+    minority: bool = P(False, "002", "Ethnic republic (reported for the burden-shift outcome, R2/M2)")
+    police_ratio: float = P(0.02, "assumption", "Police per potential protester (Epstein's cop density relative to citizens)", ge=0.0, le=1.0)
+    travel_days: dict[str, float] = PF(dict, "assumption", "Travel time to each exit in days; exits not listed are out of reach")
+
+
+def _default_regions() -> list[RegionConfig]:
+    def r(name, share, means, opp, bias, minority, police, travel):
+        return RegionConfig(name=name, pool_share=share, means_multiplier=means, opposition_shift=opp,
+                            callup_bias=bias, minority=minority, police_ratio=police, travel_days=travel)
+
+    return [
+        r("moscow_spb", 0.16, 2.2, 0.10, 0.35, False, 0.030,
+          {"upper_lars": 2, "kazakhstan": 2, "finland": 1, "mongolia": 5, "flights": 0.5, "schengen_land": 1}),
+        r("northwest", 0.05, 1.2, 0.05, 0.9, False, 0.020,
+          {"upper_lars": 3, "kazakhstan": 3, "finland": 0.5, "mongolia": 6, "flights": 1, "schengen_land": 0.5}),
+        r("central_volga", 0.401, 0.9, 0.0, 1.0, False, 0.020,
+          {"upper_lars": 2, "kazakhstan": 1, "finland": 2, "mongolia": 5, "flights": 1, "schengen_land": 2}),
+        r("south_border", 0.12, 0.8, -0.03, 1.1, False, 0.020,
+          {"upper_lars": 1, "kazakhstan": 1.5, "finland": 3, "mongolia": 6, "flights": 1, "schengen_land": 3}),
+        r("dagestan", 0.02, 0.5, 0.02, 1.6, True, 0.025,
+          {"upper_lars": 0.5, "kazakhstan": 2, "finland": 4, "mongolia": 7, "flights": 1.5, "schengen_land": 4}),
+        r("urals_siberia", 0.20, 0.9, 0.0, 1.2, False, 0.020,
+          {"upper_lars": 4, "kazakhstan": 1, "finland": 4, "mongolia": 2, "flights": 1.5, "schengen_land": 4}),
+        r("buryatia", 0.007, 0.6, 0.03, 2.6, True, 0.020,
+          {"upper_lars": 6, "kazakhstan": 3, "finland": 7, "mongolia": 0.5, "flights": 2, "schengen_land": 7}),
+        r("tuva", 0.002, 0.45, 0.0, 3.2, True, 0.020,
+          {"upper_lars": 6, "kazakhstan": 3, "finland": 7, "mongolia": 1, "flights": 2.5, "schengen_land": 7}),
+        r("far_east", 0.04, 1.0, 0.0, 1.3, False, 0.020,
+          {"upper_lars": 7, "kazakhstan": 5, "finland": 8, "mongolia": 3, "flights": 2, "schengen_land": 8}),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# exits, hosts
+
+
+Policy = Literal["closed", "open", "humanitarian_visa", "parole", "asylum"]
+
+
+class ExitConfig(Strict):
+    name: Name = P("exit", "assumption", "Exit (border crossing or air route) name")
+    host: Name = P("host", "002", "Host country (or group) this exit leads to")
+    capacity_per_day: float = P(10_000.0, "002", "Crossings the exit can process per day, background traffic included (F2 queues)", "people/day", ge=0.0, le=1e7)
+    background_per_day: float = P(3_000.0, "csv:pre-mobilization rates", "Russians entering on a normal day (counted in border statistics, not draft-eligible leavers)", "people/day", ge=0.0, le=1e7)
+    base_cost_usd: float = P(300.0, "002", "Cost of leaving through this exit when demand is normal", "USD", ge=0.0, le=1e7)
+    price_surge: float = P(1.0, "002", "Cost multiplier per unit of demand over capacity (F2: tickets and private jets surge)", ge=0.0, le=1000.0)
+    closed_from_day: int | None = P(None, "csv:policy events", "Day the exit closes to leavers (none = stays open)", "day", ge=-400, le=MAX_DAYS)
+    reopen_day: int | None = P(None, "assumption", "Day it reopens (none = stays closed)", "day", ge=-400, le=MAX_DAYS)
+    restriction_exposure: Share = P(1.0, "002", "How much the Kremlin's exit restriction applies at this exit (F3: FSB at the Georgian border)")
+
+    @model_validator(mode="after")
+    def _reopen_after_close(self) -> ExitConfig:
+        if self.reopen_day is not None and (self.closed_from_day is None or self.reopen_day <= self.closed_from_day):
+            raise ValueError("reopen_day needs a closed_from_day before it")
+        return self
+
+
+def _default_exits() -> list[ExitConfig]:
+    def e(name, host, cap, bg, cost, surge, exposure=1.0, closed=None):
+        return ExitConfig(name=name, host=host, capacity_per_day=cap, background_per_day=bg, base_cost_usd=cost,
+                          price_surge=surge, restriction_exposure=exposure, closed_from_day=closed)
+
+    return [
+        e("upper_lars", "georgia", 11_500, 5_500, 250, 2.0),
+        e("kazakhstan", "kazakhstan", 24_000, 4_000, 200, 1.5),
+        e("finland", "finland", 9_000, 3_000, 300, 1.0),
+        e("mongolia", "mongolia", 1_200, 150, 200, 1.0, 0.8),
+        e("flights", "visa_free", 14_000, 6_000, 800, 6.0, 0.7),
+        e("schengen_land", "baltics_poland", 6_000, 2_500, 300, 1.0),
+    ]
+
+
+class PolicyChange(Strict):
+    day: Day = P(0, "csv:policy events", "Day the change takes effect", "day")
+    draftee_policy: Policy | None = P(None, "001", "New policy for draft-eligible men (none = unchanged)")
+    deserter_policy: Policy | None = P(None, "001", "New policy for deserters (none = unchanged)")
+    admit_share: Share | None = P(None, "assumption", "Share of draftees still admitted under the new policy (none = the policy's default)")
+
+
+class HostConfig(Strict):
+    name: Name = P("host", "assumption", "Host country or group")
+    size_class: Literal["small_frontline", "medium", "large"] = P("large", "004 comments", "Size class (H5: small states near Russia reasonably refuse)")
+    population: float = P(10_000_000.0, "assumption", "Resident population (for the diaspora share)", "people", gt=0.0, le=2e9)
+    initial_diaspora: float = P(0.0, "000", "Russian diaspora living there at day 0 (F7)", "people", ge=0.0, le=1e9)
+    draftee_policy: Policy = P("open", "001", "Admission policy for draft-eligible men (F4)")
+    deserter_policy: Policy = P("closed", "003", "Admission policy for defecting soldiers (D13, F4)")
+    admit_share: Share | None = P(None, "assumption", "Share of draftees admitted (none = the policy's default share)")
+    policy_changes: list[PolicyChange] = PF(list, "csv:policy events", "Dated policy changes")
+    return_rate_per_day: Share = P(0.002, "002", "Daily hazard that an admitted man returns to Russia (F5: Russians may stay for good)", "1/day")
+    onward: dict[str, float] = PF(dict, "000", "Daily hazard of moving on to another host (Flee-style onward moves)", "1/day")
+    screening_catch_rate: Share = P(0.5, "000", "Share of infiltrators and war criminals the screening catches (D14, H1)")
+    inflow_tolerance_per_day: float | None = P(None, "001", "Admissions per day above which the host reverses to closed (none = never)", "people/day", ge=0.0, le=1e8)
+    incident_tolerance: float | None = P(None, "001", "Security incidents above which the host reverses to closed (H4; none = never)", "incidents", ge=0.0, le=1e8)
+    reversal_lag_days: int = P(7, "assumption", "Days between passing a tolerance and closing", "days", ge=0, le=365)
+    burden_share: float = P(0.0, "003 (Schuck)", "Weight of this host in sharing offer payments and deserter resettlement (D7)", ge=0.0, le=1000.0)
+
+    @field_validator("onward")
+    @classmethod
+    def _onward_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, rate in v.items():
+            if not (0.0 <= rate <= 1.0):
+                raise ValueError(f"onward rate to {k!r} must be in [0, 1], got {rate}")
+        return v
+
+
+def _default_hosts() -> list[HostConfig]:
+    return [
+        HostConfig(name="georgia", size_class="small_frontline", population=3_700_000, initial_diaspora=40_000,
+                   draftee_policy="open", deserter_policy="closed", return_rate_per_day=0.004,
+                   onward={"eu_west": 0.002}, screening_catch_rate=0.2),
+        HostConfig(name="kazakhstan", size_class="medium", population=19_000_000, initial_diaspora=3_000_000,
+                   draftee_policy="open", deserter_policy="closed", return_rate_per_day=0.006,
+                   onward={"eu_west": 0.001}, screening_catch_rate=0.2),
+        HostConfig(name="finland", size_class="small_frontline", population=5_500_000, initial_diaspora=80_000,
+                   draftee_policy="open", deserter_policy="closed", return_rate_per_day=0.01,
+                   onward={"eu_west": 0.01}, screening_catch_rate=0.6, burden_share=1.0),
+        HostConfig(name="mongolia", size_class="small_frontline", population=3_400_000, initial_diaspora=3_000,
+                   draftee_policy="open", deserter_policy="closed", return_rate_per_day=0.01,
+                   onward={}, screening_catch_rate=0.2),
+        HostConfig(name="visa_free", size_class="large", population=150_000_000, initial_diaspora=200_000,
+                   draftee_policy="open", deserter_policy="closed", return_rate_per_day=0.003,
+                   onward={"eu_west": 0.001}, screening_catch_rate=0.3),
+        HostConfig(name="baltics_poland", size_class="small_frontline", population=44_000_000, initial_diaspora=900_000,
+                   draftee_policy="closed", deserter_policy="closed", return_rate_per_day=0.005,
+                   onward={"eu_west": 0.005}, screening_catch_rate=0.7, burden_share=1.0),
+        HostConfig(name="eu_west", size_class="large", population=300_000_000, initial_diaspora=1_500_000,
+                   draftee_policy="closed", deserter_policy="asylum", return_rate_per_day=0.0005,
+                   onward={}, screening_catch_rate=0.7, burden_share=8.0),
+    ]
+
+
+class HostPolicyConfig(Strict):
+    policy_admit_share: dict[Policy, Share] = PF(
+        lambda: {"closed": 0.0, "open": 1.0, "humanitarian_visa": 0.9, "parole": 0.8, "asylum": 0.95},
+        "001", "Share of arrivals admitted under each policy; the rest are turned back")
+    policy_resettlement_usd: dict[Policy, float] = PF(
+        lambda: {"closed": 0.0, "open": 0.0, "humanitarian_visa": 15_000.0, "parole": 20_000.0, "asylum": 30_000.0},
+        "003 (Schuck)", "Host's resettlement cost per admitted person under each policy (D7)", "USD")
+
+
+# ---------------------------------------------------------------------------------------
+# mobilization, flight, the Kremlin
+
+
+class QuotaWave(Strict):
+    day: Day = P(0, "csv:mobilization_quota", "Day the wave starts", "day")
+    total: int = P(300_000, "000", "Men to mobilize in this wave (R3)", "men", ge=0, le=50_000_000)
+    duration_days: int = P(37, "csv:mobilized_cumulative", "Days over which summonses are issued", "days", ge=1, le=3650)
+
+
+class MobilizationConfig(Strict):
+    waves: list[QuotaWave] = PF(lambda: [QuotaWave()], "000, 001", "Call-up waves (R3: up to 300,000)")
+    summons_overshoot: float = P(1.35, "assumption", "Summonses issued per man still owed (the state expects some not to report)", ge=1.0, le=10.0)
+    adapt_overshoot: bool = P(True, "002", "Raise summonses when the observed report rate falls (R1: the shortfall is drafted from others)")
+    report_rate: Share = P(0.35, "assumption", "Daily probability a summoned man reports (before his opposition is weighed)", )
+    hide_rate: Share = P(0.04, "001", "Daily probability a summoned man goes into hiding at home (P3)")
+    opposition_report_penalty: Share = P(0.6, "004 (Kuran)", "Reduction of the report rate at full opposition")
+    hiding_catch_rate: Share = P(0.01, "assumption", "Daily probability a hiding man is found and sent to training")
+    training_days: int = P(21, "002", "Days from reporting to the front (R4: weeks of training or less)", "days", ge=0, le=365)
+    arrested_protesters_summoned: Share = P(0.5, "001", "Share of arrested draft-age protesters who are served summonses (P2)")
+
+
+class FlightConfig(Strict):
+    base_hazard: float = P(0.00002, "assumption", "Daily flight hazard of a man with no call-up pressure (background emigration)", "1/day", ge=0.0, le=1.0)
+    summons_hazard: float = P(0.12, "002", "Daily flight hazard of a summoned man at full opposition, before costs (F2)", "1/day", ge=0.0, le=1.0)
+    callup_risk_weight: float = P(50.0, "002", "Hazard per unit of regional call-up intensity (summonses per man per day, x100)", ge=0.0, le=1e6)
+    rumour_weight: float = P(0.0022, "002", "Hazard from national rumour (recent national call-up share, decays)", "1/day", ge=0.0, le=1.0)
+    rumour_decay_days: float = P(8.0, "csv:georgia_entries_daily", "Half-life of rumour after the announcement", "days", gt=0.0, le=3650.0)
+    opposition_exponent: float = P(1.5, "004 (Kuran)", "Hazard rises as opposition**exponent", ge=0.0, le=10.0)
+    cost_sensitivity: float = P(1.0, "002", "Affordability = sigmoid((log means - log cost) * sensitivity)", ge=0.0, le=100.0)
+    travel_cost_per_day: float = P(0.25, "assumption", "Route-choice disutility per travel day", ge=0.0, le=100.0)
+    queue_cost_per_day: float = P(0.3, "csv:georgia_entries_daily", "Route-choice disutility per day of expected queue (queues of 4-5 days)", ge=0.0, le=100.0)
+    price_cost_weight: float = P(1.0, "002", "Route-choice disutility per log of price", ge=0.0, le=100.0)
+    turned_back_retry: Share = P(0.3, "assumption", "Share of men turned back at a border who go into hiding rather than home")
+    max_queue_days: float = P(6.0, "csv:georgia_entries_daily", "A man who would wait longer gives up and goes home", "days", ge=0.0, le=365.0)
+
+
+class ExitRestriction(Strict):
+    enabled: bool = P(True, "002", "The Kremlin may bar military-age men from leaving (F3)")
+    trigger_fled: float = P(600_000.0, "002", "Departures since day 0 (real men) that trigger the restriction", "men", ge=0.0, le=1e9)
+    delay_days: int = P(7, "assumption", "Days from trigger to enforcement", "days", ge=0, le=365)
+    effectiveness: Share = P(0.7, "002", "Share of would-be leavers stopped at an exposed exit")
+    leakage: Share = P(0.2, "assumption", "Share of stopped men who get through anyway (bribes, side roads)")
+
+
+class ReplacementSource(Strict):
+    name: Literal["domestic_callup", "occupied", "prisoners", "contract", "belarus", "foreign"] = P("contract", "002", "Source of replacements (R1)")
+    elasticity: Share = P(0.0, "002", "Share of the remaining front shortfall this source is ordered to fill each day (0 = never replaces)")
+    delay_days: int = P(30, "002", "Days from order to the front (R4)", "days", ge=0, le=365)
+    cap_per_day: float = P(1e9, "assumption", "Most men this source delivers per day", "men/day", ge=0.0, le=1e9)
+    cap_total: float = P(1e9, "assumption", "Most men this source ever delivers", "men", ge=0.0, le=1e10)
+    start_day: Day = P(0, "assumption", "First day the source is used", "day")
+    quality: Share = P(0.7, "002", "Combat effectiveness of these soldiers relative to a trained regular (R4)")
+
+
+def _default_sources() -> list[ReplacementSource]:
+    return [
+        ReplacementSource(name="contract", elasticity=0.35, delay_days=30, cap_per_day=1_300, cap_total=1e9, start_day=0, quality=0.8),
+        ReplacementSource(name="prisoners", elasticity=0.3, delay_days=21, cap_per_day=600, cap_total=50_000, start_day=0, quality=0.55),
+        ReplacementSource(name="occupied", elasticity=0.2, delay_days=14, cap_per_day=500, cap_total=100_000, start_day=0, quality=0.6),
+        ReplacementSource(name="domestic_callup", elasticity=0.5, delay_days=0, cap_per_day=5_000, cap_total=2_000_000, start_day=40, quality=0.7),
+    ]
+
+
+class ReplacementConfig(Strict):
+    target_strength: list[tuple[Day, float]] = PF(lambda: [(0, 200_000.0), (60, 450_000.0)], "004 (Caplan), csv:front_strength", "Step schedule of the front strength the Kremlin aims for: (day, men)")
+    sources: list[ReplacementSource] = PF(_default_sources, "002", "Replacement sources, asked in this order (R1)")
+
+    @field_validator("target_strength")
+    @classmethod
+    def _schedule(cls, v: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if not v:
+            raise ValueError("needs at least one (day, men) step")
+        days = [d for d, _ in v]
+        if days != sorted(days):
+            raise ValueError("days must increase")
+        if any(not (0 <= m <= 1e8) for _, m in v):
+            raise ValueError("strengths must be in [0, 1e8]")
+        return v
+
+
+class CounterDefection(Strict):
+    detection_base: Share = P(0.25, "004 comments", "Probability an attempt to defect is caught by one's own side (D16)")
+    detection_slope: float = P(40.0, "004 comments", "Added detection per unit of observed daily defection rate (blocking detachments rise)", ge=0.0, le=1e6)
+    detection_max: Share = P(0.9, "assumption", "Ceiling on detection")
+    punishment_base: float = P(1.0, "001", "Disutility of being caught (D19: up to 10 years)", ge=0.0, le=1000.0)
+    punishment_slope: float = P(20.0, "001", "Added punishment per unit of observed daily defection rate", ge=0.0, le=1e6)
+    reprisal_base: float = P(0.2, "004 comments", "Disutility of reprisals against family, per man with family ties (D15)", ge=0.0, le=1000.0)
+    reprisal_slope: float = P(20.0, "004 comments", "Added reprisal per unit of observed daily defection rate", ge=0.0, le=1e6)
+    window_days: int = P(14, "assumption", "Days over which the Kremlin observes the defection rate", "days", ge=1, le=365)
+    executed_share: Share = P(0.1, "004 comments", "Share of caught men shot (D16)")
+    imprisoned_share: Share = P(0.4, "001", "Share of caught men imprisoned (D19)")
+    sent_back_delay_days: int = P(14, "001", "Days before a caught man with a suspended sentence is back at the front", "days", ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _shares(self) -> CounterDefection:
+        if self.executed_share + self.imprisoned_share > 1.0 + 1e-9:
+            raise ValueError("executed_share + imprisoned_share must not exceed 1 (the rest are sent back)")
+        return self
+
+
+class Concessions(Strict):
+    protest_threshold: Share = P(0.01, "002", "Share of potential protesters active that makes the Kremlin concede (P1)")
+    lag_days: int = P(7, "assumption", "Days of sustained protest before a concession", "days", ge=0, le=365)
+    callup_slowdown: Share = P(0.3, "002", "Proportional cut of the daily call-up rate per concession")
+    max_concessions: int = P(3, "assumption", "Most concessions the Kremlin makes", ge=0, le=100)
+
+
+class KremlinConfig(Strict):
+    exit_restriction: ExitRestriction = PF(ExitRestriction, "002", "F3")
+    replacement: ReplacementConfig = PF(ReplacementConfig, "002", "R1")
+    counter_defection: CounterDefection = PF(CounterDefection, "004 comments", "D16, D19, D15")
+    concessions: Concessions = PF(Concessions, "002", "P1")
+    infiltrators_per_1000_leavers: float = P(0.5, "000 comments", "Agents the Kremlin seeds per 1,000 real leavers and defectors (H1)", ge=0.0, le=1000.0)
+
+
+# ---------------------------------------------------------------------------------------
+# the front, defection, offers
+
+
+class FrontConfig(Strict):
+    initial_strength: float = P(200_000.0, "csv:front_strength", "Soldiers at the front at day 0 (169,000-190,000 at the invasion; Caplan: about 200,000)", "men", ge=0.0, le=1e8)
+    initial_occupied_share: Share = P(0.15, "002", "Share of the initial force from occupied territories")
+    unit_size: int = P(100, "assumption", "Real soldiers per unit (a company); the scale of social influence", "men", ge=1, le=100_000)
+    attrition: Literal["fixed", "lanchester"] = P("fixed", "assumption", "Casualty model: fixed daily rates, or Lanchester's square law against the enemy")
+    kia_rate: float = P(0.0006, "assumption", "Daily probability a soldier is killed at intensity 1", "1/day", ge=0.0, le=1.0)
+    wia_rate: float = P(0.0018, "assumption", "Daily probability a soldier is wounded and evacuated at intensity 1", "1/day", ge=0.0, le=1.0)
+    wia_return_share: Share = P(0.4, "assumption", "Share of wounded who return to the front")
+    wia_recovery_days: int = P(45, "assumption", "Days before a wounded man returns", "days", ge=0, le=3650)
+    intensity: list[tuple[Day, float]] = PF(lambda: [(0, 1.0)], "assumption", "Step schedule of combat intensity: (day, multiplier)")
+    enemy_strength: float = P(300_000.0, "assumption", "Opposing (Ukrainian) effective strength, for Lanchester attrition and the war's course", "men", gt=0.0, le=1e8)
+    lanchester_coefficient: float = P(0.0004, "assumption", "Lanchester kill rate per enemy soldier (square law)", "1/day", ge=0.0, le=1.0)
+    unwillingness: BetaDist = PF(lambda: BetaDist(a=2.0, b=4.0), "004 (Kuran)", "Hidden private unwillingness to fight (D1)")
+    threshold_mean: float = P(1.2, "004 (Kuran)", "Mean personal threshold the defection score must pass (D1)", ge=-10.0, le=100.0)
+    threshold_sd: float = P(0.35, "004 (Kuran)", "Spread of personal thresholds (Granovetter's distribution)", ge=0.0, le=100.0)
+    home_attachment: float = P(0.3, "004 comments", "Disutility of leaving home for good (D15: many just want to go home)", ge=0.0, le=100.0)
+    morale_initial: Share = P(0.45, "004 (Lyall)", "Initial unit morale (D2: low)")
+    morale_recovery: Share = P(0.02, "assumption", "Daily pull of morale back to its initial level (rotation, rest)")
+    morale_loss_sensitivity: float = P(8.0, "004 (Lyall)", "Morale lost per unit share of the unit killed or wounded that day", ge=0.0, le=1000.0)
+    morale_defection_sensitivity: float = P(4.0, "004", "Morale lost per unit share of the unit defecting that day", ge=0.0, le=1000.0)
+    morale_weight: float = P(0.6, "004 (Lyall)", "Weight of low morale, (1 - morale), in the defection score", ge=0.0, le=100.0)
+    awol_rate: float = P(0.0001, "002", "Daily probability a soldier whose unwillingness exceeds his threshold walks away without any offer", "1/day", ge=0.0, le=1.0)
+    distrust_weight: Share = P(0.5, "004", "Effectiveness lost per unit of commanders' perceived defection risk (D4)")
+    distrust_reference_rate: float = P(0.002, "004", "Daily unit defection rate at which perceived risk saturates", "1/day", gt=0.0, le=1.0)
+    initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")
+    exodus_morale_weight: float = P(0.5, "002", "Morale lost per unit of the exodus share of the draft pool (P4)", ge=0.0, le=1000.0)
+
+
+class DefectionConfig(Strict):
+    opportunity_rate: Share = P(0.15, "004", "Daily probability a soldier who wants to defect finds a chance")
+    payment_reference_usd: float = P(20_000.0, "004 (Caplan)", "Money enters as log(1 + payment/reference)", "USD", gt=0.0, le=1e9)
+    payment_weight: float = P(0.25, "004 (Caplan)", "Weight of money in the offer's value (D3, D9)", ge=0.0, le=100.0)
+    status_value: dict[Literal["citizenship", "asylum", "amnesty", "none"], float] = PF(
+        lambda: {"citizenship": 1.0, "asylum": 0.7, "amnesty": 0.25, "none": 0.0}, "004",
+        "Value of the status offered (D3: a better life in the West)")
+    social_weight: float = P(1.0, "003 (Schuck)", "Score added per unit share of one's unit already gone (D6 cascades)", ge=0.0, le=100.0)
+    urgency_weight: float = P(0.3, "003 (Schuck)", "Score added as a deadline nears (D6)", ge=0.0, le=100.0)
+    urgency_window_days: float = P(30.0, "003 (Schuck)", "Days before a deadline over which urgency builds", "days", gt=0.0, le=3650.0)
+    unwillingness_weight: float = P(1.0, "004 (Kuran)", "Weight of hidden unwillingness in the score (D1)", ge=0.0, le=100.0)
+    word_of_mouth: float = P(2.0, "004", "Daily awareness hazard per unit share of one's unit gone under an offer (D5)", ge=0.0, le=1000.0)
+    war_criminal_share: Share = P(0.02, "000", "Share of defectors guilty of war crimes (D14)")
+
+
+class Tier(Strict):
+    first: int = P(10_000, "004 (Caplan)", "This payment goes to the first N real defectors under the offer", "men", ge=0, le=100_000_000)
+    amount_usd: float = P(1_000_000.0, "004 (Caplan)", "Payment for men in this tier", "USD", ge=0.0, le=1e9)
+
+
+class Credibility(Strict):
+    model: Literal["fixed", "war_tied"] = P("fixed", "004 (Caplan)", "Fixed, or tied to the war's course (D8)")
+    base: Share = P(0.9, "004", "Credibility when the war is a coin toss / always, if fixed")
+    war_weight: Share = P(0.6, "004 (Caplan)", "How much credibility hinges on Ukraine winning (D8)")
+
+
+class OfferConfig(Strict):
+    name: Name = P("offer", "004", "Offer name (used in outcome columns)")
+    maker: Literal["eu", "nato", "us", "ukraine", "other"] = P("eu", "004", "Who makes the offer")
+    eligible: list[Literal["soldiers", "draftees"]] = PF(lambda: ["soldiers"], "004", "Who can take it")
+    payment_usd: float = P(0.0, "004", "Flat payment (after any tiers are used up)", "USD", ge=0.0, le=1e9)
+    tiers: list[Tier] = PF(list, "004 (Caplan)", "Earlier tiers paid by order of arrival (D10)")
+    status: Literal["citizenship", "asylum", "amnesty", "none"] = P("asylum", "004", "Status granted")
+    route: Literal["direct_eu", "via_ukraine", "either"] = P("via_ukraine", "004 (Caplan)", "Direct to the EU, or surrender to Ukraine (then transfer)")
+    destination: dict[str, float] = PF(lambda: {"eu_west": 1.0}, "003 (Schuck)", "Hosts that resettle defectors, with weights (D7 burden sharing)")
+    credibility: Credibility = PF(Credibility, "004", "D8, D11")
+    surrender_survival: Share = P(0.85, "004 (Caplan)", "Probability of surviving the surrender itself (D8)")
+    repatriation_probability: Share = P(0.0, "004 (Somin)", "Probability of being sent back to Russia afterwards (D11, D18)")
+    start_day: Day = P(0, "004", "Day the offer starts", "day")
+    deadline_day: int | None = P(None, "003 (Schuck)", "Day the offer ends (none = open-ended; D6)", "day", ge=-400, le=MAX_DAYS)
+    publicity: Share = P(0.02, "004", "Daily probability an unaware soldier hears of it (leaflets, social media; D5)")
+    equipment_bounty_usd: float = P(0.0, "004 comments", "Extra payment for equipment or intelligence brought along (D17)", "USD", ge=0.0, le=1e9)
+    equipment_share: Share = P(0.3, "004 comments", "Share of defectors who bring equipment")
+    commander_payment_usd: float = P(0.0, "004 comments", "Payment to a unit commander who brings his unit (D17)", "USD", ge=0.0, le=1e10)
+    commander_rate: Share = P(0.002, "004 comments", "Daily probability per unit, at full unwillingness and value, that its commander takes a commander payment")
+    draftee_pull: float = P(0.0, "000", "Added relative flight hazard for aware draftees when draftees are eligible", ge=0.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _deadline(self) -> OfferConfig:
+        if self.deadline_day is not None and self.deadline_day <= self.start_day:
+            raise ValueError("deadline_day must be after start_day")
+        if not self.destination:
+            raise ValueError("destination needs at least one host")
+        if any(w < 0 for w in self.destination.values()) or sum(self.destination.values()) <= 0:
+            raise ValueError("destination weights must be >= 0 and not all 0")
+        return self
+
+
+# ---------------------------------------------------------------------------------------
+# protest and voice, security
+
+
+class ExitVoice(Strict):
+    link: Literal["none", "substitute", "complement", "inverted_u"] = P("substitute", "002", "How the exodus changes voice at home (P1 vs P4; Hirschman)")
+    strength: float = P(1.0, "002", "Size of the link's effect on the activation margin", ge=0.0, le=100.0)
+    reference_share: float = P(0.02, "002", "Exodus share of the draft pool at which the effect reaches its full strength", gt=0.0, le=1.0)
+    peak_share: float = P(0.02, "assumption", "For inverted_u: exodus share where the complement effect peaks", gt=0.0, le=1.0)
+    legitimacy_weight: float = P(0.5, "002", "Legitimacy lost per unit of the link's complement effect (P4)", ge=0.0, le=100.0)
+
+
+class ProtestConfig(Strict):
+    panel_per_region: int = P(2_000, "assumption", "Representative protesters simulated per region (super-individuals of the men at home and their families)", ge=10, le=1_000_000)
+    family_multiplier: float = P(2.0, "002", "Family members per man at home who may protest (P5: soldiers' wives and mothers)", ge=0.0, le=20.0)
+    k: float = P(2.3, "Epstein 2002", "Arrest-probability constant", gt=0.0, le=100.0)
+    threshold: float = P(0.1, "Epstein 2002", "Activation threshold T", ge=0.0, le=10.0)
+    arrest_variant: Literal["raw", "floor", "round"] = P("floor", "Epstein 2002", "How cops/actives is rounded inside 1 - exp(-k x ratio) (published implementations differ)")
+    legitimacy_initial: Share = P(0.85, "assumption", "Perceived legitimacy of the regime at day 0")
+    legitimacy_recovery: Share = P(0.01, "assumption", "Daily pull of legitimacy back to its initial level")
+    legitimacy_casualty_weight: float = P(20.0, "002", "Legitimacy lost per unit casualty share of the pool (P5)", ge=0.0, le=1e6)
+    legitimacy_protest_weight: float = P(0.5, "002", "Legitimacy lost per unit active share (P1)", ge=0.0, le=1000.0)
+    hardship_base: Share = P(0.3, "Epstein 2002", "Baseline hardship multiplier")
+    hardship_callup_weight: float = P(150.0, "002", "Hardship per unit share of the region summoned over the last month (P5)", ge=0.0, le=1e6)
+    hardship_casualty_weight: float = P(300.0, "002", "Hardship per unit share of the region's men killed or wounded (P5)", ge=0.0, le=1e6)
+    max_jail_days: int = P(30, "Epstein 2002", "Jail terms are uniform on 1..max", "days", ge=1, le=3650)
+    arrest_capacity: float = P(0.3, "001", "Share of active protesters police can arrest per day at most", ge=0.0, le=1.0)
+    exit_voice: ExitVoice = PF(ExitVoice, "002", "P1, P4")
+    evasion_weight: float = P(1.0, "001", "Relative hazard that a blocked would-be leaver evades at home (P3)", ge=0.0, le=100.0)
+
+
+class SecurityConfig(Strict):
+    infiltrator_matter_share: Share = P(0.05, "004", "Share of admitted infiltrators who can do real harm (H3: spies need clearances)")
+    incident_rate: float = P(0.01, "000 comments", "Daily probability an infiltrator who matters causes an incident", "1/day", ge=0.0, le=1.0)
+    pretext_reference_share: float = P(0.05, "002", "Diaspora share of a small frontline host at which the pretext index is 1 - 1/e (H2)", gt=0.0, le=1.0)
+    intelligence_per_defector: float = P(1.0, "000 comments", "Intelligence units gained per screened defector (H6); 0 turns it off", ge=0.0, le=1e6)
+
+
+# ---------------------------------------------------------------------------------------
+# the scenario
+
+
+class Scenario(Strict):
+    """One fully resolved scenario."""
+
+    name: str = P("baseline", "assumption", "Scenario name", max_length=80)
+    description: str = P("", "assumption", "One-line description shown by `asylumsim list`", max_length=300)
+    extends: str | None = P(None, "assumption", "Parent scenario (a name, or a .yaml path relative to this file)")
+    run: RunConfig = PF(RunConfig, "assumption", "Run settings")
+    population: PopulationConfig = PF(PopulationConfig, "assumption", "Draft-eligible men")
+    regions: list[RegionConfig] = PF(_default_regions, "002", "Regions (R2)")
+    exits: list[ExitConfig] = PF(_default_exits, "002", "Exits (F2)")
+    hosts: list[HostConfig] = PF(_default_hosts, "001, 002", "Host countries (F4)")
+    host_policy: HostPolicyConfig = PF(HostPolicyConfig, "001, 003", "What each admission policy means")
+    mobilization: MobilizationConfig = PF(MobilizationConfig, "000", "R3, R4")
+    flight: FlightConfig = PF(FlightConfig, "002", "F1, F2")
+    kremlin: KremlinConfig = PF(KremlinConfig, "002", "F3, R1, D16, P1")
+    front: FrontConfig = PF(FrontConfig, "004", "D1, D2, D4")
+    defection: DefectionConfig = PF(DefectionConfig, "004", "D3, D5, D6")
+    offers: list[OfferConfig] = PF(list, "004", "Offers to defectors and draftees")
+    protest: ProtestConfig = PF(ProtestConfig, "002", "P1-P5")
+    security: SecurityConfig = PF(SecurityConfig, "000, 004", "H1-H6")
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        host_names = [h.name for h in self.hosts]
+        exit_names = [e.name for e in self.exits]
+        for label, names in (("hosts", host_names), ("exits", exit_names),
+                             ("regions", [r.name for r in self.regions]), ("offers", [o.name for o in self.offers])):
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise ValueError(f"{label}: names repeat: {sorted(dup)}")
+        if not self.regions:
+            raise ValueError("regions: at least one region is needed")
+        total = sum(r.pool_share for r in self.regions)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"regions: pool_share values sum to {total:.6g}, not 1")
+        for e in self.exits:
+            if e.host not in host_names:
+                raise ValueError(f"exits: {e.name} leads to unknown host {e.host!r}")
+        for r in self.regions:
+            for x in r.travel_days:
+                if x not in exit_names:
+                    raise ValueError(f"regions: {r.name}.travel_days names unknown exit {x!r}")
+            if any(not (0.0 <= d <= 365.0) for d in r.travel_days.values()):
+                raise ValueError(f"regions: {r.name}.travel_days must be in [0, 365]")
+        for h in self.hosts:
+            for x in h.onward:
+                if x not in host_names or x == h.name:
+                    raise ValueError(f"hosts: {h.name}.onward names unknown host {x!r}")
+        for o in self.offers:
+            for x in o.destination:
+                if x not in host_names:
+                    raise ValueError(f"offers: {o.name}.destination names unknown host {x!r}")
+        return self
+
+
+def iter_fields(model: type[BaseModel], prefix: str = ""):
+    """Yield (dotted path, FieldInfo, annotation) for every leaf parameter of a schema class.
+
+    List-of-model fields are reported both as a whole and as ``path[].field``.
+    """
+    for name, info in model.model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        ann = info.annotation
+        sub = _model_in(ann)
+        if sub is not None and not _is_list(ann):
+            yield from iter_fields(sub, path)
+        else:
+            yield path, info, ann
+            if sub is not None:
+                yield from iter_fields(sub, path + "[]")
+
+
+def _is_list(ann: Any) -> bool:
+    return getattr(ann, "__origin__", None) is list
+
+
+def _model_in(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None

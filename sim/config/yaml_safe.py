@@ -1,0 +1,161 @@
+"""A strict, safe YAML reader for scenario files.
+
+Differences from ``yaml.safe_load`` and why:
+- no tags that build objects (only the plain safe types exist at all);
+- duplicate keys are an error (YAML silently keeps the last one);
+- YAML 1.1 surprises are resolved the way a user means them: only ``true``/``false``
+  are booleans (``off``/``yes`` stay strings), ``1e-3`` is a float, and integers with a
+  leading zero (``0042``, which YAML 1.1 reads as octal) are refused;
+- alias graphs are measured before use, so a "billion laughs" document is refused
+  quickly instead of exhausting memory downstream;
+- files larger than ``MAX_BYTES`` are refused before parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sim.errors import ConfigError
+
+MAX_BYTES = 1_000_000
+MAX_EXPANDED_NODES = 200_000
+
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_LEADING_ZERO_INT = re.compile(r"^[-+]?0[0-9_]+$")
+_FLOAT = re.compile(
+    r"^[-+]?(?:(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)$"
+    r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader with YAML-1.2-like scalars and duplicate-key detection."""
+
+
+# Replace every implicit resolver so only our patterns decide scalar types.
+_StrictLoader.yaml_implicit_resolvers = {}
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:str", _LEADING_ZERO_INT, list("-+0123456789")
+)
+
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+def _check_graph(node: Node, source: str) -> None:
+    """Refuse unknown tags, leading-zero integers, duplicate keys and alias bombs."""
+    expanded: dict[int, int] = {}
+
+    def size(n: Node, path: str, stack: tuple[int, ...]) -> int:
+        if id(n) in stack:
+            raise ConfigError(source, path, "recursive YAML alias")
+        if id(n) in expanded:
+            return expanded[id(n)]
+        if n.tag not in _ALLOWED_TAGS:
+            raise ConfigError(source, path, f"YAML tag {n.tag!r} is not allowed in scenarios")
+        total = 1
+        if isinstance(n, ScalarNode):
+            if n.style is None and _LEADING_ZERO_INT.match(n.value):
+                raise ConfigError(
+                    source, path, f"{n.value!r} has a leading zero (octal in YAML 1.1); write it without"
+                )
+        elif isinstance(n, SequenceNode):
+            for i, child in enumerate(n.value):
+                total += size(child, f"{path}[{i}]", stack + (id(n),))
+        elif isinstance(n, MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in n.value:
+                key = key_node.value if isinstance(key_node, ScalarNode) else "<complex key>"
+                if key == "<<":
+                    raise ConfigError(source, path, "YAML merge keys ('<<') are not supported; use extends:")
+                sub = f"{path}.{key}" if path else str(key)
+                if key in seen:
+                    raise ConfigError(source, sub, "duplicate key")
+                seen.add(key)
+                total += size(key_node, sub, stack + (id(n),))
+                total += size(value_node, sub, stack + (id(n),))
+        if total > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                source, path, f"document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)"
+            )
+        expanded[id(n)] = total
+        return total
+
+    size(node, "", ())
+
+
+def parse_yaml_text(text: str, source: str) -> Any:
+    """Parse one YAML document strictly.
+
+    Args:
+        text: The document.
+        source: Name used in error messages (usually the file path).
+
+    Returns:
+        Plain Python data (dict, list, str, int, float, bool, None).
+
+    Raises:
+        ConfigError: On any syntax, tag, duplicate-key or size problem.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ConfigError(source, "", f"file is larger than {MAX_BYTES} bytes")
+    try:
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_graph(node, source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except ConfigError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(source, "", f"YAML syntax error at {where}{exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, "", f"YAML error: {exc}".splitlines()[0]) from None
+    except RecursionError:
+        raise ConfigError(source, "", "document is nested too deeply") from None
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Read and strictly parse a YAML file; errors name the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror})") from None
+    if size > MAX_BYTES:
+        raise ConfigError(str(path), "", f"file is larger than {MAX_BYTES} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "", "file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror})") from None
+    return parse_yaml_text(text, str(path))
+
+
+def parse_override_value(text: str, source: str = "--set") -> Any:
+    """Parse the value side of ``--set key=value`` with the same strict scalar rules."""
+    return parse_yaml_text(text, source) if text.strip() else ""
