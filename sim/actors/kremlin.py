@@ -1,0 +1,82 @@
+"""The Kremlin: call-ups, replacement orders, exit restriction, counter-measures, concessions."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+import numpy as np
+
+from sim.config.schema import KremlinConfig, MobilizationConfig
+from sim.mechanisms.front import step_value
+from sim.mechanisms.mobilization import wave_target
+from sim.mechanisms.replacement import orders
+
+
+class Kremlin(mesa.Agent):
+    """Decides once a day from what the state can observe (aggregates, not private views).
+
+    Attributes (read by the model and the data collector):
+        callup_factor: Multiplier on call-up rates after concessions (P1).
+        concessions: Concessions made so far.
+        restriction_active: Whether exits are closed to military-age men (F3).
+        detection, punishment, reprisal: Counter-defection levels (D16, D19, D15).
+        owed_wave: Men the call-up waves still owe today.
+        orders_today: Replacement orders per source (real men).
+    """
+
+    def __init__(self, model: mesa.Model, cfg: KremlinConfig, mob: MobilizationConfig, source_names: list[str]):
+        super().__init__(model)
+        self.cfg = cfg
+        self.waves = [(w.day, w.total, w.duration_days) for w in mob.waves]
+        self.source_names = source_names
+        src = cfg.replacement.sources
+        self._elasticity = np.array([s.elasticity for s in src])
+        self._cap_day = np.array([s.cap_per_day for s in src])
+        self.cap_left = np.array([s.cap_total for s in src])
+        self._start = np.array([s.start_day for s in src])
+        self.callup_factor = 1.0
+        self.concessions = 0
+        self._protest_days = 0
+        self.restriction_triggered_day: int | None = None
+        self.restriction_active = False
+        cd = cfg.counter_defection
+        self.detection, self.punishment, self.reprisal = cd.detection_base, cd.punishment_base, cd.reprisal_base
+        self._attempts = deque(maxlen=cd.window_days)
+        self.owed_wave = 0.0
+        self.orders_today = np.zeros(len(src))
+        self.defection_rate = 0.0
+
+    def observe_attempts(self, attempts_real: float, front_real: float) -> None:
+        """Record yesterday's defection attempts (caught or not) seen at the front."""
+        self._attempts.append(attempts_real / max(front_real, 1.0))
+
+    def step(self) -> None:
+        m = self.model
+        day = m.day
+        cfg = self.cfg
+        # exit restriction (F3)
+        er = cfg.exit_restriction
+        if er.enabled and self.restriction_triggered_day is None and m.fled_real >= er.trigger_fled:
+            self.restriction_triggered_day = day
+        self.restriction_active = self.restriction_triggered_day is not None and day >= self.restriction_triggered_day + er.delay_days
+        # counter-defection rises with the observed rate (D16, D19, D15)
+        cd = cfg.counter_defection
+        self.defection_rate = float(np.mean(self._attempts)) if self._attempts else 0.0
+        self.detection = min(cd.detection_max, cd.detection_base + cd.detection_slope * self.defection_rate)
+        self.punishment = cd.punishment_base + cd.punishment_slope * self.defection_rate
+        self.reprisal = cd.reprisal_base + cd.reprisal_slope * self.defection_rate
+        # concessions under sustained protest (P1)
+        con = cfg.concessions
+        self._protest_days = self._protest_days + 1 if m.protest_share > con.protest_threshold else 0
+        if self._protest_days > con.lag_days and self.concessions < con.max_concessions:
+            self.concessions += 1
+            self.callup_factor *= 1.0 - con.callup_slowdown
+            self._protest_days = 0
+        # call-up waves still owed (R3), slowed by concessions
+        self.owed_wave = max(0.0, wave_target(day, self.waves) * self.callup_factor - m.mobilized_wave_real)
+        # replacement orders for the front's shortfall (R1)
+        target = step_value(cfg.replacement.target_strength, day)
+        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.summoned_real
+        self.orders_today = orders(shortfall, day, self._elasticity, self._cap_day * self.callup_factor, self.cap_left, self._start)
+        self.cap_left = self.cap_left - self.orders_today

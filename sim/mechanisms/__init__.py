@@ -1,0 +1,1 @@
+"""Pure, vectorized rules. Each takes arrays and a generator and returns arrays; none loops over people."""

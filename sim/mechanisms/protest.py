@@ -1,0 +1,75 @@
+"""Protest (voice) at home: Epstein's civil-violence rule on a regional panel.
+
+Each region has a fixed panel of representative potential protesters (men at home and
+their families), each with Epstein's hardship H and risk aversion R drawn once. The
+region is the "vision": cops and actives are counted per region. A panel member is
+active when
+
+    H * hardship_r(t) * (1 - L(t)) - R * P_r(t) + voice_shift(x) > T,
+
+with P_r the arrest probability from :func:`sim.mechanisms.protest_rule.arrest_probability`
+(cops = police ratio x panel, actives = yesterday's actives) and ``voice_shift`` the
+exit-voice link on the exodus share x (P1, P4). Arrested members are jailed for a uniform
+term; counts are scaled to the region's potential protesters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.mechanisms.protest_rule import arrest_probability, grievance, is_active
+
+
+def exit_voice_shift(link: str, exodus_share: float, strength: float, reference_share: float, peak_share: float) -> float:
+    """Shift of the activation margin caused by the exodus (Hirschman's exit and voice).
+
+    ``substitute``: -0.1 * strength * x / x_ref (each leaver is voice lost, P1).
+    ``complement``: +0.1 * strength * x / x_ref (the exodus is a focal point, P4).
+    ``inverted_u``: +0.1 * strength * (x / x_peak) * (2 - x / x_peak): focal while small,
+    draining once the exodus exceeds twice the peak.
+    ``none``: 0.
+    The 0.1 puts strength 1 on the scale of Epstein's threshold T = 0.1.
+    """
+    if link == "none":
+        g = 0.0
+    elif link == "substitute":
+        g = -exodus_share / reference_share
+    elif link == "complement":
+        g = exodus_share / reference_share
+    else:
+        z = exodus_share / peak_share
+        g = z * (2.0 - z)
+    return 0.1 * strength * float(np.clip(g, -5.0, 5.0))
+
+
+class ProtestPanel:
+    """Per-region panels of potential protesters (Epstein agents)."""
+
+    def __init__(self, rng: np.random.Generator, n_regions: int, panel: int, police_ratio: np.ndarray):
+        self.n_regions = n_regions
+        self.panel = panel
+        self.hardship = rng.random((n_regions, panel))
+        self.risk_aversion = rng.random((n_regions, panel))
+        self.jail_until = np.full((n_regions, panel), -(10**9), dtype=np.int64)
+        self.active = np.zeros((n_regions, panel), dtype=bool)
+        self.cops = police_ratio * panel
+
+    def step(self, rng: np.random.Generator, day: int, hardship_r: np.ndarray, legitimacy: float, shift: float,
+             k: float, threshold: float, variant: str, arrest_capacity: float, max_jail: int) -> tuple[np.ndarray, np.ndarray]:
+        """One day: decide activity, then arrest. Returns (active share, arrested share) per region."""
+        free = self.jail_until <= day
+        actives_before = (self.active & free).sum(axis=1)
+        p = arrest_probability(self.cops, actives_before, k, variant)
+        g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
+        act = is_active(g + shift, self.risk_aversion, p[:, None], threshold) & free
+        n_act = act.sum(axis=1)
+        n_arrest = np.minimum(np.minimum(n_act, np.floor(self.cops).astype(np.int64)),
+                              np.ceil(arrest_capacity * n_act).astype(np.int64))
+        # police arrest random actives: rank actives by a random key, take the first n per region
+        key = np.where(act, rng.random(act.shape), 2.0)
+        rank = np.argsort(np.argsort(key, axis=1), axis=1)
+        arrested = act & (rank < n_arrest[:, None])
+        terms = rng.integers(1, max_jail + 1, size=act.shape)
+        self.jail_until = np.where(arrested, day + terms, self.jail_until)
+        self.active = act & ~arrested
+        return n_act / self.panel, n_arrest / self.panel

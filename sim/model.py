@@ -1,0 +1,763 @@
+"""The asylumsim model: wiring, the daily step order, and data collection.
+
+One step is one day. Daily order (docs/ODD.md, "Process overview"; tests pin it):
+
+1. Institutions decide: the Kremlin (call-ups, replacement orders, exit restriction,
+   counter-defection levels, concessions), hosts (dated policy changes, reversals),
+   offer makers (open/closed, credibility).
+2. Mobilization: summonses to men at home (and to arrested protesters); summoned men
+   report, hide or flee; some hiding men are found.
+3. Flight: men at home leave by hazard; leavers pick an exit (route choice).
+4. Borders: arrivals join exit queues; exits process their capacity; hosts admit or turn
+   back; exit restriction stops some; men abroad return or move on.
+5. Training pipeline: replacements ordered today enter it; those due reach the front.
+6. Front: casualties, offer awareness, defection and AWOL, counter-measure fates,
+   morale, commanders' distrust.
+7. Protest: Epstein rule per region; arrests; legitimacy.
+8. Hosts: infiltrators, screening, incidents, costs, pretext risk, tolerance checks.
+9. Collect outcomes (Mesa DataCollector, one row per day).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+import numpy as np
+
+from sim.actors import Host, Kremlin, OfferMaker
+from sim.config.schema import Scenario
+from sim.ledger import N_STATES, Ledger, LedgerError, State
+from sim.mechanisms import defection as dfn
+from sim.mechanisms import flight as fl
+from sim.mechanisms.front import casualty_rates, distrust_factor, step_value, update_morale
+from sim.mechanisms.mobilization import allocate, summoned_choices
+from sim.mechanisms.protest import ProtestPanel, exit_voice_shift
+from sim.mechanisms.replacement import Arrival, Pipeline, stochastic_round
+from sim.mechanisms.routes import ExitQueue
+from sim.mechanisms.sampling import candidates, draw_from_cell
+from sim.mechanisms.security import pretext_risk, screen_infiltrators
+from sim.outcomes import output_names
+from sim.population import Pool
+from sim.soldiers import Front
+
+TAG_WAVE, TAG_DOMESTIC = 0, 1
+
+
+class AsylumModel(mesa.Model):
+    """Russia's front-line manpower under mobilization, flight, defection offers and protest.
+
+    Args:
+        scenario: A validated scenario (validation happens at the config boundary).
+        rng: Seed or generator; every random draw in the model comes from ``self.rng``.
+    """
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator | np.random.SeedSequence | int | None = None):
+        if isinstance(rng, np.random.SeedSequence):
+            rng = np.random.default_rng(rng)
+        super().__init__(rng=rng)
+        sc = self.sc = scenario
+        self.scale = sc.population.scale
+        self.start_day = sc.run.start_day
+        self.enemy_strength = sc.front.enemy_strength
+        self.host_names = [h.name for h in sc.hosts]
+        self.exit_names = [e.name for e in sc.exits]
+        self.offer_names = [o.name for o in sc.offers]
+        self.source_names = [s.name for s in sc.kremlin.replacement.sources]
+        self.origin_names = ["initial", "mobilized"] + self.source_names
+        n_regions, n_exits, n_hosts = len(sc.regions), len(sc.exits), len(sc.hosts)
+
+        # --- people
+        self.pool = Pool.build(sc, self.rng)
+        pop, flt = sc.population, sc.flight
+        self.propensity = fl.propensity(self.pool.opposition, self.pool.risk_tolerance, self.pool.family,
+                                        flt.opposition_exponent, pop.family_flight_penalty)
+        self.cell_max_propensity = np.array([
+            self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.pool.cell_start, self.pool.cell_stop)])
+        self.pool_tag = np.zeros(self.pool.n, dtype=np.int8)
+        self.ledger = Ledger(["initial_front"] + self.source_names)
+        self.ledger.seed(State.HOME, self.pool.n)
+
+        fr = sc.front
+        self.unit_slots = max(1, round(fr.unit_size / self.scale))
+        biggest = max([fr.initial_strength] + [v for _, v in sc.kremlin.replacement.target_strength])
+        n_units = int(np.ceil(1.1 * biggest / self.scale / self.unit_slots)) + 1
+        self.front = Front(n_units, self.unit_slots, len(sc.offers), self.origin_names, fr.morale_initial)
+        n_init = round(fr.initial_strength / self.scale)
+        n_occ = round(n_init * fr.initial_occupied_share)
+        occ_origin = self.origin_names.index("occupied") if "occupied" in self.origin_names else 0
+        self.front.add(self.rng, sc, 0, fr.initial_quality, None, n_init - n_occ, pop.family_ties_share)
+        self.front.add(self.rng, sc, occ_origin, fr.initial_quality, None, n_occ, pop.family_ties_share)
+        self.ledger.seed(State.FRONT, n_init)
+        self.outside_terminal = np.zeros(N_STATES, dtype=np.int64)
+        self.pipeline = Pipeline()
+        self.source_quality = {s.name: s.quality for s in sc.kremlin.replacement.sources}
+        self.mobilized_quality = self.source_quality.get("domestic_callup", 0.7)
+
+        # --- institutions
+        self.kremlin = Kremlin(self, sc.kremlin, sc.mobilization, self.source_names)
+        self.hosts = [Host(self, h, sc.host_policy, i) for i, h in enumerate(sc.hosts)]
+        self.offers = [OfferMaker(self, o, i) for i, o in enumerate(sc.offers)]
+
+        # --- geography
+        self.exit_host = np.array([self.host_names.index(e.host) for e in sc.exits], dtype=np.int64)
+        self.travel = np.full((n_regions, n_exits), np.inf)
+        for r, reg in enumerate(sc.regions):
+            for name, d in reg.travel_days.items():
+                self.travel[r, self.exit_names.index(name)] = d
+        self.reachable = np.isfinite(self.travel)
+        self.travel_finite = np.where(self.reachable, self.travel, 0.0)
+        self.queues = [ExitQueue() for _ in sc.exits]
+        self.places_per_man = self.scale * (1.0 + pop.non_eligible_per_leaver)
+        self.exit_demand = np.zeros(n_exits)
+        onward = np.zeros((n_hosts, n_hosts))
+        for i, h in enumerate(sc.hosts):
+            for name, rate in h.onward.items():
+                onward[i, self.host_names.index(name)] = rate
+        self.onward = onward
+        self.return_rate = np.array([h.return_rate_per_day for h in sc.hosts])
+        cats = sc.population.categories
+        prio = np.array([c.priority for c in cats])
+        bias = np.array([r.callup_bias for r in sc.regions])
+        self.cell_callup_weight = (bias[:, None] * prio[None, :]).ravel()
+        self.cell_rumour_weight = ((bias / np.average(bias, weights=[r.pool_share for r in sc.regions]))[:, None]
+                                   * (0.25 + 0.75 * prio / prio.max())[None, :]).ravel()
+        self.cell_intensity = np.zeros(self.pool.cell_stop.size)
+        self.region_of_cell = np.repeat(np.arange(n_regions), len(cats))
+        self.region_size = self.pool.counts.sum(axis=1)
+        self.minority_region = np.array([r.minority for r in sc.regions])
+
+        # --- protest
+        self.panel = ProtestPanel(self.rng, n_regions, sc.protest.panel_per_region,
+                                  np.array([r.police_ratio for r in sc.regions]))
+        self.legitimacy = sc.protest.legitimacy_initial
+        self._protest_memory = 0.0
+        self.protest_share = 0.0
+        self._summons_window: deque[np.ndarray] = deque(maxlen=30)
+        self.region_casualties = np.zeros(n_regions)
+        self.arrested_to_summon = np.zeros(n_regions, dtype=np.int64)
+
+        # --- running totals (simulated individuals unless named *_real / *_usd)
+        z = lambda n: np.zeros(n)  # noqa: E731
+        self.c = {
+            "summoned": 0, "mobilized": 0, "mobilized_minority": 0, "fled": 0, "turned_back": 0, "returned": 0,
+            "kia": 0, "wia": 0, "defected": 0, "caught": 0, "awol": 0, "executed": 0, "imprisoned": 0,
+            "repatriated": 0, "evaded_blocked": 0,
+        }
+        self.entries_real = z(n_hosts)
+        self.admitted_sim = z(n_hosts)
+        self.repl_real = z(len(self.source_names))
+        self.kia_by_origin = z(len(self.origin_names))
+        self.defected_by_offer = z(len(sc.offers))
+        self.host_cost = z(n_hosts)
+        self.host_defectors_real = z(n_hosts)
+        self.infiltrators = z(n_hosts)
+        self.infiltrators_matter = z(n_hosts)
+        self.war_criminals = 0.0
+        self.incidents = 0.0
+        self.intelligence = 0.0
+        self.protest_active = 0.0
+        self.arrests_real = 0.0
+        self.owed_domestic_real = 0.0
+        self._expected_yield = 1.0 / sc.mobilization.summons_overshoot
+        self._report_hist: deque[tuple[int, int]] = deque(maxlen=14)
+        self._admitted_today_real = z(n_hosts)
+
+        self.datacollector = mesa.DataCollector(model_reporters={n: n for n in output_names(sc)})
+        self._update_aggregates()
+
+    # ------------------------------------------------------------------ derived aggregates
+    @property
+    def day(self) -> int:
+        """Calendar day of the step being run (day 0 = the mobilization order)."""
+        return self.start_day + int(self.time) - 1
+
+    def _update_aggregates(self) -> None:
+        st = self.ledger.stock
+        s = self.scale
+        self.front_real = float(st[State.FRONT] * s)
+        self.pipeline_real = float((st[State.TRAINING] + st[State.RECOVERING]) * s)
+        self.summoned_real = float(st[State.SUMMONED] * s)
+        self.fled_real = float(self.c["fled"] * s)
+        self.mobilized_wave_real = float(self._wave_reported * s) if hasattr(self, "_wave_reported") else 0.0
+        present = self.front.occupied
+        units = self.front.unit_of_slot
+        factor = distrust_factor(self.front.attempt_rate, self.sc.front.distrust_reference_rate, self.sc.front.distrust_weight)
+        self.front_effective_real = float((self.front.quality * factor[units] * present).sum() * s)
+
+    # ------------------------------------------------------------------ the day
+    def step(self) -> None:
+        day = self.day
+        self.kremlin.step()
+        self.agents_by_type[Host].shuffle_do("step")
+        if self.offers:
+            self.agents_by_type[OfferMaker].do("step")
+        self._probs_today = self._route_probs()  # exits as men see them this morning
+        self._mobilize(day)
+        self._flee(day)
+        self._borders(day)
+        self._pipeline(day)
+        self._front(day)
+        self._protest(day)
+        self._security(day)
+        self._update_aggregates()
+        if self.sc.run.check_ledger:
+            self.check_ledger()
+        self._set_outputs(day)
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ 2. mobilization
+    _wave_reported = 0
+
+    def _summon(self, cells_n: np.ndarray, tag: int) -> int:
+        pool = self.pool
+        got = []
+        for c in np.flatnonzero(cells_n):
+            got.append(draw_from_cell(self.rng, int(pool.cell_start[c]), int(pool.cell_stop[c]), pool.state, State.HOME, int(cells_n[c])))
+        if not got:
+            return 0
+        men = np.concatenate(got)
+        pool.state[men] = State.SUMMONED
+        self.pool_tag[men] = tag
+        pool.touch(men)
+        self.ledger.move(State.HOME, State.SUMMONED, men.size)
+        self.c["summoned"] += men.size
+        cells = pool.region[men].astype(np.int64) * pool.n_categories + pool.category[men]
+        self._summoned_cells_today += np.bincount(cells, minlength=pool.cell_stop.size)
+        return men.size
+
+    def _mobilize(self, day: int) -> None:
+        mob, sc = self.sc.mobilization, self.sc
+        pool, s = self.pool, self.scale
+        self._summoned_cells_today = np.zeros(pool.cell_stop.size)
+        home = pool.home_per_cell()
+        self._home_cells = home
+        # how many summonses: what is owed, less what pending summonses should yield (R1, R3)
+        if "domestic_callup" in self.source_names:
+            self.owed_domestic_real += self.kremlin.orders_today[self.source_names.index("domestic_callup")]
+        need_real = self.kremlin.owed_wave + self.owed_domestic_real
+        y = self._expected_yield
+        if mob.adapt_overshoot and self._report_hist:
+            rep = sum(a for a, _ in self._report_hist)
+            res = sum(b for _, b in self._report_hist)
+            if res > 0:
+                y = min(1.0, max(0.05, rep / res))
+        issue_real = max(0.0, need_real - y * self.summoned_real) / y
+        issue = int(stochastic_round(self.rng, min(issue_real / s, 0.01 * home.sum())))
+        tag_domestic = self.owed_domestic_real > 0 and self.kremlin.owed_wave <= 0
+        if issue > 0:
+            self._summon(allocate(self.rng, issue, home, self.cell_callup_weight), TAG_DOMESTIC if tag_domestic else TAG_WAVE)
+        # arrested protesters of draft age are served summonses (P2)
+        if self.arrested_to_summon.any():
+            per_cell = np.zeros(pool.cell_stop.size, dtype=np.int64)
+            for r in np.flatnonzero(self.arrested_to_summon):
+                cells = np.flatnonzero(self.region_of_cell == r)
+                per_cell[cells] = allocate(self.rng, int(self.arrested_to_summon[r]), home[cells], np.ones(cells.size))
+            self._summon(per_cell, TAG_WAVE)
+            self.arrested_to_summon[:] = 0
+        self._summons_window.append(np.bincount(self.region_of_cell, weights=self._summoned_cells_today, minlength=len(sc.regions)))
+        self.cell_intensity = 0.8 * self.cell_intensity + 0.2 * self._summoned_cells_today / np.maximum(pool.cell_stop - pool.cell_start, 1)
+
+        # summoned men choose: report, hide, flee, or wait
+        men = pool.in_state(State.SUMMONED)
+        if men.size:
+            reach = self._region_reach()[pool.region[men]]
+            lam = sc.flight.summons_hazard * self.propensity[men] * self._afford(men) * self._pull()
+            flee_p = fl.hazard_to_probability(lam) * np.where(reach, 1.0, 0.0)
+            blocked_p = fl.hazard_to_probability(lam) * np.where(reach, 0.0, min(1.0, 0.25 * sc.protest.evasion_weight))
+            ch = summoned_choices(self.rng, pool.opposition[men], mob.report_rate, mob.hide_rate, mob.opposition_report_penalty, flee_p)
+            blocked = (ch == 0) & (self.rng.random(men.size) < blocked_p)
+            ch[blocked] = 2
+            self._report(men[ch == 1], day, State.SUMMONED)
+            hide = men[ch == 2]
+            pool.state[hide] = State.HIDING
+            self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
+            self.c["evaded_blocked"] += int(blocked.sum())
+            self._start_journey(men[ch == 3], day, State.SUMMONED)
+            self._report_hist.append((int((ch == 1).sum()), int((ch != 0).sum())))
+        # hiding men are found now and then
+        hiding = pool.in_state(State.HIDING)
+        if hiding.size:
+            found = hiding[self.rng.random(hiding.size) < mob.hiding_catch_rate]
+            self._report(found, day, State.HIDING)
+
+    def _report(self, men: np.ndarray, day: int, src: State) -> None:
+        """Men who report (or are found) go to training; count them by purpose."""
+        if men.size == 0:
+            return
+        pool, s = self.pool, self.scale
+        pool.state[men] = State.TRAINING
+        self.ledger.move(src, State.TRAINING, men.size)
+        domestic = men[self.pool_tag[men] == TAG_DOMESTIC]
+        wave = men[self.pool_tag[men] == TAG_WAVE]
+        self.c["mobilized"] += men.size
+        self.c["mobilized_minority"] += int(self.minority_region[pool.region[men]].sum())
+        self._wave_reported = self._wave_reported + wave.size
+        if domestic.size:
+            i = self.source_names.index("domestic_callup")
+            self.repl_real[i] += domestic.size * s
+            self.owed_domestic_real = max(0.0, self.owed_domestic_real - domestic.size * s)
+        arrive = day + self.sc.mobilization.training_days
+        for tag, group in ((TAG_WAVE, wave), (TAG_DOMESTIC, domestic)):
+            if group.size:
+                origin = 1 if tag == TAG_WAVE else self.origin_names.index("domestic_callup")
+                self.pipeline.add(arrive, Arrival(origin, self.mobilized_quality, group, group.size, State.TRAINING))
+
+    # ------------------------------------------------------------------ 3. flight
+    def _pull(self) -> float:
+        """Extra relative flight hazard from offers open to draftees (aware share x credibility)."""
+        pull = 1.0
+        for o in self.offers:
+            if o.active and "draftees" in o.cfg.eligible and o.cfg.draftee_pull > 0:
+                aware = -np.expm1(-o.cfg.publicity * max(self.day - o.cfg.start_day + 1, 0))
+                pull += o.cfg.draftee_pull * aware * o.credibility
+        return pull
+
+    def _exit_open(self) -> np.ndarray:
+        day = self.day
+        out = np.ones(len(self.sc.exits), dtype=bool)
+        for i, e in enumerate(self.sc.exits):
+            if e.closed_from_day is not None and day >= e.closed_from_day and (e.reopen_day is None or day < e.reopen_day):
+                out[i] = False
+            if self.hosts[self.exit_host[i]].admit_share <= 0.0:
+                out[i] = False  # men do not head for a border they know is closed to them
+        return out
+
+    def _route_probs(self) -> np.ndarray:
+        f = self.sc.flight
+        ex = self.sc.exits
+        cap = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in ex]) / self.places_per_man
+        wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap)])
+        price = self._exit_prices()
+        return fl.route_probabilities(self.travel_finite, self.reachable, self._exit_open(), wait, price,
+                                      f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
+
+    def _exit_prices(self) -> np.ndarray:
+        ex = self.sc.exits
+        return fl.exit_prices(np.array([e.base_cost_usd for e in ex]), np.array([e.price_surge for e in ex]),
+                              self.exit_demand * self.places_per_man, np.array([e.capacity_per_day for e in ex]))
+
+    def _region_reach(self) -> np.ndarray:
+        return self._probs_today.sum(axis=1) > 0
+
+    def _afford(self, men: np.ndarray) -> np.ndarray:
+        """Affordability of each man's expected route (F2)."""
+        cost_r = (self._probs_today * self._exit_prices()[None, :]).sum(axis=1)
+        cost = np.where(cost_r > 0, cost_r, np.inf)[self.pool.region[men]]
+        return fl.affordability(self.pool.means[men], np.where(np.isfinite(cost), cost, 1.0), self.sc.flight.cost_sensitivity)
+
+    def _flee(self, day: int) -> None:
+        pool, f = self.pool, self.sc.flight
+        reach_r = self._region_reach()
+        wave_days = [w.day for w in self.sc.mobilization.waves]
+        rum = fl.rumour(day, wave_days, f.rumour_weight, f.rumour_decay_days)
+        pressure = (f.base_hazard + f.callup_risk_weight * self.cell_intensity + rum * self.cell_rumour_weight) * self._pull()
+        bound = fl.hazard_to_probability(pressure * self.cell_max_propensity)
+        chosen = []
+        for c in np.flatnonzero(bound > 0):
+            cand = candidates(self.rng, int(pool.cell_start[c]), int(pool.cell_stop[c]), float(bound[c]))
+            if cand.size == 0:
+                continue
+            cand = cand[pool.state[cand] == State.HOME]
+            p = fl.hazard_to_probability(pressure[c] * self.propensity[cand])
+            chosen.append(cand[self.rng.random(cand.size) * bound[c] < p])
+        men = np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
+        if men.size:
+            can_pay = self.rng.random(men.size) < self._afford(men)
+            men = men[can_pay]
+            reach = reach_r[pool.region[men]]
+            blocked = men[~reach]
+            # without an exit, some would-be leavers evade at home instead (P3)
+            evade = blocked[self.rng.random(blocked.size) < min(1.0, 0.25 * self.sc.protest.evasion_weight)]
+            pool.state[evade] = State.HIDING
+            pool.touch(evade)
+            self.ledger.move(State.HOME, State.HIDING, evade.size)
+            self.c["evaded_blocked"] += evade.size
+            self._start_journey(men[reach], day, State.HOME)
+
+    def _start_journey(self, men: np.ndarray, day: int, src: State) -> None:
+        """Leavers pick an exit by region (route choice) and travel to it."""
+        if men.size == 0:
+            return
+        pool = self.pool
+        regions = pool.region[men].astype(np.int64)
+        ok = self._probs_today.sum(axis=1)[regions] > 0
+        stuck = men[~ok]  # a summoned man with no way out hides
+        pool.state[stuck] = State.HIDING
+        self.ledger.move(src, State.HIDING, stuck.size)
+        men, regions = men[ok], regions[ok]
+        exits = fl.choose_rows(self.rng, self._probs_today, regions)
+        pool.state[men] = State.TRANSIT
+        pool.exit_idx[men] = exits
+        pool.due_day[men] = day + np.floor(self.travel_finite[regions, exits]).astype(np.int32)
+        pool.touch(men)
+        self.ledger.move(src, State.TRANSIT, men.size)
+
+    # ------------------------------------------------------------------ 4. borders
+    def _turn_back(self, men: np.ndarray) -> None:
+        if men.size == 0:
+            return
+        pool = self.pool
+        hide = self.rng.random(men.size) < self.sc.flight.turned_back_retry
+        pool.state[men[hide]] = State.HIDING
+        pool.state[men[~hide]] = State.HOME
+        pool.exit_idx[men] = -1
+        self.ledger.move(State.TRANSIT, State.HIDING, int(hide.sum()))
+        self.ledger.move(State.TRANSIT, State.HOME, int((~hide).sum()))
+        self.c["turned_back"] += men.size
+
+    def _borders(self, day: int) -> None:
+        pool, sc, s = self.pool, self.sc, self.scale
+        transit = pool.in_state(State.TRANSIT)
+        arriving = transit[pool.due_day[transit] == day]
+        arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
+        is_open = self._exit_open()
+        restricted = self.kremlin.restriction_active
+        er = sc.kremlin.exit_restriction
+        self._admitted_today_real = np.zeros(len(self.hosts))
+        self.exit_demand = np.zeros(len(sc.exits))
+        for e, ex in enumerate(sc.exits):
+            q = self.queues[e]
+            q.push(arriving[pool.exit_idx[arriving] == e])
+            if not is_open[e]:
+                self._turn_back(q.clear())  # a closed exit admits no one
+                continue
+            self.exit_demand[e] = q.length
+            n = q.slots_today(self.rng, ex.capacity_per_day, ex.background_per_day, self.places_per_man)
+            men = q.pop(n)
+            h = int(self.exit_host[e])
+            self.entries_real[h] += ex.background_per_day
+            if men.size == 0:
+                continue
+            if restricted:
+                stop_p = er.effectiveness * (1.0 - er.leakage) * ex.restriction_exposure
+                stopped = self.rng.random(men.size) < stop_p
+                self._turn_back(men[stopped])
+                men = men[~stopped]
+            admit = self.rng.random(men.size) < self.hosts[h].admit_share
+            self._turn_back(men[~admit])
+            men = men[admit]
+            pool.state[men] = State.ABROAD
+            pool.host_idx[men] = h
+            pool.exit_idx[men] = -1
+            self.ledger.move(State.TRANSIT, State.ABROAD, men.size)
+            self.c["fled"] += men.size
+            self.admitted_sim[h] += men.size
+            self.entries_real[h] += men.size * self.places_per_man
+            self._admitted_today_real[h] += men.size * self.places_per_man
+            self.host_cost[h] += men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            self._pay_draftee_offers(h, men.size)
+        # men abroad return home (F5) or move on (Flee-style onward moves)
+        abroad = pool.in_state(State.ABROAD)
+        if abroad.size:
+            h = pool.host_idx[abroad].astype(np.int64)
+            u = self.rng.random(abroad.size)
+            back = u < self.return_rate[h]
+            ret = abroad[back]
+            pool.state[ret] = State.HOME
+            pool.host_idx[ret] = -1
+            self.ledger.move(State.ABROAD, State.HOME, ret.size)
+            self.c["returned"] += ret.size
+            stay = ~back
+            cum = np.cumsum(self.onward, axis=1)[h[stay]]
+            u2 = (u[stay] - self.return_rate[h[stay]])
+            dest = (u2[:, None] >= cum).sum(axis=1)
+            moving = dest < self.onward.shape[1]
+            movers = abroad[stay][moving]
+            # an onward move needs the destination to admit draftees
+            ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest[moving]]
+            pool.host_idx[movers[ok]] = dest[moving][ok]
+
+    def _pay_draftee_offers(self, host: int, n_sim: int) -> None:
+        for o in self.offers:
+            if o.active and "draftees" in o.cfg.eligible and self.host_names[host] in o.cfg.destination:
+                paid = o.pay(n_sim, self.scale)
+                self._book_payment(o, paid)
+
+    def _book_payment(self, offer: OfferMaker, paid: float) -> None:
+        """Offer payments by Western makers are shared by hosts' burden shares (D7)."""
+        if offer.cfg.maker == "ukraine" or paid <= 0:
+            return
+        w = np.array([h.burden_share for h in self.sc.hosts])
+        if w.sum() > 0:
+            self.host_cost += paid * w / w.sum()
+
+    # ------------------------------------------------------------------ 5. pipeline
+    def _pipeline(self, day: int) -> None:
+        s, sc = self.scale, self.sc
+        for i, name in enumerate(self.source_names):
+            if name == "domestic_callup":
+                continue
+            n = int(stochastic_round(self.rng, self.kremlin.orders_today[i] / s))
+            if n > 0:
+                src = sc.kremlin.replacement.sources[i]
+                self.ledger.seed(State.TRAINING, n, source=name)
+                self.repl_real[i] += n * s
+                self.pipeline.add(day + src.delay_days, Arrival(self.origin_names.index(name), src.quality, None, n, State.TRAINING))
+        for a in self.pipeline.due(day):
+            if a.men is not None:
+                self.pool.state[a.men] = State.FRONT
+            self.ledger.move(State(a.ledger_state), State.FRONT, a.count)
+            self.front.add(self.rng, sc, a.origin, a.quality, a.men, a.count, sc.population.family_ties_share)
+
+    # ------------------------------------------------------------------ 6. front
+    def _leave_front(self, slots: np.ndarray, dst: State) -> None:
+        """Soldiers leave the front for ``dst`` (ledger and pool updated, slots freed)."""
+        if slots.size == 0:
+            return
+        men = self.front.man_id[slots]
+        pool_men = men[men >= 0]
+        self.pool.state[pool_men] = dst
+        self.ledger.move(State.FRONT, dst, slots.size)
+        if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
+            self.outside_terminal[dst] += int((men < 0).sum())
+        self.front.remove(slots)
+
+    def _to_pipeline(self, slots: np.ndarray, arrive: int) -> None:
+        """Soldiers who will come back (wounded who recover, men sent back) keep origin."""
+        fr = self.front
+        for origin in np.unique(fr.origin[slots]):
+            grp = slots[fr.origin[slots] == origin]
+            men = fr.man_id[grp]
+            inside = grp[men >= 0]
+            outside = grp[men < 0]
+            if inside.size:
+                self.pipeline.add(arrive, Arrival(int(origin), float(fr.quality[inside].mean()), fr.man_id[inside].copy(), inside.size, State.RECOVERING))
+            if outside.size:
+                self.pipeline.add(arrive, Arrival(int(origin), float(fr.quality[outside].mean()), None, outside.size, State.RECOVERING))
+        self._leave_front(slots, State.RECOVERING)
+
+    def _front(self, day: int) -> None:
+        sc, fr_cfg, d_cfg = self.sc, self.sc.front, self.sc.defection
+        fr, s, rng = self.front, self.scale, self.rng
+        present = fr.active()
+        n_units = fr.n_units
+        losses_u = np.zeros(n_units)
+        defect_u = np.zeros(n_units)
+        attempts_u = np.zeros(n_units)
+        if present.size == 0:
+            self.kremlin.observe_attempts(0.0, 0.0)
+            return
+        # casualties (fixed rates or Lanchester)
+        intensity = step_value(fr_cfg.intensity, day)
+        p_kia, p_wia = casualty_rates(fr_cfg.attrition, fr_cfg.kia_rate, fr_cfg.wia_rate, intensity,
+                                      present.size * s, self.enemy_strength, fr_cfg.lanchester_coefficient)
+        u = rng.random(present.size)
+        kia = present[u < p_kia]
+        wia = present[(u >= p_kia) & (u < p_kia + p_wia)]
+        self._count_casualties(kia, wia)
+        losses_u += fr.unit_sum(kia) + fr.unit_sum(wia)
+        np.add.at(self.kia_by_origin, fr.origin[kia], 1)
+        self.c["kia"] += kia.size
+        self.c["wia"] += wia.size
+        self._leave_front(kia, State.KIA)
+        back = wia[rng.random(wia.size) < fr_cfg.wia_return_share]
+        out = np.setdiff1d(wia, back, assume_unique=True)
+        self._leave_front(out, State.WOUNDED_OUT)
+        self._to_pipeline(back, day + fr_cfg.wia_recovery_days)
+
+        present = fr.active()
+        units = present // fr.unit_slots
+        unit_morale = fr.morale[units]
+        gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
+        km = self.kremlin
+        # offer awareness (D5), scores, and the best offer per soldier
+        best_margin = np.full(present.size, -np.inf, dtype=np.float32)
+        best_offer = np.full(present.size, -1, dtype=np.int64)
+        for o in self.offers:
+            if not (o.active and "soldiers" in o.cfg.eligible):
+                continue
+            bit = np.uint8(1 << o.index)
+            gone_share = np.minimum(fr.gone[:, o.index] / fr.unit_slots, 1.0)
+            unaware = (fr.aware[present] & bit) == 0
+            p_aware = -np.expm1(-(o.cfg.publicity + d_cfg.word_of_mouth * gone_share[units]))
+            learn = present[unaware & (rng.random(present.size) < p_aware)]
+            fr.aware[learn] |= bit
+            aware = (fr.aware[present] & bit) != 0
+            value = dfn.offer_value(o.next_payment(), d_cfg.status_value[o.cfg.status], d_cfg.payment_weight,
+                                    d_cfg.payment_reference_usd, o.cfg.equipment_bounty_usd, o.cfg.equipment_share)
+            success = dfn.success_probability(o.cfg.route, km.detection, o.cfg.surrender_survival,
+                                              o.cfg.repatriation_probability, o.credibility)
+            urg = dfn.urgency(day, o.cfg.deadline_day, d_cfg.urgency_window_days, d_cfg.urgency_weight)
+            sc_o = dfn.scores(fr.unwillingness[present], unit_morale, fr.family[present], gone_share[units], success, value,
+                              km.detection, km.punishment, km.reprisal, fr_cfg.home_attachment, urg,
+                              d_cfg.unwillingness_weight, fr_cfg.morale_weight, d_cfg.social_weight)
+            margin = np.where(aware, sc_o - fr.threshold[present], -np.inf)
+            better = margin > best_margin
+            best_margin[better] = margin[better]
+            best_offer[better] = o.index
+        attempt = (best_margin >= 0) & (rng.random(present.size) < d_cfg.opportunity_rate)
+        # commander payments move whole units (D17)
+        for o in self.offers:
+            if o.active and "soldiers" in o.cfg.eligible and o.cfg.commander_payment_usd > 0:
+                unwill_u = fr.unit_sum(present, fr.unwillingness[present]) / np.maximum(fr.unit_sum(present), 1)
+                p_u = o.cfg.commander_rate * np.clip(unwill_u / max(fr_cfg.unwillingness.mean, 1e-9), 0, 3) * o.credibility \
+                    * min(1.0, o.cfg.commander_payment_usd / 1e6)
+                flip = rng.random(n_units) < p_u
+                if flip.any():
+                    moved = flip[units] & ~attempt
+                    attempt |= moved
+                    best_offer[moved] = o.index
+                    o.cost_usd += float(flip.sum()) * o.cfg.commander_payment_usd * max(1, s // max(fr_cfg.unit_size, 1))
+                    self._book_payment(o, float(flip.sum()) * o.cfg.commander_payment_usd)
+        tried = present[attempt]
+        tried_offer = best_offer[attempt]
+        attempts_u += fr.unit_sum(tried)
+        self._resolve_attempts(tried, tried_offer, day, defect_u)
+        # AWOL without any offer: private unwillingness and low morale past one's threshold
+        rest = present[~attempt]
+        ru = rest // fr.unit_slots
+        walk_score = d_cfg.unwillingness_weight * fr.unwillingness[rest] + fr_cfg.morale_weight * (1 - fr.morale[ru]) \
+            + d_cfg.social_weight * gone_total[ru] - fr_cfg.home_attachment
+        awol = rest[(walk_score >= fr.threshold[rest]) & (rng.random(rest.size) < fr_cfg.awol_rate)]
+        self.c["awol"] += awol.size
+        inside = awol[fr.man_id[awol] >= 0]
+        outside = awol[fr.man_id[awol] < 0]
+        self._leave_front(inside, State.HIDING)
+        self._leave_front(outside, State.AWOL)
+        # morale (D2, P4) and commanders' distrust (D4)
+        slots_u = np.maximum(fr.unit_slots, 1)
+        target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (self.c["fled"] / max(self.pool.n, 1))
+        fr.morale = update_morale(fr.morale, losses_u / slots_u, defect_u / slots_u, target, fr_cfg.morale_recovery,
+                                  fr_cfg.morale_loss_sensitivity, fr_cfg.morale_defection_sensitivity)
+        fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
+        km.observe_attempts(tried.size * s, present.size * s)
+
+    def _count_casualties(self, kia: np.ndarray, wia: np.ndarray) -> None:
+        both = np.concatenate([kia, wia])
+        men = self.front.man_id[both]
+        men = men[men >= 0]
+        if men.size:
+            self.region_casualties += np.bincount(self.pool.region[men], minlength=self.region_casualties.size)
+
+    def _resolve_attempts(self, tried: np.ndarray, offer_idx: np.ndarray, day: int, defect_u: np.ndarray) -> None:
+        """Attempts end caught (D16), killed in the surrender, or across (booked to the offer)."""
+        if tried.size == 0:
+            return
+        rng, km, cd = self.rng, self.kremlin, self.sc.kremlin.counter_defection
+        fr = self.front
+        direct = np.array([self.offers[i].cfg.route == "direct_eu" for i in offer_idx])
+        p_caught = np.where(direct, 1 - (1 - km.detection) ** 2, km.detection)
+        u = rng.random(tried.size)
+        caught = u < p_caught
+        surv = np.array([1.0 if self.offers[i].cfg.route == "direct_eu" else self.offers[i].cfg.surrender_survival for i in offer_idx])
+        killed = ~caught & (rng.random(tried.size) >= surv)
+        across = ~caught & ~killed
+        # caught: shot, imprisoned, or sent back on a suspended sentence
+        c_slots = tried[caught]
+        v = rng.random(c_slots.size)
+        shot = c_slots[v < cd.executed_share]
+        jail = c_slots[(v >= cd.executed_share) & (v < cd.executed_share + cd.imprisoned_share)]
+        sent = c_slots[v >= cd.executed_share + cd.imprisoned_share]
+        self.c["caught"] += c_slots.size
+        self.c["executed"] += shot.size
+        self.c["imprisoned"] += jail.size
+        self._leave_front(shot, State.EXECUTED)
+        self._leave_front(jail, State.IMPRISONED)
+        self._to_pipeline(sent, day + cd.sent_back_delay_days)
+        k_slots = tried[killed]
+        np.add.at(self.kia_by_origin, fr.origin[k_slots], 1)
+        self.c["kia"] += k_slots.size
+        self._count_casualties(k_slots, np.empty(0, dtype=np.int64))
+        self._leave_front(k_slots, State.KIA)
+        for o in self.offers:
+            mine = tried[across & (offer_idx == o.index)]
+            if mine.size == 0:
+                continue
+            np.add.at(fr.gone[:, o.index], mine // fr.unit_slots, 1)
+            defect_u += fr.unit_sum(mine)
+            self.defected_by_offer[o.index] += mine.size
+            self.c["defected"] += mine.size
+            self._book_payment(o, o.pay(mine.size, self.scale))
+            # some are later sent back to Russia in an exchange and punished (D11, D18)
+            rep = rng.random(mine.size) < o.cfg.repatriation_probability
+            self.c["repatriated"] += int(rep.sum())
+            self._leave_front(mine[rep], State.IMPRISONED)
+            self._leave_front(mine[~rep], State.DEFECTED)
+            self._resettle_defectors(o, int((~rep).sum()))
+
+    def _resettle_defectors(self, o: OfferMaker, n_sim: int) -> None:
+        if n_sim == 0:
+            return
+        s = self.scale
+        w = np.array([o.cfg.destination.get(h.cfg.name, 0.0) * h.deserter_admit_share for h in self.hosts])
+        real = n_sim * s
+        if w.sum() > 0:
+            share = w / w.sum()
+            self.host_defectors_real += real * share
+            self.host_cost += real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
+            self._defector_flow_real = getattr(self, "_defector_flow_real", 0) + real * share
+        # war criminals among them (D14): screened by the receiving host, or tried in Ukraine
+        wc = self.rng.binomial(int(real), self.sc.defection.war_criminal_share) if real >= 1 else 0
+        if w.sum() > 0 and wc:
+            catch = float((w / w.sum() * np.array([h.cfg.screening_catch_rate for h in self.hosts])).sum())
+            self.war_criminals += wc - self.rng.binomial(wc, catch)
+        self.intelligence += real * self.sc.security.intelligence_per_defector
+
+    # ------------------------------------------------------------------ 7. protest
+    def _protest(self, day: int) -> None:
+        p, s = self.sc.protest, self.scale
+        pool = self.pool
+        home_cells = pool.home_per_cell()
+        home_r = np.bincount(self.region_of_cell, weights=home_cells, minlength=len(self.sc.regions))
+        hiding = pool.in_state(State.HIDING)
+        home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
+        potential = home_r * s * (1.0 + p.family_multiplier)
+        summoned_month = np.sum(self._summons_window, axis=0) / np.maximum(self.region_size, 1)
+        casualty_share = self.region_casualties / np.maximum(self.region_size, 1)
+        hardship = p.hardship_base + p.hardship_callup_weight * summoned_month + p.hardship_casualty_weight * casualty_share
+        exodus = self.c["fled"] / max(pool.n, 1)
+        ev = p.exit_voice
+        shift = exit_voice_shift(ev.link, exodus, ev.strength, ev.reference_share, ev.peak_share)
+        nat_casualties = (self.c["kia"] + self.c["wia"]) / max(pool.n, 1)
+        self.legitimacy = float(np.clip(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
+                                        - ev.legitimacy_weight * max(shift, 0.0) - self._protest_memory, 0.0, 1.0))
+        active, arrested = self.panel.step(self.rng, day, hardship, self.legitimacy, shift, p.k, p.threshold,
+                                           p.arrest_variant, p.arrest_capacity, p.max_jail_days)
+        self.protest_active = float((active * potential).sum())
+        arrests_real = arrested * potential
+        self.arrests_real += float(arrests_real.sum())
+        self.protest_share = self.protest_active / max(potential.sum(), 1.0)
+        self._protest_memory += p.legitimacy_recovery * (p.legitimacy_protest_weight * self.protest_share - self._protest_memory)
+        men = arrests_real / (1.0 + p.family_multiplier) * self.sc.mobilization.arrested_protesters_summoned / s
+        self.arrested_to_summon = stochastic_round(self.rng, men)
+
+    # ------------------------------------------------------------------ 8. hosts
+    def _security(self, day: int) -> None:
+        sec, s = self.sc.security, self.scale
+        flow = self._admitted_today_real + getattr(self, "_defector_flow_real", 0.0)
+        self._defector_flow_real = 0.0
+        catch = np.array([h.cfg.screening_catch_rate for h in self.hosts])
+        _, admitted, matter = screen_infiltrators(self.rng, flow, self.sc.kremlin.infiltrators_per_1000_leavers, catch,
+                                                  sec.infiltrator_matter_share)
+        self.infiltrators += admitted
+        self.infiltrators_matter += matter
+        incidents = self.rng.poisson(sec.incident_rate * self.infiltrators_matter)
+        self.incidents += float(incidents.sum())
+        for h in self.hosts:
+            h.check_tolerance(day, float(flow[h.index]), float(incidents[h.index]))
+
+    # ------------------------------------------------------------------ ledger, outputs
+    def recount(self) -> np.ndarray:
+        """Independent count of every state from the arrays (pool, front slots, pipeline)."""
+        counts = self.pool.recount(N_STATES)
+        fr = self.front
+        counts[State.FRONT] += int((fr.occupied & (fr.man_id < 0)).sum())
+        for lst in self.pipeline._by_day.values():
+            for a in lst:
+                if a.men is None:
+                    counts[a.ledger_state] += a.count
+        counts += self.outside_terminal
+        return counts
+
+    def check_ledger(self) -> None:
+        """Raise LedgerError if the ledger does not balance against a recount."""
+        self.ledger.check(self.recount())
+        if self.front.occupied.sum() != self.ledger.stock[State.FRONT]:
+            raise LedgerError("front slots != FRONT stock")
+
+    def _set_outputs(self, day: int) -> None:
+        from sim.outcomes import compute_outputs
+
+        for k, v in compute_outputs(self).items():
+            setattr(self, k, v)

@@ -1,0 +1,68 @@
+"""One replication of a scenario, and the memory estimate that guards it.
+
+This is the function the runner executes on each worker; it imports Mesa, so the CLI
+imports it lazily.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.config.schema import Scenario
+from sim.errors import ResourceError
+from sim.population import BYTES_PER_MAN
+from sim.soldiers import BYTES_PER_SLOT
+
+FIXED_OVERHEAD_BYTES = 300 * 2**20  # interpreter, numpy, pandas, Mesa
+
+
+def estimate_memory_bytes(sc: Scenario) -> int:
+    """Peak memory of one replication, estimated from the array sizes.
+
+    Counts the pool's arrays, the temporaries drawn at initialisation (float64 draws),
+    the front slots and the fixed interpreter overhead.
+    """
+    n_pool = sc.population.draft_pool / sc.population.scale
+    biggest = max([sc.front.initial_strength] + [v for _, v in sc.kremlin.replacement.target_strength])
+    n_slots = 1.5 * biggest / sc.population.scale
+    return int(n_pool * (BYTES_PER_MAN + 16) + n_slots * BYTES_PER_SLOT + FIXED_OVERHEAD_BYTES)
+
+
+def check_memory(sc: Scenario, workers: int = 1) -> None:
+    """Refuse up front a run that would not fit in memory (with the estimate)."""
+    import psutil
+
+    need = estimate_memory_bytes(sc) * max(workers, 1)
+    have = psutil.virtual_memory().available
+    if need > sc.run.max_memory_fraction * have:
+        raise ResourceError(
+            f"population.scale={sc.population.scale} with draft_pool={sc.population.draft_pool:,} needs about "
+            f"{need / 2**30:.1f} GiB for {max(workers, 1)} worker(s); {have / 2**30:.1f} GiB is available "
+            f"(limit run.max_memory_fraction={sc.run.max_memory_fraction}). Raise population.scale or use fewer workers."
+        )
+
+
+def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days: int | None = None) -> pd.DataFrame:
+    """Run one replication and return its daily outcome table.
+
+    Args:
+        scenario: A validated scenario.
+        seed: The replication's seed (a spawned SeedSequence, or an int).
+        days: Last day to simulate (default ``scenario.run.days``); day 0 is the mobilization order.
+
+    Returns:
+        One row per day from ``run.start_day`` to ``days`` inclusive: column ``day`` then
+        one column per output metric (see :func:`sim.outcomes.output_names`).
+    """
+    from sim.model import AsylumModel
+
+    last = scenario.run.days if days is None else days
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    model = AsylumModel(scenario, rng=np.random.default_rng(ss))
+    n_steps = last - scenario.run.start_day + 1
+    for _ in range(n_steps):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df.insert(0, "day", np.arange(scenario.run.start_day, last + 1, dtype=np.int64))
+    return df

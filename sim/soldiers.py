@@ -1,0 +1,117 @@
+"""Soldiers at the front as a struct of arrays, stored contiguously by unit.
+
+Slot ``s`` belongs to unit ``s // unit_slots``, so unit totals are ``np.add.reduceat`` or
+``bincount`` over slot blocks. A soldier who leaves frees his slot; arrivals fill the
+emptiest units first (rotation into depleted units). Pool men keep their pool index in
+``man_id``; soldiers from outside the pool have ``man_id == -1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config.schema import Scenario
+
+BYTES_PER_SLOT = 32
+
+
+class Front:
+    """All front slots and per-unit state.
+
+    Args:
+        n_units: Initial number of units (grows on demand).
+        unit_slots: Simulated soldiers per unit.
+        n_offers: Number of offers (awareness is a bitmask, so at most 8).
+        origins: Names of soldier origins (index = origin code).
+    """
+
+    def __init__(self, n_units: int, unit_slots: int, n_offers: int, origins: list[str], morale0: float):
+        if n_offers > 8:
+            raise ValueError("at most 8 offers can run at once")
+        self.unit_slots = unit_slots
+        self.n_offers = n_offers
+        self.origins = origins
+        self.morale0 = morale0
+        self.n_units = 0
+        self.occupied = np.zeros(0, dtype=bool)
+        self.man_id = np.zeros(0, dtype=np.int64)
+        self.origin = np.zeros(0, dtype=np.int8)
+        self.quality = np.zeros(0, dtype=np.float32)
+        self.unwillingness = np.zeros(0, dtype=np.float32)
+        self.threshold = np.zeros(0, dtype=np.float32)
+        self.family = np.zeros(0, dtype=bool)
+        self.aware = np.zeros(0, dtype=np.uint8)
+        self.morale = np.zeros(0, dtype=np.float32)
+        self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
+        self.attempt_rate = np.zeros(0, dtype=np.float32)
+        self._grow(n_units)
+
+    def _grow(self, extra_units: int) -> None:
+        add = extra_units * self.unit_slots
+
+        def ext(a: np.ndarray, fill, n: int = add) -> np.ndarray:
+            shape = (n,) + a.shape[1:]
+            return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)])
+
+        self.occupied = ext(self.occupied, False)
+        self.man_id = ext(self.man_id, -1)
+        self.origin = ext(self.origin, 0)
+        self.quality = ext(self.quality, 0.0)
+        self.unwillingness = ext(self.unwillingness, 0.0)
+        self.threshold = ext(self.threshold, 0.0)
+        self.family = ext(self.family, False)
+        self.aware = ext(self.aware, 0)
+        self.morale = ext(self.morale, self.morale0, extra_units)
+        self.gone = ext(self.gone, 0.0, extra_units)
+        self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
+        self.n_units += extra_units
+
+    @property
+    def unit_of_slot(self) -> np.ndarray:
+        return np.arange(self.occupied.size) // self.unit_slots
+
+    def active(self) -> np.ndarray:
+        """Slot indices of soldiers present at the front."""
+        return np.flatnonzero(self.occupied)
+
+    def unit_present(self) -> np.ndarray:
+        """Soldiers present per unit."""
+        return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
+
+    def add(self, rng: np.random.Generator, sc: Scenario, origin: int, quality: float,
+            man_ids: np.ndarray | None, n: int, family_share: float) -> np.ndarray:
+        """Place ``n`` new soldiers in the emptiest units; draw their hidden traits.
+
+        Returns:
+            The slot indices filled.
+        """
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
+        free = np.flatnonzero(~self.occupied)
+        if free.size < n:
+            self._grow(int(np.ceil((n - free.size) / self.unit_slots)) + 1)
+            free = np.flatnonzero(~self.occupied)
+        vacancy = self.unit_slots - self.unit_present()
+        # emptiest units first; within a unit, lowest slot first (stable)
+        order = np.lexsort((free, -vacancy[free // self.unit_slots]))
+        slots = np.sort(free[order[:n]])
+        fr = sc.front
+        self.occupied[slots] = True
+        self.man_id[slots] = -1 if man_ids is None else man_ids
+        self.origin[slots] = origin
+        self.quality[slots] = quality
+        self.unwillingness[slots] = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n)
+        self.threshold[slots] = rng.normal(fr.threshold_mean, fr.threshold_sd, n)
+        self.family[slots] = rng.random(n) < family_share
+        self.aware[slots] = 0
+        return slots
+
+    def remove(self, slots: np.ndarray) -> None:
+        """Free slots of soldiers who left the front."""
+        self.occupied[slots] = False
+        self.man_id[slots] = -1
+        self.aware[slots] = 0
+
+    def unit_sum(self, slots: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Per-unit totals of an event over the given slots."""
+        return np.bincount(slots // self.unit_slots, weights=weights, minlength=self.n_units)
