@@ -86,8 +86,9 @@ class AsylumModel(mesa.Model):
         n_init = round(fr.initial_strength / self.scale)
         n_occ = round(n_init * fr.initial_occupied_share)
         occ_origin = self.origin_names.index("occupied") if "occupied" in self.origin_names else 0
-        self.front.add(self.rng, sc, 0, fr.initial_quality, None, n_init - n_occ, pop.family_ties_share)
-        self.front.add(self.rng, sc, occ_origin, fr.initial_quality, None, n_occ, pop.family_ties_share)
+        origins = np.where(np.arange(n_init) < n_init - n_occ, 0, occ_origin).astype(np.int8)
+        self.front.add(self.rng, sc, origins, np.full(n_init, fr.initial_quality, dtype=np.float32),
+                       np.full(n_init, -1, dtype=np.int64), pop.family_ties_share)
         self.ledger.seed(State.FRONT, n_init)
         self.outside_terminal = np.zeros(N_STATES, dtype=np.int64)
         self.pipeline = Pipeline()
@@ -146,6 +147,7 @@ class AsylumModel(mesa.Model):
         }
         self.entries_real = z(n_hosts)
         self.admitted_sim = z(n_hosts)
+        self.abroad_count = np.zeros(n_hosts, dtype=np.int64)
         self.repl_real = z(len(self.source_names))
         self.kia_by_origin = z(len(self.origin_names))
         self.defected_by_offer = z(len(sc.offers))
@@ -192,6 +194,7 @@ class AsylumModel(mesa.Model):
         self.agents_by_type[Host].shuffle_do("step")
         if self.offers:
             self.agents_by_type[OfferMaker].do("step")
+        self.pool.compact()
         self._probs_today = self._route_probs()  # exits as men see them this morning
         self._mobilize(day)
         self._flee(day)
@@ -218,6 +221,7 @@ class AsylumModel(mesa.Model):
             return 0
         men = np.concatenate(got)
         pool.state[men] = State.SUMMONED
+        pool.left_home(men)
         self.pool_tag[men] = tag
         pool.touch(men)
         self.ledger.move(State.HOME, State.SUMMONED, men.size)
@@ -230,8 +234,7 @@ class AsylumModel(mesa.Model):
         mob, sc = self.sc.mobilization, self.sc
         pool, s = self.pool, self.scale
         self._summoned_cells_today = np.zeros(pool.cell_stop.size)
-        home = pool.home_per_cell()
-        self._home_cells = home
+        home = pool.home_cells.copy()
         # how many summonses: what is owed, less what pending summonses should yield (R1, R3)
         if "domestic_callup" in self.source_names:
             self.owed_domestic_real += self.kremlin.orders_today[self.source_names.index("domestic_callup")]
@@ -370,6 +373,7 @@ class AsylumModel(mesa.Model):
             # without an exit, some would-be leavers evade at home instead (P3)
             evade = blocked[self.rng.random(blocked.size) < min(1.0, 0.25 * self.sc.protest.evasion_weight)]
             pool.state[evade] = State.HIDING
+            pool.left_home(evade)
             pool.touch(evade)
             self.ledger.move(State.HOME, State.HIDING, evade.size)
             self.c["evaded_blocked"] += evade.size
@@ -382,7 +386,9 @@ class AsylumModel(mesa.Model):
         pool = self.pool
         regions = pool.region[men].astype(np.int64)
         ok = self._probs_today.sum(axis=1)[regions] > 0
-        stuck = men[~ok]  # a summoned man with no way out hides
+        if src == State.HOME:
+            pool.left_home(men)
+        stuck = men[~ok]  # a man with no way out hides
         pool.state[stuck] = State.HIDING
         self.ledger.move(src, State.HIDING, stuck.size)
         men, regions = men[ok], regions[ok]
@@ -401,6 +407,7 @@ class AsylumModel(mesa.Model):
         hide = self.rng.random(men.size) < self.sc.flight.turned_back_retry
         pool.state[men[hide]] = State.HIDING
         pool.state[men[~hide]] = State.HOME
+        pool.came_home(men[~hide])
         pool.exit_idx[men] = -1
         self.ledger.move(State.TRANSIT, State.HIDING, int(hide.sum()))
         self.ledger.move(State.TRANSIT, State.HOME, int((~hide).sum()))
@@ -438,6 +445,8 @@ class AsylumModel(mesa.Model):
             self._turn_back(men[~admit])
             men = men[admit]
             pool.state[men] = State.ABROAD
+            pool.abroad.add(men)
+            self.abroad_count[h] += men.size
             pool.host_idx[men] = h
             pool.exit_idx[men] = -1
             self.ledger.move(State.TRANSIT, State.ABROAD, men.size)
@@ -447,26 +456,33 @@ class AsylumModel(mesa.Model):
             self._admitted_today_real[h] += men.size * self.places_per_man
             self.host_cost[h] += men.size * s * self.hosts[h].resettlement_usd(deserter=False)
             self._pay_draftee_offers(h, men.size)
-        # men abroad return home (F5) or move on (Flee-style onward moves)
-        abroad = pool.in_state(State.ABROAD)
+        # men abroad return home (F5) or move on (Flee-style onward moves), drawn by thinning
+        leave_rate = self.return_rate + self.onward.sum(axis=1)
+        abroad = pool.abroad.sample(self.rng, float(leave_rate.max(initial=0.0)))
+        abroad = abroad[pool.state[abroad] == State.ABROAD]
         if abroad.size:
             h = pool.host_idx[abroad].astype(np.int64)
-            u = self.rng.random(abroad.size)
+            u = self.rng.random(abroad.size) * leave_rate.max()
             back = u < self.return_rate[h]
             ret = abroad[back]
             pool.state[ret] = State.HOME
+            pool.came_home(ret)
+            self.abroad_count -= np.bincount(h[back], minlength=len(self.hosts))
             pool.host_idx[ret] = -1
             self.ledger.move(State.ABROAD, State.HOME, ret.size)
             self.c["returned"] += ret.size
             stay = ~back
             cum = np.cumsum(self.onward, axis=1)[h[stay]]
-            u2 = (u[stay] - self.return_rate[h[stay]])
+            u2 = u[stay] - self.return_rate[h[stay]]
             dest = (u2[:, None] >= cum).sum(axis=1)
             moving = dest < self.onward.shape[1]
             movers = abroad[stay][moving]
+            dest = dest[moving]
             # an onward move needs the destination to admit draftees
-            ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest[moving]]
-            pool.host_idx[movers[ok]] = dest[moving][ok]
+            ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest]
+            self.abroad_count -= np.bincount(pool.host_idx[movers[ok]], minlength=len(self.hosts))
+            self.abroad_count += np.bincount(dest[ok], minlength=len(self.hosts))
+            pool.host_idx[movers[ok]] = dest[ok]
 
     def _pay_draftee_offers(self, host: int, n_sim: int) -> None:
         for o in self.offers:
@@ -494,11 +510,17 @@ class AsylumModel(mesa.Model):
                 self.ledger.seed(State.TRAINING, n, source=name)
                 self.repl_real[i] += n * s
                 self.pipeline.add(day + src.delay_days, Arrival(self.origin_names.index(name), src.quality, None, n, State.TRAINING))
-        for a in self.pipeline.due(day):
+        due = self.pipeline.due(day)
+        if not due:
+            return
+        for a in due:
             if a.men is not None:
                 self.pool.state[a.men] = State.FRONT
             self.ledger.move(State(a.ledger_state), State.FRONT, a.count)
-            self.front.add(self.rng, sc, a.origin, a.quality, a.men, a.count, sc.population.family_ties_share)
+        origin = np.concatenate([np.full(a.count, a.origin, dtype=np.int8) for a in due])
+        quality = np.concatenate([np.full(a.count, a.quality, dtype=np.float32) for a in due])
+        men = np.concatenate([a.men if a.men is not None else np.full(a.count, -1, dtype=np.int64) for a in due])
+        self.front.add(self.rng, sc, origin, quality, men, sc.population.family_ties_share)
 
     # ------------------------------------------------------------------ 6. front
     def _leave_front(self, slots: np.ndarray, dst: State) -> None:
@@ -507,6 +529,7 @@ class AsylumModel(mesa.Model):
             return
         men = self.front.man_id[slots]
         pool_men = men[men >= 0]
+        self._last_left_men = pool_men
         self.pool.state[pool_men] = dst
         self.ledger.move(State.FRONT, dst, slots.size)
         if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
@@ -614,6 +637,7 @@ class AsylumModel(mesa.Model):
         inside = awol[fr.man_id[awol] >= 0]
         outside = awol[fr.man_id[awol] < 0]
         self._leave_front(inside, State.HIDING)
+        self.pool.touch(self._last_left_men)
         self._leave_front(outside, State.AWOL)
         # morale (D2, P4) and commanders' distrust (D4)
         slots_u = np.maximum(fr.unit_slots, 1)
@@ -698,7 +722,7 @@ class AsylumModel(mesa.Model):
     def _protest(self, day: int) -> None:
         p, s = self.sc.protest, self.scale
         pool = self.pool
-        home_cells = pool.home_per_cell()
+        home_cells = pool.home_cells
         home_r = np.bincount(self.region_of_cell, weights=home_cells, minlength=len(self.sc.regions))
         hiding = pool.in_state(State.HIDING)
         home_r += np.bincount(pool.region[hiding], minlength=home_r.size)

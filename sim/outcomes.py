@@ -88,7 +88,7 @@ def compute_outputs(m: AsylumModel) -> dict[str, float]:
         "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
         "replacements_cum": float(m.repl_real.sum()),
     }
-    abroad = np.bincount(m.pool.host_idx[m.pool.in_state(State.ABROAD)], minlength=len(m.hosts)) * s
+    abroad = m.abroad_count * s
     for i, h in enumerate(m.sc.hosts):
         out[f"entries_cum__{h.name}"] = float(m.entries_real[i])
         out[f"abroad__{h.name}"] = float(abroad[i])

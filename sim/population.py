@@ -5,9 +5,9 @@ regional and category totals cheap (slices, not masks) and lets rules that touch
 per day (flight, call-ups) sample candidates from a cell's index range instead of scanning
 everyone (see :mod:`sim.mechanisms.sampling`).
 
-Men who ever leave HOME are appended to ``touched``; the daily rules for the non-home
-states scan only that list, which stays small (the mobilized, the fled, the hiding)
-even at full scale.
+Men in the states that daily rules scan (summoned, hiding, in transit, abroad) are kept
+in the ``touched`` list, compacted daily; it stays small even at full scale. Men at HOME
+are counted per cell incrementally (``home_cells``) and sampled by cell.
 """
 
 from __future__ import annotations
@@ -31,6 +31,54 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     order = np.argsort(-(raw - base), kind="stable")
     base[order[:rest]] += 1
     return base
+
+
+class IndexList:
+    """A growable set of pool indices (no duplicates), sampled by thinning, compacted when stale.
+
+    An entry stays while its man may be in the tracked state; ``compact_if_stale`` drops
+    the others. A flag per man keeps a man who leaves and comes back from being listed twice.
+    """
+
+    def __init__(self, n_pool: int) -> None:
+        self._a = np.empty(1024, dtype=np.int64)
+        self.n = 0
+        self._listed = np.zeros(n_pool, dtype=bool)
+
+    @property
+    def items(self) -> np.ndarray:
+        return self._a[: self.n]
+
+    def add(self, idx: np.ndarray) -> None:
+        idx = idx[~self._listed[idx]]
+        if idx.size == 0:
+            return
+        self._listed[idx] = True
+        need = self.n + idx.size
+        if need > self._a.size:
+            grown = np.empty(max(need, 2 * self._a.size), dtype=np.int64)
+            grown[: self.n] = self._a[: self.n]
+            self._a = grown
+        self._a[self.n : need] = idx
+        self.n = need
+
+    def sample(self, rng: np.random.Generator, p: float) -> np.ndarray:
+        """Each listed index independently with probability ``p`` (see sampling.candidates)."""
+        from sim.mechanisms.sampling import candidates
+
+        return self._a[candidates(rng, 0, self.n, p)]
+
+    def compact_if_stale(self, state: np.ndarray, value: int) -> None:
+        """Keep only entries whose man is in state ``value``, once a fifth may be stale."""
+        if self.n == 0:
+            return
+        items = self.items
+        keep = state[items] == value
+        if keep.mean() < 0.8:
+            self._listed[items[~keep]] = False
+            kept = items[keep]
+            self._a[: kept.size] = kept
+            self.n = kept.size
 
 
 class Pool:
@@ -74,9 +122,11 @@ class Pool:
         self.exit_idx = np.full(self.n, -1, dtype=np.int8)
         self.host_idx = np.full(self.n, -1, dtype=np.int8)
         self.due_day = np.zeros(self.n, dtype=np.int32)
+        self.home_cells = flat.astype(np.int64).copy()
         self._touched_flag = np.zeros(self.n, dtype=bool)
         self._touched = np.empty(1024, dtype=np.int64)
         self.n_touched = 0
+        self.abroad = IndexList(self.n)
 
     @classmethod
     def build(cls, sc: Scenario, rng: np.random.Generator) -> Pool:
@@ -87,14 +137,32 @@ class Pool:
         counts = np.stack([largest_remainder(int(rc), cat_shares) for rc in region_counts])
         return cls(len(cat_shares), counts, rng, sc)
 
-    # ------------------------------------------------------------------ touched set
+    # ------------------------------------------------------------------ home counts
+    def cells_of(self, men: np.ndarray) -> np.ndarray:
+        return self.region[men].astype(np.int64) * self.n_categories + self.category[men]
+
+    def left_home(self, men: np.ndarray) -> None:
+        """Book men leaving HOME in the per-cell home counts."""
+        if men.size:
+            self.home_cells -= np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+
+    def came_home(self, men: np.ndarray) -> None:
+        """Book men returning HOME in the per-cell home counts."""
+        if men.size:
+            self.home_cells += np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+
+    # ------------------------------------------------------------------ scanned set
+    # States whose men the daily rules scan; everyone else is either at HOME (sampled by
+    # cell), at the front (in front slots), in the pipeline, or in a terminal state.
+    SCANNED = (State.SUMMONED, State.HIDING, State.TRANSIT)
+
     @property
     def touched(self) -> np.ndarray:
-        """Indices of every man who ever left HOME (a view; do not keep across days)."""
+        """Indices of men who may be in a scanned state (a view; do not keep across days)."""
         return self._touched[: self.n_touched]
 
     def touch(self, idx: np.ndarray) -> None:
-        """Add men leaving HOME to the touched list (idempotent)."""
+        """Add men entering a scanned state to the list (idempotent)."""
         new = idx[~self._touched_flag[idx]]
         if new.size == 0:
             return
@@ -107,18 +175,22 @@ class Pool:
         self._touched[self.n_touched : need] = new
         self.n_touched = need
 
+    def compact(self) -> None:
+        """Drop men no longer in a scanned state (they are re-added when they enter one);
+        the abroad list is compacted when a fifth of it is stale."""
+        self.abroad.compact_if_stale(self.state, State.ABROAD)
+        t = self.touched
+        keep = np.isin(self.state[t], np.array(self.SCANNED, dtype=np.int8))
+        self._touched_flag[t[~keep]] = False
+        kept = t[keep]
+        self._touched[: kept.size] = kept
+        self.n_touched = kept.size
+
     def in_state(self, state: State) -> np.ndarray:
-        """Indices of touched men currently in ``state`` (never HOME: use cells for that)."""
+        """Indices of men currently in a scanned ``state``."""
         t = self.touched
         return t[self.state[t] == state]
 
     def recount(self, n_states: int) -> np.ndarray:
         """Count men per state from the array (full scan; for ledger checks)."""
         return np.bincount(self.state, minlength=n_states).astype(np.int64)
-
-    def home_per_cell(self) -> np.ndarray:
-        """Men at HOME per cell, from the touched list (cheap): cell size minus those away."""
-        t = self.touched
-        away = t[self.state[t] != State.HOME]
-        cells = self.region[away].astype(np.int64) * self.n_categories + self.category[away]
-        return (self.cell_stop - self.cell_start) - np.bincount(cells, minlength=self.cell_stop.size)

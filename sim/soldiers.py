@@ -78,13 +78,15 @@ class Front:
         """Soldiers present per unit."""
         return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
 
-    def add(self, rng: np.random.Generator, sc: Scenario, origin: int, quality: float,
-            man_ids: np.ndarray | None, n: int, family_share: float) -> np.ndarray:
-        """Place ``n`` new soldiers in the emptiest units; draw their hidden traits.
+    def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
+            man_ids: np.ndarray, family_share: float) -> np.ndarray:
+        """Place new soldiers (one per entry of the arrays) in the emptiest units and draw
+        their hidden traits. ``man_ids`` is -1 for soldiers from outside the pool.
 
         Returns:
-            The slot indices filled.
+            The slot indices filled, in the order of the arrays.
         """
+        n = origin.size
         if n <= 0:
             return np.empty(0, dtype=np.int64)
         free = np.flatnonzero(~self.occupied)
@@ -94,10 +96,10 @@ class Front:
         vacancy = self.unit_slots - self.unit_present()
         # emptiest units first; within a unit, lowest slot first (stable)
         order = np.lexsort((free, -vacancy[free // self.unit_slots]))
-        slots = np.sort(free[order[:n]])
+        slots = free[order[:n]]
         fr = sc.front
         self.occupied[slots] = True
-        self.man_id[slots] = -1 if man_ids is None else man_ids
+        self.man_id[slots] = man_ids
         self.origin[slots] = origin
         self.quality[slots] = quality
         self.unwillingness[slots] = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n)

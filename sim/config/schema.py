@@ -446,7 +446,7 @@ class OfferConfig(Strict):
     tiers: list[Tier] = PF(list, "004 (Caplan)", "Earlier tiers paid by order of arrival (D10)")
     status: Literal["citizenship", "asylum", "amnesty", "none"] = P("asylum", "004", "Status granted")
     route: Literal["direct_eu", "via_ukraine", "either"] = P("via_ukraine", "004 (Caplan)", "Direct to the EU, or surrender to Ukraine (then transfer)")
-    destination: dict[str, float] = PF(lambda: {"eu_west": 1.0}, "003 (Schuck)", "Hosts that resettle defectors, with weights (D7 burden sharing)")
+    destination: dict[str, float] = PF(lambda: {"eu_west": 1.0}, "003 (Schuck)", "Hosts that resettle defectors, with weights (D7 burden sharing); empty = they stay in Ukraine")
     credibility: Credibility = PF(Credibility, "004", "D8, D11")
     surrender_survival: Share = P(0.85, "004 (Caplan)", "Probability of surviving the surrender itself (D8)")
     repatriation_probability: Share = P(0.0, "004 (Somin)", "Probability of being sent back to Russia afterwards (D11, D18)")
@@ -463,10 +463,8 @@ class OfferConfig(Strict):
     def _deadline(self) -> OfferConfig:
         if self.deadline_day is not None and self.deadline_day <= self.start_day:
             raise ValueError("deadline_day must be after start_day")
-        if not self.destination:
-            raise ValueError("destination needs at least one host")
-        if any(w < 0 for w in self.destination.values()) or sum(self.destination.values()) <= 0:
-            raise ValueError("destination weights must be >= 0 and not all 0")
+        if any(w < 0 for w in self.destination.values()):
+            raise ValueError("destination weights must be >= 0")
         return self
 
 

@@ -66,10 +66,11 @@ class ProtestPanel:
         n_arrest = np.minimum(np.minimum(n_act, np.floor(self.cops).astype(np.int64)),
                               np.ceil(arrest_capacity * n_act).astype(np.int64))
         # police arrest random actives: rank actives by a random key, take the first n per region
-        key = np.where(act, rng.random(act.shape), 2.0)
-        rank = np.argsort(np.argsort(key, axis=1), axis=1)
-        arrested = act & (rank < n_arrest[:, None])
-        terms = rng.integers(1, max_jail + 1, size=act.shape)
-        self.jail_until = np.where(arrested, day + terms, self.jail_until)
+        arrested = np.zeros_like(act)
+        if n_arrest.any():
+            order = np.argsort(np.where(act, rng.random(act.shape), 2.0), axis=1)
+            np.put_along_axis(arrested, order, np.arange(self.panel)[None, :] < n_arrest[:, None], axis=1)
+            terms = rng.integers(1, max_jail + 1, size=act.shape)
+            self.jail_until = np.where(arrested, day + terms, self.jail_until)
         self.active = act & ~arrested
         return n_act / self.panel, n_arrest / self.panel
