@@ -418,7 +418,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Thousands protested; detained protesters face up to 15 years, and are beaten and drafted.",
         ("001",),
         ("protest.arrest_capacity", "protest.k", "protest.max_jail_days", "regions[].police_ratio",
-         "mobilization.arrested_protesters_summoned"),
+         "mobilization.arrested_protesters_summoned", "protest.hardship_announcement_weight"),
         "sim.mechanisms.protest",
         ("arrests_cum", "summoned_cum"),
         "arrest rate; arrested protesters enter the draft",

@@ -247,17 +247,21 @@ class AsylumModel(mesa.Model):
                 y = min(1.0, max(0.05, rep / res))
         issue_real = max(0.0, need_real - y * self.summoned_real) / y
         issue = int(stochastic_round(self.rng, min(issue_real / s, 0.01 * home.sum())))
-        tag_domestic = self.owed_domestic_real > 0 and self.kremlin.owed_wave <= 0
-        if issue > 0:
-            self._summon(allocate(self.rng, issue, home, self.cell_callup_weight), TAG_DOMESTIC if tag_domestic else TAG_WAVE)
-        # arrested protesters of draft age are served summonses (P2)
-        if self.arrested_to_summon.any():
+        tag = TAG_DOMESTIC if (self.owed_domestic_real > 0 and self.kremlin.owed_wave <= 0) else TAG_WAVE
+        # arrested protesters of draft age are served summonses first (P2); they fill the
+        # call-up, they do not add to it
+        if issue > 0 and self.arrested_to_summon.any():
+            arrested = self.arrested_to_summon.astype(np.int64)
+            take = allocate(self.rng, min(issue, int(arrested.sum())), arrested, np.ones(arrested.size))
             per_cell = np.zeros(pool.cell_stop.size, dtype=np.int64)
-            for r in np.flatnonzero(self.arrested_to_summon):
+            for r in np.flatnonzero(take):
                 cells = np.flatnonzero(self.region_of_cell == r)
-                per_cell[cells] = allocate(self.rng, int(self.arrested_to_summon[r]), home[cells], np.ones(cells.size))
-            self._summon(per_cell, TAG_WAVE)
-            self.arrested_to_summon[:] = 0
+                per_cell[cells] = allocate(self.rng, int(take[r]), home[cells], np.ones(cells.size))
+            issue -= self._summon(per_cell, tag)
+            home = pool.home_cells.copy()
+        self.arrested_to_summon[:] = 0
+        if issue > 0:
+            self._summon(allocate(self.rng, issue, home, self.cell_callup_weight), tag)
         self._summons_window.append(np.bincount(self.region_of_cell, weights=self._summoned_cells_today, minlength=len(sc.regions)))
         self.cell_intensity = 0.8 * self.cell_intensity + 0.2 * self._summoned_cells_today / np.maximum(pool.cell_stop - pool.cell_start, 1)
 
@@ -332,7 +336,9 @@ class AsylumModel(mesa.Model):
         cap = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in ex]) / self.places_per_man
         wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap)])
         price = self._exit_prices()
-        return fl.route_probabilities(self.travel_finite, self.reachable, self._exit_open(), wait, price,
+        # a man does not head for a queue longer than he would wait (F2)
+        usable = self._exit_open() & (wait <= f.max_queue_days)
+        return fl.route_probabilities(self.travel_finite, self.reachable, usable, wait, price,
                                       f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
 
     def _exit_prices(self) -> np.ndarray:
@@ -523,18 +529,22 @@ class AsylumModel(mesa.Model):
         self.front.add(self.rng, sc, origin, quality, men, sc.population.family_ties_share)
 
     # ------------------------------------------------------------------ 6. front
-    def _leave_front(self, slots: np.ndarray, dst: State) -> None:
-        """Soldiers leave the front for ``dst`` (ledger and pool updated, slots freed)."""
+    def _leave_front(self, slots: np.ndarray, dst: State) -> np.ndarray:
+        """Soldiers leave the front for ``dst`` (ledger and pool updated, slots freed).
+
+        Returns:
+            The pool indices of the men among them (soldiers from outside have none).
+        """
         if slots.size == 0:
-            return
+            return np.empty(0, dtype=np.int64)
         men = self.front.man_id[slots]
         pool_men = men[men >= 0]
-        self._last_left_men = pool_men
         self.pool.state[pool_men] = dst
         self.ledger.move(State.FRONT, dst, slots.size)
         if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
             self.outside_terminal[dst] += int((men < 0).sum())
         self.front.remove(slots)
+        return pool_men
 
     def _to_pipeline(self, slots: np.ndarray, arrive: int) -> None:
         """Soldiers who will come back (wounded who recover, men sent back) keep origin."""
@@ -636,8 +646,7 @@ class AsylumModel(mesa.Model):
         self.c["awol"] += awol.size
         inside = awol[fr.man_id[awol] >= 0]
         outside = awol[fr.man_id[awol] < 0]
-        self._leave_front(inside, State.HIDING)
-        self.pool.touch(self._last_left_men)
+        self.pool.touch(self._leave_front(inside, State.HIDING))
         self._leave_front(outside, State.AWOL)
         # morale (D2, P4) and commanders' distrust (D4)
         slots_u = np.maximum(fr.unit_slots, 1)
@@ -729,7 +738,10 @@ class AsylumModel(mesa.Model):
         potential = home_r * s * (1.0 + p.family_multiplier)
         summoned_month = np.sum(self._summons_window, axis=0) / np.maximum(self.region_size, 1)
         casualty_share = self.region_casualties / np.maximum(self.region_size, 1)
-        hardship = p.hardship_base + p.hardship_callup_weight * summoned_month + p.hardship_casualty_weight * casualty_share
+        f = self.sc.flight
+        announcement = fl.rumour(day, [w.day for w in self.sc.mobilization.waves], 1.0, f.rumour_decay_days)
+        hardship = (p.hardship_base + p.hardship_announcement_weight * announcement
+                    + p.hardship_callup_weight * summoned_month + p.hardship_casualty_weight * casualty_share)
         exodus = self.c["fled"] / max(pool.n, 1)
         ev = p.exit_voice
         shift = exit_voice_shift(ev.link, exodus, ev.strength, ev.reference_share, ev.peak_share)

@@ -24,7 +24,7 @@ SCALAR_OUTPUTS = [
     "imprisoned_cum", "repatriated_cum", "offer_cost_usd_cum", "protest_active", "arrests_cum", "legitimacy",
     "concessions_cum", "exit_restriction_active", "detection", "infiltrators_admitted_cum",
     "war_criminals_admitted_cum", "incidents_cum", "intelligence_cum", "host_cost_usd_cum",
-    "non_eligible_emigrants_cum", "skilled_emigrants_cum", "replacements_cum",
+    "non_eligible_emigrants_cum", "skilled_emigrants_cum", "emigrants_since_jan_cum", "replacements_cum",
 ]
 
 
@@ -86,6 +86,8 @@ def compute_outputs(m: AsylumModel) -> dict[str, float]:
         "host_cost_usd_cum": float(m.host_cost.sum()),
         "non_eligible_emigrants_cum": float(fled_real * pop.non_eligible_per_leaver),
         "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
+        # F7: everyone who left in 2022, the months before the order included
+        "emigrants_since_jan_cum": float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),
         "replacements_cum": float(m.repl_real.sum()),
     }
     abroad = m.abroad_count * s

@@ -74,7 +74,7 @@ class IndexList:
             return
         items = self.items
         keep = state[items] == value
-        if keep.mean() < 0.8:
+        if np.count_nonzero(keep) / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
             self._listed[items[~keep]] = False
             kept = items[keep]
             self._a[: kept.size] = kept
@@ -103,10 +103,9 @@ class Pool:
         self.n = int(flat.sum())
         self.cell_stop = np.cumsum(flat)
         self.cell_start = self.cell_stop - flat
-        cell_of = np.repeat(np.arange(flat.size), flat)
-        self.region = (cell_of // n_cells_per_region).astype(np.int8)
-        self.category = (cell_of % n_cells_per_region).astype(np.int8)
-        del cell_of
+        cells = np.arange(flat.size)  # repeat small per-cell int8 codes (no int64 array per man)
+        self.region = np.repeat((cells // n_cells_per_region).astype(np.int8), flat)
+        self.category = np.repeat((cells % n_cells_per_region).astype(np.int8), flat)
 
         shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
         mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
@@ -155,6 +154,7 @@ class Pool:
     # States whose men the daily rules scan; everyone else is either at HOME (sampled by
     # cell), at the front (in front slots), in the pipeline, or in a terminal state.
     SCANNED = (State.SUMMONED, State.HIDING, State.TRANSIT)
+    _SCANNED_LUT = np.isin(np.arange(256, dtype=np.uint8), np.array(SCANNED, dtype=np.uint8))  # state byte -> scanned?
 
     @property
     def touched(self) -> np.ndarray:
@@ -180,7 +180,7 @@ class Pool:
         the abroad list is compacted when a fifth of it is stale."""
         self.abroad.compact_if_stale(self.state, State.ABROAD)
         t = self.touched
-        keep = np.isin(self.state[t], np.array(self.SCANNED, dtype=np.int8))
+        keep = self._SCANNED_LUT[self.state[t].view(np.uint8)]  # a table look-up; np.isin sorts
         self._touched_flag[t[~keep]] = False
         kept = t[keep]
         self._touched[: kept.size] = kept

@@ -65,10 +65,13 @@ class Front:
         self.gone = ext(self.gone, 0.0, extra_units)
         self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
         self.n_units += extra_units
+        self._unit_of_slot = np.arange(self.occupied.size) // self.unit_slots
+        self._ones = np.ones(self.unit_slots, dtype=np.float32)
 
     @property
     def unit_of_slot(self) -> np.ndarray:
-        return np.arange(self.occupied.size) // self.unit_slots
+        """Unit of each slot (cached; rebuilt when units are added). Do not modify."""
+        return self._unit_of_slot
 
     def active(self) -> np.ndarray:
         """Slot indices of soldiers present at the front."""
@@ -76,7 +79,11 @@ class Front:
 
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit."""
-        return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
+        occ = self.occupied.reshape(self.n_units, self.unit_slots)
+        if self.unit_slots > 2**24:  # float32 counts are exact below 2**24
+            return occ.sum(axis=1)
+        # a matrix-vector product counts a short row faster than a row-wise sum
+        return (occ.astype(np.float32) @ self._ones).astype(np.int64)
 
     def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
             man_ids: np.ndarray, family_share: float) -> np.ndarray:
@@ -93,9 +100,11 @@ class Front:
         if free.size < n:
             self._grow(int(np.ceil((n - free.size) / self.unit_slots)) + 1)
             free = np.flatnonzero(~self.occupied)
-        vacancy = self.unit_slots - self.unit_present()
-        # emptiest units first; within a unit, lowest slot first (stable)
-        order = np.lexsort((free, -vacancy[free // self.unit_slots]))
+        # emptiest units first; within a unit, lowest slot first: a stable sort of the free
+        # slots (ascending) by their unit's head count (a radix sort on small integers)
+        present = self.unit_present()
+        key = present.astype(np.int16 if self.unit_slots < 2**15 else np.int64)[free // self.unit_slots]
+        order = np.argsort(key, kind="stable")
         slots = free[order[:n]]
         fr = sc.front
         self.occupied[slots] = True

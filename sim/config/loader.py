@@ -133,8 +133,14 @@ def merge(base: Any, patch: Any, source: str, prov: dict[Path_t, str], path: Pat
 
 
 def _mark(value: Any, source: str, prov: dict[Path_t, str], path: Path_t) -> Any:
-    prov[path] = source
+    _record(prov, path, source)
     return copy.deepcopy(value)
+
+
+def _record(prov: dict[Path_t, str], path: Path_t, source: str) -> None:
+    """Note who set ``path``; ``prov`` keeps paths in the order they were last set."""
+    prov.pop(path, None)
+    prov[path] = source
 
 
 def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -206,7 +212,7 @@ def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> 
             node[k] = value
         else:
             node = node.setdefault(k, {})
-    prov[path] = "--set"
+    _record(prov, path, "--set")
     return data
 
 
@@ -234,13 +240,27 @@ def validate(data: dict[str, Any], prov: dict[Path_t, str], fallback_source: str
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: Path_t = tuple(err["loc"])
+        message = _message(err, loc)
+        if not loc:
+            # Scenario-wide checks say which section they are about: "regions: ..."
+            section, sep, rest = message.partition(": ")
+            if sep and section in Scenario.model_fields:
+                loc, message = (section,), rest
         source = _blame(loc, prov, fallback_source)
         key = _pretty_loc(loc, data)
-        raise ConfigError(source, key or "<root>", _message(err, loc)) from None
+        raise ConfigError(source, key or "<root>", message) from None
 
 
 def _blame(loc: Path_t, prov: dict[Path_t, str], fallback: str) -> str:
-    for n in range(len(loc), -1, -1):
+    """The source that last set ``loc`` or anything inside it, else its nearest ancestor's.
+
+    A check on a whole item (``reopen_day`` needs ``closed_from_day``) fails at the item;
+    the culprit is whoever last changed a value inside it, e.g. a ``--set``.
+    """
+    inside = [src for path, src in prov.items() if path[: len(loc)] == loc]
+    if inside:
+        return inside[-1]
+    for n in range(len(loc) - 1, -1, -1):
         if loc[:n] in prov:
             return prov[loc[:n]]
     return fallback

@@ -11,9 +11,11 @@ a validated :class:`Scenario`.
 from __future__ import annotations
 
 import math
+import types
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -35,10 +37,35 @@ def PF(factory: Any, source: str, description: str, unit: str | None = None) -> 
     return Field(default_factory=factory, description=description, json_schema_extra=extra)
 
 
+def _scalar_kinds(ann: Any) -> set[type]:
+    """The plain types a (possibly Optional or Annotated) scalar annotation admits."""
+    origin = typing.get_origin(ann)
+    if origin is Annotated:
+        return _scalar_kinds(typing.get_args(ann)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_scalar_kinds(a) for a in typing.get_args(ann)))
+    return {ann} if ann in (bool, int, float, str) else set()
+
+
 class Strict(BaseModel):
     """Base model: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic's lax mode reads "off"/"yes"/"no"/"on" as booleans and true/false as 1/0;
+        # the strict YAML reader keeps YAML 1.1 words as strings, so refuse them here.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kinds = _scalar_kinds(field.annotation)
+        if isinstance(value, str) and kinds == {bool}:
+            raise ValueError("must be true or false")
+        if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
+            raise ValueError("must be a number, not true/false")
+        return value
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -278,7 +305,7 @@ class MobilizationConfig(Strict):
     waves: list[QuotaWave] = PF(lambda: [QuotaWave()], "000, 001", "Call-up waves (R3: up to 300,000)")
     summons_overshoot: float = P(1.35, "assumption", "Summonses issued per man still owed (the state expects some not to report)", ge=1.0, le=10.0)
     adapt_overshoot: bool = P(True, "002", "Raise summonses when the observed report rate falls (R1: the shortfall is drafted from others)")
-    report_rate: Share = P(0.35, "assumption", "Daily probability a summoned man reports (before his opposition is weighed)", )
+    report_rate: Share = P(0.5, "calibrated (docs/calibration.md)", "Daily probability a summoned man reports (before his opposition is weighed)", )
     hide_rate: Share = P(0.04, "001", "Daily probability a summoned man goes into hiding at home (P3)")
     opposition_report_penalty: Share = P(0.6, "004 (Kuran)", "Reduction of the report rate at full opposition")
     hiding_catch_rate: Share = P(0.01, "assumption", "Daily probability a hiding man is found and sent to training")
@@ -290,8 +317,8 @@ class FlightConfig(Strict):
     base_hazard: float = P(0.00002, "assumption", "Daily flight hazard of a man with no call-up pressure (background emigration)", "1/day", ge=0.0, le=1.0)
     summons_hazard: float = P(0.12, "002", "Daily flight hazard of a summoned man at full opposition, before costs (F2)", "1/day", ge=0.0, le=1.0)
     callup_risk_weight: float = P(50.0, "002", "Hazard per unit of regional call-up intensity (summonses per man per day, x100)", ge=0.0, le=1e6)
-    rumour_weight: float = P(0.0022, "002", "Hazard from national rumour (recent national call-up share, decays)", "1/day", ge=0.0, le=1.0)
-    rumour_decay_days: float = P(8.0, "csv:georgia_entries_daily", "Half-life of rumour after the announcement", "days", gt=0.0, le=3650.0)
+    rumour_weight: float = P(0.0026, "002", "Hazard from national rumour (recent national call-up share, decays)", "1/day", ge=0.0, le=1.0)
+    rumour_decay_days: float = P(4.0, "csv:georgia_entries_daily", "Half-life of rumour after the announcement (calibrated: Upper Lars back to normal by day 9)", "days", gt=0.0, le=3650.0)
     opposition_exponent: float = P(1.5, "004 (Kuran)", "Hazard rises as opposition**exponent", ge=0.0, le=10.0)
     cost_sensitivity: float = P(1.0, "002", "Affordability = sigmoid((log means - log cost) * sensitivity)", ge=0.0, le=100.0)
     travel_cost_per_day: float = P(0.25, "assumption", "Route-choice disutility per travel day", ge=0.0, le=100.0)
@@ -322,14 +349,14 @@ class ReplacementSource(Strict):
 def _default_sources() -> list[ReplacementSource]:
     return [
         ReplacementSource(name="contract", elasticity=0.35, delay_days=30, cap_per_day=1_300, cap_total=1e9, start_day=0, quality=0.8),
-        ReplacementSource(name="prisoners", elasticity=0.3, delay_days=21, cap_per_day=600, cap_total=50_000, start_day=0, quality=0.55),
+        ReplacementSource(name="prisoners", elasticity=0.6, delay_days=21, cap_per_day=900, cap_total=50_000, start_day=0, quality=0.55),
         ReplacementSource(name="occupied", elasticity=0.2, delay_days=14, cap_per_day=500, cap_total=100_000, start_day=0, quality=0.6),
-        ReplacementSource(name="domestic_callup", elasticity=0.5, delay_days=0, cap_per_day=5_000, cap_total=2_000_000, start_day=40, quality=0.7),
+        ReplacementSource(name="domestic_callup", elasticity=0.3, delay_days=0, cap_per_day=1_500, cap_total=2_000_000, start_day=40, quality=0.7),
     ]
 
 
 class ReplacementConfig(Strict):
-    target_strength: list[tuple[Day, float]] = PF(lambda: [(0, 200_000.0), (60, 450_000.0)], "004 (Caplan), csv:front_strength", "Step schedule of the front strength the Kremlin aims for: (day, men)")
+    target_strength: list[tuple[Day, float]] = PF(lambda: [(0, 520_000.0), (180, 600_000.0), (365, 650_000.0)], "assumption; csv:prisoner_recruits_total, csv:contract_recruits_2023", "Step schedule of the front strength the Kremlin aims for: (day, men); set so that prisoner and contract recruitment match 2022-23")
     sources: list[ReplacementSource] = PF(_default_sources, "002", "Replacement sources, asked in this order (R1)")
 
     @field_validator("target_strength")
@@ -488,10 +515,11 @@ class ProtestConfig(Strict):
     arrest_variant: Literal["raw", "floor", "round"] = P("floor", "Epstein 2002", "How cops/actives is rounded inside 1 - exp(-k x ratio) (published implementations differ)")
     legitimacy_initial: Share = P(0.85, "assumption", "Perceived legitimacy of the regime at day 0")
     legitimacy_recovery: Share = P(0.01, "assumption", "Daily pull of legitimacy back to its initial level")
-    legitimacy_casualty_weight: float = P(20.0, "002", "Legitimacy lost per unit casualty share of the pool (P5)", ge=0.0, le=1e6)
+    legitimacy_casualty_weight: float = P(4.0, "002", "Legitimacy lost per unit casualty share of the pool (P5)", ge=0.0, le=1e6)
     legitimacy_protest_weight: float = P(0.5, "002", "Legitimacy lost per unit active share (P1)", ge=0.0, le=1000.0)
     hardship_base: Share = P(0.3, "Epstein 2002", "Baseline hardship multiplier")
     hardship_callup_weight: float = P(150.0, "002", "Hardship per unit share of the region summoned over the last month (P5)", ge=0.0, le=1e6)
+    hardship_announcement_weight: float = P(0.1, "001", "Hardship added by the call-up rumour right after an announcement (P2: thousands protested on the day)", ge=0.0, le=1000.0)
     hardship_casualty_weight: float = P(300.0, "002", "Hardship per unit share of the region's men killed or wounded (P5)", ge=0.0, le=1e6)
     max_jail_days: int = P(30, "Epstein 2002", "Jail terms are uniform on 1..max", "days", ge=1, le=3650)
     arrest_capacity: float = P(0.3, "001", "Share of active protesters police can arrest per day at most", ge=0.0, le=1.0)

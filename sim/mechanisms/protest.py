@@ -69,7 +69,8 @@ class ProtestPanel:
         arrested = np.zeros_like(act)
         if n_arrest.any():
             order = np.argsort(np.where(act, rng.random(act.shape), 2.0), axis=1)
-            np.put_along_axis(arrested, order, np.arange(self.panel)[None, :] < n_arrest[:, None], axis=1)
+            first = np.arange(self.panel)[None, :] < n_arrest[:, None]  # the first n_arrest of each row
+            arrested[np.repeat(np.arange(self.n_regions), n_arrest), order[first]] = True
             terms = rng.integers(1, max_jail + 1, size=act.shape)
             self.jail_until = np.where(arrested, day + terms, self.jail_until)
         self.active = act & ~arrested

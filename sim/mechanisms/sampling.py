@@ -3,9 +3,10 @@
 For a cell of N men whose individual daily probabilities p_i are all bounded by p_max,
 selecting each man independently with probability p_max and then accepting him with
 probability p_i / p_max gives each man exactly probability p_i, independently. Selecting
-"each independently with p_max" is the same as drawing K ~ Binomial(N, p_max) and taking
-K distinct men uniformly, which costs O(K) instead of O(N). Men not eligible (not at
-HOME) simply have p_i = 0 and are rejected.
+"each independently with p_max" is a Bernoulli process along the cell: the gaps between
+selected men are geometric with parameter p_max, so the selection costs O(K) for K
+selected men instead of O(N). Men not eligible (not at HOME) simply have p_i = 0 and are
+rejected.
 """
 
 from __future__ import annotations
@@ -14,16 +15,29 @@ import numpy as np
 
 
 def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) -> np.ndarray:
-    """Indices in ``[start, stop)``, each included independently with probability ``p_max``."""
+    """Indices in ``[start, stop)``, each included independently with probability ``p_max``.
+
+    Returned sorted. A Bernoulli process: the gaps between included indices are
+    geometric with parameter ``p_max``, so the cost is O(included), not O(stop - start);
+    for large ``p_max`` one uniform per index is cheaper than a geometric per inclusion.
+    """
     n = stop - start
     if n <= 0 or p_max <= 0.0:
         return np.empty(0, dtype=np.int64)
     if p_max >= 1.0:
         return np.arange(start, stop, dtype=np.int64)
-    k = int(rng.binomial(n, p_max))
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    return start + np.sort(rng.choice(n, size=k, replace=False))
+    if p_max > _DENSE_P:
+        return start + np.flatnonzero(rng.random(n) < p_max)
+    mean = n * p_max
+    m = int(mean + 5.0 * np.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
+    pos = np.cumsum(rng.geometric(p_max, size=m))  # 1-based positions of included indices
+    while pos[-1] <= n:  # rare: extend the process past the end of the range
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(p_max, size=m))])
+    return (start - 1) + pos[: np.searchsorted(pos, n, side="right")]
+
+
+# above this inclusion probability a uniform per index beats a geometric per inclusion
+_DENSE_P = 0.15
 
 
 def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
@@ -40,18 +54,26 @@ def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.nd
     n = stop - start
     if k <= 0 or n <= 0:
         return np.empty(0, dtype=np.int64)
+    if 2 * k >= n:  # most of the cell is wanted: scan it
+        return _scan(rng, start, stop, state, value, k)
+    # Rejection with replacement: the distinct eligible men hit by uniform draws form a set
+    # whose law is invariant under relabelling the eligible men, so given its size it is a
+    # uniform subset; a uniform k-subset of it is a uniform k-subset of the eligible men.
     chosen = np.empty(0, dtype=np.int64)
     for _ in range(6):
         need = k - chosen.size
-        draw = min(n, int(need * 1.5) + 16)
-        idx = start + rng.choice(n, size=draw, replace=False)
+        idx = start + rng.integers(0, n, size=int(need * 1.5) + 16)
         idx = idx[state[idx] == value]
         chosen = np.unique(np.concatenate([chosen, idx]))
         if chosen.size >= k:
-            # np.unique sorts; permute before truncating so the choice stays uniform
-            return np.sort(rng.permutation(chosen)[:k])
-        if draw == n:
-            return chosen
+            if chosen.size == k:
+                return chosen
+            return np.sort(rng.choice(chosen, size=k, replace=False))
+    return _scan(rng, start, stop, state, value, k)
+
+
+def _scan(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
+    """``k`` distinct eligible indices of ``[start, stop)`` by an explicit scan (all if fewer)."""
     pool = start + np.flatnonzero(state[start:stop] == value)
     if pool.size <= k:
         return pool

@@ -1,0 +1,1 @@
+"""Statistics over ensembles: summaries across replications and paired comparisons."""

@@ -1,0 +1,186 @@
+"""Summaries over replications and paired comparisons against a baseline.
+
+Input is the tidy ensemble table (``timeseries.parquet``): columns ``scenario``,
+``replication``, ``day`` and one column per metric. Scenarios in a comparison share
+replication seeds, so replication ``i`` of a scenario and of the baseline saw the same
+random numbers. A difference is therefore computed *per replication first* and then
+summarized; the median of differences is not the difference of medians, and its interval
+is much narrower than the two bands suggest when runs are positively correlated.
+
+Quantiles are sample quantiles over replications: ``median``, ``p05``, ``p95`` (a 90%
+interval). Missing values (a metric a scenario does not have) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+ID_COLUMNS = ("scenario", "replication", "day")
+CHECKPOINT_DAYS = (30, 90, 180, 365)
+METRICS_OF_INTEREST = (
+    "front_effective", "front_strength", "defected_cum", "fled_cum", "casualties_cum",
+    "kia_cum", "protest_active", "mobilized_cum", "replacements_cum", "offer_cost_usd_cum",
+)
+COMPARISON_COLUMNS = ["scenario", "metric", "day", "median", "p05", "p95", "diff_median", "diff_p05", "diff_p95", "n"]
+DEATHS_AVOIDED = "deaths_avoided"
+COST_PER_SOLDIER = "cost_per_soldier_removed_usd"
+
+
+def metric_columns(ts: pd.DataFrame) -> list[str]:
+    """Numeric metric columns, metrics of interest first, then the model's order."""
+    numeric = [c for c in ts.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(ts[c])]
+    first = [m for m in METRICS_OF_INTEREST if m in numeric]
+    return first + [c for c in numeric if c not in first]
+
+
+def checkpoint_days(ts: pd.DataFrame, wanted: Iterable[int] = CHECKPOINT_DAYS) -> list[int]:
+    """The checkpoint days the table reaches; the last day if it reaches none."""
+    have = set(ts["day"].unique().tolist())
+    days = [d for d in wanted if d in have]
+    return days or [int(ts["day"].max())]
+
+
+def scenario_order(ts: pd.DataFrame) -> list[str]:
+    """Scenarios in order of first appearance (the order they were given)."""
+    return list(dict.fromkeys(ts["scenario"].tolist()))
+
+
+def _stats(values: pd.Series, method: str = "linear", mean: bool = False) -> pd.Series:
+    v = values.to_numpy(dtype=float)
+    v = v[~np.isnan(v)]
+    out = {"n": v.size}
+    if mean:
+        out["mean"] = float(np.mean(v)) if v.size else np.nan
+    if v.size:
+        med, lo, hi = np.quantile(v, [0.5, 0.05, 0.95], method=method)
+    else:
+        med = lo = hi = np.nan
+    out.update(median=med, p05=lo, p95=hi)
+    return pd.Series(out)
+
+
+def _summarize(long: pd.DataFrame, keys: list[str], col: str, method: str = "linear", mean: bool = False) -> pd.DataFrame:
+    """Per group of ``keys``: n, (mean), median, p05, p95 of ``col``."""
+    if long.empty:
+        cols = keys + ["n"] + (["mean"] if mean else []) + ["median", "p05", "p95"]
+        return pd.DataFrame(columns=cols)
+    out = long.groupby(keys, sort=False)[col].apply(_stats, method=method, mean=mean).unstack().reset_index()
+    out["n"] = out["n"].astype("int64")
+    return out
+
+
+def _long(ts: pd.DataFrame, metrics: Sequence[str], days: Sequence[int]) -> pd.DataFrame:
+    sub = ts.loc[ts["day"].isin(list(days)), list(ID_COLUMNS) + list(metrics)]
+    long = sub.melt(id_vars=list(ID_COLUMNS), var_name="metric", value_name="value")
+    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
+    return long
+
+
+def _order(df: pd.DataFrame, scenarios: list[str], metrics: list[str]) -> pd.DataFrame:
+    rank_s = {s: i for i, s in enumerate(scenarios)}
+    rank_m = {m: i for i, m in enumerate(metrics)}
+    key = df.assign(_s=df["scenario"].map(rank_s), _m=df["metric"].map(lambda m: rank_m.get(m, len(rank_m))))
+    return key.sort_values(["_s", "_m", "day"], kind="stable").drop(columns=["_s", "_m"]).reset_index(drop=True)
+
+
+def summary_table(ts: pd.DataFrame, metrics: Sequence[str] | None = None, days: Sequence[int] | None = None) -> pd.DataFrame:
+    """Median, mean and 5-95% band across replications per scenario x metric x day.
+
+    Args:
+        ts: Tidy ensemble table.
+        metrics: Metrics to summarize (default: every numeric metric).
+        days: Days to report (default: the checkpoints reached plus the last day).
+
+    Returns:
+        Columns ``scenario, metric, day, n, mean, median, p05, p95``.
+    """
+    metrics = list(metrics) if metrics is not None else metric_columns(ts)
+    if days is None:
+        days = sorted(set(checkpoint_days(ts)) | {int(ts["day"].max())})
+    out = _summarize(_long(ts, metrics, days), ["scenario", "metric", "day"], "value", mean=True)
+    return _order(out, scenario_order(ts), metrics)[["scenario", "metric", "day", "n", "mean", "median", "p05", "p95"]]
+
+
+def paired_differences(ts: pd.DataFrame, baseline: str, metrics: Sequence[str], days: Sequence[int] | None = None) -> pd.DataFrame:
+    """Per-replication differences from the baseline (scenario minus baseline).
+
+    Rows are matched on (replication, day), so only replications present in both
+    scenarios are paired.
+
+    Returns:
+        Long table ``scenario, replication, day, metric, value, base, diff``.
+    """
+    if baseline not in set(ts["scenario"]):
+        raise ValueError(f"baseline {baseline!r} is not in the table (scenarios: {scenario_order(ts)})")
+    days = days if days is not None else sorted(ts["day"].unique().tolist())
+    long = _long(ts, metrics, days)
+    base = long.loc[long["scenario"] == baseline, ["replication", "day", "metric", "value"]].rename(columns={"value": "base"})
+    paired = long.merge(base, on=["replication", "day", "metric"], how="inner")
+    paired["diff"] = paired["value"] - paired["base"]
+    return paired
+
+
+def _derived(ts: pd.DataFrame, baseline: str, days: Sequence[int]) -> pd.DataFrame:
+    """Deaths avoided and cost per soldier removed, paired per replication."""
+    rows = []
+    scen = [s for s in scenario_order(ts) if s != baseline]
+    if "kia_cum" in ts.columns:
+        p = paired_differences(ts, baseline, ["kia_cum"], days)
+        p = p[p["scenario"].isin(scen)].assign(avoided=lambda d: d["base"] - d["value"])
+        rows.append(_summarize(p, ["scenario", "day"], "avoided").assign(metric=DEATHS_AVOIDED))
+    if {"offer_cost_usd_cum", "front_strength"} <= set(ts.columns):
+        cost = ts.loc[ts["day"].isin(list(days)), ["scenario", "replication", "day", "offer_cost_usd_cum"]]
+        p = paired_differences(ts, baseline, ["front_strength"], days)
+        p = p[p["scenario"].isin(scen)].merge(cost, on=["scenario", "replication", "day"])
+        removed = p["base"] - p["value"]
+        c = p["offer_cost_usd_cum"].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(removed > 0, c / removed, np.where(c > 0, np.inf, np.nan))
+        p = p.assign(ratio=ratio)
+        # A replication that spent money but removed nobody costs "infinitely" much; a sample
+        # quantile (inverted_cdf) keeps such values instead of interpolating inf - inf.
+        rows.append(_summarize(p, ["scenario", "day"], "ratio", method="inverted_cdf").assign(metric=COST_PER_SOLDIER))
+    if not rows:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    out = pd.concat(rows, ignore_index=True)
+    for c in ("diff_median", "diff_p05", "diff_p95"):
+        out[c] = np.nan
+    return out[COMPARISON_COLUMNS]
+
+
+def comparison_table(
+    ts: pd.DataFrame,
+    baseline: str,
+    metrics: Sequence[str] | None = None,
+    days: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Levels and paired differences from the baseline at checkpoint days.
+
+    For each scenario x metric x day: the median and 5-95% band of the metric across
+    replications, and the median and 90% interval of the per-replication difference
+    from the baseline. Derived rows follow for each non-baseline scenario:
+    ``deaths_avoided`` (baseline ``kia_cum`` minus the scenario's, paired) and
+    ``cost_per_soldier_removed_usd`` (``offer_cost_usd_cum`` divided by the paired
+    reduction in ``front_strength``; ``inf`` when money was spent but nobody removed),
+    in the ``median/p05/p95`` columns, when the table has those metrics.
+
+    Returns:
+        Tidy table with columns ``scenario, metric, day, median, p05, p95, diff_median,
+        diff_p05, diff_p95, n`` (``n`` = replications, or pairs for differences).
+    """
+    metrics = list(metrics) if metrics is not None else metric_columns(ts)
+    days = list(days) if days is not None else checkpoint_days(ts)
+    keys = ["scenario", "metric", "day"]
+    levels = _summarize(_long(ts, metrics, days), keys, "value")
+    diffs = _summarize(paired_differences(ts, baseline, metrics, days), keys, "diff")
+    diffs = diffs.rename(columns={"median": "diff_median", "p05": "diff_p05", "p95": "diff_p95", "n": "n_pairs"})
+    out = levels.merge(diffs, on=keys, how="left").drop(columns="n_pairs")
+    out = _order(out, scenario_order(ts), metrics)[COMPARISON_COLUMNS]
+    derived = _derived(ts, baseline, days)
+    if not derived.empty:
+        derived = _order(derived, scenario_order(ts), [DEATHS_AVOIDED, COST_PER_SOLDIER])
+        out = pd.concat([out, derived], ignore_index=True)
+    return out

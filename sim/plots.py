@@ -1,0 +1,306 @@
+"""Figures from ensemble tables: median lines with 5-95% bands, paired differences, flows.
+
+Everything is drawn with matplotlib's object API on the Agg canvas (no pyplot, no global
+backend switch), and saved as PNG and SVG through atomic writes. Figures read on their
+own: titles say what is shown, axes carry units, and a note says how many replications
+the bands summarize.
+
+Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from sim.runner import storage
+
+DAY_LABEL = "days after the mobilization order"
+BAND_NOTE = "line: median; shading: 5-95% of {n} replications"
+# metric -> (title, y-axis unit); unknown metrics get a title made from their name.
+LABELS: dict[str, tuple[str, str]] = {
+    "front_effective": ("Effective front-line strength", "trained-soldier equivalents"),
+    "front_strength": ("Soldiers at the front", "soldiers"),
+    "defected_cum": ("Soldiers who defected (cumulative)", "soldiers"),
+    "fled_cum": ("Men who fled abroad (cumulative)", "men"),
+    "casualties_cum": ("Casualties, killed and wounded (cumulative)", "soldiers"),
+    "kia_cum": ("Killed in action (cumulative)", "soldiers"),
+    "protest_active": ("Active protesters", "people"),
+    "mobilized_cum": ("Men mobilized (cumulative)", "men"),
+    "replacements_cum": ("Replacements sent to the front (cumulative)", "soldiers"),
+    "offer_cost_usd_cum": ("Offer payments (cumulative)", "US dollars"),
+}
+FLOW_PREFIXES: dict[str, tuple[str, str]] = {
+    "entries_cum__": ("Men admitted abroad, by host country (cumulative)", "men"),
+    "defected_cum__": ("Defections, by offer (cumulative)", "soldiers"),
+    "replacements_cum__": ("Replacements, by source (cumulative)", "soldiers"),
+}
+DEFAULT_METRICS = ("front_effective", "front_strength", "defected_cum", "fled_cum", "casualties_cum", "protest_active")
+MAIN_METRIC = "front_effective"
+_BASELINE_COLOR = "#222222"
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+# --------------------------------------------------------------------------------------
+# data for the figures
+
+
+def _q(frame: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
+    g = frame.groupby(keys, sort=False)[col]
+    out = g.quantile([0.05, 0.5, 0.95]).unstack()
+    out.columns = ["p05", "median", "p95"]
+    return out.reset_index()
+
+
+def band(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per scenario and day: median and 5-95% band of ``metric`` across replications."""
+    d = ts[["scenario", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
+    return _q(d.dropna(), ["scenario", "day"], "_v")
+
+
+def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
+    """Per scenario and day: median and 90% interval of the paired difference from baseline."""
+    d = ts[["scenario", "replication", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
+    base = d.loc[d["scenario"] == baseline, ["replication", "day", "_v"]].rename(columns={"_v": "_base"})
+    paired = d.merge(base, on=["replication", "day"])
+    paired["_diff"] = paired["_v"] - paired["_base"]
+    return _q(paired.dropna(subset=["_diff"]), ["scenario", "day"], "_diff")
+
+
+def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
+    """Columns of one flow family (e.g. ``entries_cum__<host>``) that are not all empty."""
+    return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
+
+
+# --------------------------------------------------------------------------------------
+# drawing helpers
+
+
+def compact(x: float, signed: bool = False) -> str:
+    """``1234567 -> 1.23M``; ``signed`` adds a plus sign to positive numbers."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "-"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    sign = "+" if signed and x > 0 else ("-" if x < 0 else "")
+    a = abs(x)
+    for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            v = a / div
+            return f"{sign}{v:.3g}{suf}" if v < 1000 else f"{sign}{v:,.0f}{suf}"
+    if a == 0:
+        return "0"
+    return f"{sign}{a:.3g}" if a < 100 else f"{sign}{a:.0f}"
+
+
+_AXIS_FMT = FuncFormatter(lambda v, _pos: compact(v))
+
+
+def title_for(metric: str) -> tuple[str, str]:
+    """(title, unit) of a metric, falling back to a readable version of its name."""
+    if metric in LABELS:
+        return LABELS[metric]
+    for prefix, (title, unit) in FLOW_PREFIXES.items():
+        if metric.startswith(prefix):
+            return f"{title.split(',')[0]}: {metric[len(prefix):]}", unit
+    return metric.replace("_cum", " (cumulative)").replace("_", " ").capitalize(), ""
+
+
+def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
+    """Baseline in near-black, the others from a colour-blind-tolerant cycle."""
+    out, k = {}, 0
+    for s in scenarios:
+        if s == baseline:
+            out[s] = _BASELINE_COLOR
+        else:
+            out[s] = _PALETTE[k % len(_PALETTE)]
+            k += 1
+    return out
+
+
+def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None) -> None:
+    for s in order:
+        d = data[data["scenario"] == s].sort_values("day")
+        if d.empty:
+            continue
+        ax.fill_between(d["day"], d["p05"], d["p95"], color=cmap[s], alpha=0.18, linewidth=0)
+        ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""))
+    ax.yaxis.set_major_formatter(_AXIS_FMT)
+    ax.grid(True, alpha=0.3)
+    ax.margins(x=0)
+
+
+def _hide_unused(axes: np.ndarray, used: int, ncols: int) -> None:
+    """Hide empty grid cells; label the x axis of each panel that ends its column."""
+    for ax in axes[used:]:
+        ax.set_visible(False)
+    for i in range(used):
+        if i + ncols >= used:
+            axes[i].tick_params(labelbottom=True)
+            axes[i].set_xlabel(DAY_LABEL)
+
+
+def _save(fig: Figure, stem: Path) -> list[Path]:
+    FigureCanvasAgg(fig)
+    paths = []
+    for ext, kw in ((".png", {"dpi": 150}), (".svg", {"metadata": {"Date": None}})):
+        buf = io.BytesIO()
+        # SVG text stays text: smaller, editable, and much faster than glyph paths.
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buf, format=ext[1:], **kw)
+        path = stem.with_suffix(ext)
+        storage.atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _n_reps(ts: pd.DataFrame) -> int:
+    return int(ts.groupby("scenario")["replication"].nunique().max())
+
+
+# --------------------------------------------------------------------------------------
+# figures
+
+
+def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None = None) -> list[Path]:
+    """One metric over days: median and band per scenario; below, the paired difference.
+
+    The difference panel is drawn when a baseline is given and there is another scenario.
+
+    Returns:
+        The PNG and SVG paths written (``stem`` + suffix).
+    """
+    order = list(dict.fromkeys(ts["scenario"]))
+    cmap = colors(order, baseline)
+    title, unit = title_for(metric)
+    with_diff = baseline is not None and len(order) > 1
+    fig = Figure(figsize=(9, 7.5 if with_diff else 4.8), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if with_diff else [fig.subplots()]
+    ax = axes[0]
+    _draw_bands(ax, band(ts, metric), order, cmap)
+    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
+    ax.set_ylabel(unit)
+    ax.legend(loc="best", fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)), title_fontsize=8)
+    if with_diff:
+        ax2 = axes[1]
+        d = diff_band(ts, metric, baseline)
+        others = [s for s in order if s != baseline]
+        ax2.axhline(0, color=_BASELINE_COLOR, linewidth=1, linestyle="--")
+        _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others))
+        ax2.set_title(f"Difference from {baseline} (each replication minus its paired baseline run)", loc="left", fontsize=10)
+        ax2.set_ylabel(f"difference ({unit})" if unit else "difference")
+        ax2.legend(loc="best", fontsize=9, title="median and 90% interval of paired differences", title_fontsize=8)
+    axes[-1].set_xlabel(DAY_LABEL)
+    return _save(fig, stem)
+
+
+def _last_value_labels(d: pd.DataFrame, scenarios: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for s in scenarios:
+        row = d[d["scenario"] == s].sort_values("day").tail(1)
+        if not row.empty:
+            r = row.iloc[0]
+            out[s] = f": {compact(r['median'], True)} [{compact(r['p05'], True)}, {compact(r['p95'], True)}] on day {int(r['day'])}"
+    return out
+
+
+def plot_compare(ts: pd.DataFrame, baseline: str, stem: Path, metric: str = MAIN_METRIC) -> list[Path]:
+    """The one-picture answer: ``metric`` per scenario on top, paired difference below."""
+    if metric not in ts.columns:
+        metric = "front_strength" if "front_strength" in ts.columns else metric
+    return plot_metric(ts, metric, stem, baseline=baseline)
+
+
+def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path) -> list[Path]:
+    """Stacked areas of one flow family, one panel per scenario.
+
+    Components are stacked *means* across replications (means add up; medians do not).
+    """
+    cols = flow_columns(ts, prefix)
+    order = list(dict.fromkeys(ts["scenario"]))
+    title, unit = FLOW_PREFIXES.get(prefix, (prefix.rstrip("_"), ""))
+    n = len(order)
+    ncols = 2 if n == 4 else min(n, 3)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(max(8.0, 4.2 * ncols + 2.0), 3.4 * nrows + 1.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    mean = ts.groupby(["scenario", "day"], sort=False)[cols].mean().reset_index()
+    names = [c[len(prefix):] for c in cols]
+    palette = [_PALETTE[i % len(_PALETTE)] for i in range(len(cols))]
+    for ax, s in zip(axes, order, strict=False):
+        d = mean[mean["scenario"] == s].sort_values("day")
+        ax.stackplot(d["day"], [d[c].fillna(0).to_numpy() for c in cols], labels=names, colors=palette, alpha=0.85)
+        ax.set_title(s, loc="left", fontsize=10)
+        ax.yaxis.set_major_formatter(_AXIS_FMT)
+        ax.grid(True, alpha=0.3)
+        ax.margins(x=0)
+    _hide_unused(axes, len(order), ncols)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(unit)
+    fig.suptitle(f"{title}\nstacked means of {_n_reps(ts)} replications", x=0.01, ha="left", fontsize=12, fontweight="bold")
+    handles, labels = axes[0].get_legend_handles_labels()
+    # Reversed so the legend reads top-down in the same order as the stack.
+    fig.legend(handles[::-1], labels[::-1], loc="outside right center", fontsize=9)
+    return _save(fig, stem)
+
+
+def plot_overview(ts: pd.DataFrame, metrics: Sequence[str], stem: Path) -> list[Path]:
+    """A grid of key metrics (median and band per scenario) for a single run."""
+    metrics = [m for m in metrics if m in ts.columns][:6]
+    order = list(dict.fromkeys(ts["scenario"]))
+    cmap = colors(order, None)
+    ncols = 2 if len(metrics) > 1 else 1
+    nrows = max(1, -(-len(metrics) // ncols))
+    fig = Figure(figsize=(6 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
+    for ax, m in zip(axes, metrics, strict=False):
+        _draw_bands(ax, band(ts, m), order, cmap)
+        title, unit = title_for(m)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel(unit)
+    _hide_unused(axes, len(metrics), ncols)
+    fig.suptitle(f"Scenario {', '.join(order)}\n{BAND_NOTE.format(n=_n_reps(ts))}", x=0.01, ha="left", fontsize=12, fontweight="bold")
+    return _save(fig, stem)
+
+
+def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[Path]:
+    """Draw the standard figures of a results folder (or only ``metrics``).
+
+    Without ``metrics``: the main figure (``compare.png`` for comparisons,
+    ``overview.png`` for single runs), one figure per key metric and one per flow family
+    under ``plots/``. With ``metrics``: just those metrics under ``plots/``.
+
+    Returns:
+        Paths written.
+    """
+    folder = Path(folder)
+    plots = folder / storage.PLOTS_DIR
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    written: list[Path] = []
+    if metrics:
+        for m in metrics:
+            written += plot_metric(ts, m, plots / m, baseline)
+        return written
+    if baseline:
+        written += plot_compare(ts, baseline, folder / "compare")
+    else:
+        written += plot_overview(ts, DEFAULT_METRICS, folder / "overview")
+    main = MAIN_METRIC if MAIN_METRIC in ts.columns else "front_strength"
+    for m in DEFAULT_METRICS:
+        if baseline and m == main:
+            continue  # compare.png is this figure
+        if m in ts.columns and ts[m].notna().any():
+            written += plot_metric(ts, m, plots / m, baseline)
+    for prefix in FLOW_PREFIXES:
+        if flow_columns(ts, prefix):
+            written += plot_flows(ts, prefix, plots / f"flows_{prefix.rstrip('_')}")
+    return written

@@ -1,0 +1,380 @@
+"""``asylumsim run``, ``compare`` and ``plot``.
+
+Registered on :data:`sim.cli.app` when ``sim.cli`` is imported. Only light modules are
+imported at the top: pandas, matplotlib, Mesa and Dask load inside the commands, so
+``asylumsim list`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sim.cli import SetOpt, _fail, app
+from sim.errors import AsylumsimError, ResultsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.config import Scenario
+    from sim.runner.ensemble import EnsembleOutcome, EnsembleSpec, ReplicationResult
+
+_MODEL_DEFAULT = "sim.simulate:run_replication"
+
+
+class ExecutorChoice(StrEnum):
+    inline = "inline"
+    process = "process"
+    dask = "dask"
+
+
+Replications = Annotated[int | None, typer.Option("--replications", "-n", min=1, max=10_000, help="Replications per scenario (default: the scenario's run.replications).")]
+Days = Annotated[int | None, typer.Option("--days", min=1, help="Days to simulate; shorthand for --set run.days=D.")]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Root seed; replication seeds are spawned from it (default: run.seed).")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (default: one per CPU).")]
+ExecutorOpt = Annotated[ExecutorChoice, typer.Option("--executor", help="Where replications run: in this process, a local process pool, or Dask.")]
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: a local Dask cluster).")]
+Scale = Annotated[int | None, typer.Option("--scale", min=1, help="Real people per simulated individual; shorthand for --set population.scale=K.")]
+Out = Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<time>-<name>/).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out: run only the missing replications.")]
+Plots = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures after the run.")]
+# Hidden: the model function as "module:function"; tests point it at stand-ins.
+Model = Annotated[str | None, typer.Option("--model", hidden=True)]
+
+
+# --------------------------------------------------------------------------------------
+# shared plumbing
+
+
+def _overrides(set_: list[str] | None, scale: int | None, days: int | None, seed: int | None, replications: int | None) -> list[str]:
+    # Shorthands come after --set so an explicit --days wins over --set run.days.
+    out = list(set_ or [])
+    out += [f"population.scale={scale}"] if scale is not None else []
+    out += [f"run.days={days}"] if days is not None else []
+    out += [f"run.seed={seed}"] if seed is not None else []
+    out += [f"run.replications={replications}"] if replications is not None else []
+    return out
+
+
+def _interactive() -> bool:
+    return sys.stdout.isatty()
+
+
+class _Progress:
+    """A rich progress bar over replications; silent when stdout is not a terminal."""
+
+    def __init__(self, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            console=self.console, disable=not _interactive(), transient=False,
+        )
+        self.label = label
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, todo: int, done: int) -> None:
+        label = self.label + (f" (resuming, {done} done)" if done else "")
+        self.task = self.progress.add_task(label, total=todo + done, completed=done)
+
+    def advance(self, res: ReplicationResult) -> None:
+        self.progress.advance(self.task)
+        if res.status != "ok" and _interactive():
+            self.progress.console.print(f"[red]replication {res.replication} of {res.scenario} failed:[/] {res.error}")
+
+
+def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: ExecutorChoice, workers: int | None,
+             scheduler: str | None, plots: bool, label: str) -> EnsembleOutcome:
+    """Resolve the folder (resuming if asked), run, plot, and report; exits 1 on failure."""
+    from sim.runner import storage
+    from sim.runner.ensemble import run_ensemble
+
+    if scheduler and executor is not ExecutorChoice.dask:
+        raise ResultsError("--scheduler needs --executor dask")
+    folder = out if out is not None else storage.default_results_dir(label)
+    t0 = time.perf_counter()
+    try:
+        with _Progress(f"{label}: replications") as bar:
+            outcome = run_ensemble(spec, folder, executor=executor.value, workers=workers, scheduler=scheduler,
+                                   resume=resume, on_start=bar.start, on_result=bar.advance)
+    except KeyboardInterrupt:
+        if (folder / storage.MANIFEST).is_file():
+            typer.echo(f"interrupted; finished replications are saved in {folder}; continue with: "
+                       f"asylumsim {spec.kind} --resume --out {folder}", err=True)
+        raise typer.Exit(130) from None
+    if plots and outcome.timeseries is not None:
+        _draw(outcome.folder, outcome.manifest, outcome.timeseries)
+    _report(outcome, time.perf_counter() - t0)
+    return outcome
+
+
+def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
+    from sim.plots import draw_results
+    from sim.runner import storage
+
+    try:
+        paths = draw_results(folder, manifest, ts)
+    except AsylumsimError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the data are safe on disk; say so and go on
+        typer.echo(f"warning: drawing the figures failed ({type(exc).__name__}: {exc}); "
+                   f"the tables are written; retry with: asylumsim plot {folder}", err=True)
+        return
+    manifest.setdefault("outputs", {})["plots"] = sorted(str(p.relative_to(folder)) for p in paths)
+    storage.write_manifest(folder, manifest)
+
+
+def _report(outcome: EnsembleOutcome, seconds: float) -> None:
+    runs = outcome.manifest["runs"]
+    ok = sum(r["status"] == "ok" for r in runs)
+    resumed = f", {outcome.skipped} already done" if outcome.skipped else ""
+    typer.echo(f"results: {outcome.folder}  ({ok}/{len(runs)} replications ok{resumed}; {seconds:.1f} s)")
+    if outcome.failed:
+        for r in outcome.failed[:5]:
+            seed = r.get("seed", {})
+            typer.echo(f"  failed: {r['scenario']} replication {r['replication']} (seed {seed.get('entropy')}, "
+                       f"spawn key {seed.get('spawn_key')}): {r.get('error')}", err=True)
+        more = f" (and {len(outcome.failed) - 5} more)" if len(outcome.failed) > 5 else ""
+        typer.echo(f"error: {len(outcome.failed)} of {len(runs)} replications failed{more}; details in "
+                   f"{outcome.folder / 'manifest.json'}; rerun them with --resume --out {outcome.folder}", err=True)
+        raise typer.Exit(1)
+
+
+def _resume_spec(out: Path | None, resume: bool, requested: EnsembleSpec | None, replications: int | None) -> EnsembleSpec | None:
+    """The spec to resume with, or None for a fresh run."""
+    from sim.runner import storage
+    from sim.runner.ensemble import EnsembleSpec, reconcile_resume
+
+    if not resume:
+        return None
+    if out is None:
+        raise ResultsError("--resume needs --out DIR, the results folder to continue")
+    if storage.is_fresh(out):
+        if requested is None:
+            raise ResultsError(f"nothing to resume in {out}; give a scenario to start a new run there")
+        return None
+    stored = EnsembleSpec.from_manifest(storage.read_manifest(out))
+    return reconcile_resume(stored, requested, replications)
+
+
+# --------------------------------------------------------------------------------------
+# run
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[str | None, typer.Argument(help="Scenario name or YAML file (may be omitted with --resume).")] = None,
+    replications: Replications = None,
+    days: Days = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    executor: ExecutorOpt = ExecutorChoice.process,
+    scheduler: Scheduler = None,
+    scale: Scale = None,
+    set_: SetOpt = None,
+    out: Out = None,
+    resume: Resume = False,
+    plots: Plots = True,
+    model: Model = None,
+) -> None:
+    """Run an ensemble of one scenario into a results folder (tables, manifest, figures)."""
+    try:
+        from sim.runner.ensemble import EnsembleSpec
+
+        requested = None
+        if scenario is not None:
+            s = _load(scenario, _overrides(set_, scale, days, seed, replications))
+            requested = EnsembleSpec(kind="run", scenarios=[s], replications=s.run.replications,
+                                     root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT)
+        elif not resume:
+            raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
+        stored = _resume_spec(out, resume, _with_stored_model(requested, out, resume, model), replications)
+        spec = stored or requested
+        assert spec is not None
+        _execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name)
+    except AsylumsimError as exc:
+        _fail(exc)
+
+
+def _with_stored_model(requested: EnsembleSpec | None, out: Path | None, resume: bool, model: str | None) -> EnsembleSpec | None:
+    # On --resume, an omitted --model means "whatever the folder was run with".
+    if requested is None or model is not None or not resume or out is None:
+        return requested
+    from sim.runner import storage
+
+    if storage.is_fresh(out):
+        return requested
+    requested.model = str(storage.read_manifest(out).get("model", requested.model))
+    return requested
+
+
+def _load(ref: str, overrides: list[str]) -> Scenario:
+    from sim.config import load_scenario
+
+    return load_scenario(ref, overrides)
+
+
+# --------------------------------------------------------------------------------------
+# compare
+
+
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario names or YAML files; the first is the baseline unless --baseline.")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", "-b", help="Baseline scenario (added first if not listed).")] = None,
+    replications: Replications = None,
+    days: Days = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    executor: ExecutorOpt = ExecutorChoice.process,
+    scheduler: Scheduler = None,
+    scale: Scale = None,
+    set_: SetOpt = None,
+    out: Out = None,
+    resume: Resume = False,
+    plots: Plots = True,
+    model: Model = None,
+) -> None:
+    """Run scenarios with common random numbers and compare each with the baseline."""
+    try:
+        requested = _compare_spec(scenarios or [], baseline, replications, days, seed, scale, set_, model) if (scenarios or baseline) else None
+        if requested is None and not resume:
+            raise ResultsError("give at least two scenarios, e.g. asylumsim compare baseline caplan")
+        stored = _resume_spec(out, resume, _with_stored_model(requested, out, resume, model), replications)
+        spec = stored or requested
+        assert spec is not None
+        label = "compare-" + "-".join(spec.names)[:60]
+        outcome = _execute(spec, out, resume, executor, workers, scheduler, plots, label)
+        if outcome.timeseries is not None:
+            _print_headline(outcome.folder)
+    except AsylumsimError as exc:
+        _fail(exc)
+
+
+def _compare_spec(refs: list[str], baseline: str | None, replications: int | None, days: int | None,
+                  seed: int | None, scale: int | None, set_: list[str] | None, model: str | None) -> EnsembleSpec:
+    """Load the scenarios so that they share days, replications and root seed."""
+    from sim.runner.ensemble import EnsembleSpec
+
+    refs = list(dict.fromkeys(refs))
+    if baseline is not None and baseline not in refs:
+        refs.insert(0, baseline)
+    if len(refs) < 2:
+        raise ResultsError("compare needs at least two scenarios (a baseline and one more)")
+    base_ref = baseline if baseline is not None else refs[0]
+    base = _load(base_ref, _overrides(set_, scale, days, seed, replications))
+    # The baseline's run settings become everyone's, so replication i is paired across scenarios.
+    common = _overrides(set_, scale, base.run.days, base.run.seed, base.run.replications)
+    loaded = [base if r == base_ref else _load(r, common) for r in refs]
+    return EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
+                        days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name)
+
+
+def _print_headline(folder: Path) -> None:
+    """The comparison at a glance: paired differences from the baseline, with intervals."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
+    from sim.plots import compact
+    from sim.runner import storage
+
+    manifest = storage.read_manifest(folder)
+    comp = pd.read_csv(folder / storage.COMPARISON)
+    base = manifest["baseline"]
+    names = [e["name"] for e in manifest["scenarios"]]
+    console = Console(width=None if _interactive() else 150)
+
+    def cell(row: pd.Series | None, kind: str) -> str:
+        """kind: "level", "diff", or "derived" (paired values kept in the level columns)."""
+        if row is None:
+            return "-"
+        cols = ("diff_median", "diff_p05", "diff_p95") if kind == "diff" else ("median", "p05", "p95")
+        m, lo, hi = (row[c] for c in cols)
+        if pd.isna(m):
+            return "-"
+        signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
+        return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
+
+    def lookup(s: str, metric: str, day: int) -> pd.Series | None:
+        r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
+        return None if r.empty else r.iloc[0]
+
+    key = next((m for m in ("front_effective", "front_strength") if m in set(comp["metric"])), None)
+    n = int(comp["n"].max()) if len(comp) else 0
+    if key is not None:
+        days = sorted(comp.loc[comp["metric"] == key, "day"].unique().tolist())
+        t = Table(title=f"{key}: baseline level, and each scenario's paired difference from {base!r}\n"
+                        f"median [90% interval] over {n} replications", title_justify="left")
+        t.add_column("scenario", style="bold")
+        for d in days:
+            t.add_column(f"day {d}", justify="right")
+        for s in names:
+            t.add_row(s + (" (level)" if s == base else ""), *[cell(lookup(s, key, d), "level" if s == base else "diff") for d in days])
+        console.print(t)
+
+    last = int(comp["day"].max())
+    cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, "USD per soldier removed"))
+            if m in set(comp["metric"])]
+    if cols:
+        t = Table(title=f"day {last}: paired differences from {base!r} (derived rows: per-replication values), "
+                        "median [90% interval]", title_justify="left")
+        t.add_column("scenario", style="bold")
+        for _, lbl in cols:
+            t.add_column(lbl, justify="right")
+        for s in names:
+            if s == base:
+                continue
+            t.add_row(s, *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
+        console.print(t)
+    console.print(f"full table: {folder / storage.COMPARISON}; figure: {folder / 'compare.png'}")
+
+
+# --------------------------------------------------------------------------------------
+# plot
+
+
+@app.command("plot")
+def plot_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A results folder written by asylumsim run or compare.")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Draw only this metric (repeatable).")] = None,
+) -> None:
+    """Redraw the figures of a results folder from its saved tables (no rerun)."""
+    try:
+        from sim.plots import draw_results
+        from sim.runner.ensemble import load_results
+
+        manifest, ts = load_results(run_dir)
+        unknown = [m for m in metric or [] if m not in ts.columns or m in ("scenario", "replication", "day")]
+        if unknown:
+            have = [c for c in ts.columns if c not in ("scenario", "replication", "day")]
+            raise ResultsError(f"unknown metric {unknown[0]!r} in {run_dir}; available: {', '.join(have)}")
+        paths = draw_results(run_dir, manifest, ts, metric or None)
+        for p in paths:
+            if p.suffix == ".png":
+                typer.echo(f"wrote {p} (and .svg)")
+    except AsylumsimError as exc:
+        _fail(exc)

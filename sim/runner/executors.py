@@ -1,0 +1,140 @@
+"""The execution seam: every replication runs through a ``concurrent.futures.Executor``.
+
+Three kinds, chosen with ``--executor``:
+
+- ``inline``: :class:`InlineExecutor`, runs each job when it is submitted, in this
+  process (debugging, profiling, tiny runs).
+- ``process`` (default): a ``ProcessPoolExecutor`` with ``W`` long-lived workers, each
+  running many replications. Workers are started with ``spawn`` so they never inherit
+  the parent's threads or locks (``fork`` after threads can deadlock).
+- ``dask``: ``distributed.Client(...).get_executor()`` on a scheduler given by
+  ``--scheduler tcp://host:port``, or on a ``LocalCluster`` of ``W`` single-threaded
+  worker processes when no address is given. Remote workers need ``asylumsim``
+  installed; results travel back to this process, which alone writes files.
+
+The runner only relies on ``submit`` and ``Future``; results are put back in job order
+by the caller, so completion order never matters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Literal
+
+from sim.errors import ResourceError
+
+ExecutorKind = Literal["inline", "process", "dask"]
+EXECUTOR_KINDS: tuple[str, ...] = ("inline", "process", "dask")
+
+
+class InlineExecutor(Executor):
+    """Run each submitted call immediately in the calling thread.
+
+    Exceptions are stored on the returned future, as with any executor.
+    """
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future = Future()
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - delivered through the future
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (respects affinity masks and containers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers(n_jobs: int) -> int:
+    """One worker per available CPU, but never more workers than jobs."""
+    return max(1, min(available_cpus(), n_jobs))
+
+
+@contextlib.contextmanager
+def make_executor(kind: str, workers: int, scheduler: str | None = None) -> Iterator[Executor]:
+    """Open an executor of ``kind`` and close it (and any cluster it started) on exit.
+
+    Args:
+        kind: ``"inline"``, ``"process"`` or ``"dask"``.
+        workers: Worker processes for ``process`` and for a local Dask cluster.
+        scheduler: Address of an existing Dask scheduler (``dask`` only).
+
+    Raises:
+        ResourceError: Dask is not installed or the scheduler cannot be reached.
+        ValueError: Unknown kind or a scheduler given for a non-Dask executor.
+    """
+    if kind not in EXECUTOR_KINDS:
+        raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
+    if scheduler and kind != "dask":
+        raise ValueError("--scheduler only applies to --executor dask")
+    if kind == "inline":
+        ex = InlineExecutor()
+        try:
+            yield ex
+        finally:
+            ex.shutdown()
+    elif kind == "process":
+        ex = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"))
+        try:
+            yield ex
+        except BaseException:
+            # Interrupted or failed: do not wait for queued replications.
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            ex.shutdown(wait=True)
+    else:
+        with _dask_executor(workers, scheduler) as ex:
+            yield ex
+
+
+@contextlib.contextmanager
+def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - dask is an optional extra
+        raise ResourceError("--executor dask needs Dask: pip install 'asylumsim[dask]'") from exc
+    cluster = None
+    try:
+        if scheduler:
+            client = distributed.Client(scheduler, timeout="10s")
+        else:
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )
+            client = distributed.Client(cluster)
+    except Exception as exc:  # noqa: BLE001 - any start-up failure is one clear line
+        if cluster is not None:
+            cluster.close()
+        if scheduler:
+            raise ResourceError(f"cannot connect to Dask scheduler at {scheduler}: {exc}") from None
+        raise ResourceError(f"cannot start a local Dask cluster: {exc}") from None
+    try:
+        # pure=False: each replication is a distinct task even if arguments hash alike.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

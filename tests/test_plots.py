@@ -1,0 +1,101 @@
+"""Figures: drawn from saved results, bands and paired differences, the plot command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_runner import FAKE, FEW, invoke
+
+from sim.plots import band, compact, diff_band
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def compare_folder(tmp_path_factory):
+    """A finished comparison (stand-in model), written without figures."""
+    tmp = tmp_path_factory.mktemp("plots")
+    twin = tmp / "cheaper.yaml"
+    twin.write_text("name: cheaper\ndescription: variant\nextends: baseline\nfront:\n  kia_rate: 0.0003\n")
+    out = tmp / "cmp"
+    r = invoke(["compare", "baseline", twin, "--days", "40", "-n", "4", "--model", FAKE,
+                "--executor", "inline", "--no-plots", "--out", out])
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*")
+            if p.is_file() and "plots" not in p.parts and p.suffix not in (".png", ".svg")}
+
+
+def test_plot_redraws_every_figure_from_saved_results_without_rerunning(compare_folder):
+    assert not (compare_folder / "compare.png").exists()
+    before = _snapshot(compare_folder)
+    r = invoke(["plot", compare_folder])
+    assert r.exit_code == 0, r.stderr
+    assert _snapshot(compare_folder) == before  # tables, manifest and replications untouched
+    for name in ("compare", "plots/front_strength", "plots/fled_cum", "plots/flows_entries_cum", "plots/flows_replacements_cum"):
+        png = compare_folder / f"{name}.png"
+        svg = compare_folder / f"{name}.svg"
+        assert png.read_bytes()[:8] == PNG_MAGIC, name
+        assert b"<svg" in svg.read_bytes()[:2000], name
+    assert "compare.png" in r.stdout
+
+
+def test_plot_one_metric(compare_folder):
+    r = invoke(["plot", compare_folder, "--metric", "kia_cum"])
+    assert r.exit_code == 0, r.stderr
+    assert (compare_folder / "plots" / "kia_cum.png").read_bytes()[:8] == PNG_MAGIC
+    assert (compare_folder / "plots" / "kia_cum.svg").exists()
+
+
+def test_plot_unknown_metric_lists_the_available_ones(compare_folder):
+    r = invoke(["plot", compare_folder, "--metric", "nonsense"])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: unknown metric 'nonsense'") and "front_effective" in r.stderr
+
+
+def test_plot_of_an_unfinished_run_says_how_to_finish_it(compare_folder, tmp_path):
+    import shutil
+
+    partial = tmp_path / "partial"
+    shutil.copytree(compare_folder, partial)
+    (partial / "timeseries.parquet").unlink()
+    r = invoke(["plot", partial])
+    assert r.exit_code == 1 and "--resume" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_run_draws_an_overview_and_records_plots_in_the_manifest(tmp_path):
+    out = tmp_path / "run"
+    r = invoke(["run", "baseline", "--days", "20", "-n", "3", "--model", FEW, "--executor", "inline", "--out", out])
+    assert r.exit_code == 0, r.stderr
+    assert (out / "overview.png").read_bytes()[:8] == PNG_MAGIC
+    plots = json.loads((out / "manifest.json").read_text())["outputs"]["plots"]
+    assert sorted(plots) == ["overview.png", "overview.svg", "plots/fled_cum.png", "plots/fled_cum.svg",
+                             "plots/front_effective.png", "plots/front_effective.svg"]
+
+
+def test_bands_and_paired_difference_bands():
+    rows = []
+    for rep, (b, o) in enumerate([(0.0, 30.0), (10.0, 11.0), (20.0, 19.0)]):
+        rows += [{"scenario": "base", "replication": rep, "day": 1, "m": b},
+                 {"scenario": "offer", "replication": rep, "day": 1, "m": o}]
+    ts = pd.DataFrame(rows)
+    lv = band(ts, "m").set_index("scenario")
+    assert lv.loc["offer", "median"] == 19.0 and lv.loc["base", "median"] == 10.0
+    d = diff_band(ts, "m", "base").set_index("scenario")
+    assert d.loc["offer", "median"] == 1.0  # median of paired differences, not 19 - 10
+    assert d.loc["offer", "p05"] == pytest.approx(np.quantile([30, 1, -1], 0.05))
+    assert d.loc["base", "median"] == 0.0
+
+
+@pytest.mark.parametrize("x, signed, text", [
+    (1234567, False, "1.23M"), (-42600, True, "-42.6k"), (152, True, "+152"), (0.5, False, "0.5"),
+    (float("inf"), False, "inf"), (float("nan"), False, "-"), (0, True, "0"),
+])
+def test_compact_numbers(x, signed, text):
+    assert compact(x, signed) == text
