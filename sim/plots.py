@@ -183,13 +183,14 @@ def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None 
     cmap = colors(order, baseline)
     title, unit = title_for(metric)
     with_diff = baseline is not None and len(order) > 1
-    fig = Figure(figsize=(9, 7.5 if with_diff else 4.8), layout="constrained")
+    fig = Figure(figsize=(12, 7.5 if with_diff else 4.8), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if with_diff else [fig.subplots()]
     ax = axes[0]
     _draw_bands(ax, band(ts, metric), order, cmap)
-    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
+    ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
-    ax.legend(loc="best", fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)), title_fontsize=8)
+    # Legends sit beside the panels so they never hide a band.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)).replace("; ", "\n"), title_fontsize=8, alignment="left")
     if with_diff:
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
@@ -198,7 +199,8 @@ def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None 
         _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others))
         ax2.set_title(f"Difference from {baseline} (each replication minus its paired baseline run)", loc="left", fontsize=10)
         ax2.set_ylabel(f"difference ({unit})" if unit else "difference")
-        ax2.legend(loc="best", fontsize=9, title="median and 90% interval of paired differences", title_fontsize=8)
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title_fontsize=8, alignment="left",
+                   title="median [90% interval] of the\npaired differences")
     axes[-1].set_xlabel(DAY_LABEL)
     return _save(fig, stem)
 

@@ -74,6 +74,8 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 MAX_DAYS = 3650
+MAX_OFFERS = 8  # the front stores offer awareness as one bit per offer in a uint8
+MAX_INTENSITY = 1000.0
 
 
 class BetaDist(Strict):
@@ -290,6 +292,14 @@ class HostPolicyConfig(Strict):
         lambda: {"closed": 0.0, "open": 0.0, "humanitarian_visa": 15_000.0, "parole": 20_000.0, "asylum": 30_000.0},
         "003 (Schuck)", "Host's resettlement cost per admitted person under each policy (D7)", "USD")
 
+    @field_validator("policy_resettlement_usd")
+    @classmethod
+    def _costs(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, usd in v.items():
+            if not (0.0 <= usd <= 1e9):
+                raise ValueError(f"cost for {k!r} must be in [0, 1e9], got {usd}")
+        return v
+
 
 # ---------------------------------------------------------------------------------------
 # mobilization, flight, the Kremlin
@@ -371,6 +381,15 @@ class ReplacementConfig(Strict):
             raise ValueError("strengths must be in [0, 1e8]")
         return v
 
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, v: list[ReplacementSource]) -> list[ReplacementSource]:
+        names = [src.name for src in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"names repeat: {sorted(dup)}")
+        return v
+
 
 class CounterDefection(Strict):
     detection_base: Share = P(0.25, "004 comments", "Probability an attempt to defect is caught by one's own side (D16)")
@@ -438,6 +457,18 @@ class FrontConfig(Strict):
     initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")
     exodus_morale_weight: float = P(0.5, "002", "Morale lost per unit of the exodus share of the draft pool (P4)", ge=0.0, le=1000.0)
 
+    @field_validator("intensity")
+    @classmethod
+    def _intensity(cls, v: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if not v:
+            raise ValueError("needs at least one (day, multiplier) step")
+        days = [d for d, _ in v]
+        if days != sorted(days):
+            raise ValueError("days must increase")
+        if any(not (0.0 <= m <= MAX_INTENSITY) for _, m in v):
+            raise ValueError(f"multipliers must be in [0, {MAX_INTENSITY:g}]")
+        return v
+
 
 class DefectionConfig(Strict):
     opportunity_rate: Share = P(0.15, "004", "Daily probability a soldier who wants to defect finds a chance")
@@ -452,6 +483,14 @@ class DefectionConfig(Strict):
     unwillingness_weight: float = P(1.0, "004 (Kuran)", "Weight of hidden unwillingness in the score (D1)", ge=0.0, le=100.0)
     word_of_mouth: float = P(2.0, "004", "Daily awareness hazard per unit share of one's unit gone under an offer (D5)", ge=0.0, le=1000.0)
     war_criminal_share: Share = P(0.02, "000", "Share of defectors guilty of war crimes (D14)")
+
+    @field_validator("status_value")
+    @classmethod
+    def _status_values(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, value in v.items():
+            if not (-100.0 <= value <= 100.0):
+                raise ValueError(f"value of {k!r} must be in [-100, 100], got {value}")
+        return v
 
 
 class Tier(Strict):
@@ -490,8 +529,8 @@ class OfferConfig(Strict):
     def _deadline(self) -> OfferConfig:
         if self.deadline_day is not None and self.deadline_day <= self.start_day:
             raise ValueError("deadline_day must be after start_day")
-        if any(w < 0 for w in self.destination.values()):
-            raise ValueError("destination weights must be >= 0")
+        if any(not (0.0 <= w <= 1000.0) for w in self.destination.values()):
+            raise ValueError("destination weights must be in [0, 1000]")
         return self
 
 
@@ -570,6 +609,11 @@ class Scenario(Strict):
                 raise ValueError(f"{label}: names repeat: {sorted(dup)}")
         if not self.regions:
             raise ValueError("regions: at least one region is needed")
+        if not self.exits:
+            raise ValueError("exits: at least one exit is needed (close it with closed_from_day for a sealed border)")
+        if len(self.offers) > MAX_OFFERS:
+            raise ValueError(f"offers: at most {MAX_OFFERS} offers can run at once, got {len(self.offers)}")
+
         total = sum(r.pool_share for r in self.regions)
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"regions: pool_share values sum to {total:.6g}, not 1")

@@ -336,7 +336,9 @@ class CivilViolenceGrid:
             citizens: Indices of free citizens.
             legitimacy: Legitimacy ``L`` in force.
         """
-        fields = np.stack([self._indicator(self.cops), self._indicator(np.flatnonzero(self.active))])
+        fields = np.stack(
+            [self._indicator(self.cops), self._indicator(np.flatnonzero(self.active))]
+        )
         cops_seen, actives_seen = vision_sum(fields, self.vision, self.neighbourhood)
         r, c = self.row[citizens], self.col[citizens]
         # actives_seen excludes the citizen's own site; arrest_probability adds him (A = 1 + others)

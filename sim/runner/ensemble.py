@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import platform
 import socket
 import time
 import traceback
@@ -391,7 +392,7 @@ def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
         "status": "running",
         "command_line": storage.command_line(),
         "versions": storage.package_versions(),
-        "platform": {"system": __import__("platform").platform(), "host": socket.gethostname()},
+        "platform": {"system": platform.platform(), "host": socket.gethostname()},
         **spec.to_manifest(),
         "runs": [],
         "sessions": [],

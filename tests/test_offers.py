@@ -1,0 +1,98 @@
+"""Defection: the cascade rule, counter-measures, and comparative behaviour of offers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import load_scenario
+from sim.mechanisms.defection import payments_for_arrivals, threshold_cascade
+from sim.simulate import run_replication
+
+FAST = ["population.scale=200", "run.check_ledger=true", "mobilization.waves=[]", "flight.rumour_weight=0"]
+
+
+def run(name: str, *overrides: str, seed: int = 3, days: int = 180) -> pd.DataFrame:
+    sc = load_scenario(name, [*FAST, *overrides])
+    return run_replication(sc, seed, days=days).set_index("day")
+
+
+def mean_final(name: str, *overrides: str, col: str = "defected_cum", day: int = 180, seeds=(1, 2, 3)) -> float:
+    return float(np.mean([run(name, *overrides, seed=s, days=day)[col].loc[day] for s in seeds]))
+
+
+def test_granovetter_riot_all_act_with_thresholds_0_to_99():
+    assert threshold_cascade(np.arange(100)).sum() == 100
+
+
+def test_granovetter_riot_stops_at_one_when_threshold_1_becomes_2():
+    t = np.arange(100)
+    t[1] = 2
+    assert threshold_cascade(t).sum() == 1
+
+
+def test_cascade_stays_inside_groups():
+    t = np.concatenate([np.arange(10), np.arange(1, 11)])  # second group has no instigator
+    acted = threshold_cascade(t, groups=np.repeat([0, 1], 10))
+    assert acted[:10].all() and not acted[10:].any()
+
+
+def test_private_opposers_without_any_offer_never_defect():
+    df = run("baseline", "front.unwillingness={a: 50, b: 1}", "front.awol_rate=0")
+    assert df["defected_cum"].max() == 0 and df["awol_cum"].max() == 0
+
+
+def test_certain_detection_and_death_penalty_drive_defection_to_zero():
+    df = run("caplan", "kremlin.counter_defection.detection_base=1", "kremlin.counter_defection.detection_max=1",
+             "kremlin.counter_defection.executed_share=1", "kremlin.counter_defection.imprisoned_share=0",
+             "kremlin.counter_defection.punishment_base=1000")
+    assert df["defected_cum"].max() == 0
+
+
+def test_credible_offer_defects_at_least_as_many():
+    hi = mean_final("caplan", "offers.caplan_v2.credibility.base=0.9")
+    lo = mean_final("caplan", "offers.caplan_v2.credibility.base=0.3")
+    assert hi >= lo and hi > 0
+
+
+def test_larger_payment_defects_at_least_as_many():
+    big = mean_final("caplan", "offers.caplan_v2.payment_usd=1000000")
+    small = mean_final("caplan", "offers.caplan_v2.payment_usd=10000")
+    assert big >= small and big > 0
+
+
+def test_deadline_moves_defections_earlier():
+    with_deadline = mean_final("caplan", "offers.caplan_v2.deadline_day=60", day=59)
+    open_ended = mean_final("caplan", day=59)
+    assert with_deadline > open_ended
+    after = run("caplan", "offers.caplan_v2.deadline_day=60", days=120)
+    assert after["defected_cum"].loc[61:].nunique() == 1  # nothing after the deadline
+
+
+def test_tiered_offer_front_loads_defections():
+    tiered = [run("caplan_tiered", seed=s) for s in (1, 2, 3)]
+    flat = [run("caplan", seed=s) for s in (1, 2, 3)]
+    early = lambda runs: np.mean([d["defected_cum"].loc[30] / max(d["defected_cum"].loc[180], 1) for d in runs])  # noqa: E731
+    assert early(tiered) > early(flat)
+
+
+def test_defections_by_offer_sum_to_total():
+    sc = load_scenario("caplan", [*FAST, "offers=[{name: a, payment_usd: 50000}, {name: b, maker: ukraine, status: amnesty, destination: {}}]"])
+    df = run_replication(sc, 4, days=150)
+    assert df["defected_cum"].iloc[-1] > 0
+    np.testing.assert_allclose(df["defected_cum__a"] + df["defected_cum__b"], df["defected_cum"])
+
+
+def test_offer_cost_equals_sum_of_payments():
+    df = run("caplan")
+    assert df["offer_cost_usd_cum__caplan_v2"].iloc[-1] == pytest.approx(df["defected_cum"].iloc[-1] * 100_000)
+    tiers = payments_for_arrivals(0, 5, 3_000, [(10_000, 1e6)], 1e5)
+    assert tiers.tolist() == [1e6, 1e6, 1e6, 1e6, 1e5]  # positions 0..12,000 by 3,000
+
+
+def test_caplan_lowers_front_effective_more_than_kuran():
+    c = mean_final("caplan", col="front_effective", seeds=(1, 2))
+    k = mean_final("kuran", col="front_effective", seeds=(1, 2))
+    b = mean_final("baseline", col="front_effective", seeds=(1, 2))
+    assert c < k <= b * 1.01
