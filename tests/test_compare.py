@@ -161,3 +161,20 @@ def test_compare_refuses_two_scenarios_with_the_same_name(tmp_path):
     r = invoke(["compare", "baseline", clash, "--model", FAKE, "--executor", "inline", "--out", tmp_path / "z"])
     assert r.exit_code == 1 and "named 'baseline'" in r.stderr
     assert not (tmp_path / "z").exists()
+
+
+def test_compare_resume_restores_the_same_comparison(tmp_path):
+    twin = tmp_path / "cheaper.yaml"
+    twin.write_text("name: cheaper\ndescription: variant\nextends: baseline\nfront:\n  kia_rate: 0.0003\n")
+    out = tmp_path / "cmp"
+    r = invoke(["compare", "baseline", twin, "--days", "30", "-n", "3", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--out", out])
+    assert r.exit_code == 0, r.stderr
+    before = (out / "comparison.csv").read_bytes()
+    (out / "replications" / "cheaper" / "rep-000001.parquet").unlink()
+    for name in ("timeseries.parquet", "comparison.csv", "summary.csv"):
+        (out / name).unlink()
+    r = invoke(["compare", "--resume", "--out", out, "--executor", "inline", "--no-plots"])
+    assert r.exit_code == 0, r.stderr
+    assert (out / "comparison.csv").read_bytes() == before
+    assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["to_run"] == 1

@@ -281,6 +281,7 @@ def test_resume_refuses_a_changed_configuration(tmp_path):
     _one_line_error(invoke([*common, "--days", "11", "--resume"]), "--resume", "11")
     _one_line_error(invoke([*common, "--days", "10", "--set", "front.kia_rate=0.001", "--resume"]), "front.kia_rate")
     _one_line_error(invoke([*common, "--days", "10", "-n", "1", "--resume"]), "cannot shrink")
+    _one_line_error(invoke(["compare", "--resume", "--out", a]), "asylumsim run --resume")
 
 
 # --------------------------------------------------------------------------------------

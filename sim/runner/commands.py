@@ -162,7 +162,8 @@ def _report(outcome: EnsembleOutcome, seconds: float) -> None:
         raise typer.Exit(1)
 
 
-def _resume_spec(out: Path | None, resume: bool, requested: EnsembleSpec | None, replications: int | None) -> EnsembleSpec | None:
+def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleSpec | None,
+                 replications: int | None) -> EnsembleSpec | None:
     """The spec to resume with, or None for a fresh run."""
     from sim.runner import storage
     from sim.runner.ensemble import EnsembleSpec, reconcile_resume
@@ -176,6 +177,9 @@ def _resume_spec(out: Path | None, resume: bool, requested: EnsembleSpec | None,
             raise ResultsError(f"nothing to resume in {out}; give a scenario to start a new run there")
         return None
     stored = EnsembleSpec.from_manifest(storage.read_manifest(out))
+    if stored.kind != kind:
+        raise ResultsError(f"{out} holds an 'asylumsim {stored.kind}' result; continue it with "
+                           f"asylumsim {stored.kind} --resume --out {out}")
     return reconcile_resume(stored, requested, replications)
 
 
@@ -210,7 +214,7 @@ def run_cmd(
                                      root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT)
         elif not resume:
             raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
-        stored = _resume_spec(out, resume, _with_stored_model(requested, out, resume, model), replications)
+        stored = _resume_spec("run", out, resume, _with_stored_model(requested, out, resume, model), replications)
         spec = stored or requested
         assert spec is not None
         _execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name)
@@ -262,7 +266,7 @@ def compare_cmd(
         requested = _compare_spec(scenarios or [], baseline, replications, days, seed, scale, set_, model) if (scenarios or baseline) else None
         if requested is None and not resume:
             raise ResultsError("give at least two scenarios, e.g. asylumsim compare baseline caplan")
-        stored = _resume_spec(out, resume, _with_stored_model(requested, out, resume, model), replications)
+        stored = _resume_spec("compare", out, resume, _with_stored_model(requested, out, resume, model), replications)
         spec = stored or requested
         assert spec is not None
         label = "compare-" + "-".join(spec.names)[:60]

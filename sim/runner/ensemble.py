@@ -153,10 +153,9 @@ def run_jobs(
     ``on_result`` is called in this thread as each job finishes (any order). A job whose
     worker died (e.g. a broken process pool) comes back as ``failed``.
     """
-    futures: dict[Future, int] = {executor.submit(execute_job, job): i for i, job in enumerate(jobs)}
     results: list[ReplicationResult | None] = [None] * len(jobs)
-    for fut in as_completed(futures):
-        i = futures[fut]
+
+    def collect(fut: Future, i: int) -> None:
         job = jobs[i]
         try:
             res = fut.result()
@@ -166,6 +165,16 @@ def run_jobs(
         results[i] = res
         if on_result is not None:
             on_result(res)
+
+    pending: dict[Future, int] = {}
+    for i, job in enumerate(jobs):
+        fut = executor.submit(execute_job, job)
+        if fut.done():  # an inline executor has already run it: report progress now
+            collect(fut, i)
+        else:
+            pending[fut] = i
+    for fut in as_completed(pending):
+        collect(fut, pending[fut])
     return [r for r in results if r is not None]
 
 
