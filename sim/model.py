@@ -75,7 +75,7 @@ class AsylumModel(mesa.Model):
         self.cell_max_propensity = np.array([
             self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.pool.cell_start, self.pool.cell_stop)])
         self.pool_tag = np.zeros(self.pool.n, dtype=np.int8)
-        self.ledger = Ledger(["initial_front"] + self.source_names)
+        self.ledger = Ledger(self.source_names)
         self.ledger.seed(State.HOME, self.pool.n)
 
         fr = sc.front
@@ -93,7 +93,10 @@ class AsylumModel(mesa.Model):
         self.outside_terminal = np.zeros(N_STATES, dtype=np.int64)
         self.pipeline = Pipeline()
         self.source_quality = {s.name: s.quality for s in sc.kremlin.replacement.sources}
-        self.mobilized_quality = self.source_quality.get("domestic_callup", 0.7)
+        self.pool_served = np.zeros(self.pool.n, dtype=bool)  # reported at least once
+        dom = [x for x in sc.kremlin.replacement.sources if x.name == "domestic_callup"]
+        self._domestic_origin = self.origin_names.index("domestic_callup") if dom else 1
+        self._domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
 
         # --- institutions
         self.kremlin = Kremlin(self, sc.kremlin, sc.mobilization, self.source_names)
@@ -295,20 +298,26 @@ class AsylumModel(mesa.Model):
         pool, s = self.pool, self.scale
         pool.state[men] = State.TRAINING
         self.ledger.move(src, State.TRAINING, men.size)
+        # AWOL men who are found again go back, but were already counted as mobilized
+        first = men[~self.pool_served[men]]
+        self.pool_served[first] = True
         domestic = men[self.pool_tag[men] == TAG_DOMESTIC]
         wave = men[self.pool_tag[men] == TAG_WAVE]
-        self.c["mobilized"] += men.size
-        self.c["mobilized_minority"] += int(self.minority_region[pool.region[men]].sum())
-        self._wave_reported = self._wave_reported + wave.size
-        if domestic.size:
+        new_domestic = first[self.pool_tag[first] == TAG_DOMESTIC]
+        self.c["mobilized"] += first.size
+        self.c["mobilized_minority"] += int(self.minority_region[pool.region[first]].sum())
+        self._wave_reported = self._wave_reported + int((self.pool_tag[first] == TAG_WAVE).sum())
+        if new_domestic.size:
             i = self.source_names.index("domestic_callup")
-            self.repl_real[i] += domestic.size * s
-            self.owed_domestic_real = max(0.0, self.owed_domestic_real - domestic.size * s)
-        arrive = day + self.sc.mobilization.training_days
-        for tag, group in ((TAG_WAVE, wave), (TAG_DOMESTIC, domestic)):
+            self.repl_real[i] += new_domestic.size * s
+            self.owed_domestic_real = max(0.0, self.owed_domestic_real - new_domestic.size * s)
+        quality = self.sc.mobilization.mobilized_quality
+        for group, origin, delay in (
+            (wave, 1, self.sc.mobilization.training_days),
+            (domestic, self._domestic_origin, self._domestic_delay),
+        ):
             if group.size:
-                origin = 1 if tag == TAG_WAVE else self.origin_names.index("domestic_callup")
-                self.pipeline.add(arrive, Arrival(origin, self.mobilized_quality, group, group.size, State.TRAINING))
+                self.pipeline.add(day + delay, Arrival(origin, quality, group, group.size, State.TRAINING))
 
     # ------------------------------------------------------------------ 3. flight
     def _pull(self) -> float:
@@ -320,15 +329,16 @@ class AsylumModel(mesa.Model):
                 pull += o.cfg.draftee_pull * aware * o.credibility
         return pull
 
-    def _exit_open(self) -> np.ndarray:
+    def _exit_crossable(self) -> np.ndarray:
+        """Exits not physically closed today (background traffic still flows through them)."""
         day = self.day
-        out = np.ones(len(self.sc.exits), dtype=bool)
-        for i, e in enumerate(self.sc.exits):
-            if e.closed_from_day is not None and day >= e.closed_from_day and (e.reopen_day is None or day < e.reopen_day):
-                out[i] = False
-            if self.hosts[self.exit_host[i]].admit_share <= 0.0:
-                out[i] = False  # men do not head for a border they know is closed to them
-        return out
+        return np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
+                              and (e.reopen_day is None or day < e.reopen_day)) for e in self.sc.exits])
+
+    def _exit_open(self) -> np.ndarray:
+        """Exits open to draft-eligible leavers: crossable, and the host admits draftees."""
+        admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.exit_host])
+        return self._exit_crossable() & admits
 
     def _route_probs(self) -> np.ndarray:
         f = self.sc.flight
@@ -425,6 +435,7 @@ class AsylumModel(mesa.Model):
         arriving = transit[pool.due_day[transit] == day]
         arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
         is_open = self._exit_open()
+        crossable = self._exit_crossable()
         restricted = self.kremlin.restriction_active
         er = sc.kremlin.exit_restriction
         self._admitted_today_real = np.zeros(len(self.hosts))
@@ -432,14 +443,15 @@ class AsylumModel(mesa.Model):
         for e, ex in enumerate(sc.exits):
             q = self.queues[e]
             q.push(arriving[pool.exit_idx[arriving] == e])
+            h = int(self.exit_host[e])
+            if crossable[e]:
+                self.entries_real[h] += ex.background_per_day  # border statistics count everyone
             if not is_open[e]:
-                self._turn_back(q.clear())  # a closed exit admits no one
+                self._turn_back(q.clear())  # a closed exit admits no leaver
                 continue
             self.exit_demand[e] = q.length
             n = q.slots_today(self.rng, ex.capacity_per_day, ex.background_per_day, self.places_per_man)
             men = q.pop(n)
-            h = int(self.exit_host[e])
-            self.entries_real[h] += ex.background_per_day
             if men.size == 0:
                 continue
             if restricted:
@@ -486,9 +498,16 @@ class AsylumModel(mesa.Model):
             dest = dest[moving]
             # an onward move needs the destination to admit draftees
             ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest]
+            moved = np.bincount(dest[ok], minlength=len(self.hosts))
             self.abroad_count -= np.bincount(pool.host_idx[movers[ok]], minlength=len(self.hosts))
-            self.abroad_count += np.bincount(dest[ok], minlength=len(self.hosts))
+            self.abroad_count += moved
             pool.host_idx[movers[ok]] = dest[ok]
+            # the destination counts, screens and pays for them like any arrival
+            self.entries_real += moved * self.places_per_man
+            self._admitted_today_real += moved * self.places_per_man
+            for h in np.flatnonzero(moved):
+                self.host_cost[h] += moved[h] * s * self.hosts[h].resettlement_usd(deserter=False)
+                self._pay_draftee_offers(int(h), int(moved[h]))
 
     def _pay_draftee_offers(self, host: int, n_sim: int) -> None:
         for o in self.offers:
@@ -620,19 +639,25 @@ class AsylumModel(mesa.Model):
             best_margin[better] = margin[better]
             best_offer[better] = o.index
         attempt = (best_margin >= 0) & (rng.random(present.size) < d_cfg.opportunity_rate)
-        # commander payments move whole units (D17)
+        # commander payments move whole units (D17): a commander who has heard of the offer
+        # (the unit's aware share) may take it and bring his unit
+        real_units_per_unit = fr.unit_slots * s / max(fr_cfg.unit_size, 1)
         for o in self.offers:
             if o.active and "soldiers" in o.cfg.eligible and o.cfg.commander_payment_usd > 0:
-                unwill_u = fr.unit_sum(present, fr.unwillingness[present]) / np.maximum(fr.unit_sum(present), 1)
-                p_u = o.cfg.commander_rate * np.clip(unwill_u / max(fr_cfg.unwillingness.mean, 1e-9), 0, 3) * o.credibility \
-                    * min(1.0, o.cfg.commander_payment_usd / 1e6)
+                bit = np.uint8(1 << o.index)
+                n_u = np.maximum(fr.unit_sum(present), 1)
+                unwill_u = fr.unit_sum(present, fr.unwillingness[present]) / n_u
+                aware_u = fr.unit_sum(present, ((fr.aware[present] & bit) != 0).astype(float)) / n_u
+                p_u = (o.cfg.commander_rate * np.clip(unwill_u / max(fr_cfg.unwillingness.mean, 1e-9), 0, 3) * aware_u
+                       * o.credibility * min(1.0, o.cfg.commander_payment_usd / 1e6))
                 flip = rng.random(n_units) < p_u
                 if flip.any():
                     moved = flip[units] & ~attempt
                     attempt |= moved
                     best_offer[moved] = o.index
-                    o.cost_usd += float(flip.sum()) * o.cfg.commander_payment_usd * max(1, s // max(fr_cfg.unit_size, 1))
-                    self._book_payment(o, float(flip.sum()) * o.cfg.commander_payment_usd)
+                    paid = float(flip.sum()) * o.cfg.commander_payment_usd * real_units_per_unit
+                    o.cost_usd += paid
+                    self._book_payment(o, paid)
         tried = present[attempt]
         tried_offer = best_offer[attempt]
         attempts_u += fr.unit_sum(tried)
@@ -669,11 +694,20 @@ class AsylumModel(mesa.Model):
             return
         rng, km, cd = self.rng, self.kremlin, self.sc.kremlin.counter_defection
         fr = self.front
-        direct = np.array([self.offers[i].cfg.route == "direct_eu" for i in offer_idx])
+        # "either": the soldier takes whichever route promises more today
+        direct_route = {}
+        for o in self.offers:
+            c = o.cfg
+            if c.route == "either":
+                via = dfn.success_probability("via_ukraine", km.detection, c.surrender_survival, 0.0, 1.0)
+                direct_route[o.index] = dfn.success_probability("direct_eu", km.detection, c.surrender_survival, 0.0, 1.0) > via
+            else:
+                direct_route[o.index] = c.route == "direct_eu"
+        direct = np.array([direct_route[i] for i in offer_idx], dtype=bool)
         p_caught = np.where(direct, 1 - (1 - km.detection) ** 2, km.detection)
         u = rng.random(tried.size)
         caught = u < p_caught
-        surv = np.array([1.0 if self.offers[i].cfg.route == "direct_eu" else self.offers[i].cfg.surrender_survival for i in offer_idx])
+        surv = np.where(direct, 1.0, np.array([self.offers[i].cfg.surrender_survival for i in offer_idx]))
         killed = ~caught & (rng.random(tried.size) >= surv)
         across = ~caught & ~killed
         # caught: shot, imprisoned, or sent back on a suspended sentence

@@ -44,6 +44,8 @@ class Kremlin(mesa.Agent):
         self.detection, self.punishment, self.reprisal = cd.detection_base, cd.punishment_base, cd.reprisal_base
         self._attempts = deque(maxlen=cd.window_days)
         self.owed_wave = 0.0
+        self._wave_due = 0.0  # men the waves have asked for so far, at the (conceded) daily rate
+        self._domestic = np.array([s.name == "domestic_callup" for s in src])
         self.orders_today = np.zeros(len(src))
         self.defection_rate = 0.0
 
@@ -73,10 +75,12 @@ class Kremlin(mesa.Agent):
             self.concessions += 1
             self.callup_factor *= 1.0 - con.callup_slowdown
             self._protest_days = 0
-        # call-up waves still owed (R3), slowed by concessions
-        self.owed_wave = max(0.0, wave_target(day, self.waves) * self.callup_factor - m.mobilized_wave_real)
+        # call-up waves still owed (R3); a concession slows the daily rate from then on
+        self._wave_due += (wave_target(day, self.waves) - wave_target(day - 1, self.waves)) * self.callup_factor
+        self.owed_wave = max(0.0, self._wave_due - m.mobilized_wave_real)
         # replacement orders for the front's shortfall (R1)
         target = step_value(cfg.replacement.target_strength, day)
-        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.summoned_real
-        self.orders_today = orders(shortfall, day, self._elasticity, self._cap_day * self.callup_factor, self.cap_left, self._start)
+        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.owed_domestic_real - m.summoned_real
+        cap_day = np.where(self._domestic, self._cap_day * self.callup_factor, self._cap_day)
+        self.orders_today = orders(shortfall, day, self._elasticity, cap_day, self.cap_left, self._start)
         self.cap_left = self.cap_left - self.orders_today

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.config.schema import Scenario, _is_list, _model_in
-from sim.config.yaml_safe import parse_override_value, read_yaml_file
+from sim.config.yaml_safe import one_line_error, parse_override_value, read_yaml_file
 from sim.errors import ConfigError
 
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
@@ -326,6 +326,13 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
     Raises:
         ConfigError: naming the file, key path and problem.
     """
+    try:
+        return _load(ref, overrides)
+    except ConfigError as exc:
+        raise one_line_error(exc) from None
+
+
+def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     path = ref if isinstance(ref, Path) else resolve_ref(str(ref))
     prov: dict[Path_t, str] = {}
     data = load_chain(path, prov)

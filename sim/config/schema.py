@@ -315,11 +315,12 @@ class MobilizationConfig(Strict):
     waves: list[QuotaWave] = PF(lambda: [QuotaWave()], "000, 001", "Call-up waves (R3: up to 300,000)")
     summons_overshoot: float = P(1.35, "assumption", "Summonses issued per man still owed (the state expects some not to report)", ge=1.0, le=10.0)
     adapt_overshoot: bool = P(True, "002", "Raise summonses when the observed report rate falls (R1: the shortfall is drafted from others)")
-    report_rate: Share = P(0.5, "calibrated (docs/calibration.md)", "Daily probability a summoned man reports (before his opposition is weighed)", )
+    report_rate: Share = P(0.5, "calibrated (docs/calibration.md)", "Daily probability a summoned man reports (before his opposition is weighed)")
     hide_rate: Share = P(0.04, "001", "Daily probability a summoned man goes into hiding at home (P3)")
     opposition_report_penalty: Share = P(0.6, "004 (Kuran)", "Reduction of the report rate at full opposition")
     hiding_catch_rate: Share = P(0.01, "assumption", "Daily probability a hiding man is found and sent to training")
-    training_days: int = P(21, "002", "Days from reporting to the front (R4: weeks of training or less)", "days", ge=0, le=365)
+    training_days: int = P(21, "002", "Days from reporting to the front for men of the call-up waves (R4: weeks of training or less)", "days", ge=0, le=365)
+    mobilized_quality: Share = P(0.7, "002", "Combat effectiveness of mobilized men relative to a trained regular (R4: the unfit and old are taken)")
     arrested_protesters_summoned: Share = P(0.5, "001", "Share of arrested draft-age protesters who are served summonses (P2)")
 
 
@@ -335,7 +336,7 @@ class FlightConfig(Strict):
     queue_cost_per_day: float = P(0.3, "csv:georgia_entries_daily", "Route-choice disutility per day of expected queue (queues of 4-5 days)", ge=0.0, le=100.0)
     price_cost_weight: float = P(1.0, "002", "Route-choice disutility per log of price", ge=0.0, le=100.0)
     turned_back_retry: Share = P(0.3, "assumption", "Share of men turned back at a border who go into hiding rather than home")
-    max_queue_days: float = P(6.0, "csv:georgia_entries_daily", "A man who would wait longer gives up and goes home", "days", ge=0.0, le=365.0)
+    max_queue_days: float = P(6.0, "csv:georgia_entries_daily", "Men do not head for an exit whose expected queue is longer than this", "days", ge=0.0, le=365.0)
 
 
 class ExitRestriction(Strict):
@@ -349,7 +350,7 @@ class ExitRestriction(Strict):
 class ReplacementSource(Strict):
     name: Literal["domestic_callup", "occupied", "prisoners", "contract", "belarus", "foreign"] = P("contract", "002", "Source of replacements (R1)")
     elasticity: Share = P(0.0, "002", "Share of the remaining front shortfall this source is ordered to fill each day (0 = never replaces)")
-    delay_days: int = P(30, "002", "Days from order to the front (R4)", "days", ge=0, le=365)
+    delay_days: int = P(30, "002", "Days from order to the front (R4); for domestic_callup, days from reporting to the front", "days", ge=0, le=365)
     cap_per_day: float = P(1e9, "assumption", "Most men this source delivers per day", "men/day", ge=0.0, le=1e9)
     cap_total: float = P(1e9, "assumption", "Most men this source ever delivers", "men", ge=0.0, le=1e10)
     start_day: Day = P(0, "assumption", "First day the source is used", "day")
@@ -361,7 +362,7 @@ def _default_sources() -> list[ReplacementSource]:
         ReplacementSource(name="contract", elasticity=0.35, delay_days=30, cap_per_day=1_300, cap_total=1e9, start_day=0, quality=0.8),
         ReplacementSource(name="prisoners", elasticity=0.6, delay_days=21, cap_per_day=900, cap_total=50_000, start_day=0, quality=0.55),
         ReplacementSource(name="occupied", elasticity=0.2, delay_days=14, cap_per_day=500, cap_total=100_000, start_day=0, quality=0.6),
-        ReplacementSource(name="domestic_callup", elasticity=0.3, delay_days=0, cap_per_day=1_500, cap_total=2_000_000, start_day=40, quality=0.7),
+        ReplacementSource(name="domestic_callup", elasticity=0.3, delay_days=21, cap_per_day=1_500, cap_total=2_000_000, start_day=40, quality=0.7),
     ]
 
 
@@ -414,7 +415,7 @@ class CounterDefection(Strict):
 class Concessions(Strict):
     protest_threshold: Share = P(0.01, "002", "Share of potential protesters active that makes the Kremlin concede (P1)")
     lag_days: int = P(7, "assumption", "Days of sustained protest before a concession", "days", ge=0, le=365)
-    callup_slowdown: Share = P(0.3, "002", "Proportional cut of the daily call-up rate per concession")
+    callup_slowdown: Share = P(0.3, "002", "Proportional cut of the daily call-up rate (waves and domestic replacement call-ups) per concession")
     max_concessions: int = P(3, "assumption", "Most concessions the Kremlin makes", ge=0, le=100)
 
 
@@ -518,11 +519,11 @@ class OfferConfig(Strict):
     repatriation_probability: Share = P(0.0, "004 (Somin)", "Probability of being sent back to Russia afterwards (D11, D18)")
     start_day: Day = P(0, "004", "Day the offer starts", "day")
     deadline_day: int | None = P(None, "003 (Schuck)", "Day the offer ends (none = open-ended; D6)", "day", ge=-400, le=MAX_DAYS)
-    publicity: Share = P(0.02, "004", "Daily probability an unaware soldier hears of it (leaflets, social media; D5)")
+    publicity: Share = P(0.02, "004", "Daily awareness hazard of an unaware soldier from publicity (leaflets, social media; D5)", "1/day")
     equipment_bounty_usd: float = P(0.0, "004 comments", "Extra payment for equipment or intelligence brought along (D17)", "USD", ge=0.0, le=1e9)
     equipment_share: Share = P(0.3, "004 comments", "Share of defectors who bring equipment")
     commander_payment_usd: float = P(0.0, "004 comments", "Payment to a unit commander who brings his unit (D17)", "USD", ge=0.0, le=1e10)
-    commander_rate: Share = P(0.002, "004 comments", "Daily probability per unit, at full unwillingness and value, that its commander takes a commander payment")
+    commander_rate: Share = P(0.002, "004 comments", "Daily probability that a unit's commander takes the payment and brings his unit, at average unwillingness (scaled by the unit's relative unwillingness, capped at 3x), a $1M payment (scaled down below), full credibility and a fully aware unit")
     draftee_pull: float = P(0.0, "000", "Added relative flight hazard for aware draftees when draftees are eligible", ge=0.0, le=100.0)
 
     @model_validator(mode="after")
@@ -553,7 +554,7 @@ class ProtestConfig(Strict):
     threshold: float = P(0.1, "Epstein 2002", "Activation threshold T", ge=0.0, le=10.0)
     arrest_variant: Literal["raw", "floor", "round"] = P("floor", "Epstein 2002", "How cops/actives is rounded inside 1 - exp(-k x ratio) (published implementations differ)")
     legitimacy_initial: Share = P(0.85, "assumption", "Perceived legitimacy of the regime at day 0")
-    legitimacy_recovery: Share = P(0.01, "assumption", "Daily pull of legitimacy back to its initial level")
+    legitimacy_recovery: Share = P(0.01, "assumption", "Daily rate at which the memory of protest (which lowers legitimacy) follows current protest")
     legitimacy_casualty_weight: float = P(4.0, "002", "Legitimacy lost per unit casualty share of the pool (P5)", ge=0.0, le=1e6)
     legitimacy_protest_weight: float = P(0.5, "002", "Legitimacy lost per unit active share (P1)", ge=0.0, le=1000.0)
     hardship_base: Share = P(0.3, "Epstein 2002", "Baseline hardship multiplier")

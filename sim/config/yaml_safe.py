@@ -28,8 +28,9 @@ MAX_EXPANDED_NODES = 200_000
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 _LEADING_ZERO_INT = re.compile(r"^[-+]?0[0-9_]+$")
+# A float needs a digit ("." and ".e5" are not numbers) and a dot or an exponent.
 _FLOAT = re.compile(
-    r"^[-+]?(?:(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)$"
+    r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)$"
     r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
 )
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -48,6 +49,16 @@ _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", 
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:str", _LEADING_ZERO_INT, list("-+0123456789")
 )
+
+# An explicit tag (``!!int "0042"``, ``!!bool yes``, ``!!int 1:30``) would bring back the
+# YAML 1.1 readings the resolvers above avoid, so tagged scalars must look the same as
+# untagged ones.
+_SCALAR_FORMS = {
+    "tag:yaml.org,2002:int": (_INT,),
+    "tag:yaml.org,2002:float": (_FLOAT, _INT),
+    "tag:yaml.org,2002:bool": (_BOOL,),
+    "tag:yaml.org,2002:null": (_NULL,),
+}
 
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:str",
@@ -77,6 +88,10 @@ def _check_graph(node: Node, source: str) -> None:
                 raise ConfigError(
                     source, path, f"{n.value!r} has a leading zero (octal in YAML 1.1); write it without"
                 )
+            forms = _SCALAR_FORMS.get(n.tag)
+            if forms is not None and not any(f.match(n.value) for f in forms):
+                kind = n.tag.rsplit(":", 1)[-1]
+                raise ConfigError(source, path, f"{n.value!r} is not a valid {kind}")
         elif isinstance(n, SequenceNode):
             for i, child in enumerate(n.value):
                 total += size(child, f"{path}[{i}]", stack + (id(n),))
@@ -102,6 +117,19 @@ def _check_graph(node: Node, source: str) -> None:
     size(node, "", ())
 
 
+def one_line(text: str) -> str:
+    """Escape line breaks and other unprintable characters, so an error stays one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def one_line_error(exc: ConfigError) -> ConfigError:
+    """The same error with its source, key and problem on one line each."""
+    parts = (exc.source, exc.key, exc.problem)
+    if all(p.isprintable() for p in parts):
+        return exc
+    return ConfigError(*(one_line(p) for p in parts))
+
+
 def parse_yaml_text(text: str, source: str) -> Any:
     """Parse one YAML document strictly.
 
@@ -115,6 +143,13 @@ def parse_yaml_text(text: str, source: str) -> Any:
     Raises:
         ConfigError: On any syntax, tag, duplicate-key or size problem.
     """
+    try:
+        return _parse(text, source)
+    except ConfigError as exc:
+        raise one_line_error(exc) from None
+
+
+def _parse(text: str, source: str) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ConfigError(source, "", f"file is larger than {MAX_BYTES} bytes")
     try:
@@ -137,6 +172,9 @@ def parse_yaml_text(text: str, source: str) -> Any:
         raise ConfigError(source, "", f"YAML error: {exc}".splitlines()[0]) from None
     except RecursionError:
         raise ConfigError(source, "", "document is nested too deeply") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # a constructor choked on a value the checks above let through
+        raise ConfigError(source, "", f"cannot read a value ({type(exc).__name__}: {exc})") from None
 
 
 def read_yaml_file(path: Path) -> Any:

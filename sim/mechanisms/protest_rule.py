@@ -43,10 +43,14 @@ double) the cops.  That threshold is what makes local rebellion
 self-reinforcing - a few actives lower everyone's ``P`` to 0, so every
 citizen with ``G > T`` joins - and it produces Epstein's punctuated
 equilibrium and his "sudden versus gradual legitimacy drop" contrast.  With
-the ``raw`` ratio the feedback is weak and smooth.  Which variants reproduce
-the published behaviour on the grid of
-:mod:`sim.mechanisms.civil_violence_grid` is measured by
-``tests/test_protest_rule.py`` and written up in ``docs/protest_epstein.md``.
+the ``raw`` ratio the feedback is weak and smooth.
+
+Measured on the grid of :mod:`sim.mechanisms.civil_violence_grid` (tests in
+``tests/test_protest_rule.py``, numbers in ``docs/protest_epstein.md``):
+``floor`` reproduces both published behaviours at Epstein's constants;
+``round`` gives punctuated equilibrium only in a shifted window (fewer cops)
+and not the sudden-versus-gradual contrast; ``raw`` reproduces neither.
+``floor`` is therefore the default here.
 
 All functions accept scalars or numpy arrays (broadcast elementwise) and
 return numpy arrays (0-d for scalar input); none loops over agents.

@@ -354,7 +354,9 @@ def _print_headline(folder: Path) -> None:
                 continue
             t.add_row(s, *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
         console.print(t)
-    console.print(f"full table: {folder / storage.COMPARISON}; figure: {folder / 'compare.png'}")
+    figure = folder / "compare.png"
+    where = f"; figure: {figure}" if figure.exists() else " (no figure: --no-plots)"
+    console.print(f"full table: {folder / storage.COMPARISON}{where}")
 
 
 # --------------------------------------------------------------------------------------
