@@ -97,6 +97,7 @@ class AsylumModel(mesa.Model):
         dom = [x for x in sc.kremlin.replacement.sources if x.name == "domestic_callup"]
         self._domestic_origin = self.origin_names.index("domestic_callup") if dom else 1
         self._domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
+        self._domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
 
         # --- institutions
         self.kremlin = Kremlin(self, sc.kremlin, sc.mobilization, self.source_names)
@@ -311,10 +312,9 @@ class AsylumModel(mesa.Model):
             i = self.source_names.index("domestic_callup")
             self.repl_real[i] += new_domestic.size * s
             self.owed_domestic_real = max(0.0, self.owed_domestic_real - new_domestic.size * s)
-        quality = self.sc.mobilization.mobilized_quality
-        for group, origin, delay in (
-            (wave, 1, self.sc.mobilization.training_days),
-            (domestic, self._domestic_origin, self._domestic_delay),
+        for group, origin, delay, quality in (
+            (wave, 1, self.sc.mobilization.training_days, self.sc.mobilization.mobilized_quality),
+            (domestic, self._domestic_origin, self._domestic_delay, self._domestic_quality),
         ):
             if group.size:
                 self.pipeline.add(day + delay, Arrival(origin, quality, group, group.size, State.TRAINING))
@@ -505,9 +505,16 @@ class AsylumModel(mesa.Model):
             # the destination counts, screens and pays for them like any arrival
             self.entries_real += moved * self.places_per_man
             self._admitted_today_real += moved * self.places_per_man
-            for h in np.flatnonzero(moved):
-                self.host_cost[h] += moved[h] * s * self.hosts[h].resettlement_usd(deserter=False)
-                self._pay_draftee_offers(int(h), int(moved[h]))
+            for j in np.flatnonzero(moved):
+                self.host_cost[j] += moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
+            # a draftee offer pays a man once: on moving into its destination from outside it
+            origin = h[stay][moving][ok]
+            for o in self.offers:
+                if o.active and "draftees" in o.cfg.eligible:
+                    inside = np.array([name in o.cfg.destination for name in self.host_names])
+                    n_new = int((inside[dest[ok]] & ~inside[origin]).sum())
+                    if n_new:
+                        self._book_payment(o, o.pay(n_new, s))
 
     def _pay_draftee_offers(self, host: int, n_sim: int) -> None:
         for o in self.offers:

@@ -80,7 +80,8 @@ class Kremlin(mesa.Agent):
         self.owed_wave = max(0.0, self._wave_due - m.mobilized_wave_real)
         # replacement orders for the front's shortfall (R1)
         target = step_value(cfg.replacement.target_strength, day)
-        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.owed_domestic_real - m.summoned_real
+        # summoned men are part of what is still owed, so they are not subtracted again
+        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.owed_domestic_real
         cap_day = np.where(self._domestic, self._cap_day * self.callup_factor, self._cap_day)
         self.orders_today = orders(shortfall, day, self._elasticity, cap_day, self.cap_left, self._start)
         self.cap_left = self.cap_left - self.orders_today

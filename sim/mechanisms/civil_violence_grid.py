@@ -21,11 +21,11 @@ Agents and rules
 
 Vision is **von Neumann** by default: the sites within Manhattan distance
 ``v`` (a diamond of ``2 v (v + 1)`` sites besides one's own, 112 for ``v = 7``).
-Epstein defines vision as "the number of lattice positions (north, south,
-east and west of the agent's own position) that the agent is able to inspect",
-and the Mesa example implements that as this von Neumann radius.  ``"moore"``
-(a square of side ``2 v + 1``) is available for comparison.  (NetLogo's
-Rebellion uses a Euclidean disk, between the two.)
+Epstein defines vision as the number of lattice positions north, south, east
+and west of the agent's own position that the agent can inspect; the Mesa
+example reads this as a von Neumann radius, as done here (a literal
+Sugarscape-style reading would be a cross of ``4 v`` sites).  ``"moore"`` (a
+square of side ``2 v + 1``) is available for comparison.
 
 Scheduling (the vectorized approximation)
 -----------------------------------------
@@ -55,11 +55,11 @@ same step.  Here each step is:
 ``n_batches=1`` is a fully synchronous update; ``n_batches`` equal to the
 number of agents is Epstein's sequential random activation.  This matters: a
 synchronous update suppresses cascades, because the cops arrest a whole
-"generation" of new actives before any other citizen has seen them.  With the
-parameters of the legitimacy-drop test (``L`` 0.9 -> 0.65 in one jump, floor
-variant, seeds 0-1) the peak number of actives was 59 and 63 with one batch,
-197-357 with 5 or 10, 312-373 with 20 and 286-413 with 50: the
-dynamics settle from about 10 batches on.
+"generation" of new actives before any other citizen has seen them.  In the
+one-jump legitimacy-drop regression test (``L`` 0.9 -> 0.6, floor variant,
+``J_max = 1000``, seeds 0-2) the peak number of actives was 13-81 with one
+batch, 20-162 with 2, 214-328 with 5, 192-459 with 10, 326-439 with 20 and
+314-395 with 50: the dynamics settle from about 10-20 batches on.
 
 Jailed citizens are off the lattice: they occupy no site and are neither
 active nor quiet.  All randomness comes from the ``numpy.random.Generator``
@@ -188,16 +188,18 @@ class CivilViolenceGrid:
         height: Lattice rows (Epstein: 40).
         width: Lattice columns (Epstein: 40).
         citizen_density: Fraction of sites holding a citizen (Epstein: 0.7).
-        cop_density: Fraction of sites holding a cop (0.074 as in the Mesa example
-            defaults; Epstein's runs use 0.04 to 0.074).
+        cop_density: Fraction of sites holding a cop (default 0.074, as in the Mesa
+            example).
         vision: Vision radius of citizens and cops (Epstein: 7).
-        max_jail_term: ``J_max``; terms are uniform on ``0..J_max`` (Epstein: 30 in
-            the punctuated-equilibrium runs).
+        max_jail_term: ``J_max``; terms are uniform on ``0..J_max`` (default 30;
+            a term ``j`` keeps the citizen off the lattice for ``j + 1`` step ends).
         k: Arrest-probability constant (Epstein: 2.3).
         threshold: Activation threshold ``T`` (Epstein: 0.1).
         variant: Arrest-probability variant (see :mod:`~sim.mechanisms.protest_rule`).
         neighbourhood: ``"von_neumann"`` (default, as Epstein) or ``"moore"``.
         movement: Whether agents move (Rule M).
+        n_batches: Number of random batches the agents act in each step (1 is a
+            synchronous update; see module docstring).
 
     Attributes:
         occupant: ``(height, width)`` array: agent index at each site, ``EMPTY`` (-1)

@@ -2,7 +2,9 @@
 
 Each region has a fixed panel of representative potential protesters (men at home and
 their families), each with Epstein's hardship H and risk aversion R drawn once. The
-region is the "vision": cops and actives are counted per region. A panel member is
+region is the "vision": cops and (other) actives are counted per region. The day is
+synchronous (all decide on yesterday's counts, then police arrest), which damps cascades
+relative to Epstein's one-at-a-time order (docs/protest_epstein.md). A panel member is
 active when
 
     H * hardship_r(t) * (1 - L(t)) - R * P_r(t) + voice_shift(x) > T,
@@ -58,10 +60,12 @@ class ProtestPanel:
              k: float, threshold: float, variant: str, arrest_capacity: float, max_jail: int) -> tuple[np.ndarray, np.ndarray]:
         """One day: decide activity, then arrest. Returns (active share, arrested share) per region."""
         free = self.jail_until <= day
-        actives_before = (self.active & free).sum(axis=1)
-        p = arrest_probability(self.cops, actives_before, k, variant)
+        was_active = self.active & free
+        # each citizen counts the *other* actives he saw yesterday; the rule adds himself
+        others = was_active.sum(axis=1)[:, None] - was_active
+        p = arrest_probability(self.cops[:, None], others, k, variant)
         g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
-        act = is_active(g + shift, self.risk_aversion, p[:, None], threshold) & free
+        act = is_active(g + shift, self.risk_aversion, p, threshold) & free
         n_act = act.sum(axis=1)
         n_arrest = np.minimum(np.minimum(n_act, np.floor(self.cops).astype(np.int64)),
                               np.ceil(arrest_capacity * n_act).astype(np.int64))

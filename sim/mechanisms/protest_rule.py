@@ -27,29 +27,30 @@ exponential, and the difference is not cosmetic:
     strictly increasing function of the number of cops; even one cop facing
     many actives leaves a sizeable ``P`` (``C=1, A=10`` gives ``P = 0.21``).
 ``"floor"``
-    ``f(x) = floor(x)``: the NetLogo *Rebellion* model (Wilensky 2004) uses
-    ``floor (c / a)``, which its Info tab attributes to Epstein's own
-    implementation.  ``P`` is exactly 0 whenever ``A > C`` (the actives, counting
-    oneself, outnumber the cops in view) and jumps to 0.90 at ``C = A``.
+    ``f(x) = floor(x)``: the NetLogo *Rebellion* model (Wilensky 2004) computes
+    ``floor (c / a)`` (cited from memory; not checked against its source here).
+    ``P`` is exactly 0 whenever ``A > C`` (the actives, counting oneself,
+    outnumber the cops in view) and jumps to 0.90 at ``C = A``.
 ``"round"``
     ``f(x) = round(x)`` (round half to even, like Python's ``round``): the Mesa
-    example ``mesa.examples.advanced.epstein_civil_violence``, whose source
-    comments that without it the published dynamics cannot be replicated.
+    example ``mesa.examples.advanced.epstein_civil_violence`` (checked in Mesa
+    3.5.1), whose source comments that without it the published dynamics
+    cannot be replicated.
     ``P`` is 0 as soon as ``A > 2 C`` (ratio below 0.5; exactly 0.5 rounds to 0).
 
 Why it matters: with ``floor``/``round`` the arrest probability is a step
 function that collapses to zero once the actives in view outnumber (or
 double) the cops.  That threshold is what makes local rebellion
-self-reinforcing - a few actives lower everyone's ``P`` to 0, so every
-citizen with ``G > T`` joins - and it produces Epstein's punctuated
+self-reinforcing - once enough actives gather, ``P`` is 0 for everyone
+near them, so every citizen there with ``G > T`` joins - and it produces Epstein's punctuated
 equilibrium and his "sudden versus gradual legitimacy drop" contrast.  With
 the ``raw`` ratio the feedback is weak and smooth.
 
 Measured on the grid of :mod:`sim.mechanisms.civil_violence_grid` (tests in
 ``tests/test_protest_rule.py``, numbers in ``docs/protest_epstein.md``):
 ``floor`` reproduces both published behaviours at Epstein's constants;
-``round`` gives punctuated equilibrium only in a shifted window (fewer cops)
-and not the sudden-versus-gradual contrast; ``raw`` reproduces neither.
+``round`` gives punctuated equilibrium only in a shifted window (fewer cops),
+with at most a weak sudden-versus-gradual contrast; ``raw`` reproduces neither.
 ``floor`` is therefore the default here.
 
 All functions accept scalars or numpy arrays (broadcast elementwise) and
