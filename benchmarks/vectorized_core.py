@@ -7,8 +7,7 @@ rules written one ``mesa.Agent`` per person):
     leaves with probability ``p = 1 - exp(-lambda)``, where
     ``lambda = pressure(t) * propensity_i * affordability_i``,
     ``pressure(t) = base_hazard + rumour(t)`` and the rumour jumps at each call-up wave
-    and decays with a half-life. As in the model, the day's leavers are drawn by thinning
-    (:func:`sim.mechanisms.sampling.candidates`), which is exact and costs O(leavers).
+    and decays with a half-life.
 (b) Defection of soldiers in units (the threshold rule of
     :func:`sim.mechanisms.defection.scores`): a soldier wants to defect when
     ``a_u * unwillingness + a_m * (1 - morale_unit) + success * value
@@ -19,6 +18,12 @@ rules written one ``mesa.Agent`` per person):
     that has defected before today (unit influence, updated at the end of the day).
 (c) Casualties at fixed daily rates: killed with ``kia_rate``, wounded out with
     ``wia_rate`` (decided before defection; casualties leave the front).
+
+The vectorized side draws rare daily events by thinning, as the model does
+(:func:`sim.mechanisms.sampling.candidates`: each person independently with the day's
+largest probability, then accepted with his own probability over it; exact, and O(events)
+instead of O(people)): leavers among the men, and casualties and chances to defect among
+the soldiers (an attempt needs a chance, so only soldiers with a chance are scored).
 
 Both implementations draw the initial population with :func:`draw_population` from
 ``np.random.default_rng(seed)`` (a Mesa model built with ``rng=seed`` holds the same
@@ -160,24 +165,31 @@ def run_vectorized(p: CoreParams, seed: int) -> dict[str, np.ndarray]:
         at_home[leave] = False
         n_home -= leave.size
         tot["fled"] += leave.size
-        # (c) casualties, then (b) defection among the rest
-        u = rng.random(present.size)
-        killed = u < p_kia
-        wounded = ~killed & (u < p_kia + p_wia)
+        # (c) casualties and (b) chances to defect, both drawn by thinning over the soldiers
+        # present (positions in ``present``): hit with p_kia + p_wia, then killed or wounded in
+        # the ratio of the rates; a chance with opportunity_rate, independently. Only a
+        # soldier with a chance who is not hit needs his score: he attempts if it passes.
+        p_hit = p_kia + p_wia
+        hit = candidates(rng, 0, present.size, p_hit)
+        killed = rng.random(hit.size) * p_hit < p_kia
         tot["killed"] += int(np.count_nonzero(killed))
-        tot["wounded"] += int(np.count_nonzero(wounded))
-        s = present[u >= p_kia + p_wia]
+        tot["wounded"] += int(hit.size - np.count_nonzero(killed))
+        leaves = np.zeros(present.size, dtype=bool)
+        leaves[hit] = True
+        chance = candidates(rng, 0, present.size, p.opportunity_rate)
+        chance = chance[~leaves[chance]]
+        s = present[chance]
         units = s // p.unit_size
         gone_share = np.minimum(gone[units] / p.unit_size, 1.0)
         score = dfn.scores(unw[s], morale[units], fam[s], gone_share, success, value, p.detection, p.punishment,
                            p.reprisal, p.home_attachment, 0.0, p.w_unwilling, p.w_morale, p.w_social)
-        attempt = (score >= thr[s]) & (rng.random(s.size) < p.opportunity_rate)
-        caught = attempt & (rng.random(s.size) < p.detection)
-        across = attempt & ~caught
+        attempt = chance[score >= thr[s]]
+        caught = rng.random(attempt.size) < p.detection
         tot["caught"] += int(np.count_nonzero(caught))
-        tot["defected"] += int(np.count_nonzero(across))
-        gone += np.bincount(units[across], minlength=p.n_units)  # seen by the unit from tomorrow
-        present = s[~attempt]
+        tot["defected"] += int(attempt.size - np.count_nonzero(caught))
+        gone += np.bincount(present[attempt[~caught]] // p.unit_size, minlength=p.n_units)  # seen from tomorrow
+        leaves[attempt] = True
+        present = present[~leaves]
         for k in CURVES:
             out[k][day] = tot[k]
     out["agent_steps"] = np.array(steps)

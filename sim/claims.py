@@ -395,7 +395,7 @@ CLAIMS: tuple[Claim, ...] = (
         "R4",
         "Conscripts reach the front with weeks of training or less; the unfit and old are taken.",
         ("002",),
-        ("mobilization.training_days", f"{_SOURCES}[].delay_days", f"{_SOURCES}[].quality", "front.initial_quality"),
+        ("mobilization.training_days", "mobilization.mobilized_quality", f"{_SOURCES}[].delay_days", f"{_SOURCES}[].quality", "front.initial_quality"),
         "sim.mechanisms.replacement",
         ("in_training", "front_effective"),
         "training delay; quality of new soldiers",

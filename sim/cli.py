@@ -102,6 +102,9 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 if __name__ == "__main__":
-    main()
+    # run the imported module's app: other modules register their commands on sim.cli.app
+    import sim.cli as _cli
+
+    _cli.main()
 
 __all__ = ["app", "main", "Path"]

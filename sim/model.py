@@ -35,7 +35,7 @@ from sim.mechanisms.mobilization import allocate, summoned_choices
 from sim.mechanisms.protest import ProtestPanel, exit_voice_shift
 from sim.mechanisms.replacement import Arrival, Pipeline, stochastic_round
 from sim.mechanisms.routes import ExitQueue
-from sim.mechanisms.sampling import candidates, draw_from_cell
+from sim.mechanisms.sampling import candidates, candidates_cells, draw_from_cells
 from sim.mechanisms.security import pretext_risk, screen_infiltrators
 from sim.outcomes import output_names
 from sim.population import Pool
@@ -125,8 +125,12 @@ class AsylumModel(mesa.Model):
         prio = np.array([c.priority for c in cats])
         bias = np.array([r.callup_bias for r in sc.regions])
         self.cell_callup_weight = (bias[:, None] * prio[None, :]).ravel()
-        self.cell_rumour_weight = ((bias / np.average(bias, weights=[r.pool_share for r in sc.regions]))[:, None]
-                                   * (0.25 + 0.75 * prio / prio.max())[None, :]).ravel()
+        # rumour reaches regions by their relative call-up bias and categories by priority;
+        # with all biases (or priorities) zero, rumour reaches everyone equally
+        mean_bias = np.average(bias, weights=[r.pool_share for r in sc.regions]) if sum(r.pool_share for r in sc.regions) > 0 else 0.0
+        rel_bias = bias / mean_bias if mean_bias > 0 else np.ones_like(bias)
+        rel_prio = prio / prio.max() if prio.max() > 0 else np.ones_like(prio)
+        self.cell_rumour_weight = (rel_bias[:, None] * (0.25 + 0.75 * rel_prio)[None, :]).ravel()
         self.cell_intensity = np.zeros(self.pool.cell_stop.size)
         self.region_of_cell = np.repeat(np.arange(n_regions), len(cats))
         self.region_size = self.pool.counts.sum(axis=1)
@@ -218,12 +222,10 @@ class AsylumModel(mesa.Model):
 
     def _summon(self, cells_n: np.ndarray, tag: int) -> int:
         pool = self.pool
-        got = []
-        for c in np.flatnonzero(cells_n):
-            got.append(draw_from_cell(self.rng, int(pool.cell_start[c]), int(pool.cell_stop[c]), pool.state, State.HOME, int(cells_n[c])))
-        if not got:
+        cells = np.flatnonzero(cells_n)
+        if cells.size == 0:
             return 0
-        men = np.concatenate(got)
+        men = draw_from_cells(self.rng, pool.cell_start[cells], pool.cell_stop[cells], pool.state, State.HOME, cells_n[cells])
         pool.state[men] = State.SUMMONED
         pool.left_home(men)
         self.pool_tag[men] = tag
@@ -372,15 +374,13 @@ class AsylumModel(mesa.Model):
         rum = fl.rumour(day, wave_days, f.rumour_weight, f.rumour_decay_days)
         pressure = (f.base_hazard + f.callup_risk_weight * self.cell_intensity + rum * self.cell_rumour_weight) * self._pull()
         bound = fl.hazard_to_probability(pressure * self.cell_max_propensity)
-        chosen = []
-        for c in np.flatnonzero(bound > 0):
-            cand = candidates(self.rng, int(pool.cell_start[c]), int(pool.cell_stop[c]), float(bound[c]))
-            if cand.size == 0:
-                continue
-            cand = cand[pool.state[cand] == State.HOME]
-            p = fl.hazard_to_probability(pressure[c] * self.propensity[cand])
-            chosen.append(cand[self.rng.random(cand.size) * bound[c] < p])
-        men = np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
+        cells = np.flatnonzero(bound > 0)  # all cells in one set of array calls
+        cand, ci = candidates_cells(self.rng, pool.cell_start[cells], pool.cell_stop[cells], bound[cells])
+        c = cells[ci]
+        home = pool.state[cand] == State.HOME
+        cand, c = cand[home], c[home]
+        p = fl.hazard_to_probability(pressure[c] * self.propensity[cand])
+        men = cand[self.rng.random(cand.size) * bound[c] < p]
         if men.size:
             can_pay = self.rng.random(men.size) < self._afford(men)
             men = men[can_pay]
@@ -601,17 +601,20 @@ class AsylumModel(mesa.Model):
         intensity = step_value(fr_cfg.intensity, day)
         p_kia, p_wia = casualty_rates(fr_cfg.attrition, fr_cfg.kia_rate, fr_cfg.wia_rate, intensity,
                                       present.size * s, self.enemy_strength, fr_cfg.lanchester_coefficient)
-        u = rng.random(present.size)
-        kia = present[u < p_kia]
-        wia = present[(u >= p_kia) & (u < p_kia + p_wia)]
+        # thinning: the few soldiers hit today, then killed or wounded in the ratio of the rates
+        p_hit = p_kia + p_wia
+        hit = present[candidates(rng, 0, present.size, p_hit)]
+        v = rng.random(hit.size) * p_hit
+        kia = hit[v < p_kia]
+        wia = hit[v >= p_kia]
         self._count_casualties(kia, wia)
         losses_u += fr.unit_sum(kia) + fr.unit_sum(wia)
         np.add.at(self.kia_by_origin, fr.origin[kia], 1)
         self.c["kia"] += kia.size
         self.c["wia"] += wia.size
         self._leave_front(kia, State.KIA)
-        back = wia[rng.random(wia.size) < fr_cfg.wia_return_share]
-        out = np.setdiff1d(wia, back, assume_unique=True)
+        ret = rng.random(wia.size) < fr_cfg.wia_return_share
+        back, out = wia[ret], wia[~ret]
         self._leave_front(out, State.WOUNDED_OUT)
         self._to_pipeline(back, day + fr_cfg.wia_recovery_days)
 
@@ -645,7 +648,9 @@ class AsylumModel(mesa.Model):
             better = margin > best_margin
             best_margin[better] = margin[better]
             best_offer[better] = o.index
-        attempt = (best_margin >= 0) & (rng.random(present.size) < d_cfg.opportunity_rate)
+        attempt = best_margin >= 0  # those who want to; a draw only for them
+        want = np.flatnonzero(attempt)
+        attempt[want] = rng.random(want.size) < d_cfg.opportunity_rate
         # commander payments move whole units (D17): a commander who has heard of the offer
         # (the unit's aware share) may take it and bring his unit
         real_units_per_unit = fr.unit_slots * s / max(fr_cfg.unit_size, 1)
@@ -671,10 +676,11 @@ class AsylumModel(mesa.Model):
         self._resolve_attempts(tried, tried_offer, day, defect_u)
         # AWOL without any offer: private unwillingness and low morale past one's threshold
         rest = present[~attempt]
+        rest = rest[candidates(rng, 0, rest.size, fr_cfg.awol_rate)]  # thinning: a chance to walk today
         ru = rest // fr.unit_slots
         walk_score = d_cfg.unwillingness_weight * fr.unwillingness[rest] + fr_cfg.morale_weight * (1 - fr.morale[ru]) \
             + d_cfg.social_weight * gone_total[ru] - fr_cfg.home_attachment
-        awol = rest[(walk_score >= fr.threshold[rest]) & (rng.random(rest.size) < fr_cfg.awol_rate)]
+        awol = rest[walk_score >= fr.threshold[rest]]
         self.c["awol"] += awol.size
         inside = awol[fr.man_id[awol] >= 0]
         outside = awol[fr.man_id[awol] < 0]

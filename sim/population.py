@@ -40,10 +40,16 @@ class IndexList:
     the others. A flag per man keeps a man who leaves and comes back from being listed twice.
     """
 
+    # a full staleness scan at least this often, even when the bound below says none is needed
+    FULL_CHECK_EVERY = 30
+
     def __init__(self, n_pool: int) -> None:
         self._a = np.empty(1024, dtype=np.int64)
         self.n = 0
         self._listed = np.zeros(n_pool, dtype=bool)
+        # upper bound on stale entries: stale at the last scan + listed men reported gone since
+        self._stale_bound = 0
+        self._since_scan = 0
 
     @property
     def items(self) -> np.ndarray:
@@ -68,17 +74,36 @@ class IndexList:
 
         return self._a[candidates(rng, 0, self.n, p)]
 
+    def note_left(self, idx: np.ndarray) -> None:
+        """Men in ``idx`` left the tracked state: raises the bound on stale entries, so
+        :meth:`compact_if_stale` can skip its scan while a fifth cannot be stale."""
+        if idx.size and self.n:
+            self._stale_bound += int(np.count_nonzero(self._listed[idx]))
+
     def compact_if_stale(self, state: np.ndarray, value: int) -> None:
-        """Keep only entries whose man is in state ``value``, once a fifth may be stale."""
+        """Keep only entries whose man is in state ``value``, once a fifth may be stale.
+
+        The scan is skipped while the bound on stale entries (from :meth:`note_left`) is
+        below a fifth, which gives the same decision as scanning when every man leaving the
+        tracked state is reported; a scan still runs every ``FULL_CHECK_EVERY`` calls.
+        """
         if self.n == 0:
             return
+        self._since_scan += 1
+        if self._stale_bound < 0.2 * self.n and self._since_scan < self.FULL_CHECK_EVERY:
+            return
+        self._since_scan = 0
         items = self.items
         keep = state[items] == value
-        if np.count_nonzero(keep) / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
+        n_keep = int(np.count_nonzero(keep))
+        if n_keep / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
             self._listed[items[~keep]] = False
             kept = items[keep]
             self._a[: kept.size] = kept
             self.n = kept.size
+            self._stale_bound = 0
+        else:
+            self._stale_bound = self.n - n_keep
 
 
 class Pool:
@@ -146,9 +171,11 @@ class Pool:
             self.home_cells -= np.bincount(self.cells_of(men), minlength=self.home_cells.size)
 
     def came_home(self, men: np.ndarray) -> None:
-        """Book men returning HOME in the per-cell home counts."""
+        """Book men returning HOME in the per-cell home counts (and, for men back from
+        abroad, in the abroad list's bound on stale entries)."""
         if men.size:
             self.home_cells += np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+            self.abroad.note_left(men)
 
     # ------------------------------------------------------------------ scanned set
     # States whose men the daily rules scan; everyone else is either at HOME (sampled by

@@ -66,7 +66,6 @@ class Front:
         self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
         self.n_units += extra_units
         self._unit_of_slot = np.arange(self.occupied.size) // self.unit_slots
-        self._ones = np.ones(self.unit_slots, dtype=np.float32)
 
     @property
     def unit_of_slot(self) -> np.ndarray:
@@ -79,11 +78,8 @@ class Front:
 
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit."""
-        occ = self.occupied.reshape(self.n_units, self.unit_slots)
-        if self.unit_slots > 2**24:  # float32 counts are exact below 2**24
-            return occ.sum(axis=1)
-        # a matrix-vector product counts a short row faster than a row-wise sum
-        return (occ.astype(np.float32) @ self._ones).astype(np.int64)
+        # no matrix-vector product here: BLAS threads would spin on the other core
+        return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
 
     def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
             man_ids: np.ndarray, family_share: float) -> np.ndarray:

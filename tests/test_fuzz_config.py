@@ -1,7 +1,8 @@
 """Fuzzing the config boundary: whatever the text, the loader answers with a Scenario or a ConfigError.
 
-Three generators of YAML text (random nested data, random mutations of baseline.yaml lines,
-raw YAML-ish character soup) and one of ``--set`` strings. The property: ``parse_yaml_text``
+Four generators of YAML text (random nested data; random mutations of baseline.yaml's
+lines; random mutations deep inside baseline's data tree; YAML-ish character soup) and one
+of ``--set`` strings. The property: ``parse_yaml_text``
 and ``load_scenario`` either succeed (a valid :class:`Scenario`) or raise
 :class:`sim.errors.ConfigError`; never a KeyError, TypeError, RecursionError, pydantic
 ValidationError or anything else, which the CLI would print as a traceback.
@@ -9,6 +10,7 @@ ValidationError or anything else, which the CLI would print as a traceback.
 
 from __future__ import annotations
 
+import copy
 import string
 import tempfile
 from pathlib import Path
@@ -40,7 +42,7 @@ TRAP_TOKENS = [
     "0", "-0", "0042", "0o17", "0x1F", "1_000", "1e-3", "1e400", "-1e400", ".inf", "-.inf", ".nan", "1.", ".5",
     "9223372036854775808", "-1", "3650", "3651", "1e9", "5e-324", "2.5e7", "1:30", "2022-09-21",
     "!!str 5", "!!int '7'", "!!float 1", "!!binary aGk=", "!!set {a}", "!!omap [a: 1]", "!!timestamp 2001-12-14",
-    "!!python/object/apply:os.system ['true']", "!custom x", "&a 1", "*a", "*nosuch", "[]", "{}", "[1, [2, [3]]]",
+    "!!python/object/apply:os.system ['true']",  # harmless if it ever ran; it must be refused "!custom x", "&a 1", "*a", "*nosuch", "[]", "{}", "[1, [2, [3]]]",
     "{a: 1, a: 2}", "? [1, 2]\n  : 3", "|\n  text", ">-\n  folded", "\"\\x00\"", "\"\\ud800\"", "é", "日本",
     "baseline", "caplan", "../x.yaml", "x.yaml", "/etc/passwd", "a/b", "..",
 ]
@@ -110,6 +112,39 @@ def mutated_baseline(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
+BASELINE_DATA = yaml.safe_load("\n".join(BASELINE_LINES))
+
+
+def _containers(node, path=()):
+    yield path, node
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            yield from _containers(v, path + (k,))
+
+
+@st.composite
+def mutated_tree(draw) -> str:
+    """baseline's data with values replaced, keys dropped or added, deep inside the tree."""
+    data = copy.deepcopy(BASELINE_DATA)
+    data["extends"] = None
+    for _ in range(draw(st.integers(1, 4))):
+        spots = list(_containers(data))
+        _, node = draw(st.sampled_from(spots))
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        op = draw(st.sampled_from(["replace", "replace", "drop", "add"]))
+        if op == "add" or not keys:
+            if isinstance(node, dict):
+                node[draw(_key())] = draw(_data())
+            else:
+                node.append(draw(_data()))
+        elif op == "drop":
+            del node[draw(st.sampled_from(keys))]
+        else:
+            node[draw(st.sampled_from(keys))] = draw(st.one_of(_data(), st.sampled_from(TRAP_TOKENS)))
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
 def yaml_soup() -> st.SearchStrategy:
     """Short strings over YAML's special characters: flow, block, anchors, tags, directives."""
     pieces = st.sampled_from(["\n", "  ", "- ", ": ", "? ", "{", "}", "[", "]", ",", "&a ", "*a", "!!", "!", "%YAML 1.1\n",
@@ -166,19 +201,19 @@ def fuzz_file() -> Path:
 # 150 examples in all: 60 + 50 + 40.
 
 @settings(max_examples=60, **SETTINGS)
-@given(text=st.one_of(dumped_documents(), mutated_baseline(), yaml_soup()))
+@given(text=st.one_of(dumped_documents(), mutated_baseline(), mutated_tree(), yaml_soup()))
 def test_parse_yaml_text_returns_data_or_config_error(text):
     _parse_ok_or_config_error(text)
 
 
 @settings(max_examples=50, **SETTINGS)
-@given(text=st.one_of(dumped_documents(), mutated_baseline(), yaml_soup()))
+@given(text=st.one_of(dumped_documents(), mutated_baseline(), mutated_tree(), yaml_soup()))
 def test_load_scenario_returns_scenario_or_config_error(fuzz_file, text):
     _load_ok_or_config_error(fuzz_file, text, [])
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(text=st.one_of(st.just("extends: baseline\nname: fuzz\n"), mutated_baseline()),
+@given(text=st.one_of(st.just("extends: baseline\nname: fuzz\n"), mutated_baseline(), mutated_tree()),
        overrides=st.lists(override(), min_size=1, max_size=4))
 def test_overrides_return_scenario_or_config_error(fuzz_file, text, overrides):
     _load_ok_or_config_error(fuzz_file, text, overrides)

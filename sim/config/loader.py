@@ -340,6 +340,9 @@ def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     for text in overrides:
         data = apply_override(data, text, prov)
     # Anything not stated anywhere falls back to the schema defaults (baseline states them all).
-    merged = merge(_defaults_as_data(), data, "<defaults>", {}, ())
+    try:
+        merged = merge(_defaults_as_data(), data, "<defaults>", {}, ())
+    except ConfigError as exc:  # a patch by name on a list no file states: blame the patch
+        raise ConfigError(_blame(tuple(exc.key.split(".")), prov, str(path)), exc.key, exc.problem) from None
     scenario = validate(merged, prov, str(path))
     return scenario

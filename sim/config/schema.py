@@ -558,7 +558,7 @@ class ProtestConfig(Strict):
     legitimacy_casualty_weight: float = P(4.0, "002", "Legitimacy lost per unit casualty share of the pool (P5)", ge=0.0, le=1e6)
     legitimacy_protest_weight: float = P(0.5, "002", "Legitimacy lost per unit active share (P1)", ge=0.0, le=1000.0)
     hardship_base: Share = P(0.3, "Epstein 2002", "Baseline hardship multiplier")
-    hardship_callup_weight: float = P(150.0, "002", "Hardship per unit share of the region summoned over the last month (P5)", ge=0.0, le=1e6)
+    hardship_callup_weight: float = P(115.0, "002", "Hardship per unit share of the region summoned over the last month (P5)", ge=0.0, le=1e6)
     hardship_announcement_weight: float = P(0.1, "001", "Hardship added by the call-up rumour right after an announcement (P2: thousands protested on the day)", ge=0.0, le=1000.0)
     hardship_casualty_weight: float = P(300.0, "002", "Hardship per unit share of the region's men killed or wounded (P5)", ge=0.0, le=1e6)
     max_jail_days: int = P(30, "Epstein 2002", "Jail terms are uniform on 1..max", "days", ge=1, le=3650)

@@ -36,7 +36,12 @@ _FLOAT = re.compile(
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser is ~10x faster than the pure-Python one, so a 1 MB file is refused or read
+# in about a second rather than ten; resolution and construction stay in Python either way.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader with YAML-1.2-like scalars and duplicate-key detection."""
 
 
@@ -84,7 +89,7 @@ def _check_graph(node: Node, source: str) -> None:
             raise ConfigError(source, path, f"YAML tag {n.tag!r} is not allowed in scenarios")
         total = 1
         if isinstance(n, ScalarNode):
-            if n.style is None and _LEADING_ZERO_INT.match(n.value):
+            if not n.style and _LEADING_ZERO_INT.match(n.value):  # plain: None (Python) or "" (libyaml)
                 raise ConfigError(
                     source, path, f"{n.value!r} has a leading zero (octal in YAML 1.1); write it without"
                 )
@@ -99,9 +104,9 @@ def _check_graph(node: Node, source: str) -> None:
             seen: set[str] = set()
             for key_node, value_node in n.value:
                 key = key_node.value if isinstance(key_node, ScalarNode) else "<complex key>"
-                if key == "<<":
-                    raise ConfigError(source, path, "YAML merge keys ('<<') are not supported; use extends:")
                 sub = f"{path}.{key}" if path else str(key)
+                if key == "<<":
+                    raise ConfigError(source, sub, "YAML merge keys ('<<') are not supported; use extends:")
                 if key in seen:
                     raise ConfigError(source, sub, "duplicate key")
                 seen.add(key)

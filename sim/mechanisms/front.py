@@ -42,5 +42,6 @@ def update_morale(morale: np.ndarray, loss_share: np.ndarray, defect_share: np.n
 def distrust_factor(attempt_rate: np.ndarray, reference_rate: float, weight: float) -> np.ndarray:
     """Unit effectiveness multiplier: commanders who see defection attempts distrust their
     men (D4). Perceived risk saturates at ``reference_rate`` attempts per man per day."""
-    risk = np.minimum(attempt_rate / reference_rate, 1.0)
+    # float64: a tiny reference rate would underflow to 0 in float32 (0/0)
+    risk = np.minimum(np.asarray(attempt_rate, dtype=np.float64) / reference_rate, 1.0)
     return (1.0 - weight * risk).astype(np.float32)

@@ -30,14 +30,18 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
         return start + np.flatnonzero(rng.random(n) < p_max)
     mean = n * p_max
     m = int(mean + 5.0 * np.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
-    pos = np.cumsum(rng.geometric(p_max, size=m))  # 1-based positions of included indices
+    # 1-based positions of included indices; a gap past the end is capped at n + 1 (same
+    # outcome: nothing more in range) so tiny probabilities cannot overflow the sum
+    pos = np.cumsum(np.minimum(rng.geometric(p_max, size=m), n + 1))
     while pos[-1] <= n:  # rare: extend the process past the end of the range
-        pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(p_max, size=m))])
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(np.minimum(rng.geometric(p_max, size=m), n + 1))])
     return (start - 1) + pos[: np.searchsorted(pos, n, side="right")]
 
 
 # above this inclusion probability a uniform per index beats a geometric per inclusion
 _DENSE_P = 0.15
+# candidates_cells draws a range on its own above this many expected inclusions
+_BIG_MEAN = 2000.0
 
 
 def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
@@ -88,20 +92,25 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     with probability ``p_max[c]``.
 
     Returns:
-        (indices, range number of each index), grouped by range, ascending within a range.
+        (indices, range number of each index). The entries of one range are not
+        necessarily adjacent; sort by the range numbers if an order is needed.
     """
     starts = np.asarray(starts, dtype=np.int64)
     n = np.asarray(stops, dtype=np.int64) - starts
     p = np.broadcast_to(np.asarray(p_max, dtype=np.float64), n.shape)
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
-    sparse = np.flatnonzero((n > 0) & (p > 0.0) & (p <= _DENSE_P))
+    # ranges with many expected inclusions go one by one (their element work dwarfs a call);
+    # the many small ones together, where the cost of a call per range would dominate
+    big = (n > 0) & (p > 0.0) & ((p > _DENSE_P) | (n * p >= _BIG_MEAN))
+    sparse = np.flatnonzero((n > 0) & (p > 0.0) & ~big)
     if sparse.size:
         ns, ps = n[sparse], p[sparse]
         mean = ns * ps
         m = (mean + 5.0 * np.sqrt(mean) + 16.0).astype(np.int64)  # gaps per range, as in candidates
         seg = np.repeat(np.arange(sparse.size), m)
-        pos = np.cumsum(rng.geometric(np.repeat(ps, m)))  # 1-based positions, a running total over ranges
+        # 1-based positions, a running total over ranges; gaps capped past each range's end
+        pos = np.cumsum(np.minimum(rng.geometric(np.repeat(ps, m)), np.repeat(ns + 1, m)))
         ends = np.cumsum(m)
         pos -= np.repeat(np.concatenate([[0], pos[ends[:-1] - 1]]), m)  # restart the count at each range
         keep = pos <= np.repeat(ns, m)
@@ -113,14 +122,66 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
             more = candidates(rng, int(starts[c] + pos[ends[j] - 1]), int(starts[c] + n[c]), float(p[c]))
             idx_parts.append(more)
             cell_parts.append(np.full(more.size, c, dtype=np.int64))
-    for c in np.flatnonzero((n > 0) & (p > _DENSE_P)):
+    for c in np.flatnonzero(big):
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
         cell_parts.append(np.full(got.size, c, dtype=np.int64))
     if not idx_parts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    idx, cell = np.concatenate(idx_parts), np.concatenate(cell_parts)
-    if len(idx_parts) > 1:  # group by range (the extensions were appended after)
-        order = np.argsort(cell, kind="stable")
-        idx, cell = idx[order], cell[order]
-    return idx, cell
+    return np.concatenate(idx_parts), np.concatenate(cell_parts)
+
+
+def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray, state: np.ndarray, value: int,
+                    k: np.ndarray) -> np.ndarray:
+    """:func:`draw_from_cell` for many disjoint ranges at once: ``k[c]`` distinct indices
+    drawn uniformly among the eligible men (``state == value``) of range ``c`` (fewer if it
+    has fewer). The ranges must be sorted and disjoint.
+
+    Returns:
+        The indices, ascending.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    k = np.asarray(k, dtype=np.int64)
+    n = stops - starts
+    want = (k > 0) & (n > 0)
+    dense = np.flatnonzero(want & (2 * k >= n))  # most of the range is wanted: scan it
+    out = [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in dense]
+    cells = np.flatnonzero(want & (2 * k < n))
+    if cells.size:
+        out.append(_draw_sparse(rng, starts[cells], stops[cells], state, value, k[cells]))
+    if not out:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(np.concatenate(out))
+
+
+def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray, state: np.ndarray, value: int,
+                 k: np.ndarray) -> np.ndarray:
+    """Rejection with replacement for all ranges at once (the argument of draw_from_cell)."""
+    n = stops - starts
+    chosen = np.empty(0, dtype=np.int64)
+    have = np.zeros(k.size, dtype=np.int64)
+    for _ in range(6):
+        need = k - have
+        active = np.flatnonzero(need > 0)
+        if active.size == 0:
+            break
+        m = (need[active] * 1.5).astype(np.int64) + 16
+        rep = np.repeat(active, m)
+        idx = starts[rep] + rng.integers(0, n[rep])
+        chosen = np.unique(np.concatenate([chosen, idx[state[idx] == value]]))
+        have = np.bincount(np.searchsorted(stops, chosen, side="right"), minlength=k.size)
+    cell = np.searchsorted(stops, chosen, side="right")
+    parts = []
+    short = np.flatnonzero(have < k)
+    if short.size:  # eligible men are rare in these ranges: scan them
+        parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in short]
+        keep = ~np.isin(cell, short)
+        chosen, cell = chosen[keep], cell[keep]
+    # a uniform k-subset of each range's distinct hits: the k smallest random keys
+    order = np.lexsort((rng.random(chosen.size), cell))
+    chosen, cell = chosen[order], cell[order]
+    first = np.searchsorted(cell, np.arange(k.size))  # where each range starts in the sorted hits
+    rank = np.arange(chosen.size) - first[cell]
+    parts.append(chosen[rank < k[cell]])
+    return np.concatenate(parts)
