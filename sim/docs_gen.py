@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.claims import CLAIMS, Claim, parameter_annotation, resolve_parameter, schema_paths
-from sim.config.schema import Scenario, iter_fields
+from sim.config.schema import Scenario, constraint_metadata, iter_fields
 from sim.config.yaml_safe import read_yaml_file
 from sim.errors import ConfigError
 
@@ -74,21 +74,6 @@ def render_value(value: Any) -> str:
     return str(value)
 
 
-def _constraint_metadata(info: FieldInfo, ann: Any) -> list[Any]:
-    """Constraint objects on a field, including those inside ``Optional[Annotated[...]]``."""
-    found = list(info.metadata)
-    stack = [ann]
-    while stack:
-        a = stack.pop()
-        if typing.get_origin(a) is typing.Annotated:
-            for m in a.__metadata__:
-                found.extend(m.metadata if isinstance(m, FieldInfo) else [m])
-            stack.append(a.__origin__)
-        elif typing.get_origin(a) in (typing.Union, types.UnionType):
-            stack.extend(typing.get_args(a))
-    return found
-
-
 def _literal_choices(ann: Any) -> tuple[str, list[str]] | None:
     """("one of" | "items" | "keys", choices) for Literal-typed fields, else None."""
     origin = typing.get_origin(ann)
@@ -112,7 +97,7 @@ def bounds_text(info: FieldInfo, ann: Any) -> str:
     """Bounds (ge/le/gt/lt), allowed values, length and pattern limits of a field, or ``""``."""
     lo = hi = None
     parts: list[str] = []
-    for m in _constraint_metadata(info, ann):
+    for m in constraint_metadata(info, ann):
         if isinstance(m, at.Ge | at.Gt):
             lo = (m.ge, True) if isinstance(m, at.Ge) else (m.gt, False)
         elif isinstance(m, at.Le | at.Lt):

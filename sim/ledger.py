@@ -83,7 +83,7 @@ class Ledger:
         """Raise LedgerError unless stocks are non-negative, total = initial + inflows,
         and (if given) the stocks equal an independent recount from the arrays."""
         if (self.stock < 0).any():
-            raise LedgerError(f"negative stock: {dict(zip(State.__members__, self.stock.tolist()))}")
+            raise LedgerError(f"negative stock: {dict(zip(State.__members__, self.stock.tolist(), strict=False))}")
         expected = self.initial_total + sum(self.inflow.values())
         if self.total != expected:
             raise LedgerError(f"total {self.total} != initial {self.initial_total} + inflows {expected - self.initial_total}")

@@ -36,7 +36,7 @@ from sim.mechanisms.protest import ProtestPanel, exit_voice_shift
 from sim.mechanisms.replacement import Arrival, Pipeline, stochastic_round
 from sim.mechanisms.routes import ExitQueue
 from sim.mechanisms.sampling import candidates, candidates_cells, draw_from_cells
-from sim.mechanisms.security import pretext_risk, screen_infiltrators
+from sim.mechanisms.security import screen_infiltrators
 from sim.outcomes import output_names
 from sim.population import Pool
 from sim.soldiers import Front
@@ -73,7 +73,7 @@ class AsylumModel(mesa.Model):
         self.propensity = fl.propensity(self.pool.opposition, self.pool.risk_tolerance, self.pool.family,
                                         flt.opposition_exponent, pop.family_flight_penalty)
         self.cell_max_propensity = np.array([
-            self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.pool.cell_start, self.pool.cell_stop)])
+            self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.pool.cell_start, self.pool.cell_stop, strict=False)])
         self.pool_tag = np.zeros(self.pool.n, dtype=np.int8)
         self.ledger = Ledger(self.source_names)
         self.ledger.seed(State.HOME, self.pool.n)
@@ -151,7 +151,7 @@ class AsylumModel(mesa.Model):
         self.c = {
             "summoned": 0, "mobilized": 0, "mobilized_minority": 0, "fled": 0, "turned_back": 0, "returned": 0,
             "kia": 0, "wia": 0, "defected": 0, "caught": 0, "awol": 0, "executed": 0, "imprisoned": 0,
-            "repatriated": 0, "evaded_blocked": 0,
+            "repatriated": 0,
         }
         self.entries_real = z(n_hosts)
         self.admitted_sim = z(n_hosts)
@@ -172,6 +172,8 @@ class AsylumModel(mesa.Model):
         self._expected_yield = 1.0 / sc.mobilization.summons_overshoot
         self._report_hist: deque[tuple[int, int]] = deque(maxlen=14)
         self._admitted_today_real = z(n_hosts)
+        self._defector_flow_real = z(n_hosts)  # defectors resettled today, per host (screened)
+        self._wave_reported = 0  # simulated men reported under the call-up waves
 
         self.datacollector = mesa.DataCollector(model_reporters={n: n for n in output_names(sc)})
         self._update_aggregates()
@@ -189,7 +191,7 @@ class AsylumModel(mesa.Model):
         self.pipeline_real = float((st[State.TRAINING] + st[State.RECOVERING]) * s)
         self.summoned_real = float(st[State.SUMMONED] * s)
         self.fled_real = float(self.c["fled"] * s)
-        self.mobilized_wave_real = float(self._wave_reported * s) if hasattr(self, "_wave_reported") else 0.0
+        self.mobilized_wave_real = float(self._wave_reported * s)
         present = self.front.occupied
         units = self.front.unit_of_slot
         factor = distrust_factor(self.front.attempt_rate, self.sc.front.distrust_reference_rate, self.sc.front.distrust_weight)
@@ -218,8 +220,6 @@ class AsylumModel(mesa.Model):
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ 2. mobilization
-    _wave_reported = 0
-
     def _summon(self, cells_n: np.ndarray, tag: int) -> int:
         pool = self.pool
         cells = np.flatnonzero(cells_n)
@@ -285,7 +285,6 @@ class AsylumModel(mesa.Model):
             hide = men[ch == 2]
             pool.state[hide] = State.HIDING
             self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
-            self.c["evaded_blocked"] += int(blocked.sum())
             self._start_journey(men[ch == 3], day, State.SUMMONED)
             self._report_hist.append((int((ch == 1).sum()), int((ch != 0).sum())))
         # hiding men are found now and then
@@ -346,7 +345,7 @@ class AsylumModel(mesa.Model):
         f = self.sc.flight
         ex = self.sc.exits
         cap = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in ex]) / self.places_per_man
-        wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap)])
+        wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
         price = self._exit_prices()
         # a man does not head for a queue longer than he would wait (F2)
         usable = self._exit_open() & (wait <= f.max_queue_days)
@@ -392,7 +391,6 @@ class AsylumModel(mesa.Model):
             pool.left_home(evade)
             pool.touch(evade)
             self.ledger.move(State.HOME, State.HIDING, evade.size)
-            self.c["evaded_blocked"] += evade.size
             self._start_journey(men[reach], day, State.HOME)
 
     def _start_journey(self, men: np.ndarray, day: int, src: State) -> None:
@@ -587,7 +585,7 @@ class AsylumModel(mesa.Model):
         self._leave_front(slots, State.RECOVERING)
 
     def _front(self, day: int) -> None:
-        sc, fr_cfg, d_cfg = self.sc, self.sc.front, self.sc.defection
+        fr_cfg, d_cfg = self.sc.front, self.sc.defection
         fr, s, rng = self.front, self.scale, self.rng
         present = fr.active()
         n_units = fr.n_units
@@ -766,7 +764,7 @@ class AsylumModel(mesa.Model):
             share = w / w.sum()
             self.host_defectors_real += real * share
             self.host_cost += real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
-            self._defector_flow_real = getattr(self, "_defector_flow_real", 0) + real * share
+            self._defector_flow_real += real * share
         # war criminals among them (D14): screened by the receiving host, or tried in Ukraine
         wc = self.rng.binomial(int(real), self.sc.defection.war_criminal_share) if real >= 1 else 0
         if w.sum() > 0 and wc:
@@ -807,9 +805,9 @@ class AsylumModel(mesa.Model):
 
     # ------------------------------------------------------------------ 8. hosts
     def _security(self, day: int) -> None:
-        sec, s = self.sc.security, self.scale
-        flow = self._admitted_today_real + getattr(self, "_defector_flow_real", 0.0)
-        self._defector_flow_real = 0.0
+        sec = self.sc.security
+        flow = self._admitted_today_real + self._defector_flow_real
+        self._defector_flow_real = np.zeros(len(self.hosts))
         catch = np.array([h.cfg.screening_catch_rate for h in self.hosts])
         _, admitted, matter = screen_infiltrators(self.rng, flow, self.sc.kremlin.infiltrators_per_1000_leavers, catch,
                                                   sec.infiltrator_matter_share)

@@ -110,6 +110,6 @@ def compute_outputs(m: AsylumModel) -> dict[str, float]:
         diaspora = np.array([h.initial_diaspora for h in small]) + abroad[idx] * (1 + pop.non_eligible_per_leaver) \
             + m.host_defectors_real[idx]
         risk = pretext_risk(diaspora, np.array([h.population for h in small]), m.sc.security.pretext_reference_share)
-        for h, r in zip(small, risk):
+        for h, r in zip(small, risk, strict=False):
             out[f"pretext_risk__{h.name}"] = float(r)
     return out

@@ -74,6 +74,14 @@ class IndexList:
 
         return self._a[candidates(rng, 0, self.n, p)]
 
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the entries where ``mask`` (aligned with :attr:`items`) is true."""
+        items = self.items
+        self._listed[items[~mask]] = False
+        kept = items[mask]
+        self._a[: kept.size] = kept
+        self.n = kept.size
+
     def note_left(self, idx: np.ndarray) -> None:
         """Men in ``idx`` left the tracked state: raises the bound on stale entries, so
         :meth:`compact_if_stale` can skip its scan while a fifth cannot be stale."""
@@ -97,10 +105,7 @@ class IndexList:
         keep = state[items] == value
         n_keep = int(np.count_nonzero(keep))
         if n_keep / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
-            self._listed[items[~keep]] = False
-            kept = items[keep]
-            self._a[: kept.size] = kept
-            self.n = kept.size
+            self.keep(keep)
             self._stale_bound = 0
         else:
             self._stale_bound = self.n - n_keep
@@ -147,9 +152,7 @@ class Pool:
         self.host_idx = np.full(self.n, -1, dtype=np.int8)
         self.due_day = np.zeros(self.n, dtype=np.int32)
         self.home_cells = flat.astype(np.int64).copy()
-        self._touched_flag = np.zeros(self.n, dtype=bool)
-        self._touched = np.empty(1024, dtype=np.int64)
-        self.n_touched = 0
+        self.scanned = IndexList(self.n)
         self.abroad = IndexList(self.n)
 
     @classmethod
@@ -186,32 +189,18 @@ class Pool:
     @property
     def touched(self) -> np.ndarray:
         """Indices of men who may be in a scanned state (a view; do not keep across days)."""
-        return self._touched[: self.n_touched]
+        return self.scanned.items
 
     def touch(self, idx: np.ndarray) -> None:
         """Add men entering a scanned state to the list (idempotent)."""
-        new = idx[~self._touched_flag[idx]]
-        if new.size == 0:
-            return
-        self._touched_flag[new] = True
-        need = self.n_touched + new.size
-        if need > self._touched.size:
-            grown = np.empty(max(need, 2 * self._touched.size), dtype=np.int64)
-            grown[: self.n_touched] = self._touched[: self.n_touched]
-            self._touched = grown
-        self._touched[self.n_touched : need] = new
-        self.n_touched = need
+        self.scanned.add(idx)
 
     def compact(self) -> None:
         """Drop men no longer in a scanned state (they are re-added when they enter one);
         the abroad list is compacted when a fifth of it is stale."""
         self.abroad.compact_if_stale(self.state, State.ABROAD)
-        t = self.touched
-        keep = self._SCANNED_LUT[self.state[t].view(np.uint8)]  # a table look-up; np.isin sorts
-        self._touched_flag[t[~keep]] = False
-        kept = t[keep]
-        self._touched[: kept.size] = kept
-        self.n_touched = kept.size
+        t = self.scanned.items
+        self.scanned.keep(self._SCANNED_LUT[self.state[t].view(np.uint8)])  # a table look-up; np.isin sorts
 
     def in_state(self, state: State) -> np.ndarray:
         """Indices of men currently in a scanned ``state``."""

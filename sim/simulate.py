@@ -29,18 +29,25 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     return int(n_pool * (BYTES_PER_MAN + 16) + n_slots * BYTES_PER_SLOT + FIXED_OVERHEAD_BYTES)
 
 
-def check_memory(sc: Scenario, workers: int = 1) -> None:
-    """Refuse up front a run that would not fit in memory (with the estimate)."""
+def refuse_if_over_memory(per_replication: int, concurrent: int, fraction: float) -> None:
+    """Raise ResourceError (with the estimate) if ``concurrent`` replications of
+    ``per_replication`` bytes exceed ``fraction`` of the memory available now."""
     import psutil
 
-    need = estimate_memory_bytes(sc) * max(workers, 1)
+    concurrent = max(concurrent, 1)
+    need = per_replication * concurrent
     have = psutil.virtual_memory().available
-    if need > sc.run.max_memory_fraction * have:
+    if need > fraction * have:
         raise ResourceError(
-            f"population.scale={sc.population.scale} with draft_pool={sc.population.draft_pool:,} needs about "
-            f"{need / 2**30:.1f} GiB for {max(workers, 1)} worker(s); {have / 2**30:.1f} GiB is available "
-            f"(limit run.max_memory_fraction={sc.run.max_memory_fraction}). Raise population.scale or use fewer workers."
+            f"this run needs about {need / 2**30:.1f} GiB ({concurrent} replication(s) at once, "
+            f"{per_replication / 2**30:.2f} GiB each) but only {fraction:.0%} of the {have / 2**30:.1f} GiB "
+            "available may be used (run.max_memory_fraction); raise population.scale or use fewer workers"
         )
+
+
+def check_memory(sc: Scenario, workers: int = 1) -> None:
+    """Refuse up front a run of ``sc`` on ``workers`` processes that would not fit in memory."""
+    refuse_if_over_memory(estimate_memory_bytes(sc), workers, sc.run.max_memory_fraction)
 
 
 def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days: int | None = None) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 
 from sim.config import load_scenario
-from sim.config.schema import Scenario, iter_fields
+from sim.config.schema import Scenario, field_bounds, iter_fields
 from sim.errors import ConfigError, ResourceError
 from sim.mechanisms.sampling import candidates, candidates_cells
 from sim.outcomes import output_names
@@ -163,25 +163,6 @@ class Param:
     lo_open: bool
 
 
-def _bounds(info, ann) -> dict[str, float]:
-    found = {}
-    metas = list(info.metadata)
-    stack = [ann]
-    while stack:
-        a = stack.pop()
-        if typing.get_origin(a) is typing.Annotated:
-            for m in a.__metadata__:
-                metas.extend(getattr(m, "metadata", [m]))
-            stack.append(typing.get_args(a)[0])
-        elif typing.get_origin(a) in (typing.Union, types.UnionType):
-            stack.extend(typing.get_args(a))
-    for m in metas:
-        for k in ("ge", "gt", "le", "lt"):
-            if getattr(m, k, None) is not None:
-                found[k] = getattr(m, k)
-    return found
-
-
 def _kind(ann) -> type | None:
     if typing.get_origin(ann) is typing.Annotated:
         return _kind(typing.get_args(ann)[0])
@@ -208,7 +189,7 @@ def schema_params() -> list[Param]:
     out = []
     for path, info, ann in iter_fields(Scenario):
         kind = _kind(ann)
-        b = _bounds(info, ann)
+        b = field_bounds(info, ann)
         if kind is None or path in FIXED | SUMMED or not ({"ge", "gt"} & b.keys() and {"le", "lt"} & b.keys()):
             continue
         lo, lo_open = (b["ge"], False) if "ge" in b else (b["gt"], True)

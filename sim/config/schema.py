@@ -655,6 +655,36 @@ def iter_fields(model: type[BaseModel], prefix: str = ""):
                 yield from iter_fields(sub, path + "[]")
 
 
+def constraint_metadata(info: Any, ann: Any) -> list[Any]:
+    """Constraint objects on a field, including those inside ``Optional[Annotated[...]]``."""
+    import types
+    import typing
+
+    from pydantic.fields import FieldInfo
+
+    found = list(info.metadata)
+    stack = [ann]
+    while stack:
+        a = stack.pop()
+        if typing.get_origin(a) is typing.Annotated:
+            for m in a.__metadata__:
+                found.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+            stack.append(a.__origin__)
+        elif typing.get_origin(a) in (typing.Union, types.UnionType):
+            stack.extend(typing.get_args(a))
+    return found
+
+
+def field_bounds(info: Any, ann: Any) -> dict[str, float]:
+    """The numeric bounds (``ge``, ``gt``, ``le``, ``lt``) declared on a field."""
+    out: dict[str, float] = {}
+    for m in constraint_metadata(info, ann):
+        for k in ("ge", "gt", "le", "lt"):
+            if getattr(m, k, None) is not None:
+                out[k] = getattr(m, k)
+    return out
+
+
 def _is_list(ann: Any) -> bool:
     return getattr(ann, "__origin__", None) is list
 

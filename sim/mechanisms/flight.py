@@ -1,14 +1,19 @@
 """Flight: each man's daily hazard of leaving, and the choice of exit (Flee-style routes).
 
-Hazard of man i in cell c (region r, category k) on day t:
+A man i at home in cell c (region r, category k) decides in two steps on day t
+(``AsylumModel._flee``):
 
-    lambda_i = pressure_c(t) * propensity_i * affordability_i(t) * reach_r(t)
-    pressure_c(t) = base + w_callup * intensity_c(t) + rumour(t) * priority_k * bias_r
+    p_i     = 1 - exp(-pressure_c(t) * propensity_i)            wants to leave today
+    pressure_c(t) = (base + w_callup * intensity_c(t) + rumour(t) * w_rumour_c) * pull(t)
+    w_rumour_c    = (bias_r / mean bias) * (0.25 + 0.75 * priority_k / max priority)
     propensity_i  = opposition_i ** gamma * (1 - family_penalty * family_i) * (0.5 + risk_i)
-    affordability = sigmoid(sensitivity * (log means_i - log cost_r(t)))
-    p_i = 1 - exp(-lambda_i)
 
-``propensity`` is static, so its maximum per cell bounds the hazard and the day's leavers
+then he can pay with probability ``affordability = sigmoid(sensitivity * (log means_i -
+log cost_r(t)))``, cost_r being the price of his region's exits weighted by route choice;
+a man with no usable exit may evade at home instead (P3). ``pull`` is the extra hazard
+from offers open to draftees.
+
+``propensity`` is static, so its maximum per cell bounds ``p_i`` and the day's candidates
 are drawn by thinning (:mod:`sim.mechanisms.sampling`).
 """
 

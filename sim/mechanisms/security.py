@@ -30,4 +30,5 @@ def pretext_risk(diaspora: np.ndarray, population: np.ndarray, reference_share: 
 
     0 with no Russian diaspora, 1 - 1/e at the reference share, approaching 1 beyond.
     """
-    return -np.expm1(-(diaspora / population) / reference_share)
+    with np.errstate(over="ignore"):  # a vanishing population gives share inf -> index 1, as meant
+        return -np.expm1(-(diaspora / population) / reference_share)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sim.errors import ResourceError, ResultsError
+from sim.errors import ResultsError
 from sim.runner import storage
 from sim.runner.seeds import ReplicationSeed, replication_seed
 
@@ -346,7 +346,7 @@ def check_memory(spec: EnsembleSpec, concurrent: int) -> int | None:
         ResourceError: the estimate times ``concurrent`` exceeds
             ``run.max_memory_fraction`` of available memory.
     """
-    import psutil
+    from sim.simulate import refuse_if_over_memory
 
     module = spec.model.partition(":")[0] if ":" in spec.model else spec.model.rpartition(".")[0]
     try:
@@ -356,15 +356,7 @@ def check_memory(spec: EnsembleSpec, concurrent: int) -> int | None:
     if estimate is None:
         return None
     per_rep = max(int(estimate(s)) for s in spec.scenarios)
-    fraction = min(s.run.max_memory_fraction for s in spec.scenarios)
-    available = psutil.virtual_memory().available
-    need = per_rep * max(1, concurrent)
-    if need > fraction * available:
-        raise ResourceError(
-            f"this run needs about {need / 2**30:.1f} GiB ({concurrent} replication(s) at once, "
-            f"{per_rep / 2**30:.2f} GiB each) but only {fraction:.0%} of the {available / 2**30:.1f} GiB "
-            "available may be used; raise population.scale or lower --workers"
-        )
+    refuse_if_over_memory(per_rep, concurrent, min(s.run.max_memory_fraction for s in spec.scenarios))
     return per_rep
 
 
