@@ -1,10 +1,12 @@
 """Scenario loading: find a scenario, follow ``extends``, apply ``--set``, validate once.
 
-Merge rules (documented in docs/guide.md):
-- mappings merge key by key; scalars and lists replace;
-- a mapping given where the parent has a list of named items (regions, exits, hosts,
-  offers, categories, sources) patches those items by ``name``; an unknown name appends
-  a new item.
+Merge rules (documented in docs/guide.md, section 5; see :func:`merge`):
+- mappings merge key by key; scalars and plain lists replace;
+- lists of named items (regions, exits, hosts, offers, categories, sources) are patched
+  item by item by ``name``, whether written as a mapping or as a list; only the list form
+  can add an item, and only in full (:data:`ADD_REQUIRED`);
+- the schema defaults are the parent of a scenario without ``extends``;
+- ``--set`` patches by the same rules.
 
 Every failure raises :class:`sim.errors.ConfigError` naming the file, the key path and
 the problem.
@@ -104,32 +106,132 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
 # --------------------------------------------------------------------------------------
 # merging with provenance
 
+# Fields a *new* item of a named list must state (the way to add an item is a list item
+# stating at least these; docs/guide.md section 5). Everything else may be left to the
+# schema defaults. Keyed by the item model's class name.
+ADD_REQUIRED: dict[str, tuple[str, ...]] = {
+    "ReserveCategory": ("name", "share", "priority"),
+    "RegionConfig": ("name", "pool_share", "travel_days"),
+    "ExitConfig": ("name", "host", "capacity_per_day", "background_per_day", "base_cost_usd"),
+    "HostConfig": ("name", "size_class", "population", "draftee_policy", "deserter_policy"),
+    "ReplacementSource": ("name", "elasticity", "delay_days", "cap_per_day", "cap_total", "quality"),
+    "OfferConfig": ("name", "maker", "eligible", "payment_usd", "status", "route", "destination", "credibility"),
+}
 
-def _is_named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(x, dict) and "name" in x for x in value)
+
+def named_item_model(path: Path_t) -> type[BaseModel] | None:
+    """The item model of the named list at ``path`` (e.g. ``("hosts",)``), else None.
+
+    A named list is a schema list of models with a ``name`` field: regions, exits, hosts,
+    offers, population.categories, kremlin.replacement.sources.
+    """
+    model: type[BaseModel] | None = Scenario
+    for i, k in enumerate(path):
+        if model is None or isinstance(k, int):
+            return None
+        info = model.model_fields.get(str(k))
+        if info is None:
+            return None
+        sub = _model_in(info.annotation)
+        if _is_list(info.annotation):
+            last = i == len(path) - 1
+            return sub if last and sub is not None and "name" in sub.model_fields else None
+        model = sub
+    return None
 
 
 def merge(base: Any, patch: Any, source: str, prov: dict[Path_t, str], path: Path_t = ()) -> Any:
-    """Merge ``patch`` into ``base`` (both plain data); record who set what in ``prov``."""
+    """Merge ``patch`` into ``base`` (both plain data); record who set what in ``prov``.
+
+    Rules (docs/guide.md, "The merge rules"): mappings merge key by key; a named list
+    (:func:`named_item_model`) is patched item by item by ``name``: a mapping patches the
+    items it names and must not name a new one; a list states the whole set of items in
+    order, each one patching the parent's item of the same name field by field, and a
+    name the parent lacks is a new item that must state every field in
+    :data:`ADD_REQUIRED`. Other lists and scalars replace.
+
+    Args:
+        base: The parent's value at ``path`` (None when the parent does not state it).
+        patch: The child's value at ``path``.
+        source: Who states ``patch`` (a file path or ``--set``), for ``prov`` and errors.
+        prov: Provenance, updated in place: key path -> source that last set it.
+        path: Key path of ``base``/``patch`` from the scenario root.
+
+    Returns:
+        The merged value (new objects; ``base`` and ``patch`` are not modified).
+
+    Raises:
+        ConfigError: a mapping names an item the parent lacks (with a did-you-mean), a
+            patch by name is not a mapping, or a new list item misses a required field.
+    """
     if isinstance(base, dict) and isinstance(patch, dict):
         out = dict(base)
         for k, v in patch.items():
-            out[k] = merge(base.get(k), v, source, prov, path + (k,)) if k in base else _mark(v, source, prov, path + (k,))
+            out[k] = merge(base[k], v, source, prov, path + (k,)) if k in base else _mark(v, source, prov, path + (k,))
         return out
-    if _is_named_list(base) and isinstance(patch, dict):
-        out_list = [dict(x) for x in base]
-        index = {x["name"]: i for i, x in enumerate(out_list)}
-        for name, item_patch in patch.items():
-            if not isinstance(item_patch, dict):
-                raise ConfigError(source, ".".join(map(str, path + (name,))), "a patch by name must be a mapping")
-            if name in index:
-                i = index[name]
-                out_list[i] = merge(out_list[i], item_patch, source, prov, path + (i,))
-            else:
-                out_list.append(_mark({"name": name, **item_patch}, source, prov, path + (len(out_list),)))
-                index[name] = len(out_list) - 1
-        return out_list
+    item_model = named_item_model(path) if isinstance(base, list) else None
+    if item_model is not None and isinstance(patch, dict):
+        return _patch_items_by_mapping(base, patch, source, prov, path)
+    if item_model is not None and isinstance(patch, list) and all(isinstance(x, dict) for x in patch):
+        return _patch_items_by_list(base, patch, item_model, source, prov, path)
     return _mark(patch, source, prov, path)
+
+
+def _item_names(items: list[Any]) -> dict[str, int]:
+    return {x["name"]: i for i, x in enumerate(items) if isinstance(x, dict) and isinstance(x.get("name"), str)}
+
+
+def _did_you_mean(name: Any, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; known: {', '.join(known)}" if known else "; there are none"
+
+
+def _patch_items_by_mapping(base: list[Any], patch: dict[str, Any], source: str,
+                            prov: dict[Path_t, str], path: Path_t) -> list[Any]:
+    out = [copy.deepcopy(x) for x in base]
+    index = _item_names(out)
+    for name, item_patch in patch.items():
+        key = ".".join(map(str, path + (name,)))
+        if name not in index:
+            raise ConfigError(
+                source, key,
+                f"no item named {name!r} to patch{_did_you_mean(name, list(index))} "
+                "(to add an item, write the list form with all its required fields; see docs/guide.md)",
+            )
+        if not isinstance(item_patch, dict):
+            raise ConfigError(source, key, "a patch by name must be a mapping")
+        if "name" in item_patch and item_patch["name"] != name:
+            raise ConfigError(source, key + ".name", f"renames the item to {item_patch['name']!r}; "
+                              "to rename, restate the whole list")
+        i = index[name]
+        out[i] = merge(out[i], item_patch, source, prov, path + (i,))
+    return out
+
+
+def _patch_items_by_list(base: list[Any], patch: list[dict[str, Any]], item_model: type[BaseModel],
+                         source: str, prov: dict[Path_t, str], path: Path_t) -> list[Any]:
+    index = _item_names(base)
+    required = ADD_REQUIRED.get(item_model.__name__, ("name",))
+    out: list[Any] = []
+    _record(prov, path, source)  # the list itself (which items, in which order) is this source's
+    for j, item in enumerate(patch):
+        name = item.get("name")
+        where = ".".join(map(str, path + (name if isinstance(name, str) else j,)))
+        if name in index:
+            out.append(merge(base[index[name]], item, source, prov, path + (j,)))
+            continue
+        missing = [f for f in required if f not in item]
+        if missing:
+            hint = _did_you_mean(name, list(index)) if index else ""
+            raise ConfigError(
+                source, where,
+                f"new item {name!r} must state {', '.join(missing)} (a list item the parent does not "
+                f"have is added in full){hint}",
+            )
+        out.append(_mark(item, source, prov, path + (j,)))
+    return out
 
 
 def _mark(value: Any, source: str, prov: dict[Path_t, str], path: Path_t) -> Any:
@@ -160,7 +262,9 @@ def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()
         if not isinstance(k, str):
             raise ConfigError(str(path), str(k), "keys must be strings")
     parent = raw.get("extends")
-    base: dict[str, Any] = {}
+    # The schema defaults are the parent of a scenario without extends, so the same merge
+    # rules hold at the root (a patch by name there patches a default item).
+    base: dict[str, Any] = _defaults_as_data()
     if parent is not None:
         if not isinstance(parent, str):
             raise ConfigError(str(path), "extends", "must be a scenario name or a .yaml path")
@@ -185,7 +289,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> dict[str, Any]:
-    """Patch one ``--set`` into the merged data; named list items are addressed by name."""
+    """Patch one ``--set KEY=VALUE`` into the merged data, by the same rules as a file.
+
+    Named list items are addressed by name (or index); a mapping or list value is merged
+    onto the value it replaces with :func:`merge` (so ``offers.x={publicity: 0.05}``
+    patches offer ``x`` field by field).
+
+    Raises:
+        ConfigError: source ``--set``: bad syntax, an unknown item (with a did-you-mean),
+            or a key under a plain value.
+    """
     keys, value = parse_override(text)
     data = copy.deepcopy(data)
     node: Any = data
@@ -195,13 +308,11 @@ def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> 
         if isinstance(node, list):
             idx = _list_index(node, k)
             if idx is None:
-                names = [x.get("name") for x in node if isinstance(x, dict)]
-                hint = difflib.get_close_matches(k, [str(n) for n in names], n=1)
-                raise ConfigError("--set", ".".join(keys[: i + 1]),
-                                  f"no item named {k!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                names = [str(x.get("name")) for x in node if isinstance(x, dict)]
+                raise ConfigError("--set", ".".join(keys[: i + 1]), f"no item named {k!r}{_did_you_mean(k, names)}")
             path += (idx,)
             if last:
-                node[idx] = value
+                node[idx] = merge(node[idx], value, "--set", prov, path)
             else:
                 node = node[idx]
             continue
@@ -209,7 +320,7 @@ def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> 
             raise ConfigError("--set", ".".join(keys[:i]), "is a value, not a section")
         path += (k,)
         if last:
-            node[k] = value
+            node[k] = merge(node[k], value, "--set", prov, path) if k in node else _mark(value, "--set", prov, path)
         else:
             node = node.setdefault(k, {})
     _record(prov, path, "--set")
@@ -241,23 +352,37 @@ def validate(data: dict[str, Any], prov: dict[Path_t, str], fallback_source: str
         err = exc.errors()[0]
         loc: Path_t = tuple(err["loc"])
         message = _message(err, loc)
+        related: tuple[Path_t, ...] = ()
         if not loc:
             # Scenario-wide checks say which section they are about: "regions: ..."
             section, sep, rest = message.partition(": ")
             if sep and section in Scenario.model_fields:
                 loc, message = (section,), rest
-        source = _blame(loc, prov, fallback_source)
+                related = tuple((s,) for s in CROSS_REFERENCES.get(section, ()))
+        source = _blame(loc, prov, fallback_source, related)
         key = _pretty_loc(loc, data)
         raise ConfigError(source, key or "<root>", message) from None
 
 
-def _blame(loc: Path_t, prov: dict[Path_t, str], fallback: str) -> str:
+# A scenario-wide check on one section also reads these sections (schema._cross_references):
+# "exits: x leads to unknown host" can be caused by renaming a host.
+CROSS_REFERENCES: dict[str, tuple[str, ...]] = {
+    "exits": ("hosts",),
+    "regions": ("exits",),
+    "offers": ("hosts",),
+}
+
+
+def _blame(loc: Path_t, prov: dict[Path_t, str], fallback: str, related: tuple[Path_t, ...] = ()) -> str:
     """The source that last set ``loc`` or anything inside it, else its nearest ancestor's.
 
     A check on a whole item (``reopen_day`` needs ``closed_from_day``) fails at the item;
-    the culprit is whoever last changed a value inside it, e.g. a ``--set``.
+    the culprit is whoever last changed a value inside it, e.g. a ``--set``. ``related``
+    sections count too (a cross-reference check fails where the reference is, but the
+    culprit may have renamed its target).
     """
-    inside = [src for path, src in prov.items() if path[: len(loc)] == loc]
+    scopes = (loc, *related)
+    inside = [src for path, src in prov.items() if any(path[: len(sc)] == sc for sc in scopes)]
     if inside:
         return inside[-1]
     for n in range(len(loc) - 1, -1, -1):
@@ -339,10 +464,4 @@ def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     data.pop("extends", None)
     for text in overrides:
         data = apply_override(data, text, prov)
-    # Anything not stated anywhere falls back to the schema defaults (baseline states them all).
-    try:
-        merged = merge(_defaults_as_data(), data, "<defaults>", {}, ())
-    except ConfigError as exc:  # a patch by name on a list no file states: blame the patch
-        raise ConfigError(_blame(tuple(exc.key.split(".")), prov, str(path)), exc.key, exc.problem) from None
-    scenario = validate(merged, prov, str(path))
-    return scenario
+    return validate(data, prov, str(path))
