@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,10 @@ SetOpt = Annotated[
 
 
 def _fail(exc: AsylumsimError) -> None:
-    typer.echo(f"error: {exc}", err=True)
+    """Print ``exc`` as one ``error:`` line on stderr and exit 1."""
+    from sim.config.yaml_safe import one_line
+
+    typer.echo(f"error: {one_line(str(exc))}", err=True)
     raise typer.Exit(1)
 
 
@@ -38,11 +41,12 @@ def _fail(exc: AsylumsimError) -> None:
 def list_cmd() -> None:
     """List the named scenarios, one line each."""
     from sim.config import list_scenarios
+    from sim.config.yaml_safe import one_line
 
-    entries = list_scenarios()
-    width = max((len(e.name) for e in entries), default=0)
-    for e in entries:
-        typer.echo(f"{e.name:<{width}}  {e.description}")
+    entries = [(one_line(e.name), one_line(e.description)) for e in list_scenarios()]
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, description in entries:
+        typer.echo(f"{name:<{width}}  {description}")
 
 
 @app.command("show")
@@ -62,29 +66,77 @@ def show_cmd(scenario: Annotated[str, typer.Argument(help="Scenario name or YAML
 def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names or YAML files.")], set_: SetOpt = None) -> None:
     """Validate scenario files; print one line per file, exit 1 if any is invalid."""
     from sim.config import load_scenario
+    from sim.config.yaml_safe import one_line
 
     bad = 0
     for f in files:
         try:
             s = load_scenario(f, set_ or [])
-            typer.echo(f"ok: {f} ({s.name}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
+            typer.echo(f"ok: {one_line(f)} ({one_line(s.name)}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
         except AsylumsimError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             bad += 1
     if bad:
         raise typer.Exit(1)
 
 
-def main() -> None:
-    """Console-script entry point: run the app, turning project errors into one line."""
+def usage_error_line(exc: Exception) -> str:
+    """One ``error:`` line for a command-line usage error (bad option, missing argument).
+
+    Args:
+        exc: A ``click.ClickException`` (typer's usage errors are click's).
+
+    Returns:
+        ``error: <command>: <message> (see: <command> --help)``, with line breaks and
+        control characters escaped.
+    """
+    from sim.config.yaml_safe import one_line
+
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "asylumsim"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    return f"error: {one_line(where)}: {one_line(message.strip())} (see: {one_line(where)} --help)"
+
+
+def _click_exceptions() -> Any:
+    """The exception module of the click that typer runs on (newer typers vendor click)."""
     try:
-        app()
-    except AsylumsimError as exc:  # pragma: no cover - commands catch their own
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        from typer import _click  # type: ignore[attr-defined]
+
+        return _click.exceptions
+    except ImportError:  # typer on the click package
+        import click
+
+        return click.exceptions
+
+
+def main() -> None:
+    """Console-script entry point: every error ends as one ``error:`` line and exit 1.
+
+    Project errors and command-line usage errors (unknown option, bad value, missing
+    argument) print one line on stderr and exit 1; ``asylumsim`` alone prints the help;
+    Ctrl-C exits 130.
+    """
+    click_errors = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError:
+        code = 0  # typer's help formatter has already printed the help
+    except click_errors.ClickException as exc:
+        typer.echo(usage_error_line(exc), err=True)
+        code = 1
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except AsylumsimError as exc:  # commands catch their own; this is a safety net
+        from sim.config.yaml_safe import one_line
+
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
+        code = 1
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _register_optional_commands() -> None:

@@ -63,6 +63,8 @@ def write(dir_: Path, name: str, text: str) -> Path:
 # bad scenario files: (id, text after "extends: baseline\nname: x\n", key, message fragment)
 
 CHILD = "extends: baseline\nname: hostile\n"
+# every field a new offer must state (sim.config.loader.ADD_REQUIRED), after its name
+FULL_OFFER = "maker: eu, eligible: [soldiers], payment_usd: 0, status: asylum, route: either, destination: {}, credibility: {model: fixed}"
 
 BAD_FILES = [
     ("unknown-key", CHILD + "run:\n  dayz: 3\n", "run.dayz", "did you mean 'days'"),
@@ -91,7 +93,7 @@ BAD_FILES = [
     ("custom-tag", CHILD + "run:\n  seed: !env SEED\n", "run.seed", "not allowed"),
     ("recursive-alias", CHILD + "description: &a [*a]\n", "description[0]", "recursive"),
     ("yaml-syntax", CHILD + "run: [1, 2\n", "", "line"),
-    ("too-many-offers", CHILD + "offers:\n" + "".join(f"  - {{name: o{i}}}\n" for i in range(9)), "offers", "at most 8"),
+    ("too-many-offers", CHILD + "offers:\n" + "".join(f"  - {{name: o{i}, {FULL_OFFER}}}\n" for i in range(9)), "offers", "at most 8"),
     ("empty-schedule", CHILD + "front:\n  intensity: []\n", "front.intensity", "at least one"),
     # YAML 1.1 traps
     ("yaml11-off", CHILD + "run:\n  check_ledger: off\n", "run.check_ledger", "true or false"),

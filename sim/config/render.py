@@ -7,11 +7,45 @@ back (strictly) to the same scenario.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel
 
 from sim.config.schema import Scenario
+
+
+# Characters a YAML reader refuses or reads as a line break inside a quoted scalar
+# (C0/C1 controls, DEL, NEL, line/paragraph separators, BOM, lone surrogates): written as
+# escapes. Over-escaping is harmless (\\u escapes always parse back to the same text).
+def _needs_escape(c: str) -> bool:
+    return not c.isprintable() and c != " "
+
+
+def quote(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar that reads back exactly.
+
+    JSON string syntax is a subset of YAML's double-quoted style; on top of it, every
+    non-printable character is written as ``\\xXX``, ``\\uXXXX`` or ``\\UXXXXXXXX``.
+    """
+    body = json.dumps(text, ensure_ascii=False)
+    if all(not _needs_escape(c) for c in body):
+        return body
+    out = []
+    for c in body:
+        n = ord(c)
+        if not _needs_escape(c):
+            out.append(c)
+        elif n <= 0xFF:
+            out.append(f"\\x{n:02x}")
+        elif n <= 0xFFFF:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(f"\\U{n:08x}")
+    return "".join(out)
+
+
+_PLAIN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _scalar(v: Any) -> str:
@@ -26,11 +60,11 @@ def _scalar(v: Any) -> str:
             return f"{v:.1f}"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return quote(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_scalar(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {_scalar(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{k if _PLAIN_KEY.match(str(k)) else quote(str(k))}: {_scalar(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot render {type(v).__name__}")
 
 
@@ -65,6 +99,6 @@ def _emit(obj: BaseModel, indent: int, lines: list[str], first_prefix: str | Non
 
 def render_yaml(scenario: Scenario, header: str = "") -> str:
     """Return the scenario as commented YAML text."""
-    lines = [f"# {line}" for line in header.splitlines()] if header else []
+    lines = [f"# {''.join(c if not _needs_escape(c) else repr(c)[1:-1] for c in line)}" for line in header.splitlines()] if header else []
     _emit(scenario, 0, lines)
     return "\n".join(lines) + "\n"

@@ -599,6 +599,16 @@ class Scenario(Strict):
     protest: ProtestConfig = PF(ProtestConfig, "002", "P1-P5")
     security: SecurityConfig = PF(SecurityConfig, "000, 004", "H1-H6")
 
+    @field_validator("name")
+    @classmethod
+    def _visible_name(cls, v: str) -> str:
+        """A scenario name labels results, tables and figures: it must show something."""
+        if not v.strip():
+            raise ValueError("must not be empty or only spaces")
+        if not v.isprintable():
+            raise ValueError("must not contain line breaks or control characters")
+        return v
+
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         host_names = [h.name for h in self.hosts]

@@ -8,12 +8,15 @@ Differences from ``yaml.safe_load`` and why:
   leading zero (``0042``, which YAML 1.1 reads as octal) are refused;
 - alias graphs are measured before use, so a "billion laughs" document is refused
   quickly instead of exhausting memory downstream;
-- files larger than ``MAX_BYTES`` are refused before parsing.
+- only regular files are read, and at most ``MAX_BYTES`` of them (counted while
+  reading), so a FIFO or ``/dev/zero`` cannot hang or exhaust the reader.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -182,20 +185,44 @@ def _parse(text: str, source: str) -> Any:
         raise ConfigError(source, "", f"cannot read a value ({type(exc).__name__}: {exc})") from None
 
 
-def read_yaml_file(path: Path) -> Any:
-    """Read and strictly parse a YAML file; errors name the file."""
+def read_limited(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, counting while reading.
+
+    FIFOs, devices and sockets (also behind a symlink) are refused without blocking, and
+    the size is not trusted from ``stat`` (``/proc`` files and growing files report 0).
+
+    Raises:
+        ConfigError: naming the file: not a regular file, larger than ``limit`` bytes,
+            or any OS error (missing, unreadable, name too long).
+    """
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror})") from None
-    if size > MAX_BYTES:
-        raise ConfigError(str(path), "", f"file is larger than {MAX_BYTES} bytes")
+        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror or exc})") from None
     try:
-        text = path.read_text(encoding="utf-8")
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ConfigError(str(path), "", "not a regular file")
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ConfigError(str(path), "", f"file is larger than {limit} bytes")
+    return data
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Read and strictly parse a YAML file; errors name the file.
+
+    Raises:
+        ConfigError: see :func:`read_limited` and :func:`parse_yaml_text`; also for text
+            that is not UTF-8.
+    """
+    data = read_limited(path)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(str(path), "", "file is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file ({exc.strerror})") from None
     return parse_yaml_text(text, str(path))
 
 
