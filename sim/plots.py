@@ -11,6 +11,7 @@ Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,17 +55,26 @@ _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
 # data for the figures
 
 
+_QUANTILES = {0.05: "p05", 0.5: "median", 0.95: "p95"}
+
+
 def _q(frame: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
-    g = frame.groupby(keys, sort=False)[col]
-    out = g.quantile([0.05, 0.5, 0.95]).unstack()
-    out.columns = ["p05", "median", "p95"]
-    return out.reset_index()
+    """Per group of ``keys``: the 5%, 50% and 95% quantiles of ``col`` (NaN rows dropped).
+
+    Returns:
+        Columns ``keys + [p05, median, p95]``; no rows when no group has data.
+    """
+    frame = frame.dropna(subset=[col])
+    if frame.empty:
+        return pd.DataFrame({**{k: frame[k] for k in keys}, **{v: pd.Series(dtype=float) for v in _QUANTILES.values()}})
+    out = frame.groupby(keys, sort=False)[col].quantile(list(_QUANTILES)).unstack()
+    return out.rename(columns=_QUANTILES).reset_index()
 
 
 def band(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per scenario and day: median and 5-95% band of ``metric`` across replications."""
     d = ts[["scenario", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
-    return _q(d.dropna(), ["scenario", "day"], "_v")
+    return _q(d, ["scenario", "day"], "_v")
 
 
 def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
@@ -73,7 +83,7 @@ def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
     base = d.loc[d["scenario"] == baseline, ["replication", "day", "_v"]].rename(columns={"_v": "_base"})
     paired = d.merge(base, on=["replication", "day"])
     paired["_diff"] = paired["_v"] - paired["_base"]
-    return _q(paired.dropna(subset=["_diff"]), ["scenario", "day"], "_diff")
+    return _q(paired, ["scenario", "day"], "_diff")
 
 
 def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
@@ -116,7 +126,7 @@ def title_for(metric: str) -> tuple[str, str]:
 
 
 def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
-    """Baseline in near-black, the others from a colour-blind-tolerant cycle."""
+    """Baseline in near-black, the others from a colour-blind-tolerant cycle, in order."""
     out, k = {}, 0
     for s in scenarios:
         if s == baseline:
@@ -127,16 +137,85 @@ def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
     return out
 
 
-def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None) -> None:
+def run_colors(manifest: dict[str, Any], ts: pd.DataFrame | None = None) -> dict[str, str]:
+    """The colour of each scenario of a results folder, the same in every figure.
+
+    Colours follow the order of the scenarios in the manifest (the baseline of a
+    comparison is near-black); scenarios found only in ``ts`` (a hand-edited table) come
+    after them.
+
+    Args:
+        manifest: The folder's manifest (``scenarios``: list of ``{"name": ...}``).
+        ts: The folder's table, or None.
+    """
+    names = [str(e.get("name")) for e in manifest.get("scenarios", []) if isinstance(e, dict)]
+    if ts is not None and "scenario" in ts.columns:
+        names += [str(x) for x in dict.fromkeys(ts["scenario"])]
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    return colors(list(dict.fromkeys(names)), baseline)
+
+
+def _order_and_colors(ts: pd.DataFrame, cmap: dict[str, str] | None, baseline: str | None) -> tuple[list[str], dict[str, str]]:
+    order = list(dict.fromkeys(ts["scenario"]))
+    if cmap is None or any(s not in cmap for s in order):
+        cmap = {**colors(order, baseline), **(cmap or {})}
+    # scenarios in the order of the colour mapping (the manifest's), then any others
+    order = [s for s in cmap if s in set(order)] + [s for s in order if s not in cmap]
+    return order, cmap
+
+
+def _skip_note(skipped: Sequence[str]) -> str:
+    return f"no data for: {', '.join(skipped)}" if skipped else ""
+
+
+def _plain_text(func: Any) -> Any:
+    """Draw names as written: '$' is not mathtext, missing glyphs are one note, not many.
+
+    Missing-glyph warnings (emoji in a scenario name) are collected in :data:`NOTES`.
+    """
+    import functools
+    import warnings
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = func(*args, **kwargs)
+        for w in caught:
+            text = str(w.message)
+            if "Glyph" in text and "missing from" in text:
+                _note(GLYPH_NOTE)
+            else:  # not ours to hide
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return result
+
+    return wrapper
+
+
+GLYPH_NOTE = "some characters in names (e.g. emoji) have no glyph in the plot font; they are drawn as boxes"
+# Notes gathered while drawing (missing glyphs, scenarios without data), read by draw_results.
+NOTES: list[str] = []
+
+
+def _note(text: str) -> None:
+    if text and text not in NOTES:
+        NOTES.append(text)
+
+
+def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None) -> list[str]:
+    """Median line and 5-95% band per scenario; returns the scenarios without data."""
+    skipped = []
     for s in order:
         d = data[data["scenario"] == s].sort_values("day")
         if d.empty:
+            skipped.append(s)
             continue
         ax.fill_between(d["day"], d["p05"], d["p95"], color=cmap[s], alpha=0.18, linewidth=0)
         ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""))
     ax.yaxis.set_major_formatter(_AXIS_FMT)
     ax.grid(True, alpha=0.3)
     ax.margins(x=0)
+    return skipped
 
 
 def _hide_unused(axes: np.ndarray, used: int, ncols: int) -> None:
@@ -164,44 +243,63 @@ def _save(fig: Figure, stem: Path) -> list[Path]:
 
 
 def _n_reps(ts: pd.DataFrame) -> int:
-    return int(ts.groupby("scenario")["replication"].nunique().max())
+    return int(ts.groupby("scenario")["replication"].nunique().max()) if len(ts) else 0
 
 
 # --------------------------------------------------------------------------------------
 # figures
 
 
-def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None = None) -> list[Path]:
+@_plain_text
+def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None = None,
+                cmap: dict[str, str] | None = None) -> list[Path]:
     """One metric over days: median and band per scenario; below, the paired difference.
 
     The difference panel is drawn when a baseline is given and there is another scenario.
+    A scenario with no values of ``metric`` (all NaN, e.g. an offer it does not make) is
+    left out with a note on the figure.
+
+    Args:
+        ts: Table with ``scenario``, ``replication``, ``day`` and ``metric`` columns.
+        metric: Column to draw.
+        stem: Output path without suffix.
+        baseline: Scenario the differences are taken from, or None.
+        cmap: Scenario -> colour (:func:`run_colors`), so colours match across figures.
 
     Returns:
         The PNG and SVG paths written (``stem`` + suffix).
     """
-    order = list(dict.fromkeys(ts["scenario"]))
-    cmap = colors(order, baseline)
+    order, cmap = _order_and_colors(ts, cmap, baseline)
     title, unit = title_for(metric)
     with_diff = baseline is not None and len(order) > 1
     fig = Figure(figsize=(12, 7.5 if with_diff else 4.8), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if with_diff else [fig.subplots()]
     ax = axes[0]
-    _draw_bands(ax, band(ts, metric), order, cmap)
+    skipped = _draw_bands(ax, band(ts, metric), order, cmap)
     ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
     # Legends sit beside the panels so they never hide a band.
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)).replace("; ", "\n"), title_fontsize=8, alignment="left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)).replace("; ", "\n"), title_fontsize=8, alignment="left")
     if with_diff:
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
         others = [s for s in order if s != baseline]
         ax2.axhline(0, color=_BASELINE_COLOR, linewidth=1, linestyle="--")
-        _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others))
+        no_diff = [s for s in _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others)) if s not in skipped]
         ax2.set_title(f"Difference from {baseline} (each replication minus its paired baseline run)", loc="left", fontsize=10)
         ax2.set_ylabel(f"difference ({unit})" if unit else "difference")
-        ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title_fontsize=8, alignment="left",
-                   title="median [90% interval] of the\npaired differences")
+        if no_diff:
+            ax2.text(0.01, 0.02, ("no paired differences: the baseline has no data" if baseline in skipped
+                                  else f"no paired differences for: {', '.join(no_diff)}"),
+                     transform=ax2.transAxes, fontsize=8, color="#555555")
+        if ax2.get_legend_handles_labels()[0]:
+            ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title_fontsize=8, alignment="left",
+                       title="median [90% interval] of the\npaired differences")
     axes[-1].set_xlabel(DAY_LABEL)
+    if skipped:
+        ax.text(0.01, 0.02, _skip_note(skipped), transform=ax.transAxes, fontsize=8, color="#555555")
+        _note(f"{metric}: {_skip_note(skipped)} (left out of the figure)")
     return _save(fig, stem)
 
 
@@ -215,20 +313,24 @@ def _last_value_labels(d: pd.DataFrame, scenarios: Sequence[str]) -> dict[str, s
     return out
 
 
-def plot_compare(ts: pd.DataFrame, baseline: str, stem: Path, metric: str = MAIN_METRIC) -> list[Path]:
+def plot_compare(ts: pd.DataFrame, baseline: str, stem: Path, metric: str = MAIN_METRIC,
+                 cmap: dict[str, str] | None = None) -> list[Path]:
     """The one-picture answer: ``metric`` per scenario on top, paired difference below."""
     if metric not in ts.columns:
         metric = "front_strength" if "front_strength" in ts.columns else metric
-    return plot_metric(ts, metric, stem, baseline=baseline)
+    return plot_metric(ts, metric, stem, baseline=baseline, cmap=cmap)
 
 
-def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path) -> list[Path]:
+@_plain_text
+def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path, cmap: dict[str, str] | None = None) -> list[Path]:
     """Stacked areas of one flow family, one panel per scenario.
 
     Components are stacked *means* across replications (means add up; medians do not).
+    Panels follow the scenario order of ``cmap`` (:func:`run_colors`); the panel titles
+    carry the scenario's colour.
     """
     cols = flow_columns(ts, prefix)
-    order = list(dict.fromkeys(ts["scenario"]))
+    order, cmap = _order_and_colors(ts, cmap, None)
     title, unit = FLOW_PREFIXES.get(prefix, (prefix.rstrip("_"), ""))
     n = len(order)
     ncols = 2 if n == 4 else min(n, 3)
@@ -241,7 +343,7 @@ def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path) -> list[Path]:
     for ax, s in zip(axes, order, strict=False):
         d = mean[mean["scenario"] == s].sort_values("day")
         ax.stackplot(d["day"], [d[c].fillna(0).to_numpy() for c in cols], labels=names, colors=palette, alpha=0.85)
-        ax.set_title(s, loc="left", fontsize=10)
+        ax.set_title(s, loc="left", fontsize=10, color=cmap[s], fontweight="bold")
         ax.yaxis.set_major_formatter(_AXIS_FMT)
         ax.grid(True, alpha=0.3)
         ax.margins(x=0)
@@ -255,54 +357,81 @@ def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path) -> list[Path]:
     return _save(fig, stem)
 
 
-def plot_overview(ts: pd.DataFrame, metrics: Sequence[str], stem: Path) -> list[Path]:
+@_plain_text
+def plot_overview(ts: pd.DataFrame, metrics: Sequence[str], stem: Path, cmap: dict[str, str] | None = None) -> list[Path]:
     """A grid of key metrics (median and band per scenario) for a single run."""
     metrics = [m for m in metrics if m in ts.columns][:6]
-    order = list(dict.fromkeys(ts["scenario"]))
-    cmap = colors(order, None)
+    order, cmap = _order_and_colors(ts, cmap, None)
     ncols = 2 if len(metrics) > 1 else 1
     nrows = max(1, -(-len(metrics) // ncols))
     fig = Figure(figsize=(6 * ncols, 3.4 * nrows + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     for ax, m in zip(axes, metrics, strict=False):
-        _draw_bands(ax, band(ts, m), order, cmap)
+        skipped = _draw_bands(ax, band(ts, m), order, cmap)
         title, unit = title_for(m)
-        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_title(title + (f"\n({_skip_note(skipped)})" if skipped else ""), loc="left", fontsize=10)
         ax.set_ylabel(unit)
     _hide_unused(axes, len(metrics), ncols)
     fig.suptitle(f"Scenario {', '.join(order)}\n{BAND_NOTE.format(n=_n_reps(ts))}", x=0.01, ha="left", fontsize=12, fontweight="bold")
     return _save(fig, stem)
 
 
-def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[Path]:
+def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None = None,
+                 notes: list[str] | None = None) -> list[Path]:
     """Draw the standard figures of a results folder (or only ``metrics``).
 
     Without ``metrics``: the main figure (``compare.png`` for comparisons,
     ``overview.png`` for single runs), one figure per key metric and one per flow family
-    under ``plots/``. With ``metrics``: just those metrics under ``plots/``.
+    under ``plots/``. With ``metrics``: just those metrics under ``plots/``. Every figure
+    gives a scenario the same colour (:func:`run_colors`).
+
+    Args:
+        folder: The results folder.
+        manifest: Its manifest.
+        ts: Its combined table.
+        metrics: Only these columns, or None for the standard set.
+        notes: If given, notes for the user (scenarios without data, missing glyphs) are
+            appended here, one line each; if None they are printed to stderr as
+            ``note: ...`` lines, each at most once.
 
     Returns:
         Paths written.
+
+    Raises:
+        ResultsError: a figure cannot be written.
     """
-    folder = Path(folder)
+    NOTES.clear()
+    try:
+        return _draw_results(Path(folder), manifest, ts, metrics)
+    finally:
+        found, NOTES[:] = list(NOTES), []
+        if notes is not None:
+            notes.extend(found)
+        else:
+            for n in found:
+                print(f"note: {n}", file=sys.stderr)
+
+
+def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None) -> list[Path]:
     plots = folder / storage.PLOTS_DIR
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    cmap = run_colors(manifest, ts)
     written: list[Path] = []
     if metrics:
         for m in metrics:
-            written += plot_metric(ts, m, plots / m, baseline)
+            written += plot_metric(ts, m, plots / m, baseline, cmap=cmap)
         return written
     if baseline:
-        written += plot_compare(ts, baseline, folder / "compare")
+        written += plot_compare(ts, baseline, folder / "compare", cmap=cmap)
     else:
-        written += plot_overview(ts, DEFAULT_METRICS, folder / "overview")
+        written += plot_overview(ts, DEFAULT_METRICS, folder / "overview", cmap=cmap)
     main = MAIN_METRIC if MAIN_METRIC in ts.columns else "front_strength"
     for m in DEFAULT_METRICS:
         if baseline and m == main:
             continue  # compare.png is this figure
         if m in ts.columns and ts[m].notna().any():
-            written += plot_metric(ts, m, plots / m, baseline)
+            written += plot_metric(ts, m, plots / m, baseline, cmap=cmap)
     for prefix in FLOW_PREFIXES:
         if flow_columns(ts, prefix):
-            written += plot_flows(ts, prefix, plots / f"flows_{prefix.rstrip('_')}")
+            written += plot_flows(ts, prefix, plots / f"flows_{prefix.rstrip('_')}", cmap=cmap)
     return written

@@ -300,9 +300,11 @@ def _print_headline(folder: Path) -> None:
     """The comparison at a glance: paired differences from the baseline, with intervals."""
     import pandas as pd
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
+    from sim.config.yaml_safe import one_line
     from sim.plots import compact
     from sim.runner import storage
 
@@ -311,6 +313,10 @@ def _print_headline(folder: Path) -> None:
     base = manifest["baseline"]
     names = [e["name"] for e in manifest["scenarios"]]
     console = Console(width=None if _interactive() else 150)
+
+    def shown(text: object) -> str:
+        """Names and paths are data, never rich markup or terminal control."""
+        return escape(one_line(str(text)))
 
     def cell(row: pd.Series | None, kind: str) -> str:
         """kind: "level", "diff", or "derived" (paired values kept in the level columns)."""
@@ -331,20 +337,20 @@ def _print_headline(folder: Path) -> None:
     n = int(comp["n"].max()) if len(comp) else 0
     if key is not None:
         days = sorted(comp.loc[comp["metric"] == key, "day"].unique().tolist())
-        t = Table(title=f"{key}: baseline level, and each scenario's paired difference from {base!r}\n"
+        t = Table(title=f"{key}: baseline level, and each scenario's paired difference from {shown(repr(base))}\n"
                         f"median [90% interval] over {n} replications", title_justify="left")
         t.add_column("scenario", style="bold")
         for d in days:
             t.add_column(f"day {d}", justify="right")
         for s in names:
-            t.add_row(s + (" (level)" if s == base else ""), *[cell(lookup(s, key, d), "level" if s == base else "diff") for d in days])
+            t.add_row(shown(s) + (" (level)" if s == base else ""), *[cell(lookup(s, key, d), "level" if s == base else "diff") for d in days])
         console.print(t)
 
     last = int(comp["day"].max())
     cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, "USD per soldier removed"))
             if m in set(comp["metric"])]
     if cols:
-        t = Table(title=f"day {last}: paired differences from {base!r} (derived rows: per-replication values), "
+        t = Table(title=f"day {last}: paired differences from {shown(repr(base))} (derived rows: per-replication values), "
                         "median [90% interval]", title_justify="left")
         t.add_column("scenario", style="bold")
         for _, lbl in cols:
@@ -352,11 +358,14 @@ def _print_headline(folder: Path) -> None:
         for s in names:
             if s == base:
                 continue
-            t.add_row(s, *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
+            t.add_row(shown(s), *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
         console.print(t)
     figure = folder / "compare.png"
-    where = f"; figure: {figure}" if figure.exists() else " (no figure: --no-plots)"
-    console.print(f"full table: {folder / storage.COMPARISON}{where}")
+    outputs = manifest.get("outputs")
+    drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])
+    where = (f"; figure: {shown(figure)}" if drawn and figure.exists()
+             else f" (no figure; draw it with: asylumsim plot {shown(folder)})")
+    console.print(f"full table: {shown(folder / storage.COMPARISON)}{where}")
 
 
 # --------------------------------------------------------------------------------------
@@ -370,17 +379,57 @@ def plot_cmd(
 ) -> None:
     """Redraw the figures of a results folder from its saved tables (no rerun)."""
     try:
+        from sim.config.yaml_safe import one_line
         from sim.plots import draw_results
         from sim.runner.ensemble import load_results
 
-        manifest, ts = load_results(run_dir)
-        unknown = [m for m in metric or [] if m not in ts.columns or m in ("scenario", "replication", "day")]
-        if unknown:
-            have = [c for c in ts.columns if c not in ("scenario", "replication", "day")]
-            raise ResultsError(f"unknown metric {unknown[0]!r} in {run_dir}; available: {', '.join(have)}")
-        paths = draw_results(run_dir, manifest, ts, metric or None)
+        try:
+            manifest, ts = load_results(run_dir)
+            _check_plot_table(run_dir, manifest, ts, metric or [])
+            notes: list[str] = []
+            paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
+        except OSError as exc:  # a name too long, a read-only file system, ...
+            raise ResultsError(f"cannot plot {run_dir}: {exc.strerror or exc}") from None
+        for n in notes:
+            typer.echo(f"note: {one_line(n)}", err=True)
         for p in paths:
             if p.suffix == ".png":
-                typer.echo(f"wrote {p} (and .svg)")
+                typer.echo(f"wrote {one_line(str(p))} (and .svg)")
     except AsylumsimError as exc:
         _fail(exc)
+
+
+_KEY_COLUMNS = ("scenario", "replication", "day")
+
+
+def _check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: list[str]) -> None:
+    """Refuse, in one line, a table ``plot`` cannot draw (hand-edited or truncated).
+
+    Raises:
+        ResultsError: key columns missing, no rows, the comparison's baseline missing from
+            the table, or an unknown ``--metric`` (with the closest column names).
+    """
+    import difflib
+
+    missing = [c for c in _KEY_COLUMNS if c not in ts.columns]
+    if missing:
+        raise ResultsError(f"{folder}: the table has no {', '.join(repr(c) for c in missing)} column "
+                           "(hand-edited?); rerun the scenarios to rebuild it")
+    if ts.empty:
+        raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
+        have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))
+        raise ResultsError(f"{folder}: the baseline {baseline!r} named in the manifest is not in the table "
+                           f"(scenarios: {have}); was the folder edited?")
+    have = [str(c) for c in ts.columns if c not in _KEY_COLUMNS]
+    for m in metrics:
+        if m in have:
+            continue
+        close = difflib.get_close_matches(m, have, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"available: {', '.join(have)}"
+        raise ResultsError(f"unknown metric {m!r} in {folder}; {hint}")
+    numeric = ts[have].select_dtypes("number").columns
+    wanted = metrics or [c for c in have if c in set(numeric)]
+    if not any(ts[c].notna().any() for c in wanted if c in set(numeric)):
+        raise ResultsError(f"{folder}: the table has no numbers to plot for {', '.join(wanted) or 'any metric'}")
