@@ -8,6 +8,7 @@ the commands that need them, so ``list``/``show``/``validate``/``claims`` stay f
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -136,6 +137,14 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         code = 130
+    except OSError as exc:  # a path the OS refuses (too long, read-only, ...): one line, not a traceback
+        if exc.errno == errno.EPIPE:  # output closed early (| head): nothing to report
+            sys.exit(1)
+        from sim.config.yaml_safe import one_line
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {one_line(where + (exc.strerror or str(exc)))}", err=True)
+        code = 1
     sys.exit(code if isinstance(code, int) else 0)
 
 

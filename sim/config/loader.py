@@ -268,7 +268,10 @@ def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()
     if parent is not None:
         if not isinstance(parent, str):
             raise ConfigError(str(path), "extends", "must be a scenario name or a .yaml path")
-        parent_path = resolve_ref(parent, path.parent, str(path))
+        try:
+            parent_path = resolve_ref(parent, path.parent, str(path))
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise ConfigError(str(path), "extends", f"cannot read {parent!r} ({exc.strerror or exc})") from None
         base = load_chain(parent_path, prov, stack + (real,))
     return merge(base, raw, str(path), prov)
 
@@ -458,7 +461,10 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
 
 
 def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
-    path = ref if isinstance(ref, Path) else resolve_ref(str(ref))
+    try:
+        path = ref if isinstance(ref, Path) else resolve_ref(str(ref))
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise ConfigError(str(ref), "", f"cannot read file ({exc.strerror or exc})") from None
     prov: dict[Path_t, str] = {}
     data = load_chain(path, prov)
     data.pop("extends", None)
