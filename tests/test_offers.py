@@ -78,7 +78,10 @@ def test_tiered_offer_front_loads_defections():
 
 
 def test_defections_by_offer_sum_to_total():
-    sc = load_scenario("caplan", [*FAST, "offers=[{name: a, payment_usd: 50000}, {name: b, maker: ukraine, status: amnesty, destination: {}}]"])
+    sc = load_scenario("caplan", [*FAST, "offers=[{name: a, maker: eu, eligible: [soldiers], payment_usd: 50000, status: asylum, route: via_ukraine, "
+                                         "destination: {eu_west: 1.0}, credibility: {model: fixed, base: 0.9}}, "
+                                         "{name: b, maker: ukraine, eligible: [soldiers], payment_usd: 0, status: amnesty, route: via_ukraine, "
+                                         "destination: {}, credibility: {model: fixed, base: 0.9}}]"])
     df = run_replication(sc, 4, days=150)
     assert df["defected_cum"].iloc[-1] > 0
     np.testing.assert_allclose(df["defected_cum__a"] + df["defected_cum__b"], df["defected_cum"])
