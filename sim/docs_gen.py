@@ -6,8 +6,10 @@ Usage::
     python -m sim.docs_gen --check  # exit 1, naming each stale doc, if any differs
 
 The output depends only on the schema (``sim/config/schema.py``), the claims registry
-(``sim/data/claims.yaml``, read by ``sim/claims.py``) and the scenario files (``sim/scenarios/*.yaml``), never on the clock or the
-machine, so the tests can require the committed docs to equal a fresh generation.
+(``sim/data/claims.yaml``, read by ``sim/claims.py``) and the scenario files
+(``sim/scenarios/*.yaml``), never on the clock or the machine, so the tests can require the
+committed docs to equal a fresh generation. The numbers quoted in README.md and
+docs/guide.md come from a model run instead: see :mod:`sim.published`.
 """
 
 from __future__ import annotations
