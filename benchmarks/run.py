@@ -206,7 +206,7 @@ def bench_startup(repeats: int) -> dict:
     exe = Path(sys.executable).with_name("asylumsim")
     cmds = {
         "list": [str(exe), "list"],
-        "validate": [str(exe), "validate", "scenarios/baseline.yaml"],
+        "validate": [str(exe), "validate", "sim/scenarios/baseline.yaml"],
         "claims": [str(exe), "claims"],
         "show": [str(exe), "show", "baseline"],
     }
@@ -426,7 +426,7 @@ def table(r: dict) -> str:
     if "startup" in r:
         s = r["startup"]
         add("`asylumsim list` s", s["list"], "{:.2f}", "startup_list_s")
-        add("`asylumsim validate scenarios/baseline.yaml` s", s["validate"], "{:.2f}", "startup_validate_s")
+        add("`asylumsim validate sim/scenarios/baseline.yaml` s", s["validate"], "{:.2f}", "startup_validate_s")
         add("`asylumsim claims` s", s["claims"], "{:.2f}", "startup_claims_s")
         add("`asylumsim show baseline` s", s["show"], "{:.2f}", "startup_show_s")
         add("run overhead before first step (import sim.model + build, default scale) s", s["overhead"], "{:.2f}", "overhead_first_step_s")

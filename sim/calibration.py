@@ -1,6 +1,6 @@
 """Calibration of ``history_2022`` against the figures of autumn 2022.
 
-Targets come from ``data/calibration_2022.csv`` (rows of kind ``target``). Each target
+Targets come from ``sim/data/calibration_2022.csv`` (rows of kind ``target``). Each target
 row is matched to a model quantity (a daily value, a difference of cumulative columns
 over a window, or a level on a day). The error metric is Flee's averaged relative
 difference per series: ARD = mean over the series' points of |model - data| / data,
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "calibration_2022.csv"
+DATA = Path(__file__).resolve().parent / "data" / "calibration_2022.csv"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "calibration.md"
 
 

@@ -4,9 +4,12 @@ Each :class:`Claim` names the schema parameters (dotted paths as yielded by
 :func:`sim.config.schema.iter_fields`; list items as ``path[].field``) that let a user turn
 the claim up, down or off in YAML, the module that uses them, and the daily outcome
 columns where its effect shows. ``asylumsim claims`` prints this table and
-``docs/claims.md`` is generated from it; tests check it against ``CLAIMS.md`` and the schema.
+``docs/claims.md`` is generated from it; tests check it against ``CLAIMS.md`` (the copy in
+``sim/data/``) and the schema.
 
-This module imports only the schema (pydantic), so the CLI stays fast.
+The registry itself is data: ``sim/data/claims.yaml`` (shipped in the package), read once at
+import by :func:`load_claims`. This module imports only the schema (pydantic) and the YAML
+reader, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic.fields import FieldInfo
 
 from sim.config.schema import Scenario, iter_fields
+from sim.errors import ConfigError
 
-CLAIMS_MD = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
-"""Where CLAIMS.md lives in the workspace (beside the repository, not inside it)."""
+DATA = Path(__file__).resolve().parent / "data"
+"""The package's data folder (``sim/data``), shipped in the wheel."""
+
+CLAIMS_MD = DATA / "CLAIMS.md"
+"""The claims table the registry implements: a verbatim copy of the project brief's
+``CLAIMS.md`` (``/work/shared/CLAIMS.md``), shipped in the package so that tests and
+``asylumsim claims`` need nothing outside the repository."""
 
 MECHANISMS: tuple[str, ...] = (
     "sim.mechanisms.mobilization",
@@ -93,452 +103,68 @@ class Claim:
         return first[:100].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
 
 
-_EXIT_RESTRICTION = tuple(
-    f"kremlin.exit_restriction.{f}" for f in ("enabled", "trigger_fled", "delay_days", "effectiveness", "leakage")
-)
-_DETECTION = tuple(f"kremlin.counter_defection.{f}" for f in ("detection_base", "detection_slope", "detection_max"))
-_SOURCES = "kremlin.replacement.sources"
+CLAIM_KEYS: tuple[str, ...] = ("id", "text", "sources", "parameters", "mechanism", "outcomes", "becomes")
+"""The keys of one claim in ``claims.yaml`` (all required)."""
 
-CLAIMS: tuple[Claim, ...] = (
-    # ---- flight of draftees
-    Claim(
-        "F1",
-        "Every man who escapes is one less pair of boots for Putin; turning him away adds a soldier.",
-        ("000", "001"),
-        ("flight.base_hazard", "flight.summons_hazard", "flight.callup_risk_weight", "flight.rumour_weight",
-         "hosts[].draftee_policy", "hosts[].admit_share", f"{_SOURCES}[].elasticity"),
-        "sim.mechanisms.flight",
-        ("fled_cum", "abroad", "mobilized_cum", "turned_back_cum", "front_strength"),
-        "flight removes men from the draft pool; strength of the effect depends on R1",
-    ),
-    Claim(
-        "F2",
-        "The exodus is huge and fast (an estimate of 250,000 in days; Kazakhstan nearly 100,000 in a week), "
-        "constrained by border queues for miles and flight prices (private jets up to $25,000; charter "
-        "inquiries 50 -> 5,000 a day).",
-        ("002",),
-        ("exits", "exits[].capacity_per_day", "exits[].background_per_day", "exits[].base_cost_usd",
-         "exits[].price_surge", "population.means_median_usd", "population.means_sigma",
-         "flight.summons_hazard", "flight.cost_sensitivity", "flight.queue_cost_per_day",
-         "flight.price_cost_weight", "flight.max_queue_days"),
-        "sim.mechanisms.routes",
-        ("fled_cum", "entries_cum__<host>", "queue__<exit>"),
-        "route capacities, queues, price surge against means",
-    ),
-    Claim(
-        "F3",
-        "Moscow may bar military-age men from leaving; the FSB went to the Georgian border.",
-        ("002",),
-        _EXIT_RESTRICTION + ("exits[].restriction_exposure",),
-        "sim.actors.kremlin",
-        ("exit_restriction_active", "fled_cum", "queue__<exit>", "evading_at_home"),
-        "exit-restriction rule: trigger, effectiveness, leakage",
-    ),
-    Claim(
-        "F4",
-        "Poland and the Baltic states refuse draftees for security reasons; Germany protects deserters "
-        "facing repression.",
-        ("001", "002"),
-        ("hosts", "hosts[].draftee_policy", "hosts[].deserter_policy", "hosts[].admit_share",
-         "hosts[].policy_changes", "hosts[].policy_changes[].day", "hosts[].policy_changes[].draftee_policy",
-         "hosts[].policy_changes[].deserter_policy", "host_policy.policy_admit_share"),
-        "sim.actors.hosts",
-        ("entries_cum__<host>", "turned_back_cum", "defected_cum__<offer>"),
-        "per-host admission policy for draftees and for deserters",
-    ),
-    Claim(
-        "F5",
-        "Russians admitted may stay for good (unlike Ukrainians who plan to return).",
-        ("002",),
-        ("hosts[].return_rate_per_day", "hosts[].onward"),
-        "sim.actors.hosts",
-        ("returned_cum", "abroad", "abroad__<host>"),
-        "return rate by host; diaspora stock",
-    ),
-    Claim(
-        "F6",
-        "Many leaving are not eligible (students) but flee the economy: a brain drain.",
-        ("002", "000"),
-        ("population.non_eligible_per_leaver", "population.skilled_share_of_leavers"),
-        "sim.outcomes",
-        ("non_eligible_emigrants_cum", "skilled_emigrants_cum"),
-        "non-eligible emigrants and skill share as outcomes",
-    ),
-    Claim(
-        "F7",
-        "Hundreds of thousands had already left since February.",
-        ("000",),
-        ("population.emigrated_before_day0", "hosts[].initial_diaspora", "population.draft_pool"),
-        "sim.actors.hosts",
-        ("abroad", "abroad__<host>", "pretext_risk__<host>"),
-        "initial diaspora and initial pool",
-    ),
-    # ---- defection at the front
-    Claim(
-        "D1",
-        "Preference falsification: some soldiers privately oppose the war and would break ranks if they "
-        "had options; how many is invisible.",
-        ("004 (Kuran)",),
-        ("front.unwillingness.a", "front.unwillingness.b", "front.threshold_mean", "front.threshold_sd",
-         "defection.unwillingness_weight", "population.opposition.a", "population.opposition.b"),
-        "sim.mechanisms.defection",
-        ("defected_cum", "defected_cum__<offer>", "awol_cum"),
-        "hidden private unwillingness; personal thresholds",
-    ),
-    Claim(
-        "D2",
-        "Morale is low (abandoned vehicles, confusion, looting).",
-        ("004 (Lyall)",),
-        ("front.morale_initial", "front.morale_recovery", "front.morale_loss_sensitivity",
-         "front.morale_defection_sensitivity", "front.morale_weight"),
-        "sim.mechanisms.front",
-        ("defected_cum", "awol_cum"),
-        "initial morale distribution",
-    ),
-    Claim(
-        "D3",
-        "An offer replaces repatriation and punishment with a better life in the West.",
-        ("004",),
-        ("offers[].payment_usd", "offers[].status", "defection.payment_weight", "defection.payment_reference_usd",
-         "defection.status_value", "offers[].repatriation_probability",
-         "kremlin.counter_defection.punishment_base"),
-        "sim.mechanisms.defection",
-        ("defected_cum", "defected_cum__<offer>"),
-        "offer value against punishment and repatriation risk",
-    ),
-    Claim(
-        "D4",
-        "Commanders who fear defection distrust their men, which lowers effectiveness.",
-        ("004",),
-        ("front.distrust_weight", "front.distrust_reference_rate"),
-        "sim.mechanisms.front",
-        ("front_effective",),
-        "effectiveness penalty from perceived defection risk",
-    ),
-    Claim(
-        "D5",
-        "Publicize the offer everywhere (leaflets, social media).",
-        ("004", "003"),
-        ("offers[].publicity", "defection.word_of_mouth"),
-        "sim.mechanisms.defection",
-        ("defected_cum__<offer>",),
-        "awareness diffusion; publicity parameter",
-    ),
-    Claim(
-        "D6",
-        "A few early defections cascade, especially if the offer may be time-limited.",
-        ("003 (Schuck)",),
-        ("defection.social_weight", "defection.urgency_weight", "defection.urgency_window_days",
-         "offers[].deadline_day", "front.unit_size"),
-        "sim.mechanisms.defection",
-        ("defected_cum", "defected_cum__<offer>"),
-        "unit-level social influence; deadline urgency",
-    ),
-    Claim(
-        "D7",
-        "It costs NATO almost nothing if defectors are spread among countries.",
-        ("003 (Schuck)",),
-        ("hosts[].burden_share", "offers[].destination", "host_policy.policy_resettlement_usd"),
-        "sim.actors.hosts",
-        ("host_cost_usd_cum", "host_cost_usd_cum__<host>", "offer_cost_usd_cum__<offer>"),
-        "burden sharing; cost outcome by host",
-    ),
-    Claim(
-        "D8",
-        "Ukraine's offer (amnesty + 5M roubles, ~$48,000) is worse than it looks: elude your own army, "
-        "survive surrender, a POW camp, a fate hinging on the war's outcome.",
-        ("004 (Caplan)",),
-        ("offers[].credibility.model", "offers[].credibility.base", "offers[].credibility.war_weight",
-         "offers[].surrender_survival", "offers[].route", "kremlin.counter_defection.detection_base",
-         "front.enemy_strength"),
-        "sim.mechanisms.defection",
-        ("defected_cum__<offer>", "caught_cum"),
-        "chain of success probabilities; credibility tied to the war",
-    ),
-    Claim(
-        "D9",
-        "Caplan's Version 2.0: $100,000 plus EU citizenship, directly to the EU or via speedy transport "
-        "after surrender; no gamble on Ukraine winning.",
-        ("004 (Caplan)",),
-        ("offers[].payment_usd", "offers[].status", "offers[].route", "offers[].credibility.model",
-         "offers[].maker", "defection.payment_weight"),
-        "sim.mechanisms.defection",
-        ("defected_cum__<offer>", "offer_cost_usd_cum__<offer>", "front_strength"),
-        "offer parameters; credibility independent of the war",
-    ),
-    Claim(
-        "D10",
-        "Cost is small: all ~200,000 troops x $100,000 = $20B; payments could go to $1M; a multi-tier "
-        "offer pays the first 10,000 deserters most, later ones less.",
-        ("004 (Caplan)",),
-        ("offers[].tiers", "offers[].tiers[].first", "offers[].tiers[].amount_usd", "offers[].payment_usd"),
-        "sim.mechanisms.defection",
-        ("offer_cost_usd_cum__<offer>", "defected_cum__<offer>"),
-        "tiered payment schedule; cost outcome",
-    ),
-    Claim(
-        "D11",
-        "Ukraine's offer includes amnesty, but repatriation in an exchange or recapture remains possible.",
-        ("004 (Somin)",),
-        ("offers[].repatriation_probability", "offers[].status"),
-        "sim.mechanisms.defection",
-        ("repatriated_cum", "defected_cum__<offer>"),
-        "repatriation probability for the Ukrainian channel",
-    ),
-    Claim(
-        "D12",
-        "Hessian precedent: clemency handbills in 1776; roughly a tenth of the force deserted.",
-        ("003 (Matzko)",),
-        ("front.threshold_mean", "front.threshold_sd", "defection.opportunity_rate", "front.awol_rate"),
-        "sim.mechanisms.defection",
-        ("defected_cum", "awol_cum", "front_strength"),
-        "a plausibility check on long-run desertion rates",
-    ),
-    Claim(
-        "D13",
-        "Surrendering soldiers are entitled to asylum under refugee law; the US could use humanitarian parole.",
-        ("003",),
-        ("hosts[].deserter_policy", "host_policy.policy_admit_share", "host_policy.policy_resettlement_usd"),
-        "sim.actors.hosts",
-        ("defected_cum__<offer>", "host_cost_usd_cum__<host>"),
-        "host policy options for deserters",
-    ),
-    Claim(
-        "D14",
-        "Exclude soldiers guilty of war crimes; try them.",
-        ("000",),
-        ("hosts[].screening_catch_rate", "defection.war_criminal_share"),
-        "sim.mechanisms.security",
-        ("war_criminals_admitted_cum",),
-        "screening share and exclusion",
-    ),
-    Claim(
-        "D15",
-        "Few will take it: deserting endangers the family left behind; many just want to go home.",
-        ("004 comments",),
-        ("kremlin.counter_defection.reprisal_base", "kremlin.counter_defection.reprisal_slope",
-         "population.family_ties_share", "front.home_attachment"),
-        "sim.mechanisms.defection",
-        ("defected_cum", "defected_cum__<offer>"),
-        "family reprisal cost; home attachment",
-    ),
-    Claim(
-        "D16",
-        "Defectors get shot by their own side (blocking orders, Stalingrad).",
-        ("004 comments",),
-        _DETECTION + ("kremlin.counter_defection.executed_share", "kremlin.counter_defection.window_days"),
-        "sim.actors.kremlin",
-        ("detection", "caught_cum", "executed_cum", "defected_cum"),
-        "detection and lethal punishment rising with defection",
-    ),
-    Claim(
-        "D17",
-        "Pay bounties for equipment and intelligence, and pay the unit commander too.",
-        ("004 comments",),
-        ("offers[].equipment_bounty_usd", "offers[].equipment_share", "offers[].commander_payment_usd",
-         "offers[].commander_rate"),
-        "sim.mechanisms.defection",
-        ("defected_cum__<offer>", "offer_cost_usd_cum__<offer>"),
-        "optional offer extras; commander payment triggers unit-wide moves",
-    ),
-    Claim(
-        "D18",
-        "Zelensky promised civilized treatment, secrecy, and no forced return to Russia.",
-        ("002",),
-        ("offers[].repatriation_probability", "offers[].credibility.base"),
-        "sim.mechanisms.defection",
-        ("repatriated_cum", "defected_cum__<offer>"),
-        "lower repatriation risk in the Ukrainian channel",
-    ),
-    Claim(
-        "D19",
-        "Desertion, surrender and refusal now carry up to 10 years in prison.",
-        ("001",),
-        ("kremlin.counter_defection.punishment_base", "kremlin.counter_defection.punishment_slope",
-         "kremlin.counter_defection.imprisoned_share", "kremlin.counter_defection.sent_back_delay_days"),
-        "sim.actors.kremlin",
-        ("caught_cum", "imprisoned_cum", "defected_cum"),
-        "punishment severity",
-    ),
-    # ---- replacement
-    Claim(
-        "R1",
-        "A shortfall makes Putin conscript others instead: men in occupied Donbas, Belarus, Syria.",
-        ("002",),
-        (_SOURCES, f"{_SOURCES}[].name", f"{_SOURCES}[].elasticity", f"{_SOURCES}[].delay_days",
-         f"{_SOURCES}[].cap_per_day", f"{_SOURCES}[].cap_total", f"{_SOURCES}[].start_day",
-         "kremlin.replacement.target_strength", "mobilization.adapt_overshoot"),
-        "sim.mechanisms.replacement",
-        ("replacements_cum__<source>", "front_strength"),
-        "replacement sources with elasticity, delay, and limits; burden shifted to others as an outcome",
-    ),
-    Claim(
-        "R2",
-        "Ethnic minorities are drafted disproportionately.",
-        ("002",),
-        ("regions", "regions[].callup_bias", "regions[].minority", "regions[].pool_share"),
-        "sim.mechanisms.mobilization",
-        ("mobilized_minority_cum", "summoned_cum", "mobilized_cum"),
-        "regional and ethnic allocation bias",
-    ),
-    Claim(
-        "R3",
-        "The order calls up to 300,000.",
-        ("000", "001"),
-        ("mobilization.waves", "mobilization.waves[].day", "mobilization.waves[].total",
-         "mobilization.waves[].duration_days", "mobilization.summons_overshoot"),
-        "sim.mechanisms.mobilization",
-        ("summoned_cum", "mobilized_cum", "in_training"),
-        "quota schedule",
-    ),
-    Claim(
-        "R4",
-        "Conscripts reach the front with weeks of training or less; the unfit and old are taken.",
-        ("002",),
-        ("mobilization.training_days", "mobilization.mobilized_quality", f"{_SOURCES}[].delay_days", f"{_SOURCES}[].quality", "front.initial_quality"),
-        "sim.mechanisms.replacement",
-        ("in_training", "front_effective"),
-        "training delay; quality of new soldiers",
-    ),
-    # ---- protest and voice
-    Claim(
-        "P1",
-        "Trapping unwilling men and their families inside Russia brings the war home; mothers and wives in "
-        "the streets pressure the Kremlin; exit drains that voice.",
-        ("002", "000 comments"),
-        ("protest.exit_voice.link", "protest.exit_voice.strength", "protest.exit_voice.reference_share",
-         "protest.exit_voice.peak_share", "protest.legitimacy_protest_weight",
-         "kremlin.concessions.protest_threshold", "kremlin.concessions.callup_slowdown"),
-        "sim.mechanisms.protest",
-        ("protest_active", "legitimacy", "concessions_cum"),
-        "exit -> voice link (sign and shape are parameters)",
-    ),
-    Claim(
-        "P2",
-        "Thousands protested; detained protesters face up to 15 years, and are beaten and drafted.",
-        ("001",),
-        ("protest.arrest_capacity", "protest.k", "protest.max_jail_days", "regions[].police_ratio",
-         "mobilization.arrested_protesters_summoned", "protest.hardship_announcement_weight"),
-        "sim.mechanisms.protest",
-        ("arrests_cum", "summoned_cum"),
-        "arrest rate; arrested protesters enter the draft",
-    ),
-    Claim(
-        "P3",
-        "Without an exit men turn to desperate acts (shooting an officer, breaking their own arms).",
-        ("001",),
-        ("protest.evasion_weight", "mobilization.hide_rate", "flight.turned_back_retry"),
-        "sim.mechanisms.protest",
-        ("evading_at_home",),
-        "evasion at home when exit is closed",
-    ),
-    Claim(
-        "P4",
-        "A sustained exodus is a dagger to Russian morale and to the regime's narrative.",
-        ("002",),
-        ("front.exodus_morale_weight", "protest.exit_voice.link", "protest.exit_voice.legitimacy_weight"),
-        "sim.mechanisms.protest",
-        ("legitimacy", "front_effective", "defected_cum"),
-        "legitimacy and front morale fall with the exodus",
-    ),
-    Claim(
-        "P5",
-        "Protests, some led by soldiers' wives, spread; recruitment centres were attacked.",
-        ("002",),
-        ("protest.hardship_base", "protest.hardship_callup_weight", "protest.hardship_casualty_weight",
-         "protest.legitimacy_casualty_weight", "protest.family_multiplier", "protest.threshold"),
-        "sim.mechanisms.protest",
-        ("protest_active", "arrests_cum", "legitimacy"),
-        "hardship from call-ups drives protest",
-    ),
-    # ---- host-country security
-    Claim(
-        "H1",
-        "Russia could seed spies and saboteurs into the stream (a Korean War POW precedent).",
-        ("000 comments", "002"),
-        ("kremlin.infiltrators_per_1000_leavers", "hosts[].screening_catch_rate"),
-        "sim.mechanisms.security",
-        ("infiltrators_admitted_cum",),
-        "infiltration rate; screening catch rate",
-    ),
-    Claim(
-        "H2",
-        "A large \"Russian\" minority in a state in Moscow's sphere is a pretext for a future war.",
-        ("002", "001 comments"),
-        ("security.pretext_reference_share", "hosts[].size_class", "hosts[].initial_diaspora",
-         "hosts[].population"),
-        "sim.mechanisms.security",
-        ("pretext_risk__<host>",),
-        "pretext-risk index for small frontline hosts",
-    ),
-    Claim(
-        "H3",
-        "Spies need clearances to do real harm, and Putin has other channels anyway.",
-        ("004",),
-        ("security.infiltrator_matter_share", "security.incident_rate"),
-        "sim.mechanisms.security",
-        ("infiltrators_admitted_cum", "incidents_cum"),
-        "share of infiltrators who matter; counterfactual channel",
-    ),
-    Claim(
-        "H4",
-        "Latvia cites \"security reasons\"; Estonia says a draft is no ground for asylum.",
-        ("001",),
-        ("hosts[].draftee_policy", "hosts[].incident_tolerance", "hosts[].inflow_tolerance_per_day",
-         "hosts[].reversal_lag_days", "hosts[].policy_changes"),
-        "sim.actors.hosts",
-        ("turned_back_cum", "entries_cum__<host>", "incidents_cum"),
-        "closed policies of frontline hosts",
-    ),
-    Claim(
-        "H5",
-        "Large NATO states can accept; small states near Russia reasonably refuse.",
-        ("001 comments",),
-        ("hosts[].size_class", "hosts[].population", "hosts[].burden_share"),
-        "sim.actors.hosts",
-        ("pretext_risk__<host>", "host_cost_usd_cum__<host>"),
-        "host size classes",
-    ),
-    Claim(
-        "H6",
-        "Questioning refugees yields intelligence that offsets the spy risk.",
-        ("000 comments",),
-        ("security.intelligence_per_defector",),
-        "sim.mechanisms.security",
-        ("intelligence_cum",),
-        "optional intelligence-gain outcome",
-    ),
-    # ---- what the debate is judged by
-    Claim(
-        "M1",
-        "Each man admitted is one less widow and orphan.",
-        ("002",),
-        ("front.kia_rate", "front.wia_rate", "front.attrition", "front.lanchester_coefficient", "front.intensity"),
-        "sim.outcomes",
-        ("kia_cum", "kia_cum__<origin>", "casualties_cum", "fled_cum", "defected_cum"),
-        "deaths avoided among Russian men",
-    ),
-    Claim(
-        "M2",
-        "Why should a Moscow man watch from Warsaw while kids from Minsk are pushed in?",
-        ("002",),
-        (f"{_SOURCES}[].elasticity", f"{_SOURCES}[].cap_total", "regions[].minority", "regions[].callup_bias"),
-        "sim.outcomes",
-        ("replacements_cum__<source>", "kia_cum__<origin>", "mobilized_minority_cum", "mobilized_cum"),
-        "burden shifted to replacement sources",
-    ),
-    Claim(
-        "M3",
-        "The better policy ends the war fastest with the fewest casualties.",
-        ("002",),
-        ("front.enemy_strength", "front.attrition", "front.lanchester_coefficient",
-         "kremlin.replacement.target_strength", "run.days"),
-        "sim.outcomes",
-        ("front_effective", "front_strength", "casualties_cum"),
-        "effective strength, casualties, time to a strength threshold",
-    ),
-)
-"""Every claim of CLAIMS.md, in its order."""
+
+def _str_list(value: Any, source: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(source, key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def load_claims(path: Path | str | None = None) -> tuple[Claim, ...]:
+    """Read the claims registry from its YAML file.
+
+    Args:
+        path: A claims file; default: ``claims.yaml`` shipped in the package (``sim/data/``).
+
+    Returns:
+        Every claim, in file order (which is CLAIMS.md's order).
+
+    Raises:
+        ConfigError: The file cannot be read or parsed, a claim lacks a key, has an unknown
+            one or a value of the wrong type, or an id repeats; the message names the file,
+            the key (``claims[3].sources``) and the problem.
+    """
+    from sim.config.yaml_safe import read_yaml_file
+
+    if path is None:
+        with resources.as_file(resources.files("sim") / "data" / "claims.yaml") as shipped:
+            return load_claims(shipped)
+    source = str(path)
+    data = read_yaml_file(Path(path))
+    if not isinstance(data, dict) or set(data) != {"claims"} or not isinstance(data["claims"], list):
+        raise ConfigError(source, "", "expected one top-level key 'claims' holding a list of claims")
+    claims: list[Claim] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["claims"]):
+        where = f"claims[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(source, where, "a claim must be a mapping")
+        missing = [k for k in CLAIM_KEYS if k not in raw]
+        unknown = sorted(set(raw) - set(CLAIM_KEYS))
+        if missing or unknown:
+            problem = f"missing key {missing[0]!r}" if missing else f"unknown key {unknown[0]!r}"
+            raise ConfigError(source, where, f"{problem} (a claim has {', '.join(CLAIM_KEYS)})")
+        for k in ("id", "text", "mechanism", "becomes"):
+            if not isinstance(raw[k], str) or not raw[k].strip():
+                raise ConfigError(source, f"{where}.{k}", "must be a non-empty string")
+        if not re.fullmatch(r"[A-Z]\d+", raw["id"]):
+            raise ConfigError(source, f"{where}.id", f"{raw['id']!r} is not a claim id like F1 or D19")
+        if raw["id"] in seen:
+            raise ConfigError(source, f"{where}.id", f"claim {raw['id']} is listed twice")
+        seen.add(raw["id"])
+        claims.append(Claim(
+            id=raw["id"], text=raw["text"], sources=_str_list(raw["sources"], source, f"{where}.sources"),
+            parameters=_str_list(raw["parameters"], source, f"{where}.parameters"), mechanism=raw["mechanism"],
+            outcomes=_str_list(raw["outcomes"], source, f"{where}.outcomes"), becomes=raw["becomes"],
+        ))
+    return tuple(claims)
+
+
+CLAIMS: tuple[Claim, ...] = load_claims()
+"""Every claim of CLAIMS.md, in its order (from ``sim/data/claims.yaml``)."""
 
 
 def claims_by_id() -> dict[str, Claim]:

@@ -38,6 +38,32 @@ def _fail(exc: AsylumsimError) -> None:
     raise typer.Exit(1)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from sim.provenance import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version, the git commit and Python's version, then exit.")] = False,
+    scenarios: Annotated[list[Path] | None, typer.Option(
+        "--scenarios", metavar="DIR",
+        help="A folder of your scenario YAML files, searched first by name (repeatable; then "
+             "$ASYLUMSIM_SCENARIOS, the working directory, the shipped scenarios).")] = None,
+) -> None:
+    """Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios."""
+    from sim.config.loader import use_scenario_dirs
+
+    try:
+        use_scenario_dirs(scenarios or [])
+    except AsylumsimError as exc:
+        _fail(exc)
+
+
 @app.command("list")
 def list_cmd() -> None:
     """List the named scenarios, one line each."""

@@ -26,10 +26,7 @@ from sim.cli import app
 from sim.config import load_scenario
 from sim.config.schema import OfferConfig, Scenario, iter_fields
 
-CLAIMS_MD = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
-needs_claims_md = pytest.mark.skipif(
-    not CLAIMS_MD.is_file(), reason=f"CLAIMS.md not found at {CLAIMS_MD} (the shared/ folder beside the repo is absent)"
-)
+REPO_CLAIMS_MD = Path(__file__).resolve().parents[1] / "sim" / "data" / "CLAIMS.md"
 CLAIM_ID = re.compile(r"\b[FDRPHM]\d+\b")
 
 
@@ -37,19 +34,17 @@ CLAIM_ID = re.compile(r"\b[FDRPHM]\d+\b")
 # registry vs CLAIMS.md
 
 
-@needs_claims_md
 def test_registry_holds_exactly_the_claims_md_ids_in_order():
-    md_ids = [cid for cid, _ in parse_claims_md(CLAIMS_MD)]
+    md_ids = [cid for cid, _ in parse_claims_md(REPO_CLAIMS_MD)]
     assert len(md_ids) == len(set(md_ids)), "CLAIMS.md repeats an id"
     assert set(md_ids) - set(claims_by_id()) == set(), "claims in CLAIMS.md missing from sim/claims.py"
     assert set(claims_by_id()) - set(md_ids) == set(), "claims in sim/claims.py not in CLAIMS.md"
     assert [c.id for c in CLAIMS] == md_ids
 
 
-@needs_claims_md
 def test_registry_text_sources_and_model_form_match_claims_md():
     by_id = claims_by_id()
-    for row in parse_claims_table(CLAIMS_MD):
+    for row in parse_claims_table(REPO_CLAIMS_MD):
         claim = by_id[row["id"]]
         assert claim.sources == split_sources(row["source"]), row["id"]
         assert claim.text == row["claim"], row["id"]
@@ -199,3 +194,52 @@ def test_claims_command_rejects_an_unknown_id_with_one_line():
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "X9" in lines[0] and lines[0].startswith("error:")
+
+
+# ---------------------------------------------------------------------------------------
+# the registry is data: sim/data/claims.yaml
+
+
+def test_the_registry_is_read_from_the_shipped_yaml_file():
+    from importlib import resources
+
+    from sim.claims import load_claims
+
+    shipped = resources.files("sim") / "data" / "claims.yaml"
+    assert shipped.is_file()
+    assert load_claims() == CLAIMS
+    assert resources.files("sim").joinpath("data", "CLAIMS.md").is_file()
+    assert REPO_CLAIMS_MD.is_file(), "the repository copy of CLAIMS.md is missing"
+
+
+GOOD_CLAIM = ("- id: F1\n  text: t\n  sources: ['000']\n  parameters: [flight.base_hazard]\n"
+              "  mechanism: sim.mechanisms.flight\n  outcomes: [fled_cum]\n  becomes: b\n")
+
+
+@pytest.mark.parametrize(("body", "key", "problem"), [
+    ("claims:\n" + GOOD_CLAIM + GOOD_CLAIM, "claims[1].id", "listed twice"),
+    ("claims:\n" + GOOD_CLAIM.replace("  becomes: b\n", ""), "claims[0]", "missing key 'becomes'"),
+    ("claims:\n" + GOOD_CLAIM + "  colour: red\n", "claims[0]", "unknown key 'colour'"),
+    ("claims:\n" + GOOD_CLAIM.replace("sources: ['000']", "sources: '000'"), "claims[0].sources", "list of non-empty strings"),
+    ("claims:\n" + GOOD_CLAIM.replace("id: F1", "id: flight1"), "claims[0].id", "not a claim id"),
+    ("claim:\n" + GOOD_CLAIM, "", "one top-level key 'claims'"),
+])
+def test_a_broken_claims_file_names_the_file_the_key_and_the_problem(tmp_path, body, key, problem):
+    from sim.claims import load_claims
+    from sim.errors import ConfigError
+
+    path = tmp_path / "claims.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_claims(path)
+    assert info.value.source == str(path) and info.value.key == key and problem in info.value.problem
+    assert "\n" not in str(info.value)
+
+
+def test_a_good_claims_file_round_trips(tmp_path):
+    from sim.claims import load_claims
+
+    path = tmp_path / "claims.yaml"
+    path.write_text("claims:\n" + GOOD_CLAIM, encoding="utf-8")
+    (claim,) = load_claims(path)
+    assert (claim.id, claim.sources, claim.parameters, claim.outcomes) == ("F1", ("000",), ("flight.base_hazard",), ("fled_cum",))

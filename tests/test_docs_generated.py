@@ -12,7 +12,7 @@ from sim.config.schema import Scenario, iter_fields
 from sim.config.yaml_safe import read_yaml_file
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted((REPO / "scenarios").glob("*.yaml"))
+SCENARIO_FILES = sorted((REPO / "sim" / "scenarios").glob("*.yaml"))
 FIX = f"run `{docs_gen.REGENERATE}` and commit the result"
 
 
@@ -57,7 +57,7 @@ def test_bounds_text_reports_ranges_choices_and_optional():
 
 
 def _write_scenarios(folder: Path) -> Path:
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "baseline.yaml").write_text("name: baseline\ndescription: everything\n", encoding="utf-8")
     (folder / "caplan_like.yaml").write_text(
         "name: caplan_like\ndescription: d\nextends: baseline\n"
@@ -85,7 +85,7 @@ def test_scenarios_are_listed_under_the_claims_whose_parameters_they_set(tmp_pat
 
 
 def test_check_names_the_stale_doc_and_exits_1(tmp_path, capsys):
-    _write_scenarios(tmp_path / "scenarios")
+    _write_scenarios(tmp_path / "sim" / "scenarios")
     assert docs_gen.main([], root=tmp_path) == 0
     assert docs_gen.main(["--check"], root=tmp_path) == 0
     claims_md = tmp_path / docs_gen.CLAIMS_DOC

@@ -26,7 +26,7 @@ from sim.config.yaml_safe import parse_yaml_text
 from sim.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE_LINES = (REPO / "scenarios" / "baseline.yaml").read_text(encoding="utf-8").splitlines()
+BASELINE_LINES = (REPO / "sim" / "scenarios" / "baseline.yaml").read_text(encoding="utf-8").splitlines()
 
 # Keys that exist somewhere in the schema (dotted paths split up), so the fuzzer reaches
 # validation rather than stopping at "unknown key" every time.
@@ -187,7 +187,7 @@ def _load_ok_or_config_error(path: Path, text: str, overrides: list[str]) -> Non
         sc = load_scenario(path, overrides)
     except ConfigError as exc:
         assert "\n" not in str(exc), f"multi-line error: {exc!r}"
-        assert str(exc).startswith((str(path), "--set", "<command line>", str(REPO / "scenarios"))), str(exc)
+        assert str(exc).startswith((str(path), "--set", "<command line>", str(REPO / "sim" / "scenarios"))), str(exc)
         return
     assert isinstance(sc, Scenario)
 

@@ -74,10 +74,12 @@ def lose_replication(folder: str, scenario: str, replication: int) -> Callable[[
 # documented command (exactly as in docs/guide.md) -> what this test does with it
 TABLE: dict[str, Run | Skip] = {
     # 1 Install
-    "python3 -m venv .venv && .venv/bin/pip install -q -e .":
-        Skip("installation: this test already runs inside that installation (.ci/run does the same with the test extra)"),
+    "python3 -m venv .venv && .venv/bin/pip install -q -r requirements/run.lock && .venv/bin/pip install -q --no-deps -e .":
+        Skip("installation: this test already runs inside that installation (.ci/run does the same with requirements/test.lock)"),
     "source .venv/bin/activate":
         Skip("a shell built-in that puts .venv/bin on PATH; the test calls the installed CLI directly"),
+    "asylumsim --version":
+        Run("asylumsim --version"),
     "asylumsim --help":
         Run("asylumsim --help"),
     # 2 A first look
@@ -127,8 +129,8 @@ TABLE: dict[str, Run | Skip] = {
         Run("asylumsim run caplan --replications 3 --scale 500 --days 12 --resume --executor inline --no-plots --out results/caplan50",
             creates=("results/caplan50/replications/caplan/rep-000002.parquet",)),
     # 8 Ensembles on a Dask cluster
-    "pip install -e '.[dask]'":
-        Skip("installs the optional extra; the test extra includes dask and distributed"),
+    ".venv/bin/pip install -q -r requirements/dask.lock":
+        Skip("installs the optional extra; requirements/test.lock includes dask and distributed"),
     "asylumsim run caplan --replications 50 --scale 50 --executor dask --workers 2 --out results/caplan-dask":
         Run(f"asylumsim run caplan {SMALL} --executor dask --workers 1 --no-plots --out results/caplan-dask",
             creates=("results/caplan-dask/timeseries.parquet",), needs="distributed"),

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
-from sim.config import load_scenario
-from sim.config.yaml_safe import parse_yaml_text
+from sim.config import load_scenario, yaml_safe
+from sim.config.yaml_safe import MAX_DEPTH, NESTED_TOO_DEEPLY, parse_yaml_text
 from sim.errors import ConfigError
 
 ASYLUMSIM = str(Path(sys.executable).with_name("asylumsim"))
@@ -242,7 +243,61 @@ def test_mapping_alias_bomb_and_deep_nesting_are_refused(tmp_path):
     path = write(tmp_path, "maps.yaml", maps)
     one_line_error(cli("validate", str(path), cwd=tmp_path, timeout=30, limit_memory=True), str(path), "alias bomb")
     deep = write(tmp_path, "deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
-    one_line_error(cli("validate", str(deep), cwd=tmp_path, timeout=30), str(deep), "nested too deeply")
+    one_line_error(cli("validate", str(deep), cwd=tmp_path, timeout=30), str(deep), NESTED_TOO_DEEPLY)
+
+
+# Documents deeper than MAX_DEPTH in every form the parsers meet: flow lists and mappings,
+# block mappings, and far past the libraries' own limits (libyaml stops at 1000 levels with its
+# own words, pure-Python PyYAML runs out of recursion). The user reads the project's message.
+DEEP = {
+    "flow-lists-past-library-limit": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+    "flow-maps-past-library-limit": "a: " + "{b: " * 1500 + "1" + "}" * 1500 + "\n",
+    "flow-lists-just-over": "a: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n",
+    "block-maps-just-over": "".join("  " * i + f"k{i}:\n" for i in range(MAX_DEPTH)) + "  " * MAX_DEPTH + "v: 1\n",
+    "unclosed-and-deep": "a: " + "[" * 3000 + "\n",
+}
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+@pytest.mark.parametrize("loader", ["C", "pure-Python"])
+def test_any_nesting_past_the_limit_gets_the_projects_own_message(text, loader, monkeypatch):
+    if loader == "pure-Python":
+        # the same strict loader on PyYAML's pure-Python parser (what a PyYAML without libyaml uses)
+        class PureLoader(yaml.SafeLoader):
+            yaml_implicit_resolvers = yaml_safe._StrictLoader.yaml_implicit_resolvers
+
+        monkeypatch.setattr(yaml_safe, "_StrictLoader", PureLoader)
+        monkeypatch.setattr(yaml_safe, "_BaseLoader", yaml.SafeLoader)
+    with pytest.raises(ConfigError) as info:
+        parse_yaml_text(text, "deep.yaml")
+    assert str(info.value) == f"deep.yaml: {NESTED_TOO_DEEPLY}"
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_long_documents_are_told_deep_by_the_fast_scan(text, monkeypatch):
+    # past PURE_PYTHON_DEPTH_SCAN characters the depth is read with libyaml plus the unread tail
+    monkeypatch.setattr(yaml_safe, "PURE_PYTHON_DEPTH_SCAN", 10)
+    pad = "".join(f"pad{i}: [1, 2, 3]\n" for i in range(20))
+    with pytest.raises(ConfigError) as info:
+        parse_yaml_text(pad + text, "deep.yaml")
+    assert str(info.value) == f"deep.yaml: {NESTED_TOO_DEEPLY}"
+    with pytest.raises(ConfigError, match="YAML syntax error") as info:
+        parse_yaml_text(pad + "z: [1,\n", "bad.yaml")
+    assert NESTED_TOO_DEEPLY not in str(info.value)
+
+
+def test_nesting_up_to_the_limit_is_read():
+    text = "a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
+    value = parse_yaml_text(text, "ok.yaml")["a"]
+    for _ in range(MAX_DEPTH - 2):
+        value = value[0]
+    assert value == []
+
+
+def test_a_plain_syntax_error_is_not_called_deep():
+    with pytest.raises(ConfigError, match="YAML syntax error at line 2") as info:
+        parse_yaml_text("a: [1, 2\n", "bad.yaml")
+    assert NESTED_TOO_DEEPLY not in str(info.value)
 
 
 # --------------------------------------------------------------------------------------

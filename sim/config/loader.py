@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,45 @@ MAX_EXTENDS_DEPTH = 20
 Path_t = tuple[str | int, ...]
 
 
-def scenario_dirs() -> list[Path]:
-    """Where named scenarios are looked up, in order.
+SHIPPED_SCENARIOS = Path(str(resources.files("sim") / "scenarios"))
+"""The named scenarios that ship inside the package (``sim/scenarios/*.yaml``)."""
 
-    ``$ASYLUMSIM_SCENARIOS`` (os.pathsep-separated) first, then the repository's
-    ``scenarios/`` next to the package.
+_extra_dirs: list[Path] = []
+
+
+def use_scenario_dirs(dirs: list[Path] | tuple[Path, ...]) -> None:
+    """Set the folders given with ``--scenarios DIR`` (searched first; replaces earlier ones).
+
+    Args:
+        dirs: Existing folders of scenario YAML files, in search order.
+
+    Raises:
+        ConfigError: If one of them is not a folder (naming it).
     """
-    dirs: list[Path] = []
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise ConfigError("--scenarios", "", f"{str(d)!r} is not a folder")
+    _extra_dirs[:] = [Path(d) for d in dirs]
+
+
+def scenario_dirs() -> list[Path]:
+    """Where named scenarios are looked up, in order (the first folder that has a name wins).
+
+    1. the folders given with ``--scenarios DIR`` (see :func:`use_scenario_dirs`);
+    2. ``$ASYLUMSIM_SCENARIOS`` (os.pathsep-separated folders);
+    3. the current working directory;
+    4. the scenarios shipped in the package (``sim/scenarios``).
+    """
+    dirs: list[Path] = list(_extra_dirs)
     env = os.environ.get("ASYLUMSIM_SCENARIOS")
     if env:
         dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "scenarios")
-    return dirs
+    try:
+        dirs.append(Path.cwd())
+    except OSError:  # the working directory was deleted
+        pass
+    dirs.append(SHIPPED_SCENARIOS)
+    return list(dict.fromkeys(dirs))
 
 
 @dataclass(frozen=True)
@@ -448,7 +476,7 @@ def load_scenario(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
     """Load a named scenario or file, with ``--set`` overrides, into a validated Scenario.
 
     Args:
-        ref: A scenario name from ``scenarios/`` or a path to a YAML file.
+        ref: A scenario name (looked up in :func:`scenario_dirs`) or a path to a YAML file.
         overrides: ``key.path=value`` strings applied after merging, before validation.
 
     Raises:

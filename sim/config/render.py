@@ -1,6 +1,6 @@
 """Render a Scenario as commented YAML: every value with its description and source.
 
-Used by ``asylumsim show`` and to write ``scenarios/baseline.yaml``; the output parses
+Used by ``asylumsim show`` and to write ``sim/scenarios/baseline.yaml``; the output parses
 back (strictly) to the same scenario.
 """
 

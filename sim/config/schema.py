@@ -1,7 +1,7 @@
 """The scenario schema: every parameter of the model, typed, bounded and sourced.
 
 Each field carries a description and a ``source``: a CLAIMS.md article id (``000``..``004``,
-``004 comments``), a row of ``data/calibration_2022.csv`` (``csv:<quantity>``), or
+``004 comments``), a row of ``sim/data/calibration_2022.csv`` (``csv:<quantity>``), or
 ``assumption``. ``docs/parameters.md`` is generated from this module.
 
 Validation happens here and only here (scikit-learn's rule): the model's constructors trust

@@ -1,4 +1,4 @@
-"""Regenerate ``scenarios/baseline.yaml`` from the schema defaults.
+"""Regenerate ``sim/scenarios/baseline.yaml`` from the schema defaults.
 
 Run ``python -m sim.config.write_baseline``; a test checks the file still equals the
 schema's defaults, so a changed default is a changed baseline in the same commit.
@@ -23,7 +23,7 @@ HEADER = (
 
 
 def main() -> None:
-    path = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
     path.write_text(render_yaml(Scenario(name="baseline", description=DESCRIPTION), header=HEADER))
     print(path)
 

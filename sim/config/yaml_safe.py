@@ -9,7 +9,11 @@ Differences from ``yaml.safe_load`` and why:
 - alias graphs are measured before use, so a "billion laughs" document is refused
   quickly instead of exhausting memory downstream;
 - only regular files are read, and at most ``MAX_BYTES`` of them (counted while
-  reading), so a FIFO or ``/dev/zero`` cannot hang or exhaust the reader.
+  reading), so a FIFO or ``/dev/zero`` cannot hang or exhaust the reader;
+- nesting deeper than ``MAX_DEPTH`` is refused with this module's own message, whatever the
+  YAML library does at depth (PyYAML's C parser stops at its own limit with its own wording,
+  the pure-Python one runs out of recursion): the depth is measured here, not read from
+  the library's error text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from sim.errors import ConfigError
 
 MAX_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 200_000
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and lists a document may have (a scenario needs about 6)."""
+NESTED_TOO_DEEPLY = f"document is nested too deeply (more than {MAX_DEPTH} levels)"
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
@@ -86,6 +93,8 @@ def _check_graph(node: Node, source: str) -> None:
     def size(n: Node, path: str, stack: tuple[int, ...]) -> int:
         if id(n) in stack:
             raise ConfigError(source, path, "recursive YAML alias")
+        if len(stack) >= MAX_DEPTH and not isinstance(n, ScalarNode):
+            raise ConfigError(source, "", NESTED_TOO_DEEPLY)
         if id(n) in expanded:
             return expanded[id(n)]
         if n.tag not in _ALLOWED_TAGS:
@@ -172,17 +181,62 @@ def _parse(text: str, source: str) -> Any:
             loader.dispose()
     except ConfigError:
         raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(source, "", f"YAML syntax error at {where}{exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, "", f"YAML error: {exc}".splitlines()[0]) from None
-    except RecursionError:
-        raise ConfigError(source, "", "document is nested too deeply") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        # Whatever a library says when nesting runs too deep, the user reads our message.
+        mark = getattr(exc, "problem_mark", None)
+        if _deeper_than(text, MAX_DEPTH, end=mark.index + 1 if mark is not None else None):
+            raise ConfigError(source, "", NESTED_TOO_DEEPLY) from None
+        if isinstance(exc, RecursionError):
+            raise ConfigError(source, "", NESTED_TOO_DEEPLY) from None
+        raise _syntax_error(exc, source) from None
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         # a constructor choked on a value the checks above let through
         raise ConfigError(source, "", f"cannot read a value ({type(exc).__name__}: {exc})") from None
+
+
+def _syntax_error(exc: yaml.YAMLError, source: str) -> ConfigError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return ConfigError(source, "", f"YAML syntax error at {where}{exc.problem}")
+    return ConfigError(source, "", f"YAML error: {exc}".splitlines()[0])
+
+
+PURE_PYTHON_DEPTH_SCAN = 200_000
+"""Up to this many characters, a failed parse is rescanned with PyYAML's pure-Python parser."""
+
+
+def _deeper_than(text: str, limit: int, end: int | None = None) -> bool:
+    """Whether mappings and lists nest more than ``limit`` deep in ``text[:end]``.
+
+    Called only after parsing failed, to tell a depth failure from a syntax error without
+    relying on the library's wording. Up to ``PURE_PYTHON_DEPTH_SCAN`` characters (every
+    realistic scenario) it counts the start and end events of PyYAML's pure-Python parser: a
+    state machine with no recursion and no depth limit of its own, which stops at the first
+    level past ``limit``. Longer text would take seconds that way, so it is read with the
+    parser in use (libyaml, fast), whose scanner stops at its own depth limit up to one
+    simple key (1024 characters) before yielding the events there; the brackets still open
+    in that unread stretch are added to the depth reached.
+    """
+    prefix = text[:end]
+    fast = len(prefix) > PURE_PYTHON_DEPTH_SCAN
+    depth = 0
+    seen = 0
+    try:
+        for event in yaml.parse(prefix, Loader=_BaseLoader if fast else yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            seen = event.end_mark.index if event.end_mark is not None else seen
+    except (yaml.YAMLError, RecursionError):
+        pass
+    if not fast:
+        return False
+    rest = prefix[seen:]
+    return depth + rest.count("[") + rest.count("{") - rest.count("]") - rest.count("}") > limit
 
 
 def read_limited(path: Path, limit: int = MAX_BYTES) -> bytes:

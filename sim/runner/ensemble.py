@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from sim import provenance
 from sim.errors import ResultsError
 from sim.runner import storage
 from sim.runner.seeds import ReplicationSeed, replication_seed
@@ -393,6 +394,7 @@ def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
         "status": "running",
         "command_line": storage.command_line(),
         "versions": storage.package_versions(),
+        "provenance": provenance.provenance(),
         "platform": {"system": platform.platform(), "host": socket.gethostname()},
         **spec.to_manifest(),
         "runs": [],

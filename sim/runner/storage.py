@@ -21,13 +21,11 @@ import contextlib
 import io
 import json
 import os
-import platform
 import re
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,14 +233,10 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape the results."""
-    out = {"python": platform.python_version()}
-    for dist in ("asylumsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "dask", "distributed"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    """Versions of Python, asylumsim and the packages that shape the results (see sim.provenance)."""
+    from sim.provenance import versions
+
+    return versions()
 
 
 def command_line() -> list[str]:
