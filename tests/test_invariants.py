@@ -134,11 +134,11 @@ def run(sc: Scenario, seed: int = 0) -> pd.DataFrame:
 def _is_sampling_overflow(exc: BaseException) -> bool:
     """Known bug (see test_thinning_with_a_tiny_probability_returns_valid_indices): for an
     inclusion probability below ~1e-18, ``sampling.candidates`` overflows int64 and returns
-    garbage indices (IndexError in ``_flee``) or loops forever."""
+    garbage indices (IndexError in ``Flight.step``) or loops forever."""
     frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
     if isinstance(exc, TimeoutError):
         return any(f.endswith("sim/mechanisms/sampling.py") for f in frames)
-    return isinstance(exc, IndexError) and any(f.endswith("sim/model.py") for f in frames) and "-92233" in str(exc) \
+    return isinstance(exc, IndexError) and any(f.endswith("sim/submodels/flight.py") for f in frames) and "-92233" in str(exc) \
         or isinstance(exc, IndexError) and "out of bounds" in str(exc) and any(len(t) > 15 for t in str(exc).split())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,9 @@ from hypothesis import strategies as st
 from sim.config import load_scenario
 from sim.ledger import State
 from sim.model import AsylumModel
+from sim.outcomes import daily_row, output_names
 from sim.simulate import run_replication
+from sim.submodels import PHASES
 
 
 def run(name: str, *overrides: str, seed: int = 1, days: int | None = None) -> pd.DataFrame:
@@ -49,7 +53,7 @@ def test_full_scale_model_builds_one_man_per_real_man():
     sc = load_scenario("baseline", ["population.scale=1", "population.draft_pool=200000", "front.initial_strength=5000",
                                     "kremlin.replacement.target_strength=[[0, 5000]]"])
     m = AsylumModel(sc, rng=1)
-    assert m.pool.n == 200_000 and m.ledger.stock[State.FRONT] == 5000
+    assert m.world.pool.n == 200_000 and m.world.ledger.stock[State.FRONT] == 5000
 
 
 def test_closed_exit_admits_no_one_after_closing_day():
@@ -103,12 +107,36 @@ def test_step_order_is_pinned():
     sc = load_scenario("baseline", ["population.scale=2000"])
     m = AsylumModel(sc, rng=1)
     calls = []
-    for name in ("_mobilize", "_flee", "_borders", "_pipeline", "_front", "_protest", "_security"):
-        orig = getattr(m, name)
-        setattr(m, name, lambda day, _n=name, _o=orig: (calls.append(_n), _o(day)))
+    orig_plan = m.routes.plan
+    m.routes.plan = lambda day: (calls.append("Routes"), orig_plan(day))
+    for phase in m.phases:
+        orig = phase.step
+        phase.step = lambda day, _n=type(phase).__name__, _o=orig: (calls.append(_n), _o(day))
     m.step()
-    assert calls == ["_mobilize", "_flee", "_borders", "_pipeline", "_front", "_protest", "_security"]
+    assert calls == ["Routes", "Mobilization", "Flight", "Borders", "Pipeline", "Front", "Protest", "Security"]
+    assert [type(p) for p in m.phases] == list(PHASES)
     assert m.day == 0
+
+
+def test_daily_row_keys_are_the_registry_names():
+    sc = load_scenario("caplan", ["population.scale=2000"])
+    m = AsylumModel(sc, rng=1)
+    m.step()
+    row = daily_row(m.world, m.kremlin, m.offers, m.observed)
+    names = output_names(sc)
+    assert set(row) == set(names) and len(row) == len(names) == len(set(names))
+    assert any(n.startswith("pretext_risk__") for n in row) and any(n.startswith("defected_cum__") for n in row)
+
+
+def test_institutions_see_yesterdays_snapshot_only():
+    sc = load_scenario("baseline", ["population.scale=2000"])
+    m = AsylumModel(sc, rng=1)
+    before = m.observed
+    assert before.attempt_share is None and before.fled_real == 0.0
+    m.step()
+    assert m.observed is not before and m.observed.attempt_share is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.observed.fled_real = 1.0
 
 
 def test_dated_host_policy_change_applies():
