@@ -6,7 +6,7 @@ the claim up, down or off in YAML, the module that uses them, and the daily outc
 columns where its effect shows. ``asylumsim claims`` prints this table and
 ``docs/claims.md`` is generated from it; tests check it against ``CLAIMS.md`` and the schema.
 
-This module imports only the schema (pydantic), so the CLI stays fast.
+This module imports only the schema (pydantic) and the outputs registry, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from sim.config.schema import Scenario, iter_fields
+from sim.outcomes import claim_columns
 
 CLAIMS_MD = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
 """Where CLAIMS.md lives in the workspace (beside the repository, not inside it)."""
@@ -39,21 +40,8 @@ MECHANISMS: tuple[str, ...] = (
 )
 """Modules a claim can be implemented in."""
 
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "front_strength", "front_effective", "in_training", "summoned_cum", "mobilized_cum",
-    "fled_cum", "abroad", "entries_cum__<host>", "queue__<exit>", "replacements_cum__<source>",
-    "casualties_cum", "kia_cum", "wia_cum", "defected_cum", "defected_cum__<offer>",
-    "caught_cum", "awol_cum", "offer_cost_usd_cum__<offer>", "protest_active", "arrests_cum",
-    "legitimacy", "concessions_cum", "evading_at_home", "infiltrators_admitted_cum",
-    "war_criminals_admitted_cum", "host_cost_usd_cum", "host_cost_usd_cum__<host>",
-    "pretext_risk__<host>", "intelligence_cum", "non_eligible_emigrants_cum",
-    "skilled_emigrants_cum", "turned_back_cum",
-    # further columns of sim.outcomes
-    "summoned", "mobilized_minority_cum", "returned_cum", "abroad__<host>", "kia_cum__<origin>",
-    "executed_cum", "imprisoned_cum", "repatriated_cum", "exit_restriction_active", "detection",
-    "incidents_cum", "replacements_cum", "offer_cost_usd_cum",
-)
-"""Daily outcome columns; ``<host>``, ``<exit>``, ``<source>``, ``<offer>`` stand for names and
+OUTCOME_COLUMNS: tuple[str, ...] = claim_columns()
+"""Daily outcome columns, from :data:`sim.outcomes.OUTPUTS`; ``<host>``, ``<exit>``, ``<source>``, ``<offer>`` stand for names and
 ``<origin>`` for ``initial``, ``mobilized`` or a replacement source."""
 
 

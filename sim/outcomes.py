@@ -7,7 +7,8 @@ The daily row's columns (:func:`output_names`), the plots' labels, compare's met
 interest and the claims' outcome columns are all derived from it.
 
 All counts are in real people (simulated individuals x scale); money in USD. This module
-reads the world and the institutions; it does not import the model.
+reads the world and the institutions; it does not import the model. The registry imports
+only the schema, so the CLI (claims, plots) can read it without numpy.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from sim.config.schema import Scenario
-from sim.ledger import State
-from sim.mechanisms.security import pretext_risk
 
 if TYPE_CHECKING:  # types only: outcomes sits below the actors and the world in no import
     from sim.actors import Kremlin, OfferMaker
@@ -162,6 +159,11 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
     Returns:
         Column name -> value, in real people, USD, shares or indices.
     """
+    import numpy as np  # here, not at the top: the registry above is read by the CLI
+
+    from sim.ledger import State
+    from sim.mechanisms.security import pretext_risk
+
     s, acc, sc = world.scale, world.accounts, world.sc
     st = world.ledger.stock
     pop = sc.population

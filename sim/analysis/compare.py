@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.outcomes import headline_metrics
+
 ID_COLUMNS = ("scenario", "replication", "day")
 CHECKPOINT_DAYS = (30, 90, 180, 365)
-METRICS_OF_INTEREST = (
-    "front_effective", "front_strength", "defected_cum", "fled_cum", "casualties_cum",
-    "kia_cum", "protest_active", "mobilized_cum", "replacements_cum", "offer_cost_usd_cum",
-)
+METRICS_OF_INTEREST = headline_metrics()  # the registry's headline columns, in rank order
 COMPARISON_COLUMNS = ["scenario", "metric", "day", "median", "p05", "p95", "diff_median", "diff_p05", "diff_p95", "n"]
 DEATHS_AVOIDED = "deaths_avoided"
 COST_PER_SOLDIER = "cost_per_soldier_removed_usd"
