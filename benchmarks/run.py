@@ -340,7 +340,7 @@ def timed_parts() -> list[tuple[str, object, str]]:
 
 
 def profile_year(top: int = 25) -> dict:
-    """cProfile of one default-scale year, and the time of each phase method of a day."""
+    """cProfile of one default-scale year, and the time of each part of a day (:func:`timed_parts`)."""
     import cProfile
     import io
     import pstats
