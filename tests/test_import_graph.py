@@ -192,3 +192,20 @@ def test_imports_are_read_as_documented(tmp_path, source, expected):
 def test_cycles_are_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+MAX_LINES = 400
+MAX_MODEL_LINES = 200
+# Declarative: the schema is the baseline's data. The others are over the limit today and
+# are split separately (the claims registry moves to YAML; the ensemble engine and the
+# Epstein grid fixture are outside issue 14's model part). Delete an entry once it fits.
+OVER_LIMIT = {"sim.config.schema", "sim.claims", "sim.runner.ensemble", "sim.mechanisms.civil_violence_grid"}
+
+
+def test_modules_stay_small_and_the_model_is_wiring():
+    lines = {m: len(p.read_text().splitlines()) for m, p in modules().items()}
+    over = sorted(f"{m}: {n}" for m, n in lines.items() if n > MAX_LINES and m not in OVER_LIMIT)
+    assert not over, f"modules over {MAX_LINES} lines: {over}"
+    assert lines["sim.model"] <= MAX_MODEL_LINES
+    stale = sorted(m for m in OVER_LIMIT - {"sim.config.schema"} if lines.get(m, 0) <= MAX_LINES)
+    assert not stale, f"these now fit in {MAX_LINES} lines: remove them from OVER_LIMIT: {stale}"
