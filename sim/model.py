@@ -41,7 +41,7 @@ from sim.outcomes import output_names
 from sim.population import Pool
 from sim.soldiers import Front
 
-TAG_WAVE, TAG_DOMESTIC = 0, 1
+TAG_WAVE, TAG_DOMESTIC, TAG_NONE = 0, 1, 2  # whose call-up a man was summoned under; TAG_NONE: never summoned
 
 
 class AsylumModel(mesa.Model):
@@ -74,7 +74,7 @@ class AsylumModel(mesa.Model):
                                         flt.opposition_exponent, pop.family_flight_penalty)
         self.cell_max_propensity = np.array([
             self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.pool.cell_start, self.pool.cell_stop, strict=False)])
-        self.pool_tag = np.zeros(self.pool.n, dtype=np.int8)
+        self.pool_tag = np.full(self.pool.n, TAG_NONE, dtype=np.int8)
         self.ledger = Ledger(self.source_names)
         self.ledger.seed(State.HOME, self.pool.n)
 
@@ -154,7 +154,8 @@ class AsylumModel(mesa.Model):
             "repatriated": 0,
         }
         self.entries_real = z(n_hosts)
-        self.admitted_sim = z(n_hosts)
+        self.admitted_sim = z(n_hosts)  # men admitted at the border from Russia (first admissions), simulated
+        self.resettlement_usd = 0.0  # hosts' resettlement costs only (host_cost also holds shared offer payments)
         self.abroad_count = np.zeros(n_hosts, dtype=np.int64)
         self.repl_real = z(len(self.source_names))
         self.kia_by_origin = z(len(self.origin_names))
@@ -291,7 +292,37 @@ class AsylumModel(mesa.Model):
         hiding = pool.in_state(State.HIDING)
         if hiding.size:
             found = hiding[self.rng.random(hiding.size) < mob.hiding_catch_rate]
-            self._report(found, day, State.HIDING)
+            self._report(self._found_callable(found), day, State.HIDING)
+
+    def _found_callable(self, found: np.ndarray) -> np.ndarray:
+        """The found hiding men who are sent to training today.
+
+        Men who were summoned (or served before, e.g. AWOL men found again) always go.
+        Men never summoned (blocked leavers, men turned back at the border) are served on
+        the spot only while the call-up still owes men today: first the waves, then the
+        domestic replacement call-up; they count against that quota (``summoned_cum``
+        and ``mobilized_cum``). The others stay hidden.
+
+        Args:
+            found: Pool indices of hiding men found today.
+
+        Returns:
+            Pool indices of the men to send to training.
+        """
+        fresh = found[self.pool_tag[found] == TAG_NONE]
+        if fresh.size == 0:
+            return found
+        s = self.scale
+        # the waves' debt as of this morning, less the wave men who reported since
+        owed_wave = max(0.0, self.kremlin.owed_wave - (self._wave_reported * s - self.mobilized_wave_real))
+        fresh = fresh[self.rng.permutation(fresh.size)]
+        n_wave = min(fresh.size, int(stochastic_round(self.rng, owed_wave / s)))
+        n_dom = min(fresh.size - n_wave, int(stochastic_round(self.rng, self.owed_domestic_real / s)))
+        taken_wave, taken_dom = fresh[:n_wave], fresh[n_wave:n_wave + n_dom]
+        self.pool_tag[taken_wave] = TAG_WAVE
+        self.pool_tag[taken_dom] = TAG_DOMESTIC
+        self.c["summoned"] += n_wave + n_dom
+        return found[self.pool_tag[found] != TAG_NONE]
 
     def _report(self, men: np.ndarray, day: int, src: State) -> None:
         """Men who report (or are found) go to training; count them by purpose."""
@@ -337,14 +368,18 @@ class AsylumModel(mesa.Model):
                               and (e.reopen_day is None or day < e.reopen_day)) for e in self.sc.exits])
 
     def _exit_open(self) -> np.ndarray:
-        """Exits open to draft-eligible leavers: crossable, and the host admits draftees."""
+        """Exits open to draft-eligible leavers: crossable, the host admits draftees, and
+        the capacity leaves room for leavers once background traffic has crossed."""
         admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.exit_host])
-        return self._exit_crossable() & admits
+        return self._exit_crossable() & admits & (self._net_capacity_men() > 0)
+
+    def _net_capacity_men(self) -> np.ndarray:
+        """Daily places left for leavers at each exit, in simulated men (background first)."""
+        return np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in self.sc.exits]) / self.places_per_man
 
     def _route_probs(self) -> np.ndarray:
         f = self.sc.flight
-        ex = self.sc.exits
-        cap = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in ex]) / self.places_per_man
+        cap = self._net_capacity_men()
         wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
         price = self._exit_prices()
         # a man does not head for a queue longer than he would wait (F2)
@@ -443,7 +478,9 @@ class AsylumModel(mesa.Model):
             q.push(arriving[pool.exit_idx[arriving] == e])
             h = int(self.exit_host[e])
             if crossable[e]:
-                self.entries_real[h] += ex.background_per_day  # border statistics count everyone
+                # border statistics count everyone; background traffic crosses first, up to
+                # the capacity, and leavers get the places that remain
+                self.entries_real[h] += min(ex.background_per_day, ex.capacity_per_day)
             if not is_open[e]:
                 self._turn_back(q.clear())  # a closed exit admits no leaver
                 continue
@@ -470,7 +507,9 @@ class AsylumModel(mesa.Model):
             self.admitted_sim[h] += men.size
             self.entries_real[h] += men.size * self.places_per_man
             self._admitted_today_real[h] += men.size * self.places_per_man
-            self.host_cost[h] += men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            resettle = men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            self.host_cost[h] += resettle
+            self.resettlement_usd += resettle
             self._pay_draftee_offers(h, men.size)
         # men abroad return home (F5) or move on (Flee-style onward moves), drawn by thinning
         leave_rate = self.return_rate + self.onward.sum(axis=1)
@@ -504,7 +543,9 @@ class AsylumModel(mesa.Model):
             self.entries_real += moved * self.places_per_man
             self._admitted_today_real += moved * self.places_per_man
             for j in np.flatnonzero(moved):
-                self.host_cost[j] += moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
+                resettle = moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
+                self.host_cost[j] += resettle
+                self.resettlement_usd += float(resettle)
             # a draftee offer pays a man once: on moving into its destination from outside it
             origin = h[stay][moving][ok]
             for o in self.offers:
@@ -763,7 +804,9 @@ class AsylumModel(mesa.Model):
         if w.sum() > 0:
             share = w / w.sum()
             self.host_defectors_real += real * share
-            self.host_cost += real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
+            resettle = real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
+            self.host_cost += resettle
+            self.resettlement_usd += float(resettle.sum())
             self._defector_flow_real += real * share
         # war criminals among them (D14): screened by the receiving host, or tried in Ukraine
         wc = self.rng.binomial(int(real), self.sc.defection.war_criminal_share) if real >= 1 else 0
