@@ -2,6 +2,13 @@
 
 All counts are in real people (simulated individuals x scale); money in USD.
 Columns with ``__<name>`` suffixes exist once per host, exit, source, origin or offer.
+``protest_active`` is an index of voice (potential protesters times the active share of
+the protest panel), not a head count (docs/ODD.md, "Protest").
+
+Border columns come in two kinds: ``entries_cum__<host>`` is what border statistics count
+(every traveller: background traffic, the men's companions, onward moves), while
+``admitted_cum__<host>`` counts only draft-eligible men the host admitted at the border
+from Russia; summed over hosts it equals ``fled_cum``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ SCALAR_OUTPUTS = [
     "imprisoned_cum", "repatriated_cum", "offer_cost_usd_cum", "protest_active", "arrests_cum", "legitimacy",
     "concessions_cum", "exit_restriction_active", "detection", "infiltrators_admitted_cum",
     "war_criminals_admitted_cum", "incidents_cum", "intelligence_cum", "host_cost_usd_cum",
+    "resettlement_usd_cum",
     "non_eligible_emigrants_cum", "skilled_emigrants_cum", "emigrants_since_jan_cum", "replacements_cum",
 ]
 
@@ -32,6 +40,7 @@ def output_names(sc: Scenario) -> list[str]:
     """Every daily output column for a scenario, in a stable order."""
     names = list(SCALAR_OUTPUTS)
     names += [f"entries_cum__{h.name}" for h in sc.hosts]
+    names += [f"admitted_cum__{h.name}" for h in sc.hosts]
     names += [f"abroad__{h.name}" for h in sc.hosts]
     names += [f"queue__{e.name}" for e in sc.exits]
     names += [f"replacements_cum__{s.name}" for s in sc.kremlin.replacement.sources]
@@ -84,6 +93,7 @@ def compute_outputs(m: AsylumModel) -> dict[str, float]:
         "incidents_cum": m.incidents,
         "intelligence_cum": m.intelligence,
         "host_cost_usd_cum": float(m.host_cost.sum()),
+        "resettlement_usd_cum": float(m.resettlement_usd),
         "non_eligible_emigrants_cum": float(fled_real * pop.non_eligible_per_leaver),
         "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
         # F7: everyone who left in 2022, the months before the order included
@@ -93,6 +103,7 @@ def compute_outputs(m: AsylumModel) -> dict[str, float]:
     abroad = m.abroad_count * s
     for i, h in enumerate(m.sc.hosts):
         out[f"entries_cum__{h.name}"] = float(m.entries_real[i])
+        out[f"admitted_cum__{h.name}"] = float(m.admitted_sim[i] * s)
         out[f"abroad__{h.name}"] = float(abroad[i])
         out[f"host_cost_usd_cum__{h.name}"] = float(m.host_cost[i])
     for i, e in enumerate(m.sc.exits):

@@ -34,13 +34,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "fled_cum": ("Men who fled abroad (cumulative)", "men"),
     "casualties_cum": ("Casualties, killed and wounded (cumulative)", "soldiers"),
     "kia_cum": ("Killed in action (cumulative)", "soldiers"),
-    "protest_active": ("Active protesters", "people"),
+    # an index of voice, not a head count: definition in docs/ODD.md, section 7.9
+    "protest_active": ("Protest activity index (not a head count; docs/ODD.md 7.9)", "index (unitless)"),
+    "arrests_cum": ("Arrests index (cumulative; not a head count; docs/ODD.md 7.9)", "index (unitless)"),
     "mobilized_cum": ("Men mobilized (cumulative)", "men"),
     "replacements_cum": ("Replacements sent to the front (cumulative)", "soldiers"),
     "offer_cost_usd_cum": ("Offer payments (cumulative)", "US dollars"),
+    "resettlement_usd_cum": ("Hosts' resettlement costs (cumulative)", "US dollars"),
 }
 FLOW_PREFIXES: dict[str, tuple[str, str]] = {
-    "entries_cum__": ("Men admitted abroad, by host country (cumulative)", "men"),
+    # admitted_cum__<host>, not entries_cum__<host>: entries also count background
+    # traffic and companions (border statistics); admissions sum to fled_cum
+    "admitted_cum__": ("Draft-eligible men admitted abroad, by host country (cumulative)", "men"),
     "defected_cum__": ("Defections, by offer (cumulative)", "soldiers"),
     "replacements_cum__": ("Replacements, by source (cumulative)", "soldiers"),
 }
@@ -77,7 +82,7 @@ def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
 
 
 def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
-    """Columns of one flow family (e.g. ``entries_cum__<host>``) that are not all empty."""
+    """Columns of one flow family (e.g. ``admitted_cum__<host>``) that are not all empty."""
     return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
 
 
