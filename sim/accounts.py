@@ -47,8 +47,9 @@ class Accounts:
     incidents_real: float = 0.0
     intelligence_real: float = 0.0
     arrests_real: float = 0.0
+    resettlement_usd: float = 0.0  # hosts' resettlement costs alone (host_cost_usd also holds shared offer payments)
     entries_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    admitted_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    admitted_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))  # admitted at the border from Russia
     abroad_sim: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     replacements_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kia_by_origin_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))

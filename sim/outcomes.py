@@ -6,7 +6,13 @@ or small host (``<name>__<member>``), and its place in summary tables and defaul
 The daily row's columns (:func:`output_names`), the plots' labels, compare's metrics of
 interest and the claims' outcome columns are all derived from it.
 
-All counts are in real people (simulated individuals x scale); money in USD. This module
+All counts are in real people (simulated individuals x scale); money in USD.
+``protest_active`` is an index of voice (potential protesters times the active share of
+the protest panel), not a head count (docs/ODD.md, "Protest"). Border columns come in two
+kinds: ``entries_cum__<host>`` is what border statistics count (every traveller:
+background traffic, the men's companions, onward moves), while ``admitted_cum__<host>``
+counts only draft-eligible men the host admitted at the border from Russia; summed over
+hosts it equals ``fled_cum``. This module
 reads the world and the institutions; it does not import the model. The registry imports
 only the schema, so the CLI (claims, plots) can read it without numpy.
 """
@@ -73,8 +79,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("imprisoned_cum", "soldiers", "Soldiers imprisoned (cumulative)"),
     Output("repatriated_cum", "soldiers", "Defectors repatriated (cumulative)"),
     Output("offer_cost_usd_cum", "US dollars", "Offer payments (cumulative)", headline=10),
-    Output("protest_active", "people", "Active protesters", headline=7, figure=True),
-    Output("arrests_cum", "people", "Protesters arrested (cumulative)"),
+    # an index of voice, not a head count: definition in docs/ODD.md, section 7.9
+    Output("protest_active", "index (unitless)", "Protest activity index (not a head count; docs/ODD.md 7.9)",
+           headline=7, figure=True),
+    Output("arrests_cum", "index (unitless)", "Arrests index (cumulative; not a head count; docs/ODD.md 7.9)"),
     Output("legitimacy", "share", "Regime legitimacy"),
     Output("concessions_cum", "concessions", "Concessions made (cumulative)"),
     Output("exit_restriction_active", "0/1", "Exit restriction in force"),
@@ -84,11 +92,16 @@ OUTPUTS: tuple[Output, ...] = (
     Output("incidents_cum", "incidents", "Security incidents (cumulative)"),
     Output("intelligence_cum", "index", "Intelligence from defectors (cumulative)"),
     Output("host_cost_usd_cum", "US dollars", "Hosts' costs (cumulative)"),
+    Output("resettlement_usd_cum", "US dollars", "Hosts' resettlement costs (cumulative)", headline=11),
     Output("non_eligible_emigrants_cum", "people", "Non-eligible emigrants with leavers (cumulative)"),
     Output("skilled_emigrants_cum", "people", "Skilled emigrants (cumulative)"),
     Output("emigrants_since_jan_cum", "people", "Emigrants since January 2022 (cumulative)"),
     Output("replacements_cum", "soldiers", "Replacements sent to the front (cumulative)", headline=9),
-    Output("entries_cum", "men", "Men admitted abroad, by host country (cumulative)", per="host", figure=True),
+    # entries are border statistics (background traffic, companions, onward moves); the flow
+    # figure uses admissions, which sum to fled_cum
+    Output("entries_cum", "people", "Border entries, by host country (cumulative)", per="host"),
+    Output("admitted_cum", "men", "Draft-eligible men admitted abroad, by host country (cumulative)", per="host",
+           figure=True),
     Output("abroad", "men", "Men abroad, by host country", per="host"),
     Output("queue", "men", "Men queued, by exit", per="exit"),
     Output("replacements_cum", "soldiers", "Replacements, by source (cumulative)", per="source", figure=True),
@@ -202,6 +215,7 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
         "incidents_cum": acc.incidents_real,
         "intelligence_cum": acc.intelligence_real,
         "host_cost_usd_cum": float(acc.host_cost_usd.sum()),
+        "resettlement_usd_cum": float(acc.resettlement_usd),
         "non_eligible_emigrants_cum": float(fled_real * pop.non_eligible_per_leaver),
         "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
         # F7: everyone who left in 2022, the months before the order included
@@ -212,6 +226,7 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
     geo = world.geo
     for i, h in enumerate(geo.host_names):
         out[f"entries_cum__{h}"] = float(acc.entries_real[i])
+        out[f"admitted_cum__{h}"] = float(acc.admitted_sim[i] * s)
         out[f"abroad__{h}"] = float(abroad[i])
         out[f"host_cost_usd_cum__{h}"] = float(acc.host_cost_usd[i])
     for i, e in enumerate(geo.exit_names):

@@ -66,7 +66,7 @@ def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
 
 
 def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
-    """Columns of one flow family (e.g. ``entries_cum__<host>``) that are not all empty."""
+    """Columns of one flow family (e.g. ``admitted_cum__<host>``) that are not all empty."""
     return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
 
 

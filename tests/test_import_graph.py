@@ -9,9 +9,9 @@ The layers, from the bottom (a module may import its own layer and those below):
 4. ``sim.actors``: the institutions.
 5. ``sim.submodels``, ``sim.outcomes``: the rules applied to the world; the outputs registry.
 6. ``sim.model``: the wiring.
-7. ``sim.simulate``, ``sim.calibration``, ``sim.analysis``, ``sim.runner`` (engine): running
-   and summarizing replications.
-8. ``sim.plots``, ``sim.claims``, ``sim.docs_gen``: presentation and documentation.
+7. ``sim.simulate``, ``sim.calibration``, ``sim.analysis``, ``sim.runner`` (engine),
+   ``sim.plots``: running, summarizing and drawing replications.
+8. ``sim.claims``, ``sim.docs_gen``: the claims registry and documentation.
 9. ``sim.cli``, ``sim.claims_cli``, ``sim.runner.commands``: the command line.
 
 Imports are read with ``ast``: module-level and function-level ``import`` statements
@@ -35,8 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim.actors",),
     ("sim.submodels", "sim.outcomes"),
     ("sim.model",),
-    ("sim.simulate", "sim.calibration", "sim.analysis", "sim.runner"),
-    ("sim.plots", "sim.claims", "sim.docs_gen"),
+    ("sim.simulate", "sim.calibration", "sim.analysis", "sim.runner", "sim.plots"),
+    ("sim.claims", "sim.docs_gen"),
     ("sim.cli", "sim.claims_cli", "sim.runner.commands"),
 )
 # The CLI registers commands by importing modules that import the CLI back; the CLI

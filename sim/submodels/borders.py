@@ -1,7 +1,8 @@
 """Borders (ODD 7.3, second half): queues, admission, exit restriction, returns, onward moves.
 
-Arrivals join their exit's queue in a random order; each exit processes its capacity
-left after background traffic; the exit restriction (F3) stops some; the host admits a
+Background traffic crosses first, up to the capacity (border statistics count it at
+every exit not physically closed). Arrivals join their exit's queue in a random order;
+each exit processes the capacity left; the exit restriction (F3) stops some; the host admits a
 share and turns back the rest. Men abroad return home (F5) or move on to another host
 (Flee-style onward moves), drawn by thinning. Draftee offers pay a man once, when he
 first enters one of their destination hosts.
@@ -26,7 +27,7 @@ class Borders:
     open to draftees, ``routes.open``/``crossable``, the geography (exit hosts, return and
     onward rates). Writes: pool and ledger (TRANSIT -> ABROAD, HOME, HIDING; ABROAD ->
     HOME), exit queues, ``accounts`` (entries, admitted, abroad, fled, returned, turned
-    back, host costs), offers' payments, ``signals.exit_demand``, ``admitted_today_real``.
+    back, host costs, resettlement costs), offers' payments, ``signals.exit_demand``, ``admitted_today_real``.
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
@@ -65,7 +66,9 @@ class Borders:
             q.push(arriving[pool.exit_idx[arriving] == e])
             h = int(geo.exit_host[e])
             if crossable[e]:
-                acc.entries_real[h] += ex.background_per_day  # border statistics count everyone
+                # border statistics count everyone; background traffic crosses first, up to
+                # the capacity, and leavers get the places that remain
+                acc.entries_real[h] += min(ex.background_per_day, ex.capacity_per_day)
             if not is_open[e]:
                 self.turn_back(q.clear())  # a closed exit admits no leaver
                 continue
@@ -92,7 +95,9 @@ class Borders:
             acc.admitted_sim[h] += men.size
             acc.entries_real[h] += men.size * geo.places_per_man
             sig.admitted_today_real[h] += men.size * geo.places_per_man
-            acc.host_cost_usd[h] += men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            resettle = men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            acc.host_cost_usd[h] += resettle
+            acc.resettlement_usd += resettle
             for o in self.offers:
                 if o.open_to("draftees") and geo.host_names[h] in o.cfg.destination:
                     acc.book_offer_payment(o.cfg, o.pay(men.size, s))
@@ -134,7 +139,9 @@ class Borders:
         acc.entries_real += moved * geo.places_per_man
         sig.admitted_today_real += moved * geo.places_per_man
         for j in np.flatnonzero(moved):
-            acc.host_cost_usd[j] += moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
+            resettle = moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
+            acc.host_cost_usd[j] += resettle
+            acc.resettlement_usd += float(resettle)
         # a draftee offer pays a man once: on moving into its destination from outside it
         origin = h[stay][moving][ok]
         for o in self.offers:

@@ -29,7 +29,8 @@ class Defection:
     hosts' deserter admission, resettlement costs and screening. Writes: front slots
     (awareness, gone per unit), pool and ledger (FRONT -> EXECUTED, IMPRISONED,
     RECOVERING, KIA, DEFECTED), ``accounts`` (caught, executed, imprisoned, kia,
-    defected, repatriated, host costs and defectors, war criminals, intelligence),
+    defected, repatriated, host costs, resettlement costs and defectors, war
+    criminals, intelligence),
     offers' payments, ``signals.defector_flow_real``.
     """
 
@@ -177,7 +178,9 @@ class Defection:
         if w.sum() > 0:
             share = w / w.sum()
             acc.host_defectors_real += real * share
-            acc.host_cost_usd += real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
+            resettle = real * share * np.array([h.resettlement_usd(deserter=True) for h in self.hosts])
+            acc.host_cost_usd += resettle
+            acc.resettlement_usd += float(resettle.sum())
             self.signals.defector_flow_real += real * share
         wc = rng.binomial(int(real), self.cfg.war_criminal_share) if real >= 1 else 0
         if w.sum() > 0 and wc:

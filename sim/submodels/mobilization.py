@@ -2,8 +2,9 @@
 
 How many summonses: what the call-up waves and the domestic call-up still owe, less what
 the pending summonses should yield (R1, R3). Arrested protesters of draft age are served
-first (P2). Summoned men report, hide, flee or wait; men in hiding are found now and then.
-Men who report (or are found) enter the training pipeline.
+first (P2). Summoned men report, hide, flee or wait; men in hiding are found now and then:
+those summoned before always go, those never summoned only while the call-up still owes
+men today (served on the spot). Men who report (or are found) enter the training pipeline.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sim.mechanisms.sampling import draw_from_cells
 from sim.submodels.routes import Routes
 from sim.world import World
 
-TAG_WAVE, TAG_DOMESTIC = 0, 1  # which call-up a summons was issued under
+TAG_WAVE, TAG_DOMESTIC, TAG_NONE = 0, 1, 2  # whose call-up a man was summoned under; TAG_NONE: never summoned
 
 
 class Mobilization:
@@ -42,7 +43,7 @@ class Mobilization:
         self.routes, self.kremlin, self.offers = routes, actors.kremlin, actors.offers
         self.mob, self.summons_hazard, self.evasion_weight = sc.mobilization, sc.flight.summons_hazard, sc.protest.evasion_weight
         self.n_regions = len(sc.regions)
-        self.tag = np.zeros(self.pool.n, dtype=np.int8)  # TAG_* of each man's last summons
+        self.tag = np.full(self.pool.n, TAG_NONE, dtype=np.int8)  # TAG_* of each man's last summons
         self.served = np.zeros(self.pool.n, dtype=bool)  # reported at least once
         self.expected_yield = 1.0 / sc.mobilization.summons_overshoot
         self.report_hist: deque[tuple[int, int]] = deque(maxlen=14)  # (reported, answered) per day
@@ -53,6 +54,7 @@ class Mobilization:
         self.domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
         self.domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
         self._cells_today = np.zeros(self.pool.cell_stop.size)
+        self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
 
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
         """Serve ``cells_n[c]`` summonses to men at home in each cell; return how many were served."""
@@ -75,6 +77,7 @@ class Mobilization:
         """Issue today's summonses, then let summoned men choose and find some hiding men."""
         mob, sig, pool, s = self.mob, self.signals, self.pool, self.world.scale
         self._cells_today = np.zeros(pool.cell_stop.size)
+        self._wave_reported_morning = sig.wave_reported_sim
         home = pool.home_cells.copy()
         if self.domestic is not None:
             sig.owed_domestic_real += self.kremlin.orders_today[self.domestic]
@@ -126,7 +129,37 @@ class Mobilization:
         hiding = pool.in_state(State.HIDING)
         if hiding.size:
             found = hiding[rng.random(hiding.size) < mob.hiding_catch_rate]
-            self.report(found, day, State.HIDING)
+            self.report(self._found_callable(found), day, State.HIDING)
+
+    def _found_callable(self, found: np.ndarray) -> np.ndarray:
+        """The found hiding men who are sent to training today.
+
+        Men who were summoned (or served before, e.g. AWOL men found again) always go.
+        Men never summoned (blocked leavers, men turned back at the border) are served on
+        the spot only while the call-up still owes men today: first the waves, then the
+        domestic replacement call-up; they count against that quota (``summoned_cum``
+        and ``mobilized_cum``). The others stay hidden.
+
+        Args:
+            found: Pool indices of hiding men found today.
+
+        Returns:
+            Pool indices of the men to send to training.
+        """
+        fresh = found[self.tag[found] == TAG_NONE]
+        if fresh.size == 0:
+            return found
+        s, sig = self.world.scale, self.signals
+        # the waves' debt as of this morning, less the wave men who reported since
+        owed_wave = max(0.0, self.kremlin.owed_wave - (sig.wave_reported_sim * s - float(self._wave_reported_morning * s)))
+        fresh = fresh[self.rng.permutation(fresh.size)]
+        n_wave = min(fresh.size, int(stochastic_round(self.rng, owed_wave / s)))
+        n_dom = min(fresh.size - n_wave, int(stochastic_round(self.rng, sig.owed_domestic_real / s)))
+        taken_wave, taken_dom = fresh[:n_wave], fresh[n_wave:n_wave + n_dom]
+        self.tag[taken_wave] = TAG_WAVE
+        self.tag[taken_dom] = TAG_DOMESTIC
+        self.accounts.summoned_sim += n_wave + n_dom
+        return found[self.tag[found] != TAG_NONE]
 
     def report(self, men: np.ndarray, day: int, src: State) -> None:
         """Men who report (or are found) go to training; count them by call-up."""

@@ -44,15 +44,17 @@ class Routes:
     def plan(self, day: int) -> None:
         """Set this morning's crossable and open exits, prices and route probabilities.
 
-        An exit is crossable unless physically closed today; open if crossable and its host
-        admits draftees; usable if open and its queue is no longer than a man would wait (F2).
+        An exit is crossable unless physically closed today; open (to leavers) if crossable,
+        its host admits draftees and its capacity leaves room once background traffic has
+        crossed (background first, docs/ODD.md 7.3); usable if open and its queue is no
+        longer than a man would wait (F2).
         """
         self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
                                         and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
         admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.geo.exit_host])
-        self.open = self.crossable & admits
+        cap = self._free_capacity / self.geo.places_per_man  # places left after background traffic, in men
+        self.open = self.crossable & admits & (cap > 0)
         f = self.f
-        cap = self._free_capacity / self.geo.places_per_man
         wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
         self.prices = fl.exit_prices(self._base_cost, self._surge, self.signals.exit_demand * self.geo.places_per_man,
                                      self._capacity)
