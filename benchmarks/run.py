@@ -294,7 +294,7 @@ def child_full_year(scale: int, seed: int) -> None:
     t3 = time.perf_counter()
     print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "steps_s": t3 - t2, "total_s": t3 - t1,
                       "cpu_s": time.process_time(), "maxrss_kib": peak_rss_kib(),
-                      "n_pool": int(m.pool.n), "n_front": int(m.ledger.stock[6])}))
+                      "n_pool": int(m.world.pool.n), "n_front": int(m.world.ledger.stock[6])}))
 
 
 def peak_rss_kib() -> int:
@@ -324,12 +324,23 @@ def child_overhead() -> None:
 
 
 # ---------------------------------------------------------------------------- profile
-PHASES = ["_mobilize", "_flee", "_borders", "_pipeline", "_front", "_protest", "_security", "_update_aggregates",
-          "_set_outputs"]
+def timed_parts() -> list[tuple[str, object, str]]:
+    """(label, owner, method name) of every part of a day the profile times: the morning
+    route plan, each phase of ``sim.submodels.PHASES`` (defection inside the front), the
+    snapshot and the outputs row."""
+    import sim.model as M
+    import sim.observed as O
+    from sim.submodels import PHASES, Routes
+    from sim.submodels.defection import Defection
+
+    parts = [("Routes.plan", Routes, "plan")] + [(f"{P.__name__}.step", P, "step") for P in PHASES]
+    front = [label for label, _, _ in parts].index("Front.step")
+    parts.insert(front + 1, ("  of which Defection.step", Defection, "step"))
+    return parts + [("Observed.of", O.Observed, "of"), ("daily_row", M, "daily_row")]
 
 
 def profile_year(top: int = 25) -> dict:
-    """cProfile of one default-scale year, and the time of each phase method of a day."""
+    """cProfile of one default-scale year, and the time of each part of a day (:func:`timed_parts`)."""
     import cProfile
     import io
     import pstats
@@ -351,32 +362,35 @@ def profile_year(top: int = 25) -> dict:
     pstats.Stats(pr, stream=buf2).sort_stats("cumulative").print_stats(top)
 
     acc: Counter = Counter()
-    originals = {}
+    originals = []
 
-    def wrap(name):
-        f = getattr(M.AsylumModel, name)
-        originals[name] = f
+    def wrap(label, owner, name):
+        f = owner.__dict__[name]
+        originals.append((owner, name, f))
+        fn = f.__func__ if isinstance(f, classmethod) else f
 
-        def g(self, *a, **k):
+        def g(*a, **k):
             t = time.perf_counter()
             try:
-                return f(self, *a, **k)
+                return fn(*a, **k)
             finally:
-                acc[name] += time.perf_counter() - t
-        setattr(M.AsylumModel, name, g)
+                acc[label] += time.perf_counter() - t
+        setattr(owner, name, classmethod(g) if isinstance(f, classmethod) else g)
 
-    for name in PHASES + ["step"]:
-        wrap(name)
+    parts = timed_parts()
+    for label, owner, name in parts + [("step", M.AsylumModel, "step")]:
+        wrap(label, owner, name)
     try:
         t = time.perf_counter()
         df = run_replication(sc, 2)
         total = time.perf_counter() - t
     finally:
-        for name, f in originals.items():
-            setattr(M.AsylumModel, name, f)
+        for owner, name, f in originals:
+            setattr(owner, name, f)
     days = len(df)
-    phases = {n: acc[n] for n in PHASES}
-    phases["rest of step (institutions, compact, routes, collect)"] = acc["step"] - sum(phases.values())
+    phases = {label: acc[label] for label, _, _ in parts}
+    phases["rest of step (institutions, compact, ledger check, table)"] = acc["step"] - sum(
+        v for k, v in phases.items() if not k.startswith(" "))
     phases["outside step (build, table)"] = total - acc["step"]
     return {"cprofile_tottime": buf.getvalue(), "cprofile_cumulative": buf2.getvalue(), "total_s": total, "days": days,
             "phases_s": phases}

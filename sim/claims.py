@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 
 from sim.config.schema import Scenario, iter_fields
 from sim.errors import ConfigError
+from sim.outcomes import claim_columns
 
 DATA = Path(__file__).resolve().parent / "data"
 """The package's data folder (``sim/data``), shipped in the wheel."""
@@ -49,21 +50,8 @@ MECHANISMS: tuple[str, ...] = (
 )
 """Modules a claim can be implemented in."""
 
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "front_strength", "front_effective", "in_training", "summoned_cum", "mobilized_cum",
-    "fled_cum", "abroad", "entries_cum__<host>", "queue__<exit>", "replacements_cum__<source>",
-    "casualties_cum", "kia_cum", "wia_cum", "defected_cum", "defected_cum__<offer>",
-    "caught_cum", "awol_cum", "offer_cost_usd_cum__<offer>", "protest_active", "arrests_cum",
-    "legitimacy", "concessions_cum", "evading_at_home", "infiltrators_admitted_cum",
-    "war_criminals_admitted_cum", "host_cost_usd_cum", "host_cost_usd_cum__<host>",
-    "pretext_risk__<host>", "intelligence_cum", "non_eligible_emigrants_cum",
-    "skilled_emigrants_cum", "turned_back_cum",
-    # further columns of sim.outcomes
-    "summoned", "mobilized_minority_cum", "returned_cum", "abroad__<host>", "kia_cum__<origin>",
-    "executed_cum", "imprisoned_cum", "repatriated_cum", "exit_restriction_active", "detection",
-    "incidents_cum", "replacements_cum", "offer_cost_usd_cum",
-)
-"""Daily outcome columns; ``<host>``, ``<exit>``, ``<source>``, ``<offer>`` stand for names and
+OUTCOME_COLUMNS: tuple[str, ...] = claim_columns()
+"""Daily outcome columns, from :data:`sim.outcomes.OUTPUTS`; ``<host>``, ``<exit>``, ``<source>``, ``<offer>`` stand for names and
 ``<origin>`` for ``initial``, ``mobilized`` or a replacement source."""
 
 

@@ -1,115 +1,249 @@
-"""Daily outcomes: names (stable; users' scripts rely on them) and their computation.
+"""Daily outcomes: the ONE registry of output columns, and the day's row.
+
+:data:`OUTPUTS` names every column (stable: users' scripts rely on the names), its unit
+and title, whether it is a family with one column per host, exit, source, origin, offer
+or small host (``<name>__<member>``), and its place in summary tables and default figures.
+The daily row's columns (:func:`output_names`), the plots' labels, compare's metrics of
+interest and the claims' outcome columns are all derived from it.
 
 All counts are in real people (simulated individuals x scale); money in USD.
-Columns with ``__<name>`` suffixes exist once per host, exit, source, origin or offer.
+``protest_active`` is an index of voice (potential protesters times the active share of
+the protest panel), not a head count (docs/ODD.md, "Protest"). Border columns come in two
+kinds: ``entries_cum__<host>`` is what border statistics count (every traveller:
+background traffic, the men's companions, onward moves), while ``admitted_cum__<host>``
+counts only draft-eligible men the host admitted at the border from Russia; summed over
+hosts it equals ``fled_cum``. This module
+reads the world and the institutions; it does not import the model. The registry imports
+only the schema, so the CLI (claims, plots) can read it without numpy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from sim.config.schema import Scenario
-from sim.ledger import State
-from sim.mechanisms.security import pretext_risk
 
-if TYPE_CHECKING:
-    from sim.model import AsylumModel
+if TYPE_CHECKING:  # types only: outcomes sits below the actors and the world in no import
+    from sim.actors import Kremlin, OfferMaker
+    from sim.observed import Observed
+    from sim.world import World
 
-SCALAR_OUTPUTS = [
-    "front_strength", "front_effective", "in_training", "summoned", "summoned_cum", "mobilized_cum",
-    "mobilized_minority_cum", "fled_cum", "abroad", "turned_back_cum", "returned_cum", "evading_at_home",
-    "casualties_cum", "kia_cum", "wia_cum", "defected_cum", "caught_cum", "awol_cum", "executed_cum",
-    "imprisoned_cum", "repatriated_cum", "offer_cost_usd_cum", "protest_active", "arrests_cum", "legitimacy",
-    "concessions_cum", "exit_restriction_active", "detection", "infiltrators_admitted_cum",
-    "war_criminals_admitted_cum", "incidents_cum", "intelligence_cum", "host_cost_usd_cum",
-    "non_eligible_emigrants_cum", "skilled_emigrants_cum", "emigrants_since_jan_cum", "replacements_cum",
-]
+Per = Literal["host", "exit", "source", "origin", "offer", "small_host"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One daily output column, or a family of columns.
+
+    Attributes:
+        name: The column name; for a family (``per`` set), the prefix before ``__``.
+        unit: Unit of the values, as figure axes show it (e.g. ``"soldiers"``, ``"US dollars"``).
+        title: Figure title; for a family, the text before the first comma titles each
+            member's panel.
+        per: For a family, what it is per; ``None`` for a single column.
+        headline: Rank in summary tables (1 = first); 0 = not a headline metric.
+        figure: Drawn by default (a single column: in the overview; a family: one panel
+            per member).
+    """
+
+    name: str
+    unit: str
+    title: str
+    per: Per | None = None
+    headline: int = 0
+    figure: bool = False
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("front_strength", "soldiers", "Soldiers at the front", headline=2, figure=True),
+    Output("front_effective", "trained-soldier equivalents", "Effective front-line strength", headline=1, figure=True),
+    Output("in_training", "men", "Men in training"),
+    Output("summoned", "men", "Men summoned, not yet answered"),
+    Output("summoned_cum", "men", "Men summoned (cumulative)"),
+    Output("mobilized_cum", "men", "Men mobilized (cumulative)", headline=8),
+    Output("mobilized_minority_cum", "men", "Men mobilized in minority regions (cumulative)"),
+    Output("fled_cum", "men", "Men who fled abroad (cumulative)", headline=4, figure=True),
+    Output("abroad", "men", "Men abroad"),
+    Output("turned_back_cum", "men", "Men turned back at the border (cumulative)"),
+    Output("returned_cum", "men", "Men who returned home (cumulative)"),
+    Output("evading_at_home", "men", "Men evading at home"),
+    Output("casualties_cum", "soldiers", "Casualties, killed and wounded (cumulative)", headline=5, figure=True),
+    Output("kia_cum", "soldiers", "Killed in action (cumulative)", headline=6),
+    Output("wia_cum", "soldiers", "Wounded in action (cumulative)"),
+    Output("defected_cum", "soldiers", "Soldiers who defected (cumulative)", headline=3, figure=True),
+    Output("caught_cum", "soldiers", "Soldiers caught defecting (cumulative)"),
+    Output("awol_cum", "soldiers", "Soldiers gone AWOL (cumulative)"),
+    Output("executed_cum", "soldiers", "Soldiers executed (cumulative)"),
+    Output("imprisoned_cum", "soldiers", "Soldiers imprisoned (cumulative)"),
+    Output("repatriated_cum", "soldiers", "Defectors repatriated (cumulative)"),
+    Output("offer_cost_usd_cum", "US dollars", "Offer payments (cumulative)", headline=10),
+    # an index of voice, not a head count: definition in docs/ODD.md, section 7.9
+    Output("protest_active", "index (unitless)", "Protest activity index (not a head count; docs/ODD.md 7.9)",
+           headline=7, figure=True),
+    Output("arrests_cum", "index (unitless)", "Arrests index (cumulative; not a head count; docs/ODD.md 7.9)"),
+    Output("legitimacy", "share", "Regime legitimacy"),
+    Output("concessions_cum", "concessions", "Concessions made (cumulative)"),
+    Output("exit_restriction_active", "0/1", "Exit restriction in force"),
+    Output("detection", "probability", "Detection of defection attempts"),
+    Output("infiltrators_admitted_cum", "people", "Infiltrators admitted (cumulative)"),
+    Output("war_criminals_admitted_cum", "people", "War criminals admitted (cumulative)"),
+    Output("incidents_cum", "incidents", "Security incidents (cumulative)"),
+    Output("intelligence_cum", "index", "Intelligence from defectors (cumulative)"),
+    Output("host_cost_usd_cum", "US dollars", "Hosts' costs (cumulative)"),
+    Output("resettlement_usd_cum", "US dollars", "Hosts' resettlement costs (cumulative)", headline=11),
+    Output("non_eligible_emigrants_cum", "people", "Non-eligible emigrants with leavers (cumulative)"),
+    Output("skilled_emigrants_cum", "people", "Skilled emigrants (cumulative)"),
+    Output("emigrants_since_jan_cum", "people", "Emigrants since January 2022 (cumulative)"),
+    Output("replacements_cum", "soldiers", "Replacements sent to the front (cumulative)", headline=9),
+    # entries are border statistics (background traffic, companions, onward moves); the flow
+    # figure uses admissions, which sum to fled_cum
+    Output("entries_cum", "people", "Border entries, by host country (cumulative)", per="host"),
+    Output("admitted_cum", "men", "Draft-eligible men admitted abroad, by host country (cumulative)", per="host",
+           figure=True),
+    Output("abroad", "men", "Men abroad, by host country", per="host"),
+    Output("queue", "men", "Men queued, by exit", per="exit"),
+    Output("replacements_cum", "soldiers", "Replacements, by source (cumulative)", per="source", figure=True),
+    Output("kia_cum", "soldiers", "Killed in action, by origin (cumulative)", per="origin"),
+    Output("defected_cum", "soldiers", "Defections, by offer (cumulative)", per="offer", figure=True),
+    Output("offer_cost_usd_cum", "US dollars", "Offer payments, by offer (cumulative)", per="offer"),
+    Output("host_cost_usd_cum", "US dollars", "Hosts' costs, by host country (cumulative)", per="host"),
+    Output("pretext_risk", "index", "Pretext risk, by small front-line host", per="small_host"),
+)
+"""Every output, singles first, then families; this is the columns' order."""
+
+PLACEHOLDER: dict[str, str] = {"host": "<host>", "exit": "<exit>", "source": "<source>", "origin": "<origin>",
+                               "offer": "<offer>", "small_host": "<host>"}
+"""How a family's member is written in the claims' outcome columns."""
+
+
+def members(sc: Scenario, per: Per) -> list[str]:
+    """The names a family's columns are per, for scenario ``sc``.
+
+    Raises:
+        KeyError: For an unknown ``per``.
+    """
+    sources = [s.name for s in sc.kremlin.replacement.sources]
+    return {
+        "host": lambda: [h.name for h in sc.hosts],
+        "exit": lambda: [e.name for e in sc.exits],
+        "source": lambda: sources,
+        "origin": lambda: ["initial", "mobilized"] + sources,
+        "offer": lambda: [o.name for o in sc.offers],
+        "small_host": lambda: [h.name for h in sc.hosts if h.size_class == "small_frontline"],
+    }[per]()
 
 
 def output_names(sc: Scenario) -> list[str]:
-    """Every daily output column for a scenario, in a stable order."""
-    names = list(SCALAR_OUTPUTS)
-    names += [f"entries_cum__{h.name}" for h in sc.hosts]
-    names += [f"abroad__{h.name}" for h in sc.hosts]
-    names += [f"queue__{e.name}" for e in sc.exits]
-    names += [f"replacements_cum__{s.name}" for s in sc.kremlin.replacement.sources]
-    names += [f"kia_cum__{o}" for o in ["initial", "mobilized"] + [s.name for s in sc.kremlin.replacement.sources]]
-    names += [f"defected_cum__{o.name}" for o in sc.offers]
-    names += [f"offer_cost_usd_cum__{o.name}" for o in sc.offers]
-    names += [f"host_cost_usd_cum__{h.name}" for h in sc.hosts]
-    names += [f"pretext_risk__{h.name}" for h in sc.hosts if h.size_class == "small_frontline"]
+    """Every daily output column for a scenario, in the registry's order."""
+    names = [o.name for o in OUTPUTS if o.per is None]
+    for o in OUTPUTS:
+        if o.per is not None:
+            names += [f"{o.name}__{m}" for m in members(sc, o.per)]
     return names
 
 
-def compute_outputs(m: AsylumModel) -> dict[str, float]:
-    """Today's values of every output column."""
-    s = m.scale
-    c = m.c
-    st = m.ledger.stock
-    pop = m.sc.population
-    fled_real = c["fled"] * s
+def headline_metrics() -> tuple[str, ...]:
+    """Single columns with a headline rank, in rank order (compare's metrics of interest)."""
+    return tuple(o.name for o in sorted((o for o in OUTPUTS if o.per is None and o.headline), key=lambda o: o.headline))
+
+
+def figure_metrics() -> tuple[str, ...]:
+    """Single columns drawn by default, headlines first in rank order."""
+    return tuple(o.name for o in sorted((o for o in OUTPUTS if o.per is None and o.figure),
+                                        key=lambda o: (o.headline or len(OUTPUTS), o.name)))
+
+
+def claim_columns() -> tuple[str, ...]:
+    """Outcome columns as claims cite them: families as ``name__<member kind>``."""
+    return tuple(o.name if o.per is None else f"{o.name}__{PLACEHOLDER[o.per]}" for o in OUTPUTS)
+
+
+def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed) -> dict[str, float]:
+    """Today's value of every output column (keys: :func:`output_names`).
+
+    Args:
+        world: The world after the day's phases.
+        kremlin: The Kremlin (concessions, exit restriction, detection).
+        offers: The offer makers (payments).
+        observed: Today's snapshot (the effective front strength).
+
+    Returns:
+        Column name -> value, in real people, USD, shares or indices.
+    """
+    import numpy as np  # here, not at the top: the registry above is read by the CLI
+
+    from sim.ledger import State
+    from sim.mechanisms.security import pretext_risk
+
+    s, acc, sc = world.scale, world.accounts, world.sc
+    st = world.ledger.stock
+    pop = sc.population
+    fled_real = acc.fled_sim * s
     out: dict[str, float] = {
         "front_strength": float(st[State.FRONT] * s),
-        "front_effective": m.front_effective_real,
+        "front_effective": observed.front_effective_real,
         "in_training": float(st[State.TRAINING] * s),
         "summoned": float(st[State.SUMMONED] * s),
-        "summoned_cum": float(c["summoned"] * s),
-        "mobilized_cum": float(c["mobilized"] * s),
-        "mobilized_minority_cum": float(c["mobilized_minority"] * s),
+        "summoned_cum": float(acc.summoned_sim * s),
+        "mobilized_cum": float(acc.mobilized_sim * s),
+        "mobilized_minority_cum": float(acc.mobilized_minority_sim * s),
         "fled_cum": float(fled_real),
         "abroad": float(st[State.ABROAD] * s),
-        "turned_back_cum": float(c["turned_back"] * s),
-        "returned_cum": float(c["returned"] * s),
+        "turned_back_cum": float(acc.turned_back_sim * s),
+        "returned_cum": float(acc.returned_sim * s),
         "evading_at_home": float(st[State.HIDING] * s),
-        "casualties_cum": float((c["kia"] + c["wia"]) * s),
-        "kia_cum": float(c["kia"] * s),
-        "wia_cum": float(c["wia"] * s),
-        "defected_cum": float(c["defected"] * s),
-        "caught_cum": float(c["caught"] * s),
-        "awol_cum": float(c["awol"] * s),
-        "executed_cum": float(c["executed"] * s),
-        "imprisoned_cum": float(c["imprisoned"] * s),
-        "repatriated_cum": float(c["repatriated"] * s),
-        "offer_cost_usd_cum": float(sum(o.cost_usd for o in m.offers)),
-        "protest_active": m.protest_active,
-        "arrests_cum": m.arrests_real,
-        "legitimacy": m.legitimacy,
-        "concessions_cum": float(m.kremlin.concessions),
-        "exit_restriction_active": float(m.kremlin.restriction_active),
-        "detection": m.kremlin.detection,
-        "infiltrators_admitted_cum": float(m.infiltrators.sum()),
-        "war_criminals_admitted_cum": float(m.war_criminals),
-        "incidents_cum": m.incidents,
-        "intelligence_cum": m.intelligence,
-        "host_cost_usd_cum": float(m.host_cost.sum()),
+        "casualties_cum": float((acc.kia_sim + acc.wia_sim) * s),
+        "kia_cum": float(acc.kia_sim * s),
+        "wia_cum": float(acc.wia_sim * s),
+        "defected_cum": float(acc.defected_sim * s),
+        "caught_cum": float(acc.caught_sim * s),
+        "awol_cum": float(acc.awol_sim * s),
+        "executed_cum": float(acc.executed_sim * s),
+        "imprisoned_cum": float(acc.imprisoned_sim * s),
+        "repatriated_cum": float(acc.repatriated_sim * s),
+        "offer_cost_usd_cum": float(sum(o.cost_usd for o in offers)),
+        "protest_active": world.signals.protest_active_real,
+        "arrests_cum": acc.arrests_real,
+        "legitimacy": world.signals.legitimacy,
+        "concessions_cum": float(kremlin.concessions),
+        "exit_restriction_active": float(kremlin.restriction_active),
+        "detection": kremlin.detection,
+        "infiltrators_admitted_cum": float(acc.infiltrators_real.sum()),
+        "war_criminals_admitted_cum": float(acc.war_criminals_real),
+        "incidents_cum": acc.incidents_real,
+        "intelligence_cum": acc.intelligence_real,
+        "host_cost_usd_cum": float(acc.host_cost_usd.sum()),
+        "resettlement_usd_cum": float(acc.resettlement_usd),
         "non_eligible_emigrants_cum": float(fled_real * pop.non_eligible_per_leaver),
         "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
         # F7: everyone who left in 2022, the months before the order included
         "emigrants_since_jan_cum": float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),
-        "replacements_cum": float(m.repl_real.sum()),
+        "replacements_cum": float(acc.replacements_real.sum()),
     }
-    abroad = m.abroad_count * s
-    for i, h in enumerate(m.sc.hosts):
-        out[f"entries_cum__{h.name}"] = float(m.entries_real[i])
-        out[f"abroad__{h.name}"] = float(abroad[i])
-        out[f"host_cost_usd_cum__{h.name}"] = float(m.host_cost[i])
-    for i, e in enumerate(m.sc.exits):
-        out[f"queue__{e.name}"] = float(m.queues[i].length * s)
-    for i, name in enumerate(m.source_names):
-        out[f"replacements_cum__{name}"] = float(m.repl_real[i])
-    for i, name in enumerate(m.origin_names):
-        out[f"kia_cum__{name}"] = float(m.kia_by_origin[i] * s)
-    for o in m.offers:
-        out[f"defected_cum__{o.cfg.name}"] = float(m.defected_by_offer[o.index] * s)
+    abroad = acc.abroad_sim * s
+    geo = world.geo
+    for i, h in enumerate(geo.host_names):
+        out[f"entries_cum__{h}"] = float(acc.entries_real[i])
+        out[f"admitted_cum__{h}"] = float(acc.admitted_sim[i] * s)
+        out[f"abroad__{h}"] = float(abroad[i])
+        out[f"host_cost_usd_cum__{h}"] = float(acc.host_cost_usd[i])
+    for i, e in enumerate(geo.exit_names):
+        out[f"queue__{e}"] = float(world.queues[i].length * s)
+    for i, name in enumerate(geo.source_names):
+        out[f"replacements_cum__{name}"] = float(acc.replacements_real[i])
+    for i, name in enumerate(geo.origin_names):
+        out[f"kia_cum__{name}"] = float(acc.kia_by_origin_sim[i] * s)
+    for o in offers:
+        out[f"defected_cum__{o.cfg.name}"] = float(acc.defected_by_offer_sim[o.index] * s)
         out[f"offer_cost_usd_cum__{o.cfg.name}"] = float(o.cost_usd)
-    small = [h for h in m.sc.hosts if h.size_class == "small_frontline"]
+    small = [h for h in sc.hosts if h.size_class == "small_frontline"]
     if small:
-        idx = [m.host_names.index(h.name) for h in small]
+        idx = [geo.host_names.index(h.name) for h in small]
         diaspora = np.array([h.initial_diaspora for h in small]) + abroad[idx] * (1 + pop.non_eligible_per_leaver) \
-            + m.host_defectors_real[idx]
-        risk = pretext_risk(diaspora, np.array([h.population for h in small]), m.sc.security.pretext_reference_share)
+            + acc.host_defectors_real[idx]
+        risk = pretext_risk(diaspora, np.array([h.population for h in small]), sc.security.pretext_reference_share)
         for h, r in zip(small, risk, strict=False):
             out[f"pretext_risk__{h.name}"] = float(r)
     return out

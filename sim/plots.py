@@ -23,29 +23,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.outcomes import OUTPUTS, figure_metrics
 from sim.runner import storage
 
 DAY_LABEL = "days after the mobilization order"
 BAND_NOTE = "line: median; shading: 5-95% of {n} replications"
-# metric -> (title, y-axis unit); unknown metrics get a title made from their name.
-LABELS: dict[str, tuple[str, str]] = {
-    "front_effective": ("Effective front-line strength", "trained-soldier equivalents"),
-    "front_strength": ("Soldiers at the front", "soldiers"),
-    "defected_cum": ("Soldiers who defected (cumulative)", "soldiers"),
-    "fled_cum": ("Men who fled abroad (cumulative)", "men"),
-    "casualties_cum": ("Casualties, killed and wounded (cumulative)", "soldiers"),
-    "kia_cum": ("Killed in action (cumulative)", "soldiers"),
-    "protest_active": ("Active protesters", "people"),
-    "mobilized_cum": ("Men mobilized (cumulative)", "men"),
-    "replacements_cum": ("Replacements sent to the front (cumulative)", "soldiers"),
-    "offer_cost_usd_cum": ("Offer payments (cumulative)", "US dollars"),
-}
-FLOW_PREFIXES: dict[str, tuple[str, str]] = {
-    "entries_cum__": ("Men admitted abroad, by host country (cumulative)", "men"),
-    "defected_cum__": ("Defections, by offer (cumulative)", "soldiers"),
-    "replacements_cum__": ("Replacements, by source (cumulative)", "soldiers"),
-}
-DEFAULT_METRICS = ("front_effective", "front_strength", "defected_cum", "fled_cum", "casualties_cum", "protest_active")
+# metric -> (title, y-axis unit), from the outputs registry; unknown metrics (a stand-in
+# --model's) get a title made from their name.
+LABELS: dict[str, tuple[str, str]] = {o.name: (o.title, o.unit) for o in OUTPUTS if o.per is None}
+# family prefix -> (title, unit): every family, for titles; FLOW_PREFIXES: those drawn by default
+FAMILY_LABELS: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None}
+FLOW_PREFIXES: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None and o.figure}
+DEFAULT_METRICS = figure_metrics()
 MAIN_METRIC = "front_effective"
 _BASELINE_COLOR = "#222222"
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -87,7 +76,7 @@ def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
 
 
 def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
-    """Columns of one flow family (e.g. ``entries_cum__<host>``) that are not all empty."""
+    """Columns of one flow family (e.g. ``admitted_cum__<host>``) that are not all empty."""
     return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
 
 
@@ -119,7 +108,7 @@ def title_for(metric: str) -> tuple[str, str]:
     """(title, unit) of a metric, falling back to a readable version of its name."""
     if metric in LABELS:
         return LABELS[metric]
-    for prefix, (title, unit) in FLOW_PREFIXES.items():
+    for prefix, (title, unit) in FAMILY_LABELS.items():
         if metric.startswith(prefix):
             return f"{title.split(',')[0]}: {metric[len(prefix):]}", unit
     return metric.replace("_cum", " (cumulative)").replace("_", " ").capitalize(), ""
@@ -331,7 +320,7 @@ def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path, cmap: dict[str, str] |
     """
     cols = flow_columns(ts, prefix)
     order, cmap = _order_and_colors(ts, cmap, None)
-    title, unit = FLOW_PREFIXES.get(prefix, (prefix.rstrip("_"), ""))
+    title, unit = FAMILY_LABELS.get(prefix, (prefix.rstrip("_"), ""))
     n = len(order)
     ncols = 2 if n == 4 else min(n, 3)
     nrows = -(-n // ncols)

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.config.schema import Scenario
 from sim.ledger import State
+from sim.mechanisms.flight import propensity
 
 BYTES_PER_MAN = 28  # arrays below; used by the memory estimate
 
@@ -119,6 +120,9 @@ class Pool:
         region, category: Cell membership (int8).
         cell_start, cell_stop: Index range of each cell (cell = region * n_categories + category).
         opposition, risk_tolerance, means, family: Static attributes.
+        propensity: Static part of each man's flight hazard (F1, D1; float32).
+        cell_max_propensity: Largest propensity in each cell (0 for an empty cell); the
+            bound for sampling flight candidates by thinning.
         state: Ledger state (int8, values of :class:`State`).
         exit_idx, host_idx: Exit a man is travelling to / host he is in (-1 if none).
         due_day: Day his current transition completes (arrival at an exit, end of training).
@@ -146,6 +150,10 @@ class Pool:
         self.means = rng.lognormal(np.log(max(pop.means_median_usd, 1e-9)), pop.means_sigma, self.n).astype(np.float32)
         self.means *= mult[self.region]
         self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
+        self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
+                                     sc.flight.opposition_exponent, pop.family_flight_penalty)
+        self.cell_max_propensity = np.array([
+            self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.cell_start, self.cell_stop, strict=False)])
 
         self.state = np.zeros(self.n, dtype=np.int8)
         self.exit_idx = np.full(self.n, -1, dtype=np.int8)

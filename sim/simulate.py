@@ -12,7 +12,7 @@ import pandas as pd
 from sim.config.schema import Scenario
 from sim.errors import ResourceError
 from sim.population import BYTES_PER_MAN
-from sim.soldiers import BYTES_PER_SLOT
+from sim.soldiers import BYTES_PER_SLOT, slots_for
 
 FIXED_OVERHEAD_BYTES = 300 * 2**20  # interpreter, numpy, pandas, Mesa
 
@@ -21,12 +21,11 @@ def estimate_memory_bytes(sc: Scenario) -> int:
     """Peak memory of one replication, estimated from the array sizes.
 
     Counts the pool's arrays, the temporaries drawn at initialisation (float64 draws),
-    the front slots and the fixed interpreter overhead.
+    the front's initial slots (:func:`sim.soldiers.slots_for`, the model's own sizing) and
+    the fixed interpreter overhead.
     """
     n_pool = sc.population.draft_pool / sc.population.scale
-    biggest = max([sc.front.initial_strength] + [v for _, v in sc.kremlin.replacement.target_strength])
-    n_slots = 1.5 * biggest / sc.population.scale
-    return int(n_pool * (BYTES_PER_MAN + 16) + n_slots * BYTES_PER_SLOT + FIXED_OVERHEAD_BYTES)
+    return int(n_pool * (BYTES_PER_MAN + 16) + slots_for(sc) * BYTES_PER_SLOT + FIXED_OVERHEAD_BYTES)
 
 
 def refuse_if_over_memory(per_replication: int, concurrent: int, fraction: float) -> None:
@@ -62,7 +61,7 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days
         One row per day from ``run.start_day`` to ``days`` inclusive: column ``day`` then
         one column per output metric (see :func:`sim.outcomes.output_names`).
     """
-    from sim.model import AsylumModel
+    from sim.model import TABLE, AsylumModel
 
     last = scenario.run.days if days is None else days
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -70,6 +69,6 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days
     n_steps = last - scenario.run.start_day + 1
     for _ in range(n_steps):
         model.step()
-    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df = model.datacollector.get_table_dataframe(TABLE)
     df.insert(0, "day", np.arange(scenario.run.start_day, last + 1, dtype=np.int64))
     return df

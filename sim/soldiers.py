@@ -13,6 +13,30 @@ import numpy as np
 from sim.config.schema import Scenario
 
 BYTES_PER_SLOT = 32
+HEADROOM = 1.1  # initial slots per simulated soldier of the largest planned force
+
+
+def units_for(sc: Scenario) -> tuple[int, int]:
+    """The front's initial size: the ONE sizing formula (model and memory estimate).
+
+    Units hold ``unit_size / scale`` simulated soldiers (at least one); there are enough
+    units for ``HEADROOM`` times the largest force the scenario plans (initial strength or
+    any replacement target), plus one. The front grows past this on demand.
+
+    Returns:
+        ``(n_units, unit_slots)``.
+    """
+    scale = sc.population.scale
+    unit_slots = max(1, round(sc.front.unit_size / scale))
+    biggest = max([sc.front.initial_strength] + [v for _, v in sc.kremlin.replacement.target_strength])
+    n_units = int(np.ceil(HEADROOM * biggest / scale / unit_slots)) + 1
+    return n_units, unit_slots
+
+
+def slots_for(sc: Scenario) -> int:
+    """Initial number of front slots (simulated soldiers) for ``sc``; see :func:`units_for`."""
+    n_units, unit_slots = units_for(sc)
+    return n_units * unit_slots
 
 
 class Front:

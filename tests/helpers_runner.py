@@ -45,7 +45,8 @@ def fake_replication(scenario, seed: np.random.SeedSequence, days: int | None = 
         "offer_cost_usd_cum": defect * 10_000.0 * len(scenario.offers),
     }
     for name, share in hosts.items():
-        out[f"entries_cum__{name}"] = fled * share / sum(hosts.values())
+        out[f"entries_cum__{name}"] = fled * share / sum(hosts.values()) + 3000.0 * d  # all travellers
+        out[f"admitted_cum__{name}"] = fled * share / sum(hosts.values())  # draft-eligible men only
     out["replacements_cum__contract"] = 300.0 * d
     out["replacements_cum__prisoners"] = 100.0 * d
     return pd.DataFrame(out)

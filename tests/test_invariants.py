@@ -93,6 +93,16 @@ def assert_invariants(df: pd.DataFrame, sc: Scenario) -> None:
         close(col("offer_cost_usd_cum__").sum(axis=1), x["offer_cost_usd_cum"], "offer cost = sum over offers")
     else:
         assert (x["defected_cum"] == 0).all() and (x["offer_cost_usd_cum"] == 0).all(), "defection without an offer"
+    # border statistics versus the model's own leavers: admissions from Russia add up to fled_cum
+    close(col("admitted_cum__").sum(axis=1), x["fled_cum"], "fled_cum = sum of admitted_cum__<host>")
+    for h in sc.hosts:
+        at_most(x[f"admitted_cum__{h.name}"], x[f"entries_cum__{h.name}"], f"admitted <= entries at {h.name}")
+    # hosts' costs = resettlement + Western offer payments shared by burden (D7)
+    western = [f"offer_cost_usd_cum__{o.name}" for o in sc.offers if o.maker != "ukraine"]
+    shared = x[western].sum(axis=1) if western and sum(h.burden_share for h in sc.hosts) > 0 else 0.0
+    close(x["host_cost_usd_cum"], x["resettlement_usd_cum"] + shared, "host cost = resettlement + shared payments")
+    # every man mobilized was served a summons (by post, or on the spot when found hiding)
+    at_most(x["mobilized_cum"], x["summoned_cum"], "mobilized <= summoned")
     # flows never exceed their stocks
     at_most(x["fled_cum"] - x["returned_cum"], sc.population.draft_pool + s, "men abroad <= draft pool")
     at_most(x["summoned"], x["summoned_cum"], "summoned now <= summoned ever")
@@ -134,11 +144,11 @@ def run(sc: Scenario, seed: int = 0) -> pd.DataFrame:
 def _is_sampling_overflow(exc: BaseException) -> bool:
     """Known bug (see test_thinning_with_a_tiny_probability_returns_valid_indices): for an
     inclusion probability below ~1e-18, ``sampling.candidates`` overflows int64 and returns
-    garbage indices (IndexError in ``_flee``) or loops forever."""
+    garbage indices (IndexError in ``Flight.step``) or loops forever."""
     frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
     if isinstance(exc, TimeoutError):
         return any(f.endswith("sim/mechanisms/sampling.py") for f in frames)
-    return isinstance(exc, IndexError) and any(f.endswith("sim/model.py") for f in frames) and "-92233" in str(exc) \
+    return isinstance(exc, IndexError) and any(f.endswith("sim/submodels/flight.py") for f in frames) and "-92233" in str(exc) \
         or isinstance(exc, IndexError) and "out of bounds" in str(exc) and any(len(t) > 15 for t in str(exc).split())
 
 

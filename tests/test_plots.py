@@ -38,7 +38,7 @@ def test_plot_redraws_every_figure_from_saved_results_without_rerunning(compare_
     r = invoke(["plot", compare_folder])
     assert r.exit_code == 0, r.stderr
     assert _snapshot(compare_folder) == before  # tables, manifest and replications untouched
-    for name in ("compare", "plots/front_strength", "plots/fled_cum", "plots/flows_entries_cum", "plots/flows_replacements_cum"):
+    for name in ("compare", "plots/front_strength", "plots/fled_cum", "plots/flows_admitted_cum", "plots/flows_replacements_cum"):
         png = compare_folder / f"{name}.png"
         svg = compare_folder / f"{name}.svg"
         assert png.read_bytes()[:8] == PNG_MAGIC, name

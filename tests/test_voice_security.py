@@ -57,11 +57,16 @@ def test_host_costs_equal_payments_plus_resettlement():
     sc = load_scenario("grand_bargain", ["population.scale=200", "mobilization.waves=[]"])
     df = run_replication(sc, 1, days=120).set_index("day")
     last = df.iloc[-1]
-    admitted_by_host = {h.name: last[f"entries_cum__{h.name}"] - sum(e.background_per_day for e in sc.exits if e.host == h.name) * len(df)
-                        for h in sc.hosts}
-    resettle_draftees = sum(admitted_by_host[h.name] / (1 + sc.population.non_eligible_per_leaver)
-                            * sc.host_policy.policy_resettlement_usd[h.draftee_policy] for h in sc.hosts)
+    # entries are border statistics: background traffic (capped by capacity), then admitted men
+    # with their companions and men moving on from another host (each resettled where he arrives)
+    bg = {h.name: sum(min(e.background_per_day, e.capacity_per_day) for e in sc.exits if e.host == h.name) * len(df)
+          for h in sc.hosts}
+    arrivals = {h.name: (last[f"entries_cum__{h.name}"] - bg[h.name]) / (1 + sc.population.non_eligible_per_leaver)
+                for h in sc.hosts}
+    assert sum(last[f"admitted_cum__{h.name}"] for h in sc.hosts) == pytest.approx(last["fled_cum"])
+    resettle_draftees = sum(arrivals[h.name] * sc.host_policy.policy_resettlement_usd[h.draftee_policy] for h in sc.hosts)
     resettle_defectors = last["defected_cum"] * sc.host_policy.policy_resettlement_usd["asylum"]
+    assert last["resettlement_usd_cum"] == pytest.approx(resettle_draftees + resettle_defectors, rel=1e-6)
     expected = last["offer_cost_usd_cum"] + resettle_draftees + resettle_defectors
     assert last["host_cost_usd_cum"] == pytest.approx(expected, rel=1e-6)
 

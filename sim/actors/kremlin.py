@@ -14,7 +14,8 @@ from sim.mechanisms.replacement import orders
 
 
 class Kremlin(mesa.Agent):
-    """Decides once a day from what the state can observe (aggregates, not private views).
+    """Decides once a day from what the state can observe: ``model.observed``
+    (:class:`sim.observed.Observed`, aggregates in real people, not private views).
 
     Attributes (read by the model and the data collector):
         callup_factor: Multiplier on call-up rates after concessions (P1).
@@ -49,17 +50,17 @@ class Kremlin(mesa.Agent):
         self.orders_today = np.zeros(len(src))
         self.defection_rate = 0.0
 
-    def observe_attempts(self, attempts_real: float, front_real: float) -> None:
-        """Record yesterday's defection attempts (caught or not) seen at the front."""
-        self._attempts.append(attempts_real / max(front_real, 1.0))
-
     def step(self) -> None:
+        """Decide today's levels and orders from ``model.observed`` (yesterday's aggregates)."""
         m = self.model
+        seen = m.observed
         day = m.day
         cfg = self.cfg
+        if seen.attempt_share is not None:
+            self._attempts.append(seen.attempt_share)  # yesterday's attempts seen at the front
         # exit restriction (F3)
         er = cfg.exit_restriction
-        if er.enabled and self.restriction_triggered_day is None and m.fled_real >= er.trigger_fled:
+        if er.enabled and self.restriction_triggered_day is None and seen.fled_real >= er.trigger_fled:
             self.restriction_triggered_day = day
         self.restriction_active = self.restriction_triggered_day is not None and day >= self.restriction_triggered_day + er.delay_days
         # counter-defection rises with the observed rate (D16, D19, D15)
@@ -70,18 +71,18 @@ class Kremlin(mesa.Agent):
         self.reprisal = cd.reprisal_base + cd.reprisal_slope * self.defection_rate
         # concessions under sustained protest (P1)
         con = cfg.concessions
-        self._protest_days = self._protest_days + 1 if m.protest_share > con.protest_threshold else 0
+        self._protest_days = self._protest_days + 1 if seen.protest_share > con.protest_threshold else 0
         if self._protest_days > con.lag_days and self.concessions < con.max_concessions:
             self.concessions += 1
             self.callup_factor *= 1.0 - con.callup_slowdown
             self._protest_days = 0
         # call-up waves still owed (R3); a concession slows the daily rate from then on
         self._wave_due += (wave_target(day, self.waves) - wave_target(day - 1, self.waves)) * self.callup_factor
-        self.owed_wave = max(0.0, self._wave_due - m.mobilized_wave_real)
+        self.owed_wave = max(0.0, self._wave_due - seen.mobilized_wave_real)
         # replacement orders for the front's shortfall (R1)
         target = step_value(cfg.replacement.target_strength, day)
         # summoned men are part of what is still owed, so they are not subtracted again
-        shortfall = target - m.front_real - m.pipeline_real - self.owed_wave - m.owed_domestic_real
+        shortfall = target - seen.front_real - seen.pipeline_real - self.owed_wave - seen.owed_domestic_real
         cap_day = np.where(self._domestic, self._cap_day * self.callup_factor, self._cap_day)
         self.orders_today = orders(shortfall, day, self._elasticity, cap_day, self.cap_left, self._start)
         self.cap_left = self.cap_left - self.orders_today

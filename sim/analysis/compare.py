@@ -18,15 +18,26 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.outcomes import headline_metrics
+
 ID_COLUMNS = ("scenario", "replication", "day")
 CHECKPOINT_DAYS = (30, 90, 180, 365)
-METRICS_OF_INTEREST = (
-    "front_effective", "front_strength", "defected_cum", "fled_cum", "casualties_cum",
-    "kia_cum", "protest_active", "mobilized_cum", "replacements_cum", "offer_cost_usd_cum",
-)
+METRICS_OF_INTEREST = headline_metrics()  # the registry's headline columns, in rank order
 COMPARISON_COLUMNS = ["scenario", "metric", "day", "median", "p05", "p95", "diff_median", "diff_p05", "diff_p95", "n"]
 DEATHS_AVOIDED = "deaths_avoided"
 COST_PER_SOLDIER = "cost_per_soldier_removed_usd"
+# The money a scenario spends: offer payments and hosts' resettlement costs (host_cost_usd_cum
+# is not used: it also holds the Western offer payments shared by burden, counted twice).
+COST_COLUMNS = ("offer_cost_usd_cum", "resettlement_usd_cum")
+# What "soldiers removed" is measured in: the headline table's metric, the first one present.
+REMOVED_METRICS = ("front_effective", "front_strength")
+
+
+def removed_metric(columns: Iterable[str]) -> str | None:
+    """The front metric soldiers removed are counted in: ``front_effective`` (trained-soldier
+    equivalents) if the table has it, else ``front_strength`` (soldiers), else None."""
+    have = set(columns)
+    return next((m for m in REMOVED_METRICS if m in have), None)
 
 
 def metric_columns(ts: pd.DataFrame) -> list[str]:
@@ -124,25 +135,45 @@ def paired_differences(ts: pd.DataFrame, baseline: str, metrics: Sequence[str], 
 
 
 def _derived(ts: pd.DataFrame, baseline: str, days: Sequence[int]) -> pd.DataFrame:
-    """Deaths avoided and cost per soldier removed, paired per replication."""
+    """Deaths avoided and cost per soldier removed, paired per replication.
+
+    Per replication ``i``, scenario ``s`` and day ``d`` (all paired with the baseline's
+    replication ``i`` on the same day):
+
+    - ``deaths_avoided`` = baseline ``kia_cum`` - scenario ``kia_cum`` (people).
+    - ``cost_per_soldier_removed_usd`` = extra money / soldiers removed, where the extra
+      money is the paired difference of ``offer_cost_usd_cum + resettlement_usd_cum``
+      (USD; the columns of :data:`COST_COLUMNS` the table has) and soldiers removed is
+      baseline minus scenario of :func:`removed_metric` (``front_effective``, in
+      trained-soldier equivalents, the unit of the headline table; ``front_strength`` if
+      the table lacks it). When nothing is removed (<= 0) the value is ``inf``, printed
+      as "n/a (no reduction)"; quantiles use ``inverted_cdf`` so ``inf`` stays a value.
+
+    Returns:
+        Rows with columns :data:`COMPARISON_COLUMNS` (levels in ``median/p05/p95``), or an
+        empty table when the needed columns are missing.
+    """
     rows = []
     scen = [s for s in scenario_order(ts) if s != baseline]
     if "kia_cum" in ts.columns:
         p = paired_differences(ts, baseline, ["kia_cum"], days)
         p = p[p["scenario"].isin(scen)].assign(avoided=lambda d: d["base"] - d["value"])
         rows.append(_summarize(p, ["scenario", "day"], "avoided").assign(metric=DEATHS_AVOIDED))
-    if {"offer_cost_usd_cum", "front_strength"} <= set(ts.columns):
-        cost = ts.loc[ts["day"].isin(list(days)), ["scenario", "replication", "day", "offer_cost_usd_cum"]]
-        p = paired_differences(ts, baseline, ["front_strength"], days)
-        p = p[p["scenario"].isin(scen)].merge(cost, on=["scenario", "replication", "day"])
-        removed = p["base"] - p["value"]
-        c = p["offer_cost_usd_cum"].astype(float)
+    front = removed_metric(ts.columns)
+    cost_cols = [c for c in COST_COLUMNS if c in ts.columns]
+    if front is not None and "offer_cost_usd_cum" in cost_cols:
+        money = ts[["scenario", "replication", "day"]].assign(
+            _cost=ts[cost_cols].apply(pd.to_numeric, errors="coerce").sum(axis=1, min_count=len(cost_cols)))
+        spent = paired_differences(money, baseline, ["_cost"], days)[["scenario", "replication", "day", "diff"]]
+        p = paired_differences(ts, baseline, [front], days)
+        p = p[p["scenario"].isin(scen)].merge(spent.rename(columns={"diff": "spent"}), on=["scenario", "replication", "day"])
+        removed = (p["base"] - p["value"]).to_numpy(dtype=float)
+        spent_usd = p["spent"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(removed > 0, c / removed, np.where(c > 0, np.inf, np.nan))
-        p = p.assign(ratio=ratio)
-        # A replication that spent money but removed nobody costs "infinitely" much; a sample
-        # quantile (inverted_cdf) keeps such values instead of interpolating inf - inf.
-        rows.append(_summarize(p, ["scenario", "day"], "ratio", method="inverted_cdf").assign(metric=COST_PER_SOLDIER))
+            ratio = np.where(removed > 0, spent_usd / removed, np.where(np.isnan(removed) | np.isnan(spent_usd), np.nan, np.inf))
+        # inverted_cdf: a sample quantile, so "no reduction" (inf) is kept, not interpolated
+        rows.append(_summarize(p.assign(ratio=ratio), ["scenario", "day"], "ratio", method="inverted_cdf")
+                    .assign(metric=COST_PER_SOLDIER))
     if not rows:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     out = pd.concat(rows, ignore_index=True)
@@ -163,9 +194,10 @@ def comparison_table(
     replications, and the median and 90% interval of the per-replication difference
     from the baseline. Derived rows follow for each non-baseline scenario:
     ``deaths_avoided`` (baseline ``kia_cum`` minus the scenario's, paired) and
-    ``cost_per_soldier_removed_usd`` (``offer_cost_usd_cum`` divided by the paired
-    reduction in ``front_strength``; ``inf`` when money was spent but nobody removed),
-    in the ``median/p05/p95`` columns, when the table has those metrics.
+    ``cost_per_soldier_removed_usd`` (the paired extra offer payments and resettlement
+    costs divided by the paired reduction in ``front_effective`` on the same day; ``inf``
+    when nothing is removed; see :func:`_derived`), in the ``median/p05/p95`` columns,
+    when the table has those metrics.
 
     Returns:
         Tidy table with columns ``scenario, metric, day, median, p05, p95, diff_median,

@@ -3,7 +3,9 @@
 Each exit keeps a FIFO of the simulated men waiting at it. Capacity is in real
 crossings per day and is shared with background traffic and with the non-eligible
 people travelling with each man (F6), so a simulated man uses
-``scale * (1 + companions)`` places.
+``scale * (1 + companions)`` places. Background traffic crosses first, up to the
+capacity (assumption: regular travellers hold tickets and bookings; docs/ODD.md 7.3);
+leavers get the places that remain, and an exit with none left is closed to them.
 """
 
 from __future__ import annotations

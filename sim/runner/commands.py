@@ -217,7 +217,8 @@ def run_cmd(
         stored = _resume_spec("run", out, resume, _with_stored_model(requested, out, resume, model), replications)
         spec = stored or requested
         assert spec is not None
-        _execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name)
+        from sim.analysis.headline import print_run_summary
+        print_run_summary(_execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name))
     except AsylumsimError as exc:
         _fail(exc)
 
@@ -305,6 +306,7 @@ def _print_headline(folder: Path) -> None:
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
     from sim.config.yaml_safe import one_line
+    from sim.analysis.headline import cost_label, format_cost
     from sim.plots import compact
     from sim.runner import storage
 
@@ -326,6 +328,8 @@ def _print_headline(folder: Path) -> None:
         m, lo, hi = (row[c] for c in cols)
         if pd.isna(m):
             return "-"
+        if row["metric"] == COST_PER_SOLDIER:
+            return format_cost(m, lo, hi)
         signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
         return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
 
@@ -347,7 +351,7 @@ def _print_headline(folder: Path) -> None:
         console.print(t)
 
     last = int(comp["day"].max())
-    cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, "USD per soldier removed"))
+    cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, cost_label(comp["metric"].unique(), last)))
             if m in set(comp["metric"])]
     if cols:
         t = Table(title=f"day {last}: paired differences from {shown(repr(base))} (derived rows: per-replication values), "

@@ -1,0 +1,106 @@
+"""Short headline summaries for the terminal: a run's key numbers, and the cost cell of a
+comparison.
+
+``asylumsim run`` prints :func:`run_summary` after the tables are written;
+``asylumsim compare`` prints its cost-per-soldier column with :func:`format_cost` and
+:func:`cost_label`. Only text is produced here (no rich markup), so scenario names
+print as given.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.compare import removed_metric
+
+if TYPE_CHECKING:
+    from sim.runner.ensemble import EnsembleOutcome
+
+# (column, label, unit) in the order printed; columns a table lacks are skipped.
+RUN_HEADLINE = (
+    ("front_effective", "effective front strength", "trained-soldier equivalents"),
+    ("front_strength", "soldiers at the front", "soldiers"),
+    ("mobilized_cum", "men mobilized", "men"),
+    ("fled_cum", "men who fled abroad", "men"),
+    ("defected_cum", "soldiers who defected", "soldiers"),
+    ("kia_cum", "killed in action", "soldiers"),
+    ("protest_active", "protest activity", "index, not a head count"),
+    ("offer_cost_usd_cum", "offer payments", "USD"),
+    ("resettlement_usd_cum", "hosts' resettlement costs", "USD"),
+)
+NO_REDUCTION = "n/a (no reduction)"
+REMOVED_UNITS = {"front_effective": "soldier-equivalent", "front_strength": "soldier"}
+
+
+def _compact(x: float) -> str:
+    # sim.plots.compact, imported late: it loads matplotlib
+    from sim.plots import compact
+
+    return compact(x)
+
+
+def run_summary(ts: pd.DataFrame) -> list[str]:
+    """The key numbers of a run on its last day, one line per metric and scenario.
+
+    Each line gives the median and the 5-95% interval across replications.
+
+    Args:
+        ts: Tidy ensemble table (columns ``scenario``, ``replication``, ``day`` and metrics).
+
+    Returns:
+        Lines of text (empty if the table is empty).
+    """
+    if ts.empty:
+        return []
+    last = int(ts["day"].max())
+    day = ts[ts["day"] == last]
+    n = int(day.groupby("scenario")["replication"].nunique().max())
+    lines = [f"day {last}: median [5-95% of {n} replications]"]
+    width = max(len(label) for _, label, _ in RUN_HEADLINE)
+    for scenario in dict.fromkeys(day["scenario"].tolist()):
+        rows = day[day["scenario"] == scenario]
+        lines.append(f"  {scenario}")
+        for col, label, unit in RUN_HEADLINE:
+            if col not in rows.columns:
+                continue
+            v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+            v = v[~np.isnan(v)]
+            if v.size == 0:
+                continue
+            med, lo, hi = np.quantile(v, [0.5, 0.05, 0.95])
+            lines.append(f"    {label:<{width}}  {_compact(med)} [{_compact(lo)}, {_compact(hi)}] {unit}")
+    return lines
+
+
+def print_run_summary(outcome: EnsembleOutcome) -> EnsembleOutcome:
+    """Print :func:`run_summary` of a finished run to stdout; returns ``outcome`` unchanged."""
+    import typer
+
+    if outcome.timeseries is not None:
+        for line in run_summary(outcome.timeseries):
+            typer.echo(line)
+    return outcome
+
+
+def cost_label(columns: pd.Index | list[str], day: int) -> str:
+    """Column label of the cost per soldier removed, naming its unit and day."""
+    unit = REMOVED_UNITS.get(removed_metric(columns) or "front_strength", "soldier")
+    return f"USD per {unit} removed (day {day})"
+
+
+def format_cost(median: float, p05: float, p95: float) -> str:
+    """A cost-per-soldier cell: ``median [p05, p95]``; ``inf`` (nothing removed) reads as
+    "n/a (no reduction)" and NaN (no data) as "-"."""
+    if median is None or (isinstance(median, float) and math.isnan(median)):
+        return "-"
+
+    def one(x: float) -> str:
+        return NO_REDUCTION if math.isinf(x) and x > 0 else _compact(x)
+
+    if math.isinf(median):
+        return NO_REDUCTION
+    return f"{one(median)} [{one(p05)}, {one(p95)}]"

@@ -1,0 +1,64 @@
+"""Flight (ODD 7.2): men at home leave by hazard, drawn by thinning per cell.
+
+A man's daily hazard is (base + call-up intensity in his cell + rumour of a call-up) x
+offers' pull x his static propensity (F1, D1). Candidates are drawn per cell at the
+cell's largest hazard and accepted at their own (thinning). Leavers who cannot pay stay;
+those whose region has no way out evade at home instead (P3); the rest set out
+(:meth:`sim.submodels.routes.Routes.start_journey`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actors import Actors, flight_pull
+from sim.config.schema import Scenario
+from sim.ledger import State
+from sim.mechanisms import flight as fl
+from sim.mechanisms.sampling import candidates_cells
+from sim.submodels.routes import Routes
+from sim.world import World
+
+
+class Flight:
+    """Men leaving from home.
+
+    Reads: ``sc.flight``, wave days, ``sc.protest.evasion_weight``, the pool's propensity,
+    ``signals.cell_intensity``, the geography's rumour weights, offers' pull, ``routes``.
+    Writes: pool and ledger (HOME -> HIDING, TRANSIT).
+    """
+
+    def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
+        self.pool, self.ledger, self.rng, self.signals = world.pool, world.ledger, world.rng, world.signals
+        self.rumour_weight = world.geo.cell_rumour_weight
+        self.routes, self.offers = routes, actors.offers
+        self.f, self.evasion_weight = sc.flight, sc.protest.evasion_weight
+        self.wave_days = [w.day for w in sc.mobilization.waves]
+
+    def step(self, day: int) -> None:
+        """Draw today's leavers among men at home and start their journeys."""
+        pool, f, rng = self.pool, self.f, self.rng
+        reach_r = self.routes.reach()
+        rum = fl.rumour(day, self.wave_days, f.rumour_weight, f.rumour_decay_days)
+        pressure = (f.base_hazard + f.callup_risk_weight * self.signals.cell_intensity + rum * self.rumour_weight) \
+            * flight_pull(self.offers, day)
+        bound = fl.hazard_to_probability(pressure * pool.cell_max_propensity)
+        cells = np.flatnonzero(bound > 0)  # all cells in one set of array calls
+        cand, ci = candidates_cells(rng, pool.cell_start[cells], pool.cell_stop[cells], bound[cells])
+        c = cells[ci]
+        home = pool.state[cand] == State.HOME
+        cand, c = cand[home], c[home]
+        p = fl.hazard_to_probability(pressure[c] * pool.propensity[cand])
+        men = cand[rng.random(cand.size) * bound[c] < p]
+        if men.size:
+            can_pay = rng.random(men.size) < self.routes.afford(men)
+            men = men[can_pay]
+            reach = reach_r[pool.region[men]]
+            blocked = men[~reach]
+            # without an exit, some would-be leavers evade at home instead (P3)
+            evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
+            pool.state[evade] = State.HIDING
+            pool.left_home(evade)
+            pool.touch(evade)
+            self.ledger.move(State.HOME, State.HIDING, evade.size)
+            self.routes.start_journey(men[reach], day, State.HOME)

@@ -1,0 +1,94 @@
+"""Routes (ODD 7.3, first half): exits as men see them each morning, and journeys to them.
+
+:meth:`Routes.plan` runs once a morning, after the institutions and before the phases:
+which exits are crossable and open, their prices (from yesterday's queues) and the route
+choice probabilities per region. Mobilization and Flight then ask whether a region has a
+way out (:meth:`Routes.reach`), whether a man can pay (:meth:`Routes.afford`), and start
+leavers' journeys (:meth:`Routes.start_journey`); Borders reads which exits are open.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actors import Actors
+from sim.config.schema import Scenario
+from sim.ledger import State
+from sim.mechanisms import flight as fl
+from sim.world import World
+
+
+class Routes:
+    """Exit choice and travel.
+
+    Reads: ``sc.exits``, ``sc.flight``, hosts' admission, the geography, exit queues,
+    ``signals.exit_demand``. Writes: its own morning plan (``crossable``, ``open``,
+    ``prices``, ``probs``); men who start a journey (pool state, exit, due day; ledger).
+    """
+
+    def __init__(self, world: World, actors: Actors, sc: Scenario):
+        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
+        self.geo, self.queues, self.signals = world.geo, world.queues, world.signals
+        self.hosts = actors.hosts
+        self.exits, self.f = sc.exits, sc.flight
+        n_exits = len(sc.exits)
+        self.crossable = np.ones(n_exits, dtype=bool)
+        self.open = np.ones(n_exits, dtype=bool)
+        self.prices = np.zeros(n_exits)
+        self.probs = np.zeros((len(sc.regions), n_exits))
+        self._base_cost = np.array([e.base_cost_usd for e in sc.exits])
+        self._surge = np.array([e.price_surge for e in sc.exits])
+        self._capacity = np.array([e.capacity_per_day for e in sc.exits])
+        self._free_capacity = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in sc.exits])
+
+    def plan(self, day: int) -> None:
+        """Set this morning's crossable and open exits, prices and route probabilities.
+
+        An exit is crossable unless physically closed today; open (to leavers) if crossable,
+        its host admits draftees and its capacity leaves room once background traffic has
+        crossed (background first, docs/ODD.md 7.3); usable if open and its queue is no
+        longer than a man would wait (F2).
+        """
+        self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
+                                        and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
+        admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.geo.exit_host])
+        cap = self._free_capacity / self.geo.places_per_man  # places left after background traffic, in men
+        self.open = self.crossable & admits & (cap > 0)
+        f = self.f
+        wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
+        self.prices = fl.exit_prices(self._base_cost, self._surge, self.signals.exit_demand * self.geo.places_per_man,
+                                     self._capacity)
+        usable = self.open & (wait <= f.max_queue_days)
+        self.probs = fl.route_probabilities(self.geo.travel_finite, self.geo.reachable, usable, wait, self.prices,
+                                            f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
+
+    def reach(self) -> np.ndarray:
+        """Whether each region has a usable exit this morning, shape (n_regions,)."""
+        return self.probs.sum(axis=1) > 0
+
+    def afford(self, men: np.ndarray) -> np.ndarray:
+        """Probability each man can pay his region's expected route (F2), shape (len(men),)."""
+        cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
+        cost = np.where(cost_r > 0, cost_r, np.inf)[self.pool.region[men]]
+        return fl.affordability(self.pool.means[men], np.where(np.isfinite(cost), cost, 1.0), self.f.cost_sensitivity)
+
+    def start_journey(self, men: np.ndarray, day: int, src: State) -> None:
+        """Leavers (in state ``src``) pick an exit by region and travel to it; a man whose
+        region has no way out hides instead."""
+        if men.size == 0:
+            return
+        pool = self.pool
+        regions = pool.region[men].astype(np.int64)
+        ok = self.probs.sum(axis=1)[regions] > 0
+        if src == State.HOME:
+            pool.left_home(men)
+        stuck = men[~ok]
+        pool.state[stuck] = State.HIDING
+        self.ledger.move(src, State.HIDING, stuck.size)
+        men, regions = men[ok], regions[ok]
+        exits = fl.choose_rows(self.rng, self.probs, regions)
+        pool.state[men] = State.TRANSIT
+        pool.exit_idx[men] = exits
+        pool.due_day[men] = day + np.floor(self.geo.travel_finite[regions, exits]).astype(np.int32)
+        pool.touch(men)
+        self.ledger.move(src, State.TRANSIT, men.size)
