@@ -190,3 +190,101 @@ def test_real_targets_against_the_current_model_table():
     assert np.all(np.isfinite(m)) and np.all(m >= 0)
     d = have.distance(m)
     assert 0.0 <= d < 1e6
+
+
+# ------------------------------------------------------------------ ABC-SMC (pyabc)
+def test_priors_spec_and_keys():
+    from sim.inference import abc as A
+
+    ps = A.priors_from_spec([{"path": "front.awol_rate", "distribution": "loguniform", "low": 1e-4, "high": 1e-2},
+                             {"path": "defection.opportunity_rate", "distribution": "uniform", "low": 0.0, "high": 0.5,
+                              "source": "assumption"}])
+    assert ps[0].key == "log10__front__awol_rate" and ps[1].key == "defection__opportunity_rate"
+    assert ps[0].value(-3.0) == pytest.approx(1e-3)
+    assert ps[0].quantile(0.5) == pytest.approx(1e-3)
+    with pytest.raises(ValueError):
+        A.Prior("x.y", "loguniform", 0.0, 1.0)
+    with pytest.raises(ValueError):
+        A.Prior("x.y", "uniform", 1.0, 1.0)
+    with pytest.raises(ValueError):
+        A.priors_from_spec([{"path": "a.b", "distribution": "uniform", "low": 0, "high": 1}] * 2)
+    with pytest.raises(TypeError):
+        A.priors_from_spec([{"path": "a.b", "distribution": "uniform", "low": 0, "high": 1, "mean": 3}])
+
+
+def test_weighted_quantile():
+    from sim.inference.abc import weighted_quantile
+
+    v = np.array([3.0, 1.0, 2.0, 10.0])
+    assert weighted_quantile(v, np.ones(4), 0.5) == pytest.approx(2.5)
+    # all the weight on one value
+    assert weighted_quantile(v, np.array([0, 0, 0, 1.0]), [0.05, 0.95]) == pytest.approx([10.0, 10.0])
+    with pytest.raises(ValueError):
+        weighted_quantile(v, np.zeros(4), 0.5)
+
+
+def test_targets_the_model_cannot_produce_are_refused(tmp_path):
+    from sim.inference import abc as A
+
+    ts = tg.TargetSet.from_csvs().mapped()
+    with pytest.raises(ValueError, match="offer_requests_cum__ukraine_amnesty"):
+        A.calibrate("history_2022", [A.Prior("front.awol_rate", "loguniform", 1e-4, 1e-2)], ts, tmp_path,
+                    populations=1, particles=2, scale=2000, days=40)
+
+
+TRUTH = {"defection.opportunity_rate": 0.1, "front.awol_rate": 0.01}
+BASE = ("front.threshold_mean=0.5",)  # more soldiers who want to defect, so the two rates show in 40 days
+
+
+def _synthetic_targets(scale: int, days: int, obs_days: list[int]) -> tg.TargetSet:
+    """Observations simulated by the current model at TRUTH (mean of two replications)."""
+    from sim.inference.abc import ScenarioSimulator
+
+    qs = {c: tg.Quantity(c, "level") for c in ("defected_cum", "caught_cum", "awol_cum")}
+    pts = pd.DataFrame({"quantity": [q for q in qs for _ in obs_days], "day": obs_days * len(qs), "value": 1.0})
+    sim = ScenarioSimulator("history_2022", [], tg.TargetSet.from_frame(pts, qs), scale, days, BASE)
+    obs = np.mean([sim.simulate(TRUTH, s) for s in (101, 102)], axis=0)
+    assert np.all(obs > 0)
+    return tg.TargetSet.from_frame(pts.assign(value=obs), qs)
+
+
+@pytest.mark.slow
+def test_abc_recovers_known_parameters_and_resumes(tmp_path):
+    """Recovery: data simulated at known values of two rates; both lie in the posterior's
+    90% interval, and the AWOL rate's interval is narrower than the prior's. The run is
+    made in two calls: one population, then a resume from the database to the second."""
+    import json
+
+    from sim.inference import abc as A
+
+    scale, days = 2000, 40
+    ts = _synthetic_targets(scale, days, [20, 40])
+    priors = [A.Prior("defection.opportunity_rate", "loguniform", 0.01, 0.5),
+              A.Prior("front.awol_rate", "loguniform", 0.0005, 0.05)]
+    kw = {"particles": 24, "seed": 3, "scale": scale, "days": days, "base_overrides": BASE,
+          "initial_epsilon": float("inf")}
+    lines: list[str] = []
+    A.calibrate("history_2022", priors, ts, tmp_path, populations=1, echo=lines.append, **kw)
+    with pytest.raises(FileExistsError):
+        A.calibrate("history_2022", priors, ts, tmp_path, populations=2, **kw)
+    path = A.calibrate("history_2022", priors, ts, tmp_path, populations=2, resume=True, echo=lines.append, **kw)
+    assert [ln.split(":")[0] for ln in lines] == ["population 1/1", "population 2/2"]
+    post = A.load_posterior(path)
+    assert list(post.columns) == ["defection.opportunity_rate", "front.awol_rate", "weight"]
+    assert len(post) == 24
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["populations"] == 2 and man["particles"] == 24
+    assert man["simulations"] == sum(man["simulations_per_population"]) >= 48
+    assert man["epsilon"]["values"][0] is None and man["epsilon"]["values"][1] > 0  # inf, then a quantile
+    assert {f["file"] for f in man["data_files"]} == {"defection_2022_2023.csv", "calibration_2022.csv"}
+    for p in priors:
+        lo, hi = A.weighted_quantile(post[p.path].to_numpy(), post["weight"].to_numpy(), [0.05, 0.95])
+        assert lo <= TRUTH[p.path] <= hi, (p.path, lo, hi)
+    lo, hi = A.weighted_quantile(post["front.awol_rate"].to_numpy(), post["weight"].to_numpy(), [0.05, 0.95])
+    prior_width = np.log10(priors[1].quantile(0.95) / priors[1].quantile(0.05))
+    assert np.log10(hi / lo) < prior_width
+    # posterior predictive bands bracket the data they were fitted to
+    bands = A.posterior_predictive(post, "history_2022", ts, k=6, scale=scale, days=days, base_overrides=BASE)
+    assert list(bands.columns) == ["quantity", "day", "value", "bound", "q5", "q50", "q95"]
+    assert np.all(bands["q5"] <= bands["q95"])
+    assert ((bands["value"] >= bands["q5"]) & (bands["value"] <= bands["q95"])).mean() >= 0.5

@@ -270,7 +270,8 @@ class TargetSet:
 
     Attributes:
         points: One row per point: ``quantity, day, value, bound`` (+ ``source_file, note``),
-            sorted by quantity then day; the order of every per-point array below.
+            in the order given (:meth:`from_csvs`: by quantity, then day); every per-point
+            array below follows this order.
         quantities: Quantity name -> :class:`Quantity` (must cover every point's quantity).
     """
 
@@ -285,7 +286,10 @@ class TargetSet:
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_frame(cls, points: pd.DataFrame, quantities: Mapping[str, Quantity]) -> TargetSet:
-        """From a frame with ``quantity, day, value`` and optionally ``bound`` (default approx)."""
+        """From a frame with ``quantity, day, value`` and optionally ``bound`` (default approx).
+
+        The points keep the frame's row order (every per-point array follows it).
+        """
         df = points.copy()
         if "bound" not in df.columns:
             df["bound"] = "approx"
@@ -294,14 +298,14 @@ class TargetSet:
             raise ValueError(f"unknown bound(s) {sorted(bad)}")
         df["day"] = df["day"].astype(int)
         df["value"] = df["value"].astype(float)
-        df = df.sort_values(["quantity", "day"], kind="stable").reset_index(drop=True)
-        return cls(df, dict(quantities))
+        return cls(df.reset_index(drop=True), dict(quantities))
 
     @classmethod
     def from_csvs(cls, files: Iterable[Path] = (DEFECTION_CSV, CALIBRATION_CSV), offer: str = "ukraine_amnesty",
                   quantities: Mapping[str, Quantity] | None = None) -> TargetSet:
         """All ``kind == target`` rows of ``files`` with the default mapping."""
         df = pd.concat([read_targets(Path(f)) for f in files], ignore_index=True)
+        df = df.sort_values(["quantity", "day"], kind="stable")
         return cls.from_frame(df, default_quantities(offer) if quantities is None else quantities)
 
     def subset(self, keep: np.ndarray | pd.Series) -> TargetSet:
