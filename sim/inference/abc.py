@@ -1,0 +1,406 @@
+"""ABC-SMC calibration of a scenario with pyabc (issue 15, point 5).
+
+Approximate Bayesian computation by sequential Monte Carlo (Toni et al. 2009; Klinger,
+Rickert & Hasenauer 2018, the pyabc paper): particles (parameter vectors) are drawn from
+the priors, each is simulated once, and kept if its distance to the data is below the
+population's tolerance; later populations perturb the accepted particles (pyabc's default
+multivariate normal transition) and lower the tolerance.
+
+* **Priors** (:class:`Prior`): a scenario parameter path (``defection.opportunity_rate``,
+  ``offers.ukraine_amnesty.publicity``, ...), a distribution (``uniform`` on [low, high], or
+  ``loguniform``: uniform in log10, for rates spanning orders of magnitude), and a source
+  (or "assumption").
+* **Model** (:class:`ScenarioSimulator`): applies the particle as ``path=value`` overrides
+  to the scenario (:func:`sim.config.loader.load_scenario`), runs one replication
+  (:func:`sim.simulate.run_replication`) at a coarse ``population.scale``, and returns the
+  model's value at every target point (:meth:`sim.inference.targets.TargetSet.model_values`).
+  The replication seed is drawn from numpy's global generator, which pyabc's sampler owns.
+* **Distance**: the bound-aware, per-series-averaged relative difference of
+  :meth:`~sim.inference.targets.TargetSet.distance` (a lower bound is an inequality).
+* **Tolerance schedule**: pyabc's :class:`~pyabc.epsilon.QuantileEpsilon`: each
+  population's tolerance is the weighted ``alpha``-quantile (default the median) of the
+  previous population's distances; the first from a prior sample (``from_sample``) or given.
+* **Resume**: the SQLite database ``<out_dir>/abc.db`` is the state. ``resume=True``
+  continues it with ``ABCSMC.load`` up to ``populations`` populations in total.
+* **Reproducibility**: with one worker (``SingleCoreSampler``) numpy's global generator is
+  seeded with ``(seed, t)`` before population ``t``, so a run (and a resumed run) is
+  reproducible. pyabc's multicore sampler reseeds its worker processes from the OS, so runs
+  on several workers are not reproducible draw for draw.
+
+Outputs (``out_dir``): ``posterior.parquet`` (one row per particle of the last population;
+columns = parameter paths, plus ``weight`` summing to 1), ``manifest.json`` (data files
+with SHA-256, priors, distance, epsilon schedule, populations, particles, simulations, wall
+time, seed, versions) and ``abc.db``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
+
+DB_NAME = "abc.db"
+POSTERIOR_NAME = "posterior.parquet"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Prior of one scenario parameter.
+
+    Attributes:
+        path: Dotted scenario path, as for ``--set`` (``front.awol_rate``).
+        distribution: ``uniform`` on [low, high], or ``loguniform`` (uniform in log10).
+        low: Lower bound (in the parameter's own units, > 0 for loguniform).
+        high: Upper bound (> low).
+        source: Where the range comes from, or "assumption".
+    """
+
+    path: str
+    distribution: Literal["uniform", "loguniform"]
+    low: float
+    high: float
+    source: str = "assumption"
+
+    def __post_init__(self) -> None:
+        if self.distribution not in ("uniform", "loguniform"):
+            raise ValueError(f"{self.path}: distribution must be uniform or loguniform")
+        if not self.high > self.low:
+            raise ValueError(f"{self.path}: need high > low")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError(f"{self.path}: loguniform needs low > 0")
+
+    @property
+    def key(self) -> str:
+        """The pyabc parameter name (no dots; ``log10__`` prefix on a log scale)."""
+        safe = self.path.replace(".", "__")
+        return f"log10__{safe}" if self.distribution == "loguniform" else safe
+
+    def rv(self):
+        """The pyabc random variable of :attr:`key`."""
+        import pyabc
+
+        if self.distribution == "uniform":
+            return pyabc.RV("uniform", self.low, self.high - self.low)
+        lo, hi = math.log10(self.low), math.log10(self.high)
+        return pyabc.RV("uniform", lo, hi - lo)
+
+    def value(self, sampled: float) -> float:
+        """The parameter's value from the sampled pyabc value."""
+        return float(10.0**sampled) if self.distribution == "loguniform" else float(sampled)
+
+    def quantile(self, q: float) -> float:
+        """Prior quantile in the parameter's units."""
+        if self.distribution == "uniform":
+            return self.low + q * (self.high - self.low)
+        lo, hi = math.log10(self.low), math.log10(self.high)
+        return float(10.0 ** (lo + q * (hi - lo)))
+
+
+def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
+    """Priors from a list of dicts (e.g. read from YAML): ``path, distribution, low, high, source``.
+
+    Raises:
+        ValueError: a repeated path or a bad prior; TypeError: unknown keys.
+    """
+    priors = [Prior(**s) for s in spec]
+    paths = [p.path for p in priors]
+    if len(set(paths)) != len(paths):
+        raise ValueError("a parameter path repeats in the priors")
+    return priors
+
+
+#: Priors for the defection, capture and AWOL parameters of the CURRENT model (before issue
+#: 15's redesign); ranges are assumptions wide enough to contain the defaults.
+DEFAULT_PRIORS: tuple[Prior, ...] = (
+    Prior("defection.opportunity_rate", "loguniform", 0.001, 0.5, "assumption (default 0.15, source 004)"),
+    Prior("front.awol_rate", "loguniform", 1e-5, 0.05, "assumption (default 0.0001, source 002)"),
+    Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9, "assumption (default 0.25, 004 comments)"),
+    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2, "assumption (default 0.02, 004)"),
+    Prior("front.threshold_mean", "uniform", 0.5, 3.0, "assumption (default 1.2, 004 Kuran)"),
+)
+
+
+def _overrides(priors: Sequence[Prior], par: dict) -> list[str]:
+    return [f"{p.path}={p.value(par[p.key])!r}" for p in priors]
+
+
+@dataclass
+class ScenarioSimulator:
+    """pyabc model: particle -> the model's values at the target points.
+
+    Attributes:
+        scenario_ref: Scenario name or YAML path.
+        priors: The calibrated parameters.
+        targets: Target points (only those :meth:`TargetSet.within` the run are used).
+        scale: ``population.scale`` of the calibration runs (real people per simulated one).
+        days: Last simulated day (default: the scenario's ``run.days``).
+        base_overrides: Extra ``path=value`` overrides applied before the particle's.
+    """
+
+    scenario_ref: str | Path
+    priors: Sequence[Prior]
+    targets: TargetSet
+    scale: int = 500
+    days: int | None = None
+    base_overrides: Sequence[str] = field(default_factory=tuple)
+
+    def scenario(self, values: dict[str, float] | None = None):
+        """The scenario with the base overrides and parameter ``values`` (path -> value)."""
+        from sim.config.loader import load_scenario
+
+        ov = [f"population.scale={self.scale}", *self.base_overrides]
+        if self.days is not None:
+            ov.append(f"run.days={self.days}")
+        ov += [f"{k}={v!r}" for k, v in (values or {}).items()]
+        return load_scenario(self.scenario_ref, ov)
+
+    def simulate(self, values: dict[str, float], seed: int | np.random.SeedSequence) -> np.ndarray:
+        """One replication at parameter ``values`` (path -> value); model values, shape (n_points,)."""
+        from sim.simulate import run_replication
+
+        table = run_replication(self.scenario(values), seed)
+        return self.targets.model_values(table)
+
+    def __call__(self, par: dict) -> dict:
+        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc samplers own and reseed the global generator)
+        values = {p.path: p.value(par[p.key]) for p in self.priors}
+        return {"x": self.simulate(values, seed)}
+
+
+class TargetDistance:
+    """pyabc distance: the bound-aware target distance of a simulation (observed data are in the targets)."""
+
+    def __init__(self, targets: TargetSet):
+        self.targets = targets
+
+    def __call__(self, x: dict, x_0: dict) -> float:
+        return self.targets.distance(np.asarray(x["x"], dtype=float))
+
+
+def prepare_targets(sim: ScenarioSimulator, targets: TargetSet) -> TargetSet:
+    """The mapped targets the run can produce, checked against the model's output columns.
+
+    Raises:
+        ValueError: no target left, or columns the model does not output (named).
+    """
+    from sim.outcomes import output_names
+
+    sc = sim.scenario()
+    ts = targets.mapped().within(sc.run.start_day, sc.run.days)
+    if len(ts.points) == 0:
+        raise ValueError("no target point falls inside the simulated days")
+    have = set(output_names(sc))
+    missing = [c for c in ts.required_columns() if c not in have]
+    if missing:
+        raise ValueError(f"the model does not output {missing}: add them, or drop their series from the targets")
+    return ts
+
+
+def _quiet_pyabc() -> None:
+    for name in ("ABC", "ABC.Sampler", "ABC.History", "ABC.Epsilon", "ABC.Distance", "ABC.Transition",
+                 "ABC.Adaptation", "ABC.Acceptor", "ABC.Population"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _sampler(workers: int):
+    import pyabc
+
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    if workers == 1:
+        return pyabc.sampler.SingleCoreSampler()
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
+    """The last population as a frame: one row per particle, columns = paths + ``weight``."""
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    out = pd.DataFrame({p.path: [p.value(v) for v in df[p.key].to_numpy(float)] for p in priors})
+    out["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
+    return out
+
+
+def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: TargetSet, out_dir: Path,
+              populations: int = 6, particles: int = 100, workers: int = 1, seed: int = 2022, resume: bool = False,
+              *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
+              initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
+              data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), echo=print) -> Path:
+    """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
+
+    Args:
+        scenario_ref: Scenario name or YAML path (e.g. ``history_2022``).
+        priors: Parameters to calibrate.
+        targets: Target points (unmapped ones and those outside the run are dropped).
+        out_dir: Output folder (created): ``abc.db``, ``posterior.parquet``, ``manifest.json``.
+        populations: Populations in total (a resumed run continues up to this number).
+        particles: Particles per population.
+        workers: 1 = ``SingleCoreSampler`` (reproducible), more = pyabc's
+            ``MulticoreEvalParallelSampler`` with that many processes.
+        seed: Seed of numpy's global generator (prior draws, perturbations, replication seeds).
+        resume: Continue ``out_dir/abc.db`` instead of starting a new run; the tolerance of
+            the next population is the ``alpha``-quantile of the last stored one's distances.
+        scale: ``population.scale`` of the calibration runs.
+        days: Last simulated day (default: the scenario's ``run.days``).
+        base_overrides: Fixed ``path=value`` overrides for every run.
+        alpha: Quantile of the previous population's distances used as the next tolerance.
+        initial_epsilon: First tolerance: ``from_sample`` (a prior sample of ``particles``
+            simulations) or a number (``inf``: the first population is the prior).
+        min_epsilon: Stop when the tolerance falls to this value.
+        data_files: Data files recorded (with SHA-256) in the manifest.
+        echo: Where the one-line progress per population goes.
+
+    Returns:
+        Path of ``posterior.parquet``.
+
+    Raises:
+        FileExistsError: ``abc.db`` exists and ``resume`` is False.
+        FileNotFoundError: ``resume`` without a database.
+        ValueError: bad arguments or targets the model cannot produce.
+    """
+    import pyabc
+
+    if populations < 1 or particles < 2:
+        raise ValueError("need populations >= 1 and particles >= 2")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_path = out_dir / DB_NAME
+    db = f"sqlite:///{db_path}"
+    if db_path.exists() and not resume:
+        raise FileExistsError(f"{db_path} exists: pass resume=True to continue it, or choose another out_dir")
+    if resume and not db_path.exists():
+        raise FileNotFoundError(f"nothing to resume: {db_path} does not exist")
+    _quiet_pyabc()
+    sim = ScenarioSimulator(scenario_ref, list(priors), targets, scale, days, tuple(base_overrides))
+    ts = prepare_targets(sim, targets)
+    sim.targets = ts
+    prior = pyabc.Distribution(**{p.key: p.rv() for p in priors})
+    # on resume the tolerance continues from the last stored population's distances: pyabc
+    # would otherwise restart a numeric initial_epsilon at the resumed population
+    eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon="from_sample" if resume else initial_epsilon, alpha=alpha)
+    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts), population_size=particles, eps=eps, sampler=_sampler(workers))
+    manifest_path = out_dir / MANIFEST_NAME
+    previous_wall = 0.0
+    if resume:
+        history = abc.load(db, 1)
+        if manifest_path.exists():
+            previous_wall = float(json.loads(manifest_path.read_text()).get("wall_time_s", 0.0))
+    else:
+        history = abc.new(db, {"x": ts.values})
+    start = time.perf_counter()
+    while history.max_t + 1 < populations:
+        t = history.max_t + 1
+        np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
+        t0 = time.perf_counter()
+        history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
+        pops = history.get_all_populations()
+        row = pops[pops["t"] == history.max_t].iloc[0]
+        echo(f"population {int(row['t']) + 1}/{populations}: epsilon {row['epsilon']:.4g}, "
+             f"{int(row['samples'])} simulations, acceptance {int(row['particles']) / max(int(row['samples']), 1):.1%}, "
+             f"{time.perf_counter() - t0:.1f} s")
+        if history.max_t < t or row["epsilon"] <= min_epsilon:
+            break
+    wall = previous_wall + time.perf_counter() - start
+    post = posterior_frame(history, priors)
+    post_path = out_dir / POSTERIOR_NAME
+    post.to_parquet(post_path, index=False)
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    manifest = {
+        "scenario": str(scenario_ref),
+        "scale": scale,
+        "days": sim.scenario().run.days,
+        "base_overrides": list(base_overrides),
+        "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in data_files],
+        "target_points": ts.keys,
+        "priors": [asdict(p) for p in priors],
+        "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "
+                    "(sim.inference.targets.TargetSet.distance)",
+        "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": alpha, "initial": str(initial_epsilon),
+                    "minimum": min_epsilon, "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
+        "populations": int(history.max_t + 1),
+        "particles": particles,
+        "simulations": int(history.total_nr_simulations),
+        "simulations_per_population": [int(s) for s in pops["samples"]],
+        "wall_time_s": round(wall, 2),
+        "workers": workers,
+        "sampler": "SingleCoreSampler" if workers == 1 else f"MulticoreEvalParallelSampler(n_procs={workers})",
+        "seed": seed,
+        "pyabc_version": pyabc.__version__,
+        "database": DB_NAME,
+        "posterior": POSTERIOR_NAME,
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+    return post_path
+
+
+def load_posterior(path: Path) -> pd.DataFrame:
+    """A posterior parquet written by :func:`calibrate` (columns = paths + ``weight``).
+
+    Raises:
+        ValueError: no ``weight`` column or weights that do not sum to 1.
+    """
+    df = pd.read_parquet(path)
+    if "weight" not in df.columns or not np.isclose(df["weight"].sum(), 1.0):
+        raise ValueError(f"{path}: not a posterior sample (needs weights summing to 1)")
+    return df
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.ndarray) -> np.ndarray:
+    """Quantile(s) ``q`` of a weighted sample (inverse of the weighted empirical CDF, midpoint rule).
+
+    Raises:
+        ValueError: mismatched shapes, an empty sample, negative or all-zero weights.
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if v.shape != w.shape or v.size == 0 or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("values and weights need the same non-empty shape, weights >= 0 with a positive sum")
+    v, w = v[w > 0], w[w > 0]
+    order = np.argsort(v)
+    v, w = v[order], w[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return np.interp(q, cdf, v)
+
+
+def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,
+                         seed: int = 7, *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (),
+                         quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """Simulate ``k`` posterior draws and return quantile bands at every target point.
+
+    Draw i takes a particle with probability its weight and replication seed i of
+    ``SeedSequence(seed)``.
+
+    Returns:
+        One row per target point: ``quantity, day, value, bound`` and one column
+        ``q<percent>`` per quantile (e.g. ``q5, q50, q95``); group by ``quantity`` for series.
+    """
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    paths = [c for c in posterior.columns if c != "weight"]
+    sim = ScenarioSimulator(scenario_ref, [], targets, scale, days, tuple(base_overrides))
+    ts = prepare_targets(sim, targets)
+    sim.targets = ts
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(posterior), size=k, p=posterior["weight"].to_numpy(float))
+    seeds = np.random.SeedSequence(seed).spawn(k)
+    sims = np.array([sim.simulate({p: float(posterior[p].iloc[r]) for p in paths}, s) for r, s in zip(rows, seeds, strict=True)])
+    out = ts.points[["quantity", "day", "value", "bound"]].copy()
+    for q in quantiles:
+        out[f"q{round(100 * q):d}"] = np.quantile(sims, q, axis=0)
+    return out

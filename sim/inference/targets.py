@@ -1,0 +1,470 @@
+"""Calibration targets for defection, desertion and the 2022 mobilization (issue 15, point 5).
+
+Data: ``sim/inference/data/defection_2022_2023.csv`` and
+``sim/inference/data/calibration_2022.csv`` are verbatim copies of
+``../shared/data/defection_2022_2023.csv`` and ``../shared/data/calibration_2022.csv``
+(shipped inside the package so an installed copy can calibrate). Only rows with
+``kind == "target"`` are targets; ``event`` rows (policies, salience shocks) and ``prior``
+rows (historical analogues) are context. ``calibration_2022.csv`` has no ``bound`` column:
+its targets are treated as ``approx``.
+
+**Bounds.** ``exact`` and ``approx`` points are matched by relative difference
+``|m - d| / |d|``; a ``lower`` point is an inequality (the real number is at least ``d``)
+and costs ``max(0, d - m) / |d|``: zero when the model is at or above the bound.
+
+**ARD and distance.** Per series (one quantity), the averaged relative difference (ARD,
+as Flee's validation uses it; see :mod:`sim.calibration`) is the mean of the per-point
+terms above. The calibration distance is the weighted mean of the series' ARDs. Weights
+(:attr:`Quantity.weight`): 1 for every series the model can produce, so each series counts
+once whatever its number of points (a six-point series does not outweigh a one-point
+series); 0 for quantities without a model counterpart (kept for reference).
+
+**Naive baselines** (so the calibration can show it beats something simple), per series:
+
+* ``linear``: cumulative series grow linearly from 0 on day ``t0`` (the hotline opens, the
+  order is signed) through the series' last point;
+* ``mean``: a constant at the series' mean (multi-point non-cumulative series);
+* ``rate``: a pre-period daily rate carried forward (times the window length for windows;
+  rates from the CSV notes or :mod:`sim.calibration`, cited per quantity);
+* ``value``: a stated constant (cited per quantity);
+* ``none``: one point and no outside reference, so any series-based baseline reproduces it
+  exactly and "beats the baseline" is not defined.
+
+**Model columns.** :func:`default_quantities` maps each target to the model's daily
+output table. Columns flagged ``new_output=True`` do not exist in the model yet; the
+integrating engineer adds them (listed by :func:`new_output_columns`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFECTION_CSV = DATA_DIR / "defection_2022_2023.csv"
+CALIBRATION_CSV = DATA_DIR / "calibration_2022.csv"
+BOUNDS = ("exact", "approx", "lower")
+BEFORE_RUN = -10**6  # a window start before any simulated day: the column counts from 0
+
+Kind = Literal["level", "daily", "window", "ratio"]
+Naive = Literal["linear", "mean", "rate", "value", "none"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A difference of a cumulative column over ``(start, end]`` (days), divided by ``months``.
+
+    ``pre_rate`` (per day) fills the days of the window before the first simulated day, for
+    counts the model cannot see (e.g. court cases of 2022 before the run starts).
+    """
+
+    start: int
+    end: int
+    months: float = 1.0
+    pre_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """How one target quantity is read off the model's daily output table.
+
+    Attributes:
+        column: Model output column (numerator for ``ratio``); None if the model has no
+            counterpart (then ``weight`` must be 0).
+        kind: ``level`` (the column on the point's day), ``daily`` (its one-day difference),
+            ``window`` (a :class:`Window` per point, or ``window_start`` to the point's day),
+            ``ratio`` (column / sum of ``denominator`` columns on the day; 1 - that if
+            ``complement``; 0 when the denominator is 0).
+        window_start: For ``window`` without per-point windows: start day (exclusive).
+        windows: For ``window``: per point day, its :class:`Window`.
+        denominator: For ``ratio``: columns summed in the denominator.
+        complement: For ``ratio``: use 1 - ratio.
+        naive: Naive-baseline rule (module docstring).
+        naive_value: Rate per day (``rate``) or constant (``value``).
+        t0: Day cumulative growth starts, for the ``linear`` baseline.
+        weight: Series weight in the distance.
+        new_output: The column does not exist in the model yet.
+        note: Where the mapping comes from, and caveats.
+    """
+
+    column: str | None
+    kind: Kind = "level"
+    window_start: int | None = None
+    windows: Mapping[int, Window] = field(default_factory=dict)
+    denominator: tuple[str, ...] = ()
+    complement: bool = False
+    naive: Naive = "none"
+    naive_value: float = 0.0
+    t0: int = 0
+    weight: float = 1.0
+    new_output: bool = False
+    note: str = ""
+
+    def columns(self) -> tuple[str, ...]:
+        """Model columns this quantity reads."""
+        return tuple(c for c in (self.column, *self.denominator) if c)
+
+    def window_for(self, day: int) -> Window:
+        """The window of the point reported on ``day``; raises KeyError if there is none."""
+        if day in self.windows:
+            return self.windows[day]
+        if self.window_start is None:
+            raise KeyError(f"no window for day {day}")
+        return Window(self.window_start, day)
+
+
+# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year
+AWOL_CASES_2021_PER_DAY = 1001 / 1.63 / 365.0
+
+
+def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
+    """The mapping from each target quantity of both CSVs to the model's output columns.
+
+    Args:
+        offer: Name of Ukraine's offer in the scenario (``history_2022``: ``ukraine_amnesty``).
+
+    Returns:
+        Quantity name -> :class:`Quantity`. Day numbers: day 0 = 21 Sep 2022.
+    """
+    req = f"offer_requests_cum__{offer}"
+    return {
+        # ---- defection_2022_2023.csv
+        "hotline_requests_cumulative": Quantity(
+            req, "level", naive="linear", t0=-3, new_output=True,
+            note="soldiers (and relatives) who contact the offer maker: first-time 'considering' soldiers, cumulative, real people"),
+        "hotline_surrenders_cumulative": Quantity(
+            f"defected_cum__{offer}", "level", naive="linear", t0=-3,
+            note="crossings under Ukraine's offer (the hotline's surrenders), real people"),
+        "hotline_requests_monthly": Quantity(
+            req, "window", new_output=True, naive="mean",
+            windows={70: Window(9, 101, 3.0), 160: Window(101, 191, 3.0), 191: Window(160, 191), 221: Window(191, 221)},
+            note="monthly averages: Oct-Dec 2022 (days 10-101)/3, Jan-Mar 2023 (102-191)/3, March (161-191), April (192-221)"),
+        "refusal_court_cases_cumulative": Quantity(
+            "refusal_court_cases_cum", "window", window_start=40, naive="linear", t0=40, new_output=True,
+            note="court cases under the Sept 2022 articles since 1 Nov 2022 (day 41): AWOL (about 88%), desertion, "
+                 "disobedience; if the model has only AWOL cases, refusal_court_cases_cum = awol_court_cases_cum is the "
+                 "nearest stand-in"),
+        "awol_court_cases_year": Quantity(
+            "awol_court_cases_cum", "window", new_output=True, naive="mean",
+            windows={101: Window(-264, 101, 1.0, AWOL_CASES_2021_PER_DAY), 282: Window(101, 282)},
+            note="AWOL cases received by courts: the whole of 2022 (days -263..101), the first half of 2023 (102..282); "
+                 "days of 2022 before the run are filled at the 2021 rate, 614 a year (the CSV note: 1001 = +63% on 2021; "
+                 "assumption that the rate before the mobilization was 2021's)"),
+        "pow_voluntary_surrender_share": Quantity(
+            "defected_cum", "ratio", denominator=("defected_cum", "captured_by_enemy_cum"), naive="value",
+            naive_value=0.29, new_output=True,
+            note="voluntary surrenders among Russian POWs held by Ukraine; captured_by_enemy_cum = involuntary captures in "
+                 "combat (new). Baseline: Gulf War 1991 surrender share 0.29 (prior row of the CSV: an upper bound)"),
+        "desertion_requests_monthly_idite_lesom": Quantity(
+            None, weight=0.0, note="requests to an NGO for help to desert: no model counterpart; reference only"),
+        "mobilized_deployed_share": Quantity(
+            "in_training", "ratio", denominator=("mobilized_cum",), complement=True,
+            note="1 - in training / mobilized (men mobilized who have left training): deployed, plus the few who deserted "
+                 "from training"),
+        # ---- calibration_2022.csv (as sim.calibration.TARGETS reads them)
+        "mobilized_cumulative": Quantity("mobilized_cum", "level", naive="linear", t0=0),
+        "finland_entries_daily": Quantity("entries_cum__finland", "daily", naive="rate", naive_value=3_000.0,
+                                          note="baseline: 'pre-mobilization about 3,000 a day' (CSV note)"),
+        "finland_entries_cumulative": Quantity("entries_cum__finland", "window", window_start=-1, naive="rate",
+                                               naive_value=3_000.0, note="entries 21-26 Sep (days 0-5)"),
+        "georgia_entries_daily": Quantity("entries_cum__georgia", "daily", naive="rate", naive_value=5_500.0,
+                                          note="baseline: 'pre-mobilization 5,000-6,000 a day' (CSV note)"),
+        "georgia_entries_cumulative_from_day_-4": Quantity("entries_cum__georgia", "window", window_start=-5, naive="rate",
+                                                           naive_value=5_500.0, note="entries 17-26 Sep (days -4..5)"),
+        "kazakhstan_entries_cumulative": Quantity("entries_cum__kazakhstan", "window", window_start=-1, naive="rate",
+                                                  naive_value=4_000.0, note="baseline rate as sim.calibration (no source given)"),
+        "mongolia_entries_cumulative": Quantity("entries_cum__mongolia", "window", window_start=-1, naive="rate",
+                                                naive_value=150.0, note="baseline rate as sim.calibration (no source given)"),
+        "protest_detentions_daily": Quantity("arrests_cum", "daily", naive="value", naive_value=0.0,
+                                             note="baseline: no detentions without the order"),
+        "prisoner_recruits_total": Quantity("replacements_cum__prisoners", "level", naive="value", naive_value=0.0,
+                                            note="baseline: no recruitment beyond the pre-mobilization state"),
+        "contract_recruits_2023": Quantity("replacements_cum__contract", "window", window_start=101, naive="value",
+                                           naive_value=0.0, note="sign-ups in 2023 (days 102-466)"),
+        "front_strength": Quantity(None, weight=0.0, note="day -209, before the run: an input (front.initial_strength)"),
+        "emigration_before_mobilization": Quantity(
+            None, weight=0.0, note="an initial condition (input); the CSV's day -256 for 2022-01-01 should be -263"),
+        "deaths_per_10000_men_tuva": Quantity(None, weight=0.0, note="regional deaths per capita: not an output; day 1342"),
+    }
+
+
+def new_output_columns(quantities: Mapping[str, Quantity] | None = None) -> list[str]:
+    """Model output columns the targets need that the model does not have yet (sorted)."""
+    qs = default_quantities() if quantities is None else quantities
+    cols: set[str] = set()
+    for q in qs.values():
+        if q.new_output:
+            cols.update(q.columns())
+    return sorted(cols)
+
+
+def read_targets(path: Path) -> pd.DataFrame:
+    """Target rows of one CSV: columns ``quantity, day, value, bound, source_file, note``.
+
+    Raises:
+        ValueError: a target row without a day, or an unknown bound.
+    """
+    df = pd.read_csv(path, dtype={"day": "string"})
+    df = df[df["kind"] == "target"].copy()
+    if "bound" not in df.columns:
+        df["bound"] = "approx"
+    if df["day"].isna().any():
+        raise ValueError(f"{path.name}: target rows need a day")
+    bad = set(df["bound"]) - set(BOUNDS)
+    if bad:
+        raise ValueError(f"{path.name}: unknown bound(s) {sorted(bad)}")
+    df["day"] = df["day"].astype(int)
+    df["value"] = df["value"].astype(float)
+    df["source_file"] = path.name
+    df["note"] = df["note"].fillna("") if "note" in df.columns else ""
+    return df[["quantity", "day", "value", "bound", "source_file", "note"]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One target series: points of one quantity, sorted by day.
+
+    Attributes:
+        quantity: Quantity name.
+        days: Report days, int array of shape (k,).
+        values: Observed values, float array (k,).
+        bounds: ``exact`` / ``approx`` / ``lower`` per point, object array (k,).
+    """
+
+    quantity: str
+    days: np.ndarray
+    values: np.ndarray
+    bounds: np.ndarray
+
+
+def _at(col: pd.Series, day: int, first: int) -> float:
+    """Cumulative column on ``day``; 0 before the first simulated day."""
+    if day < first:
+        return 0.0
+    return float(col.loc[day])
+
+
+def point_penalty(model: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Per-point bound-aware relative difference (module docstring), shape of ``model``.
+
+    Raises:
+        ValueError: a zero data value (relative difference undefined).
+    """
+    data = np.asarray(data, dtype=float)
+    if np.any(data == 0):
+        raise ValueError("relative difference needs non-zero data values")
+    model = np.asarray(model, dtype=float)
+    rel = (model - data) / np.abs(data)
+    pen = np.where(np.asarray(bounds) == "lower", np.maximum(-rel, 0.0), np.abs(rel))
+    return np.where(np.isfinite(pen), pen, 1e6)  # a missing model value is as bad as it gets
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    """Target points with their model mapping.
+
+    Attributes:
+        points: One row per point: ``quantity, day, value, bound`` (+ ``source_file, note``),
+            in the order given (:meth:`from_csvs`: by quantity, then day); every per-point
+            array below follows this order.
+        quantities: Quantity name -> :class:`Quantity` (must cover every point's quantity).
+    """
+
+    points: pd.DataFrame
+    quantities: Mapping[str, Quantity]
+
+    def __post_init__(self) -> None:
+        missing = sorted(set(self.points["quantity"]) - set(self.quantities))
+        if missing:
+            raise ValueError(f"no model mapping for {missing}")
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_frame(cls, points: pd.DataFrame, quantities: Mapping[str, Quantity]) -> TargetSet:
+        """From a frame with ``quantity, day, value`` and optionally ``bound`` (default approx).
+
+        The points keep the frame's row order (every per-point array follows it).
+        """
+        df = points.copy()
+        if "bound" not in df.columns:
+            df["bound"] = "approx"
+        bad = set(df["bound"]) - set(BOUNDS)
+        if bad:
+            raise ValueError(f"unknown bound(s) {sorted(bad)}")
+        df["day"] = df["day"].astype(int)
+        df["value"] = df["value"].astype(float)
+        return cls(df.reset_index(drop=True), dict(quantities))
+
+    @classmethod
+    def from_csvs(cls, files: Iterable[Path] = (DEFECTION_CSV, CALIBRATION_CSV), offer: str = "ukraine_amnesty",
+                  quantities: Mapping[str, Quantity] | None = None) -> TargetSet:
+        """All ``kind == target`` rows of ``files`` with the default mapping."""
+        df = pd.concat([read_targets(Path(f)) for f in files], ignore_index=True)
+        df = df.sort_values(["quantity", "day"], kind="stable")
+        return cls.from_frame(df, default_quantities(offer) if quantities is None else quantities)
+
+    def subset(self, keep: np.ndarray | pd.Series) -> TargetSet:
+        """The points where ``keep`` is True."""
+        return TargetSet(self.points[np.asarray(keep, dtype=bool)].reset_index(drop=True), self.quantities)
+
+    def mapped(self) -> TargetSet:
+        """Only points whose quantity has a model column and a positive weight."""
+        ok = self.points["quantity"].map(lambda q: self.quantities[q].column is not None and self.quantities[q].weight > 0)
+        return self.subset(ok)
+
+    def within(self, first_day: int, last_day: int) -> TargetSet:
+        """Only points the model can produce from a run covering ``[first_day, last_day]``.
+
+        A window point needs its end inside the run (its start may precede the run: the
+        cumulative column counts from 0, plus :attr:`Window.pre_rate`); other points need
+        their day inside the run.
+        """
+        keep = []
+        for q, d in zip(self.points["quantity"], self.points["day"], strict=True):
+            qq = self.quantities[q]
+            day = qq.window_for(int(d)).end if qq.kind == "window" else int(d)
+            keep.append(first_day <= day <= last_day)
+        return self.subset(keep)
+
+    def required_columns(self) -> list[str]:
+        """Model columns the mapped points read (sorted)."""
+        return sorted({c for q in self.points["quantity"].unique() for c in self.quantities[q].columns()})
+
+    def missing_columns(self, table: pd.DataFrame) -> list[str]:
+        """Required columns absent from ``table``."""
+        return [c for c in self.required_columns() if c not in table.columns]
+
+    # ---------------------------------------------------------------- views
+    def series(self) -> dict[str, Series]:
+        """Per quantity, its points."""
+        out = {}
+        for q, g in self.points.groupby("quantity", sort=False):
+            out[str(q)] = Series(str(q), g["day"].to_numpy(int), g["value"].to_numpy(float), g["bound"].to_numpy(object))
+        return out
+
+    @property
+    def values(self) -> np.ndarray:
+        """Observed values, shape (n_points,)."""
+        return self.points["value"].to_numpy(float)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """Bounds, shape (n_points,)."""
+        return self.points["bound"].to_numpy(object)
+
+    @property
+    def keys(self) -> list[str]:
+        """``quantity@day`` per point (unique labels)."""
+        return [f"{q}@{d}" for q, d in zip(self.points["quantity"], self.points["day"], strict=True)]
+
+    # ---------------------------------------------------------------- model side
+    def model_values(self, table: pd.DataFrame) -> np.ndarray:
+        """The model's counterpart of every point from one daily table (column ``day``).
+
+        Args:
+            table: The model's daily output table (as :func:`sim.simulate.run_replication`
+                returns it), one row per day.
+
+        Returns:
+            Float array, shape (n_points,).
+
+        Raises:
+            KeyError: a needed column or day is missing (see :meth:`missing_columns`,
+                :meth:`within`); ValueError: a point without a model column.
+        """
+        t = table.set_index("day")
+        first = int(t.index.min())
+        out = np.empty(len(self.points))
+        for i, (q, day) in enumerate(zip(self.points["quantity"], self.points["day"], strict=True)):
+            qq = self.quantities[q]
+            if qq.column is None:
+                raise ValueError(f"{q} has no model column ({qq.note})")
+            col = t[qq.column]
+            if qq.kind == "level":
+                out[i] = float(col.loc[day])
+            elif qq.kind == "daily":
+                out[i] = _at(col, day, first) - _at(col, day - 1, first)
+            elif qq.kind == "window":
+                w = qq.window_for(int(day))
+                unseen = max(0, min(first - 1, w.end) - w.start)  # days of (start, end] before the run
+                out[i] = (_at(col, w.end, first) - _at(col, w.start, first) + w.pre_rate * unseen) / w.months
+            else:
+                den = float(sum(t[c].loc[day] for c in qq.denominator))
+                r = float(col.loc[day]) / den if den > 0 else 0.0
+                out[i] = 1.0 - r if qq.complement else r
+        return out
+
+    def penalties(self, model: np.ndarray) -> np.ndarray:
+        """Per-point bound-aware relative differences, shape (n_points,)."""
+        return point_penalty(model, self.values, self.bounds)
+
+    def _weights(self) -> np.ndarray:
+        return self.points["quantity"].map(lambda q: self.quantities[q].weight).to_numpy(float)
+
+    def series_ard(self, model: np.ndarray) -> pd.Series:
+        """ARD per series (mean of its point penalties), indexed by quantity."""
+        pen = pd.Series(self.penalties(model), index=self.points.index)
+        return pen.groupby(self.points["quantity"], sort=False).mean()
+
+    def distance(self, model: np.ndarray) -> float:
+        """Weighted mean of the series' ARDs (weights: :attr:`Quantity.weight`).
+
+        Raises:
+            ValueError: if every weight is 0.
+        """
+        ard = self.series_ard(model)
+        w = np.array([self.quantities[q].weight for q in ard.index], dtype=float)
+        if w.sum() <= 0:
+            raise ValueError("all series weights are 0")
+        return float((w * ard.to_numpy()).sum() / w.sum())
+
+    def naive_values(self) -> np.ndarray:
+        """The naive baseline's value at every point (NaN for ``none``), shape (n_points,)."""
+        out = np.full(len(self.points), np.nan)
+        for q, g in self.points.groupby("quantity", sort=False):
+            qq = self.quantities[str(q)]
+            days, vals = g["day"].to_numpy(int), g["value"].to_numpy(float)
+            if qq.naive == "linear":
+                last = int(np.argmax(days))
+                span = days[last] - qq.t0
+                out[g.index] = vals[last] * np.clip((days - qq.t0) / span, 0, None) if span > 0 else vals[last]
+            elif qq.naive == "mean" and len(g) > 1:
+                out[g.index] = vals.mean()
+            elif qq.naive == "rate":
+                if qq.kind == "window":
+                    out[g.index] = [qq.naive_value * (qq.window_for(int(d)).end - qq.window_for(int(d)).start)
+                                    / qq.window_for(int(d)).months for d in days]
+                else:
+                    out[g.index] = qq.naive_value
+            elif qq.naive == "value":
+                out[g.index] = qq.naive_value
+        return out
+
+    def report(self, model: np.ndarray) -> pd.DataFrame:
+        """Per series: points, weight, ARD of the model, ARD of the naive baseline, and
+        whether the model beats it (NA where the baseline is undefined)."""
+        naive = self.naive_values()
+        has = ~np.isnan(naive)
+        pen_naive = np.full(len(naive), np.nan)
+        pen_naive[has] = point_penalty(naive[has], self.values[has], self.bounds[has])
+        g = self.points["quantity"]
+        df = pd.DataFrame({
+            "points": g.value_counts(sort=False),
+            "weight": [self.quantities[q].weight for q in g.value_counts(sort=False).index],
+        })
+        df["ARD_model"] = self.series_ard(model)
+        df["ARD_naive"] = pd.Series(pen_naive, index=self.points.index).groupby(g, sort=False).mean()
+        df["beats_naive"] = (df["ARD_model"] < df["ARD_naive"] - 1e-12).where(df["ARD_naive"].notna())
+        return df
+
+
+def with_quantity(quantities: Mapping[str, Quantity], name: str, **changes: object) -> dict[str, Quantity]:
+    """A copy of ``quantities`` with ``name`` changed (e.g. another column or weight)."""
+    out = dict(quantities)
+    out[name] = replace(out[name], **changes)  # type: ignore[arg-type]
+    return out
