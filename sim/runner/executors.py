@@ -14,6 +14,15 @@ Three kinds, chosen with ``--executor``:
 
 The runner only relies on ``submit`` and ``Future``; results are put back in job order
 by the caller, so completion order never matters.
+
+Stopping: when the block using the executor is left by an exception (an interrupt, a
+broken pool), queued work is cancelled and every process the executor started is
+killed at once (:func:`kill_started_processes`), rather than waiting for running
+replications whose results would be thrown away. Local workers also die with their
+parent: :func:`worker_init` asks Linux for ``SIGKILL`` when the parent exits
+(``prctl(PR_SET_PDEATHSIG)``) and starts a parent-pid watchdog as a fallback; workers
+ignore ``SIGINT`` so a Ctrl-C to the terminal's process group is handled once, by the
+parent.
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Literal
@@ -56,6 +68,69 @@ class InlineExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._shutdown = True
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_init(parent_pid: int | None = None) -> None:
+    """Initializer of local worker processes: die with the parent, leave Ctrl-C to it.
+
+    Args:
+        parent_pid: PID of the process that started the worker (default: the current
+            parent, as for Dask workers set up after they started).
+    """
+    parent_pid = os.getppid() if parent_pid is None else parent_pid
+    with contextlib.suppress(ValueError):  # not the main thread (a Dask worker): keep going
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="asylumsim-parent-watchdog", daemon=True).start()
+
+
+def _descendants() -> set[int]:
+    import psutil
+
+    try:
+        return {p.pid for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:  # pragma: no cover
+        return set()
+
+
+def kill_started_processes(before: set[int]) -> int:
+    """SIGKILL every descendant of this process that did not exist in ``before``.
+
+    Args:
+        before: PIDs of this process's descendants before the executor was opened.
+
+    Returns:
+        How many processes were killed.
+    """
+    import psutil
+
+    try:
+        procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    except psutil.Error:  # pragma: no cover
+        return 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(procs, timeout=5)
+    return len(procs)
 
 
 def available_cpus() -> int:
@@ -95,12 +170,15 @@ def make_executor(kind: str, workers: int, scheduler: str | None = None) -> Iter
         finally:
             ex.shutdown()
     elif kind == "process":
-        ex = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"))
+        before = _descendants()
+        ex = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=worker_init, initargs=(os.getpid(),))
         try:
             yield ex
         except BaseException:
-            # Interrupted or failed: do not wait for queued replications.
+            # Interrupted or failed: drop queued replications and stop running ones now.
             ex.shutdown(wait=False, cancel_futures=True)
+            kill_started_processes(before)
             raise
         else:
             ex.shutdown(wait=True)
@@ -116,6 +194,7 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
     except ImportError as exc:  # pragma: no cover - dask is an optional extra
         raise ResourceError("--executor dask needs Dask: pip install 'asylumsim[dask]'") from exc
     cluster = None
+    _pids_before = _descendants()
     try:
         if scheduler:
             client = distributed.Client(scheduler, timeout="10s")
@@ -131,10 +210,26 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
         if scheduler:
             raise ResourceError(f"cannot connect to Dask scheduler at {scheduler}: {exc}") from None
         raise ResourceError(f"cannot start a local Dask cluster: {exc}") from None
+    if cluster is not None:
+        # Local workers die with this process too (remote ones are the cluster's business).
+        with contextlib.suppress(Exception):
+            client.run(worker_init)
     try:
         # pure=False: each replication is a distinct task even if arguments hash alike.
         yield client.get_executor(pure=False)
-    finally:
+    except BaseException:
+        # Interrupted or failed: stop local workers at once, then close quietly.
+        if cluster is not None:
+            for name in ("distributed", "tornado", "asyncio"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+            kill_started_processes(_pids_before)
+        with contextlib.suppress(BaseException):
+            client.close(timeout=2)
+        if cluster is not None:
+            with contextlib.suppress(BaseException):
+                cluster.close(timeout=2)
+        raise
+    else:
         client.close()
         if cluster is not None:
             cluster.close()
