@@ -81,8 +81,8 @@ class _Progress:
 
     On a terminal (stderr is a tty): a rich bar. Otherwise (``| tee``, a scheduler's log):
     a plain line every 10% of the replications or every 10 s, whichever comes first.
-    The ETA uses only the completions after the first one (the first includes worker
-    start-up and imports) and shows ``?`` until two replications have finished.
+    The ETA counts from when the first finished replication started computing, so worker
+    start-up and imports do not distort it; it shows ``?`` until one has finished.
     """
 
     PLAIN_EVERY_S = 10.0
@@ -109,7 +109,6 @@ class _Progress:
         self.total = self.done = self.start_done = 0
         self.t0 = time.monotonic()
         self.t_first: float | None = None
-        self.n_first = 0
         self._last_plain = self.t0
         self._last_decile = 0
 
@@ -125,12 +124,17 @@ class _Progress:
         sys.stderr.flush()
 
     def eta(self) -> float | None:
-        """Seconds left, from the completion rate after the first finished replication."""
+        """Seconds left, or ``None`` before the first replication finishes.
+
+        The clock starts when the first finished replication started computing (its
+        finish time minus its own duration), so worker start-up and imports do not
+        count; the rate is replications finished in this session per second since.
+        """
         now = time.monotonic()
-        if self.t_first is None or self.done - self.n_first < 1 or now <= self.t_first:
+        if self.t_first is None or now <= self.t_first:
             return None
-        rate = (self.done - self.n_first) / (now - self.t_first)
-        return (self.total - self.done) / rate
+        rate = (self.done - self.start_done) / (now - self.t_first)
+        return (self.total - self.done) / rate if rate > 0 else None
 
     def start(self, todo: int, done: int) -> None:
         label = self.label + (f" (resuming, {done} done)" if done else "")
@@ -143,7 +147,7 @@ class _Progress:
     def advance(self, res: ReplicationResult) -> None:
         self.done += 1
         if self.t_first is None:
-            self.t_first, self.n_first = time.monotonic(), self.done
+            self.t_first = time.monotonic() - (res.seconds or 0.0)
         eta = _clock(self.eta())
         self.progress.update(self.task, advance=1, eta=eta)
         if res.status != "ok":

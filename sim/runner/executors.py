@@ -112,7 +112,8 @@ def _descendants() -> set[int]:
 
 
 def kill_started_processes(before: set[int]) -> int:
-    """SIGKILL every descendant of this process that did not exist in ``before``.
+    """SIGKILL every descendant of this process that did not exist in ``before``
+    (except multiprocessing's resource tracker).
 
     Args:
         before: PIDs of this process's descendants before the executor was opened.
@@ -122,8 +123,13 @@ def kill_started_processes(before: set[int]) -> int:
     """
     import psutil
 
+    # multiprocessing's resource tracker is left alone: it ignores signals by design,
+    # cleans up after the workers, and exits by itself when this process ends.
+    from multiprocessing import resource_tracker
+
+    keep = set(before) | {getattr(resource_tracker._resource_tracker, "_pid", None)}
     try:
-        procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+        procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
     except psutil.Error:  # pragma: no cover
         return 0
     for p in procs:
