@@ -214,9 +214,13 @@ def test_dask_run_stops_on_sigint_without_tracebacks_or_leftovers(tmp_path):
     out = tmp_path / "dask"
     proc, _ = _gated_run(tmp_path, out, executor="dask")
     tree = _tree(proc)
+    t0 = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # pressed twice: no traceback, no hang
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
+    assert time.monotonic() - t0 < 10, "stopping waited for the Dask workers"
     assert "Traceback" not in stdout + stderr
     _assert_all_gone(tree)
     assert _manifest(out)["status"] == "interrupted"

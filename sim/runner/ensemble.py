@@ -250,13 +250,18 @@ def run_jobs(
         if on_result is not None:
             on_result(res)
 
+    from sim.runner.executors import InlineExecutor, children_shielded
+
     pending: dict[Future, int] = {}
-    for i, job in enumerate(jobs):
-        fut = executor.submit(execute_job, job)
-        if fut.done():  # an inline executor has already run it: report progress now
-            collect(fut, i)
-        else:
-            pending[fut] = i
+    # A pool starts its workers while jobs are submitted: shield them from group signals.
+    shield = contextlib.nullcontext() if isinstance(executor, InlineExecutor) else children_shielded()
+    with shield:
+        for i, job in enumerate(jobs):
+            fut = executor.submit(execute_job, job)
+            if fut.done():  # an inline executor has already run it: report progress now
+                collect(fut, i)
+            else:
+                pending[fut] = i
     for fut in as_completed(pending):
         collect(fut, pending[fut])
     return [r for r in results if r is not None]

@@ -20,9 +20,9 @@ broken pool), queued work is cancelled and every process the executor started is
 killed at once (:func:`kill_started_processes`), rather than waiting for running
 replications whose results would be thrown away. Local workers also die with their
 parent: :func:`worker_init` asks Linux for ``SIGKILL`` when the parent exits
-(``prctl(PR_SET_PDEATHSIG)``) and starts a parent-pid watchdog as a fallback; workers
-ignore ``SIGINT`` so a Ctrl-C to the terminal's process group is handled once, by the
-parent.
+(``prctl(PR_SET_PDEATHSIG)``) and starts a parent-pid watchdog as a fallback. Workers
+are started with SIGINT and SIGHUP blocked (:func:`children_shielded`), so a Ctrl-C to
+the terminal's process group is handled once, by the parent.
 """
 
 from __future__ import annotations
@@ -102,6 +102,29 @@ def worker_init(parent_pid: int | None = None) -> None:
     threading.Thread(target=watchdog, name="asylumsim-parent-watchdog", daemon=True).start()
 
 
+_SHIELDED = tuple(getattr(signal, n) for n in ("SIGINT", "SIGHUP") if hasattr(signal, n))
+
+
+@contextlib.contextmanager
+def children_shielded() -> Iterator[None]:
+    """Block SIGINT and SIGHUP in this thread while worker processes may be started.
+
+    Children (and threads) started meanwhile inherit the blocked mask, so a Ctrl-C or
+    hang-up sent to the whole process group reaches only this process, which stops the
+    workers itself; a worker never dies half-way through start-up with a traceback. A
+    signal that arrives meanwhile is delivered when the block ends. No-op outside the
+    main thread or where ``pthread_sigmask`` does not exist.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SHIELDED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _descendants() -> set[int]:
     import psutil
 
@@ -121,11 +144,11 @@ def kill_started_processes(before: set[int]) -> int:
     Returns:
         How many processes were killed.
     """
-    import psutil
-
     # multiprocessing's resource tracker is left alone: it ignores signals by design,
     # cleans up after the workers, and exits by itself when this process ends.
     from multiprocessing import resource_tracker
+
+    import psutil
 
     keep = set(before) | {getattr(resource_tracker._resource_tracker, "_pid", None)}
     try:
@@ -177,8 +200,9 @@ def make_executor(kind: str, workers: int, scheduler: str | None = None) -> Iter
             ex.shutdown()
     elif kind == "process":
         before = _descendants()
-        ex = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=worker_init, initargs=(os.getpid(),))
+        with children_shielded():
+            ex = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=worker_init, initargs=(os.getpid(),))
         try:
             yield ex
         except BaseException:
@@ -205,10 +229,11 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
         if scheduler:
             client = distributed.Client(scheduler, timeout="10s")
         else:
-            cluster = distributed.LocalCluster(
-                n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
-            )
+            with children_shielded():  # the cluster's loop thread, and workers it (re)starts, inherit it
+                cluster = distributed.LocalCluster(
+                    n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                    dashboard_address=":0", silence_logs=logging.ERROR,  # any free port: no clash warning
+                )
             client = distributed.Client(cluster)
     except Exception as exc:  # noqa: BLE001 - any start-up failure is one clear line
         if cluster is not None:
@@ -223,16 +248,29 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
     try:
         # pure=False: each replication is a distinct task even if arguments hash alike.
         yield client.get_executor(pure=False)
-    except BaseException:
+    except BaseException as exc:
         # Interrupted or failed: stop local workers at once, then close quietly.
         if cluster is not None:
             for name in ("distributed", "tornado", "asyncio"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
+            from distributed.core import Status
+
+            for nanny in list(getattr(cluster, "workers", {}).values()):
+                nanny.status = Status.closing  # a nanny does not replace a worker killed while closing
             kill_started_processes(_pids_before)
-        with contextlib.suppress(BaseException):
+        if isinstance(exc, KeyboardInterrupt):
+            # The process is stopping and the local workers are dead: a graceful close
+            # (here or in Dask's exit hook) would wait many seconds for them.
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    from distributed.deploy.spec import SpecCluster
+
+                    SpecCluster._instances.discard(cluster)
+            raise
+        with contextlib.suppress(Exception):
             client.close(timeout=2)
         if cluster is not None:
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception):
                 cluster.close(timeout=2)
         raise
     else:
