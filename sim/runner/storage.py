@@ -13,6 +13,11 @@ One folder per ``asylumsim run``/``compare`` invocation::
 Every file is written to a temporary name in the same directory, fsynced, then
 ``os.replace``-d into place, so a killed run leaves each file complete or absent. The
 replication files are the ground truth for ``--resume``; the manifest is a record.
+
+A run claims its folder with :func:`claim_folder`: the folder is created if needed and
+locked (``flock`` on the folder itself), and only then checked to be empty, so two runs
+can never both write into one folder. Only the exact temporaries this module writes
+(``.<name>.tmp-<pid>-<8 hex>``) are ignored as content or ever deleted.
 """
 
 from __future__ import annotations
