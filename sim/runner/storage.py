@@ -259,7 +259,7 @@ def ensure_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)  # a concurrent claimer may have tidied it already
     except OSError as exc:
         raise ResultsError(f"cannot write results folder {folder}: {exc.strerror or exc}") from None
 
