@@ -168,7 +168,7 @@ def _gated_run(tmp_path: Path, out: Path, executor: str = "process") -> tuple[su
            "--no-plots", "--out", str(out)]
     proc = _popen(cmd, SLOW_REPLICATION_GATE=str(gate), SLOW_REPLICATION_S="0.05")
     # Replications 0 and 1 finish; 2 and 3 then block on the gate inside the workers.
-    _wait(lambda: (out / REP / "rep-000001.parquet").exists(), proc, what="two replications")
+    _wait(lambda: all((out / REP / f"rep-00000{i}.parquet").exists() for i in (0, 1)), proc, what="two replications")
     return proc, cmd
 
 
