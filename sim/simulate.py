@@ -15,17 +15,35 @@ from sim.population import BYTES_PER_MAN
 from sim.soldiers import BYTES_PER_SLOT, slots_for
 
 FIXED_OVERHEAD_BYTES = 300 * 2**20  # interpreter, numpy, pandas, Mesa
+# Protest panel, per (region x panel member): hardship and risk aversion (float64),
+# jail term (int64) and the active flag (bool) are kept, 25 bytes; one day's step adds
+# temporaries of about the same shape (neighbours' count, arrest probability,
+# grievance, random ranking keys, argsort order, jail terms: ~60 bytes). Measured peak:
+# 81-85 bytes per cell (tests/test_runner_faults.py compares estimate and peak).
+PANEL_BYTES_PER_CELL = 96
+
+
+def estimate_array_bytes(sc: Scenario) -> int:
+    """Peak bytes of one replication's large arrays (without the interpreter overhead).
+
+    Counts the pool's arrays and the temporaries drawn at initialisation (float64
+    draws), the front's slots (:func:`sim.soldiers.slots_for`, the model's own sizing),
+    and the protest panel with its daily temporaries. Every array whose size grows with a
+    setting (``population.scale``, front strength,
+    ``protest.panel_per_region``, the number of regions) is covered.
+
+    Returns:
+        Bytes (an upper estimate; tests check it against a measured peak).
+    """
+    n_pool = sc.population.draft_pool / sc.population.scale
+    n_panel = len(sc.regions) * sc.protest.panel_per_region
+    return int(n_pool * (BYTES_PER_MAN + 16) + slots_for(sc) * BYTES_PER_SLOT + n_panel * PANEL_BYTES_PER_CELL)
 
 
 def estimate_memory_bytes(sc: Scenario) -> int:
-    """Peak memory of one replication, estimated from the array sizes.
-
-    Counts the pool's arrays, the temporaries drawn at initialisation (float64 draws),
-    the front's initial slots (:func:`sim.soldiers.slots_for`, the model's own sizing) and
-    the fixed interpreter overhead.
-    """
-    n_pool = sc.population.draft_pool / sc.population.scale
-    return int(n_pool * (BYTES_PER_MAN + 16) + slots_for(sc) * BYTES_PER_SLOT + FIXED_OVERHEAD_BYTES)
+    """Peak memory of one replication in bytes: :func:`estimate_array_bytes` plus the
+    fixed interpreter overhead (``FIXED_OVERHEAD_BYTES``)."""
+    return estimate_array_bytes(sc) + FIXED_OVERHEAD_BYTES
 
 
 def refuse_if_over_memory(per_replication: int, concurrent: int, fraction: float) -> None:

@@ -20,6 +20,7 @@ FAILING = "helpers_runner:failing_replication"
 SLOW = "helpers_runner:slow_replication"
 REVERSE = "helpers_runner:reverse_sleep_replication"
 FEW = "helpers_runner:few_metrics_replication"
+KILL_ONCE = "helpers_runner:kill_worker_once_replication"
 
 
 def fake_replication(scenario, seed: np.random.SeedSequence, days: int | None = None) -> pd.DataFrame:
@@ -77,6 +78,17 @@ def slow_replication(scenario, seed: np.random.SeedSequence, days: int | None = 
         while not Path(gate).exists() and time.monotonic() < deadline:
             time.sleep(0.05)
     time.sleep(float(os.environ.get("SLOW_REPLICATION_S", "0.4")))
+    return fake_replication(scenario, seed, days)
+
+
+def kill_worker_once_replication(scenario, seed: np.random.SeedSequence, days: int | None = None) -> pd.DataFrame:
+    """Like :func:`fake_replication`, but the worker running replication 1 of the baseline
+    SIGKILLs itself (as the OOM killer would) the first time: when ``$KILL_WORKER_ONCE``
+    names a file that does not exist yet, it creates it and dies."""
+    flag = os.environ.get("KILL_WORKER_ONCE")
+    if flag and scenario.name == "baseline" and seed.spawn_key[-1] == 1 and not Path(flag).exists():
+        Path(flag).write_text(str(os.getpid()))
+        os.kill(os.getpid(), 9)
     return fake_replication(scenario, seed, days)
 
 

@@ -174,7 +174,7 @@ def test_compare_resume_restores_the_same_comparison(tmp_path):
     (out / "replications" / "cheaper" / "rep-000001.parquet").unlink()
     for name in ("timeseries.parquet", "comparison.csv", "summary.csv"):
         (out / name).unlink()
-    r = invoke(["compare", "--resume", "--out", out, "--executor", "inline", "--no-plots"])
+    r = invoke(["compare", "--resume", "--out", out, "--executor", "inline", "--no-plots", "--model", FAKE])
     assert r.exit_code == 0, r.stderr
     assert (out / "comparison.csv").read_bytes() == before
     assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["to_run"] == 1

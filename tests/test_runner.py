@@ -268,7 +268,7 @@ def test_resume_without_scenario_continues_the_stored_configuration(tmp_path):
     a = tmp_path / "a"
     _ok(invoke(["run", "baseline", "--days", "10", "-n", "2", "--model", FAKE, "--executor", "inline", "--no-plots", "--out", a]))
     (a / "replications" / "baseline" / "rep-000001.parquet").unlink()
-    r = invoke(["run", "--resume", "--out", a, "--executor", "inline", "--no-plots"])
+    r = invoke(["run", "--resume", "--out", a, "--executor", "inline", "--no-plots", "--model", FAKE])
     _ok(r)
     assert _manifest(a)["sessions"][-1]["to_run"] == 1
     assert "1 already done" in r.stdout

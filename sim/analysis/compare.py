@@ -188,7 +188,7 @@ def comparison_table(
     metrics: Sequence[str] | None = None,
     days: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Levels and paired differences from the baseline at checkpoint days.
+    """Levels and paired differences from the baseline at checkpoint days and the last day.
 
     For each scenario x metric x day: the median and 5-95% band of the metric across
     replications, and the median and 90% interval of the per-replication difference
@@ -204,7 +204,8 @@ def comparison_table(
         diff_p05, diff_p95, n`` (``n`` = replications, or pairs for differences).
     """
     metrics = list(metrics) if metrics is not None else metric_columns(ts)
-    days = list(days) if days is not None else checkpoint_days(ts)
+    # The checkpoints reached plus, always, the last day (as in summary_table).
+    days = list(days) if days is not None else sorted(set(checkpoint_days(ts)) | {int(ts["day"].max())})
     keys = ["scenario", "metric", "day"]
     levels = _summarize(_long(ts, metrics, days), keys, "value")
     diffs = _summarize(paired_differences(ts, baseline, metrics, days), keys, "diff")

@@ -65,10 +65,29 @@ def _interactive() -> bool:
     return sys.stdout.isatty()
 
 
-class _Progress:
-    """A rich progress bar over replications; silent when stdout is not a terminal."""
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
-    def __init__(self, label: str) -> None:
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class _Progress:
+    """Progress over replications, then the table and figure stages, on stderr.
+
+    On a terminal (stderr is a tty): a rich bar. Otherwise (``| tee``, a scheduler's log):
+    a plain line every 10% of the replications or every 10 s, whichever comes first.
+    The ETA counts from when the first finished replication started computing, so worker
+    start-up and imports do not distort it; it shows ``?`` until one has finished.
+    """
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, label: str, terminal: bool | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -76,17 +95,22 @@ class _Progress:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
+        self.terminal = _stderr_is_terminal() if terminal is None else terminal
         self.console = Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            console=self.console, disable=not _interactive(), transient=False,
+            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta {task.fields[eta]}"),
+            console=self.console, disable=not self.terminal, transient=False,
         )
         self.label = label
         self.task: Any = None
+        self.total = self.done = self.start_done = 0
+        self.t0 = time.monotonic()
+        self.t_first: float | None = None
+        self._last_plain = self.t0
+        self._last_decile = 0
 
     def __enter__(self) -> _Progress:
         self.progress.__enter__()
@@ -95,21 +119,72 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(*exc)
 
+    def _line(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def eta(self) -> float | None:
+        """Seconds left, or ``None`` before the first replication finishes.
+
+        The clock starts when the first finished replication started computing (its
+        finish time minus its own duration), so worker start-up and imports do not
+        count; the rate is replications finished in this session per second since.
+        """
+        now = time.monotonic()
+        if self.t_first is None or now <= self.t_first:
+            return None
+        rate = (self.done - self.start_done) / (now - self.t_first)
+        return (self.total - self.done) / rate if rate > 0 else None
+
     def start(self, todo: int, done: int) -> None:
         label = self.label + (f" (resuming, {done} done)" if done else "")
-        self.task = self.progress.add_task(label, total=todo + done, completed=done)
+        self.total, self.done, self.start_done = todo + done, done, done
+        self.t0 = self._last_plain = time.monotonic()
+        self.task = self.progress.add_task(label, total=todo + done, completed=done, eta="?")
+        if not self.terminal:
+            self._line(f"{label}: {todo} replication(s) to run, {done} already done")
 
     def advance(self, res: ReplicationResult) -> None:
-        self.progress.advance(self.task)
-        if res.status != "ok" and _interactive():
-            self.progress.console.print(f"[red]replication {res.replication} of {res.scenario} failed:[/] {res.error}")
+        self.done += 1
+        if self.t_first is None:
+            self.t_first = time.monotonic() - (res.seconds or 0.0)
+        eta = _clock(self.eta())
+        self.progress.update(self.task, advance=1, eta=eta)
+        if res.status != "ok":
+            msg = f"replication {res.replication} of {res.scenario} failed: {res.error}"
+            if self.terminal:
+                from rich.markup import escape
+
+                self.progress.console.print(f"[red]{escape(msg)}[/]")
+            else:
+                self._line(msg)
+        if not self.terminal:
+            now = time.monotonic()
+            decile = (10 * (self.done - self.start_done)) // max(1, self.total - self.start_done)
+            if decile > self._last_decile or now - self._last_plain >= self.PLAIN_EVERY_S or self.done == self.total:
+                self._last_decile, self._last_plain = decile, now
+                self._line(f"{self.label}: {self.done}/{self.total} replications, "
+                           f"elapsed {_clock(now - self.t0)}, eta {eta}")
+
+    def stage(self, text: str) -> None:
+        """Announce a stage after the replications (tables, figures) or a note."""
+        if self.terminal:
+            from rich.markup import escape
+
+            self.progress.console.print(escape(text))
+        else:
+            self._line(text)
 
 
 def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: ExecutorChoice, workers: int | None,
              scheduler: str | None, plots: bool, label: str) -> EnsembleOutcome:
-    """Resolve the folder (resuming if asked), run, plot, and report; exits 1 on failure."""
+    """Resolve the folder (resuming if asked), run, plot, and report; exits 1 on failure.
+
+    A stop signal (SIGINT, SIGTERM, SIGHUP) ends with one line naming the folder and the
+    resume command, and exit code 128 + signal (130, 143, 129).
+    """
     from sim.runner import storage
-    from sim.runner.ensemble import run_ensemble
+    from sim.runner.ensemble import RunInterrupted, run_ensemble
 
     if scheduler and executor is not ExecutorChoice.dask:
         raise ResultsError("--scheduler needs --executor dask")
@@ -118,16 +193,31 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     try:
         with _Progress(f"{label}: replications") as bar:
             outcome = run_ensemble(spec, folder, executor=executor.value, workers=workers, scheduler=scheduler,
-                                   resume=resume, on_start=bar.start, on_result=bar.advance)
+                                   resume=resume, on_start=bar.start, on_result=bar.advance, on_note=bar.stage)
+            if plots and outcome.timeseries is not None:
+                bar.stage("drawing figures")
+    except RunInterrupted as exc:
+        where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
+                 else f"; nothing was written to {folder}")
+        typer.echo(f"interrupted ({signal_name(exc.signum)}){where}", err=True)
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        if (folder / storage.MANIFEST).is_file():
-            typer.echo(f"interrupted; finished replications are saved in {folder}; continue with: "
-                       f"asylumsim {spec.kind} --resume --out {folder}", err=True)
+        typer.echo(f"interrupted; continue with: asylumsim {spec.kind} --resume --out {folder}", err=True)
         raise typer.Exit(130) from None
     if plots and outcome.timeseries is not None:
         _draw(outcome.folder, outcome.manifest, outcome.timeseries)
     _report(outcome, time.perf_counter() - t0)
     return outcome
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15, etc."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
@@ -156,15 +246,18 @@ def _report(outcome: EnsembleOutcome, seconds: float) -> None:
             seed = r.get("seed", {})
             typer.echo(f"  failed: {r['scenario']} replication {r['replication']} (seed {seed.get('entropy')}, "
                        f"spawn key {seed.get('spawn_key')}): {r.get('error')}", err=True)
+        from sim.runner.ensemble import resume_hint
+
         more = f" (and {len(outcome.failed) - 5} more)" if len(outcome.failed) > 5 else ""
         typer.echo(f"error: {len(outcome.failed)} of {len(runs)} replications failed{more}; details in "
-                   f"{outcome.folder / 'manifest.json'}; rerun them with --resume --out {outcome.folder}", err=True)
+                   f"{outcome.folder / 'manifest.json'}; rerun them with: {resume_hint(outcome.spec, outcome.folder)}",
+                   err=True)
         raise typer.Exit(1)
 
 
 def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleSpec | None,
-                 replications: int | None) -> EnsembleSpec | None:
-    """The spec to resume with, or None for a fresh run."""
+                 replications: int | None, model: str | None) -> EnsembleSpec | None:
+    """The spec to resume with, or None for a fresh run (checked again under the folder lock)."""
     from sim.runner import storage
     from sim.runner.ensemble import EnsembleSpec, reconcile_resume
 
@@ -176,10 +269,11 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
         if requested is None:
             raise ResultsError(f"nothing to resume in {out}; give a scenario to start a new run there")
         return None
-    stored = EnsembleSpec.from_manifest(storage.read_manifest(out))
-    if stored.kind != kind:
-        raise ResultsError(f"{out} holds an 'asylumsim {stored.kind}' result; continue it with "
-                           f"asylumsim {stored.kind} --resume --out {out}")
+    manifest = storage.read_manifest(out)
+    if manifest.get("kind") != kind and manifest.get("kind") in ("run", "compare"):
+        raise ResultsError(f"{out} holds an 'asylumsim {manifest['kind']}' result; continue it with "
+                           f"asylumsim {manifest['kind']} --resume --out {out}")
+    stored = EnsembleSpec.from_manifest(manifest, model=model or _MODEL_DEFAULT)
     return reconcile_resume(stored, requested, replications)
 
 
@@ -214,7 +308,9 @@ def run_cmd(
                                      root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT)
         elif not resume:
             raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
-        stored = _resume_spec("run", out, resume, _with_stored_model(requested, out, resume, model), replications)
+        else:
+            _refuse_settings_without_scenario("run", scale, days, seed, set_)
+        stored = _resume_spec("run", out, resume, requested, replications, model)
         spec = stored or requested
         assert spec is not None
         from sim.analysis.headline import print_run_summary
@@ -223,16 +319,18 @@ def run_cmd(
         _fail(exc)
 
 
-def _with_stored_model(requested: EnsembleSpec | None, out: Path | None, resume: bool, model: str | None) -> EnsembleSpec | None:
-    # On --resume, an omitted --model means "whatever the folder was run with".
-    if requested is None or model is not None or not resume or out is None:
-        return requested
-    from sim.runner import storage
+def _refuse_settings_without_scenario(kind: str, scale: int | None, days: int | None, seed: int | None,
+                                      set_: list[str] | None) -> None:
+    """``--resume`` without a scenario continues the stored configuration; settings cannot change it.
 
-    if storage.is_fresh(out):
-        return requested
-    requested.model = str(storage.read_manifest(out).get("model", requested.model))
-    return requested
+    Raises:
+        ResultsError: naming the options that would otherwise be silently ignored.
+    """
+    given = [name for name, v in (("--scale", scale), ("--days", days), ("--seed", seed), ("--set", set_)) if v]
+    if given:
+        raise ResultsError(f"--resume without a scenario continues the stored configuration, so {', '.join(given)} "
+                           f"cannot apply; give the scenario(s) too (asylumsim {kind} SCENARIO ... --resume) to check "
+                           "them against the folder, or start a new --out")
 
 
 def _load(ref: str, overrides: list[str]) -> Scenario:
@@ -267,7 +365,9 @@ def compare_cmd(
         requested = _compare_spec(scenarios or [], baseline, replications, days, seed, scale, set_, model) if (scenarios or baseline) else None
         if requested is None and not resume:
             raise ResultsError("give at least two scenarios, e.g. asylumsim compare baseline caplan")
-        stored = _resume_spec("compare", out, resume, _with_stored_model(requested, out, resume, model), replications)
+        if requested is None:
+            _refuse_settings_without_scenario("compare", scale, days, seed, set_)
+        stored = _resume_spec("compare", out, resume, requested, replications, model)
         spec = stored or requested
         assert spec is not None
         label = "compare-" + "-".join(spec.names)[:60]

@@ -9,20 +9,33 @@ The flow of one invocation::
 Workers only compute: :func:`execute_job` calls the model function and returns the
 table (or the error). This process writes every file, so a Dask cluster need not share
 a file system, and results are put in (scenario, replication) order whatever order
-they finish in. With ``resume=True`` only replications without a file are run; the
-combined table is always rebuilt from the files, so a resumed run equals an
+they finish in. With ``resume=True`` only replications without a trusted file are run;
+the combined table is always rebuilt from the files, so a resumed run equals an
 uninterrupted one.
+
+A results folder is data, never instructions: file paths are rebuilt from the scenario
+slug and replication index, the model comes only from the caller, and each replication
+file's stored description (scenario, replication, seed, config digest, day range) and
+its checksum and row count recorded in the manifest are checked before it is trusted.
+
+SIGINT, SIGTERM and SIGHUP take one path (:class:`RunInterrupted`): queued work is
+cancelled, workers are killed, every replication already written is kept, and the
+manifest says ``interrupted`` with the command that resumes the run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
+import json
 import os
 import platform
+import signal
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +53,75 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "sim.simulate:run_replication"
 ID_COLUMNS = ("scenario", "replication", "day")
-_MANIFEST_EVERY_S = 1.0  # rewrite the manifest at most this often while running
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+# --------------------------------------------------------------------------------------
+# interrupts
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by SIGINT, SIGTERM or SIGHUP.
+
+    Attributes:
+        signum: The signal number.
+        hint: The command that continues the run ("" if nothing was written yet).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+        self.hint = ""
+
+    @property
+    def exit_code(self) -> int:
+        """Shell convention: 128 + signal number (SIGINT 130, SIGTERM 143, SIGHUP 129)."""
+        return 128 + self.signum
+
+
+class _StopSignals:
+    """Turn the first stop signal into :class:`RunInterrupted` in the main thread.
+
+    Later signals are ignored (the run is already stopping: no second traceback, no
+    hang). Inside :meth:`deferred`, the exception waits until the block ends, so a
+    replication file and its manifest entry are written together.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._raised = False
+        self._deferring = 0
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            return
+        self.received = signum
+        if self._deferring == 0:
+            self._raised = True
+            raise RunInterrupted(signum)
+
+    def __enter__(self) -> _StopSignals:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            for sig in STOP_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            # After a stop signal the process is on its way out: keep ignoring repeats.
+            signal.signal(sig, old if self.received is None else signal.SIG_IGN)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if self._deferring == 0 and self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
 
 
 # --------------------------------------------------------------------------------------
@@ -161,19 +242,27 @@ def run_jobs(
         try:
             res = fut.result()
         except Exception as exc:  # noqa: BLE001 - the executor failed, not the model
+            why = f"{type(exc).__name__}: {exc}"
+            if type(exc).__name__ in ("BrokenProcessPool", "KilledWorker", "CancelledError"):
+                why = f"the worker process died or was stopped ({why})"
             res = ReplicationResult(scenario=job.scenario.name, replication=job.replication, seed=job.seed,
-                                    status="failed", error=f"{type(exc).__name__}: {exc}")
+                                    status="failed", error=why)
         results[i] = res
         if on_result is not None:
             on_result(res)
 
+    from sim.runner.executors import InlineExecutor, children_shielded
+
     pending: dict[Future, int] = {}
-    for i, job in enumerate(jobs):
-        fut = executor.submit(execute_job, job)
-        if fut.done():  # an inline executor has already run it: report progress now
-            collect(fut, i)
-        else:
-            pending[fut] = i
+    # A pool starts its workers while jobs are submitted: shield them from group signals.
+    shield = contextlib.nullcontext() if isinstance(executor, InlineExecutor) else children_shielded()
+    with shield:
+        for i, job in enumerate(jobs):
+            fut = executor.submit(execute_job, job)
+            if fut.done():  # an inline executor has already run it: report progress now
+                collect(fut, i)
+            else:
+                pending[fut] = i
     for fut in as_completed(pending):
         collect(fut, pending[fut])
     return [r for r in results if r is not None]
@@ -218,6 +307,8 @@ class EnsembleSpec:
             raise ResultsError(f"baseline {self.baseline!r} is not among the scenarios {names}")
         if not self.slugs:
             self.slugs = _unique_slugs(names)
+        if self.kind == "compare":
+            _refuse_unlike(self.scenarios)
 
     def jobs(self) -> list[ReplicationJob]:
         """All jobs, scenario-major (the order of the combined table)."""
@@ -237,26 +328,62 @@ class EnsembleSpec:
         }
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> EnsembleSpec:
-        """Rebuild the spec stored in a manifest (for ``--resume`` and ``plot``)."""
+    def from_manifest(cls, manifest: dict[str, Any], model: str = DEFAULT_MODEL) -> EnsembleSpec:
+        """Rebuild the spec stored in a manifest (for ``--resume``).
+
+        The manifest is data: the model entry point is ``model`` (from the command
+        line), never the manifest's; slugs are rebuilt from the scenario names and must
+        match the stored ones.
+
+        Raises:
+            ResultsError: the manifest does not describe a runnable ensemble, or its
+                slugs were edited.
+        """
         from pydantic import ValidationError
 
         from sim.config import Scenario
 
         try:
             scenarios = [Scenario.model_validate(e["config"]) for e in manifest["scenarios"]]
-            slugs = [str(e["slug"]) for e in manifest["scenarios"]]
-            return cls(kind=manifest["kind"], scenarios=scenarios, replications=int(manifest["replications"]),
-                       root_seed=int(manifest["root_seed"]), days=manifest.get("days"),
-                       model=str(manifest.get("model", DEFAULT_MODEL)), baseline=manifest.get("baseline"),
-                       slugs=slugs)
+            stored_slugs = [e["slug"] for e in manifest["scenarios"]]
+            kind = manifest["kind"]
+            if kind not in ("run", "compare"):
+                raise ValueError(f"kind {kind!r}")
+            days = manifest.get("days")
+            spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
+                       root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
+                       model=model, baseline=manifest.get("baseline"))
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
             raise ResultsError(f"manifest.json does not describe a runnable ensemble ({msg})") from None
+        stored_model = manifest.get("model", DEFAULT_MODEL)
+        if stored_model != model:
+            raise ResultsError(f"--resume: the folder was run with --model {stored_model!r}, not {model!r}; the model "
+                               "is never taken from a folder: pass --model explicitly if you trust it")
+        if stored_slugs != spec.slugs:
+            raise ResultsError(f"manifest.json: scenarios[].slug {stored_slugs!r} do not match the scenario names "
+                               f"(expected {spec.slugs!r}); the manifest was edited, this folder cannot be resumed")
+        return spec
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.scenarios]
+
+
+def _refuse_unlike(scenarios: list[Scenario]) -> None:
+    """Compared scenarios pair day d of replication i: they must share scale and start day.
+
+    Raises:
+        ResultsError: naming both scenarios and the two values.
+    """
+    base = scenarios[0]
+    for s in scenarios[1:]:
+        for label, a, b in (("population.scale", base.population.scale, s.population.scale),
+                            ("run.start_day", base.run.start_day, s.run.start_day)):
+            if a != b:
+                raise ResultsError(f"compare: {label} differs ({base.name!r} has {a}, {s.name!r} has {b}); "
+                                   "paired differences would mix unlike runs; give both the same value "
+                                   f"(e.g. --set {label}={a})")
 
 
 def _unique_slugs(names: list[str]) -> list[str]:
@@ -312,11 +439,13 @@ def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, repli
         raise ResultsError(f"--resume cannot shrink the ensemble: the folder has {stored.replications} "
                            f"replications per scenario, --replications asked for {n}")
     if requested is not None:
+        if requested.model != stored.model:
+            raise ResultsError(f"--resume: the folder was run with --model {stored.model}, not {requested.model}; "
+                               f"pass --model {stored.model}")
         if requested.names != stored.names:
             raise ResultsError(f"--resume: the folder holds scenarios {stored.names}, not {requested.names}")
         for label, a, b in (("kind", stored.kind, requested.kind), ("root seed", stored.root_seed, requested.root_seed),
-                            ("days", stored.days, requested.days), ("model", stored.model, requested.model),
-                            ("baseline", stored.baseline, requested.baseline)):
+                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline)):
             if a != b:
                 raise ResultsError(f"--resume: {label} differs from the stored run ({a!r} stored, {b!r} requested)")
         for s_old, s_new in zip(stored.scenarios, requested.scenarios, strict=True):
@@ -404,20 +533,90 @@ def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
     return m
 
 
+def _config_digest(s: Scenario) -> str:
+    """SHA-256 of a scenario's resolved config (replications excluded: they may grow)."""
+    text = json.dumps(with_replications(s, 1).model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def resume_hint(spec: EnsembleSpec, folder: Path) -> str:
+    """The command that continues ``spec`` in ``folder``."""
+    model = f" --model {spec.model}" if spec.model != DEFAULT_MODEL else ""
+    return f"asylumsim {spec.kind} --resume --out {folder}{model}"
+
+
 def _sync_runs(manifest: dict[str, Any], spec: EnsembleSpec) -> dict[tuple[str, int], dict[str, Any]]:
-    """Make sure the manifest has one entry per job; return them by (scenario, rep)."""
-    by_key = {(r["scenario"], int(r["replication"])): r for r in manifest["runs"]}
+    """One manifest entry per job, returned by (scenario, rep).
+
+    Paths and seeds are rebuilt from the spec (never read from the manifest); only the
+    record of what happened (status, checksum, timing) is carried over.
+    """
+    old = manifest.get("runs")
+    by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for r in old if isinstance(old, list) else []:
+        if isinstance(r, dict):
+            by_key[(r.get("scenario"), r.get("replication"))] = r
     runs = []
     for slug, s in zip(spec.slugs, spec.scenarios, strict=True):
         for r in range(spec.replications):
-            entry = by_key.get((s.name, r)) or {
-                "scenario": s.name, "replication": r,
-                "seed": replication_seed(spec.root_seed, r).to_json(),
-                "status": "pending", "file": storage.replication_file(slug, r), "error": None,
-            }
+            entry = dict(by_key.get((s.name, r)) or {"status": "pending", "error": None})
+            entry.update(scenario=s.name, replication=r, seed=replication_seed(spec.root_seed, r).to_json(),
+                         file=storage.replication_file(slug, r))
             runs.append(entry)
     manifest["runs"] = runs
     return {(e["scenario"], int(e["replication"])): e for e in runs}
+
+
+def _file_meta(job: ReplicationJob, table: pd.DataFrame) -> dict[str, Any]:
+    days = table["day"]
+    return {"scenario": job.scenario.name, "replication": job.replication, "seed": job.seed.to_json(),
+            "config_sha256": _config_digest(job.scenario), "days": [int(days.min()), int(days.max())],
+            "rows": len(table)}
+
+
+def verify_replication_file(folder: Path, entry: dict[str, Any], job: ReplicationJob) -> str | None:
+    """Why the replication file of ``entry`` cannot be trusted, or ``None`` if it can.
+
+    Checks, without reading the data: the file is readable parquet; its stored
+    description names this scenario, replication, seed and config; its day range and
+    row count agree; and, when the manifest recorded them, its SHA-256 and row count
+    match. A missing file returns ``"missing"``.
+    """
+    import pyarrow.parquet as pq
+
+    path = storage.inside(folder, entry["file"])
+    if not path.is_file() or path.is_symlink():
+        return "missing"
+    try:
+        rows = pq.read_metadata(path).num_rows
+        meta = storage.read_file_meta(path)
+    except (OSError, ValueError, ResultsError):
+        return "unreadable (truncated or not parquet)"
+    if meta is None:
+        return "it has no asylumsim description (not written by this run)"
+    want = {"scenario": job.scenario.name, "replication": job.replication, "seed": job.seed.to_json(),
+            "config_sha256": _config_digest(job.scenario)}
+    for key, value in want.items():
+        if meta.get(key) != value:
+            return f"its {key} is {meta.get(key)!r}, the manifest expects {value!r}"
+    days = meta.get("days")
+    if not (isinstance(days, list) and len(days) == 2 and all(isinstance(d, int) for d in days)):
+        return "its day range is missing"
+    if job.model == DEFAULT_MODEL:
+        last = job.scenario.run.days if job.days is None else job.days
+        if days != [job.scenario.run.start_day, last]:
+            return f"it covers days {days[0]}..{days[1]}, the run covers {job.scenario.run.start_day}..{last}"
+    if "days" in entry and entry["days"] != days:
+        return f"it covers days {days[0]}..{days[1]}, the manifest recorded {entry['days']}"
+    if rows != meta.get("rows") or ("rows" in entry and entry["rows"] != rows):
+        return f"it has {rows} rows, {entry.get('rows', meta.get('rows'))} were written"
+    if "sha256" in entry:
+        try:
+            if storage.sha256_file(path) != entry["sha256"]:
+                return "its checksum differs from the one recorded when it was written"
+        except OSError:
+            return "unreadable"
+    return None
 
 
 def run_ensemble(
@@ -430,61 +629,90 @@ def run_ensemble(
     resume: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_result: ProgressHook | None = None,
+    on_note: Callable[[str], None] | None = None,
     config_text: str | None = None,
 ) -> EnsembleOutcome:
     """Run (or resume) an ensemble into ``folder`` and write its combined tables.
 
+    The folder is claimed first (created, locked, and -- for a new run -- checked to be
+    empty under the lock); with ``resume`` the stored configuration is re-read and
+    reconciled with ``spec`` under the lock too, so two runs can never mix in a folder.
+
     Args:
-        spec: What to run. When resuming, pass the spec from :func:`reconcile_resume`.
+        spec: What to run. When resuming, the spec from :func:`reconcile_resume` (it is
+            checked again against the folder under the lock).
         folder: The results folder. Must be new or empty unless ``resume``.
         executor: ``"inline"``, ``"process"`` or ``"dask"``.
         workers: Worker processes (default: one per CPU, at most one per job).
         scheduler: Dask scheduler address (``dask`` only).
-        resume: Continue an existing folder: run only replications without a file.
+        resume: Continue an existing folder: run only replications without a trusted file.
         on_start: Called once with (jobs to run, jobs already done).
         on_result: Called as each replication finishes (in this thread).
+        on_note: Called with one-line notes (a replication file redone, tables being written).
         config_text: Text for ``config.yaml`` (default: rendered from the scenarios).
 
     Returns:
         An :class:`EnsembleOutcome`; ``timeseries`` is ``None`` if nothing succeeded.
 
     Raises:
-        ResultsError: unusable folder; ResourceError: not enough memory.
+        ResultsError: unusable, busy or incompatible folder; ResourceError: not enough
+            memory; RunInterrupted: SIGINT, SIGTERM or SIGHUP (the manifest then says
+            ``interrupted``; the exception's ``hint`` is the resume command).
     """
     from sim.runner.executors import default_workers, make_executor
 
     folder = Path(folder)
-    if resume and not storage.is_fresh(folder):
-        manifest = storage.read_manifest(folder)
-        manifest.update(spec.to_manifest())  # may have grown replications
-    else:
-        storage.prepare_new_folder(folder)  # leaves at most an empty folder if we stop below
-        manifest = _new_manifest(spec)
-    storage.ensure_writable(folder)
-    n_jobs = len(spec.scenarios) * spec.replications
-    n_workers = workers or default_workers(n_jobs)
-    # Refuse before anything is written or any worker started.
-    check_memory(spec, 1 if executor == "inline" or scheduler else min(n_workers, n_jobs))
-    # Executor first: if a cluster cannot be reached, the folder stays empty and reusable.
-    with make_executor(executor, n_workers, scheduler) as ex, storage.folder_lock(folder):
-        return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, on_start, on_result, config_text)
+    with _StopSignals() as stop, storage.claim_folder(folder, fresh=not resume):
+        if resume and not storage.is_fresh(folder):
+            manifest = storage.read_manifest(folder)
+            stored = EnsembleSpec.from_manifest(manifest, model=spec.model)
+            spec = reconcile_resume(stored, spec, spec.replications)
+            manifest.update(spec.to_manifest())  # may have grown replications
+        else:
+            manifest = _new_manifest(spec)
+        n_jobs = len(spec.scenarios) * spec.replications
+        n_workers = workers or default_workers(n_jobs)
+        # Refuse before anything is written or any worker started.
+        check_memory(spec, 1 if executor == "inline" or scheduler else min(n_workers, n_jobs))
+        # Executor first: if a cluster cannot be reached, the folder stays empty and reusable.
+        try:
+            with make_executor(executor, n_workers, scheduler) as ex:
+                return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
+                                   on_start, on_result, on_note, config_text)
+        except RunInterrupted as exc:
+            if (folder / storage.MANIFEST).is_file():
+                exc.hint = resume_hint(spec, folder)
+            raise
 
 
 def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: Executor, executor: str,
-                n_workers: int, scheduler: str | None, on_start: Callable[[int, int], None] | None,
-                on_result: ProgressHook | None, config_text: str | None) -> EnsembleOutcome:
+                n_workers: int, scheduler: str | None, stop: _StopSignals,
+                on_start: Callable[[int, int], None] | None, on_result: ProgressHook | None,
+                on_note: Callable[[str], None] | None, config_text: str | None) -> EnsembleOutcome:
+    note = on_note or (lambda _msg: None)
     storage.remove_temp_files(folder)
     entries = _sync_runs(manifest, spec)
     jobs_all = spec.jobs()
-    done = [j for j in jobs_all if (folder / entries[j.key]["file"]).is_file()]
-    done_keys = {j.key for j in done}
+    done_keys: set[tuple[str, int]] = set()
     for j in jobs_all:
         e = entries[j.key]
-        if j.key in done_keys and e["status"] != "ok":
-            # Finished just before a kill, before the manifest caught up.
-            e.update(status="ok", error=None, note="completed before an interruption; timing not recorded")
-        elif j.key not in done_keys:
+        why = verify_replication_file(folder, e, j)
+        if why is None:
+            done_keys.add(j.key)
+            if e.get("status") != "ok" or "sha256" not in e:
+                # Finished just before a kill, before the manifest caught up.
+                path = storage.inside(folder, e["file"])
+                e.update(status="ok", error=None, sha256=storage.sha256_file(path),
+                         rows=storage.read_file_meta(path)["rows"],  # type: ignore[index]
+                         note="completed before an interruption; timing not recorded")
+        else:
+            if why != "missing":
+                note(f"redoing {e['file']}: {why}")
+                e["redone_because"] = why
+            for k in ("sha256", "rows", "days", "seconds", "started", "worker", "traceback"):
+                e.pop(k, None)
             e.update(status="pending", error=None)
+    done = [j for j in jobs_all if j.key in done_keys]
     # Replication-major submission: an interrupted comparison still has complete pairs.
     todo = sorted((j for j in jobs_all if j.key not in done_keys),
                   key=lambda j: (j.replication, spec.names.index(j.scenario.name)))
@@ -494,47 +722,56 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
                "to_run": len(todo), "already_done": len(done)}
     manifest["sessions"].append(session)
     manifest["status"] = "running"
+    manifest.pop("resume_hint", None)
     storage.write_manifest(folder, manifest)  # first, so the folder is recognisably ours
     storage.atomic_write_text(folder / storage.CONFIG, config_text or render_configs(spec))
     t0 = time.perf_counter()
-    last_write = [time.monotonic()]
+    jobs_by_key = {j.key: j for j in jobs_all}
 
     def record(res: ReplicationResult) -> None:
         e = entries[(res.scenario, res.replication)]
-        if res.status == "ok" and res.table is not None:
-            storage.atomic_write_parquet(folder / e["file"], res.table)
-            res.table = None  # the file is the record; free the memory
-        e.update(status=res.status, error=res.error, traceback=res.traceback, started=res.started,
-                 seconds=None if res.seconds is None else round(res.seconds, 3), worker=res.worker)
-        if not res.traceback:
-            e.pop("traceback", None)
+        with stop.deferred():  # file, manifest entry and manifest are written together
+            if res.status == "ok" and res.table is not None:
+                meta = _file_meta(jobs_by_key[(res.scenario, res.replication)], res.table)
+                data = storage.parquet_bytes(res.table, meta)
+                storage.atomic_write_bytes(storage.inside(folder, e["file"]), data)
+                e.update(sha256=storage.sha256_bytes(data), rows=meta["rows"], days=meta["days"])
+                res.table = None  # the file is the record; free the memory
+            e.update(status=res.status, error=res.error, traceback=res.traceback, started=res.started,
+                     seconds=None if res.seconds is None else round(res.seconds, 3), worker=res.worker)
+            if not res.traceback:
+                e.pop("traceback", None)
+            storage.write_manifest(folder, manifest)  # small: rewritten after every replication
         if on_result is not None:
             on_result(res)
-        if time.monotonic() - last_write[0] > _MANIFEST_EVERY_S:
-            storage.write_manifest(folder, manifest)
-            last_write[0] = time.monotonic()
 
     if on_start is not None:
         on_start(len(todo), len(done))
     try:
         run_jobs(todo, ex, record)
     except BaseException:
-        session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
-        manifest["status"] = "interrupted"
-        storage.write_manifest(folder, manifest)
+        with contextlib.suppress(BaseException):
+            session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
+            manifest["status"] = "interrupted"
+            manifest["resume_hint"] = resume_hint(spec, folder)
+            storage.write_manifest(folder, manifest)
         raise
 
     session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
     failed = [e for e in manifest["runs"] if e["status"] != "ok"]
     manifest["status"] = "complete" if not failed else "failed"
+    if failed:
+        manifest["resume_hint"] = resume_hint(spec, folder)
     manifest["timings"] = {
         "wall_seconds_total": round(sum(s.get("wall_seconds", 0.0) for s in manifest["sessions"]), 3),
         "replication_seconds_total": round(sum(e.get("seconds") or 0.0 for e in manifest["runs"]), 3),
     }
     ts = None
     if len(failed) < len(manifest["runs"]):
+        note("writing tables")
         ts = combine_replications(folder, manifest)
-        write_tables(folder, manifest, ts)
+        with stop.deferred():
+            write_tables(folder, manifest, ts)
     storage.write_manifest(folder, manifest)
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
                            failed=failed, timeseries=ts)
@@ -560,7 +797,7 @@ def combine_replications(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame
     import pandas as pd
 
     folder = Path(folder)
-    frames = [storage.read_parquet(folder / e["file"]) for e in manifest["runs"] if e["status"] == "ok"]
+    frames = [storage.read_parquet(storage.inside(folder, e["file"])) for e in manifest["runs"] if e["status"] == "ok"]
     if not frames:
         raise ResultsError(f"{folder} has no finished replications")
     return pd.concat(frames, ignore_index=True)
@@ -576,8 +813,10 @@ def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> No
     summary = summary_table(ts)
     storage.atomic_write_text(folder / storage.SUMMARY, summary.to_csv(index=False))
     outputs["summary"] = storage.SUMMARY
-    if manifest.get("kind") == "compare" and manifest.get("baseline"):
-        comp = comparison_table(ts, manifest["baseline"])
+    base = manifest.get("baseline")
+    if manifest.get("kind") == "compare" and base and base in set(ts["scenario"]):
+        # (A baseline whose replications all failed has no comparison; the run reports them.)
+        comp = comparison_table(ts, base)
         storage.atomic_write_text(folder / storage.COMPARISON, comp.to_csv(index=False))
         outputs["comparison"] = storage.COMPARISON
     manifest.setdefault("outputs", {}).update(outputs)

@@ -13,16 +13,24 @@ One folder per ``asylumsim run``/``compare`` invocation::
 Every file is written to a temporary name in the same directory, fsynced, then
 ``os.replace``-d into place, so a killed run leaves each file complete or absent. The
 replication files are the ground truth for ``--resume``; the manifest is a record.
+
+A run claims its folder with :func:`claim_folder`: the folder is created if needed and
+locked (``flock`` on the folder itself), and only then checked to be empty, so two runs
+can never both write into one folder. Only the exact temporaries this module writes
+(``.<name>.tmp-<pid>-<8 hex>``) are ignored as content or ever deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
 import re
+import secrets
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,8 +51,14 @@ SUMMARY = "summary.csv"
 COMPARISON = "comparison.csv"
 REPLICATIONS_DIR = "replications"
 PLOTS_DIR = "plots"
-LOCK = ".lock"
+LOCK = ".lock"  # lock file of older versions; the lock is now on the folder itself
 _TMP_MARK = ".tmp-"
+# Exactly the temporaries this module writes (".<name>.tmp-<pid>-<8 hex>", ".write-probe.tmp-<pid>"):
+# only these are ours to ignore and delete; a user's "notes.tmp-1" is content.
+_OUR_TMP = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]{8}$|^\.write-probe\.tmp-\d+$")
+FILE_META_KEY = b"asylumsim"  # parquet schema metadata of a replication file
+# Test hook: after claiming a folder, create "<path>.claimed-<pid>" and wait (<= 60 s) until <path> exists.
+HOLD_AFTER_CLAIM_ENV = "ASYLUMSIM_TEST_HOLD_AFTER_CLAIM"
 _REQUIRED_KEYS = ("tool", "format_version", "kind", "root_seed", "replications", "scenarios", "runs")
 
 
@@ -97,11 +111,64 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """Serialize a table to parquet bytes (no index; deterministic for equal tables)."""
+def parquet_bytes(df: pd.DataFrame, meta: dict[str, Any] | None = None) -> bytes:
+    """Serialize a table to parquet bytes (no index; deterministic for equal tables).
+
+    Args:
+        df: The table.
+        meta: JSON-able description stored in the schema metadata under ``asylumsim``
+            (read back with :func:`read_file_meta`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if meta is not None:
+        schema_meta = dict(table.schema.metadata or {})
+        schema_meta[FILE_META_KEY] = json.dumps(meta, sort_keys=True).encode("utf-8")
+        table = table.replace_schema_metadata(schema_meta)
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False, engine="pyarrow")
+    pq.write_table(table, buf)
     return buf.getvalue()
+
+
+def read_file_meta(path: Path) -> dict[str, Any] | None:
+    """The ``asylumsim`` description stored in a parquet file's schema, or ``None``.
+
+    Raises:
+        ResultsError: the file is not readable parquet.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(FILE_META_KEY)
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from None
+    if raw is None:
+        return None
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's contents, read in 1 MiB blocks.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
@@ -123,13 +190,26 @@ def read_parquet(path: Path) -> pd.DataFrame:
         raise ResultsError(f"cannot read {path}: {exc}") from None
 
 
+def is_our_temp(name: str) -> bool:
+    """True for the exact temporary names this module writes (never a user's file)."""
+    return bool(_OUR_TMP.match(name))
+
+
 def remove_temp_files(folder: Path) -> int:
-    """Delete leftovers of writes interrupted by a kill; return how many."""
+    """Delete leftovers of this module's writes interrupted by a kill; return how many.
+
+    Only names of the exact form written by :func:`atomic_write_bytes` are removed, and
+    only in the folder itself and ``replications/<slug>/``; nothing else is touched.
+    """
+    folder = Path(folder)
+    places = [folder, *sorted(p for p in (folder / REPLICATIONS_DIR).glob("*") if p.is_dir() and not p.is_symlink())]
     n = 0
-    for p in Path(folder).rglob(f".*{_TMP_MARK}*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
-            n += 1
+    for d in places:
+        with contextlib.suppress(OSError):
+            for p in d.iterdir():
+                if is_our_temp(p.name) and p.is_file() and not p.is_symlink():
+                    p.unlink(missing_ok=True)
+                    n += 1
     return n
 
 
@@ -144,14 +224,26 @@ def slugify(name: str) -> str:
 
 
 def default_results_dir(label: str, base: Path | str = "results") -> Path:
-    """``results/<UTC timestamp>-<label>``, made unique with a counter if needed."""
+    """Create and return a new folder ``results/<UTC time>-<label>-<6 hex>``.
+
+    The folder is created exclusively (``mkdir`` fails if it exists), with a random
+    suffix, so runs started in the same second never pick the same name.
+
+    Raises:
+        ResultsError: ``base`` cannot be written.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    root = Path(base) / f"{stamp}-{slugify(label)}"
-    path, k = root, 2
-    while path.exists():
-        path = root.with_name(f"{root.name}-{k}")
-        k += 1
-    return path
+    for _ in range(100):
+        path = Path(base) / f"{stamp}-{slugify(label)[:48]}-{secrets.token_hex(3)}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ResultsError(f"cannot write results folder {path}: {exc.strerror or exc}") from None
+        return path
+    raise ResultsError(f"cannot find a free results folder name under {base}")  # pragma: no cover
 
 
 def ensure_writable(folder: Path) -> None:
@@ -165,31 +257,14 @@ def ensure_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)  # a concurrent claimer may have tidied it already
     except OSError as exc:
         raise ResultsError(f"cannot write results folder {folder}: {exc.strerror or exc}") from None
 
 
 def _contents(folder: Path) -> list[Path]:
-    """Entries that count as content: not our lock file, not interrupted temporaries."""
-    return [p for p in folder.iterdir() if p.name != LOCK and _TMP_MARK not in p.name]
-
-
-def prepare_new_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a fresh run, refusing to reuse a non-empty one.
-
-    Raises:
-        ResultsError: the folder exists and is not empty, is a file, or is not writable.
-    """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"results folder {folder} is a file, not a folder")
-    if folder.is_dir() and _contents(folder):
-        raise ResultsError(
-            f"results folder {folder} already exists and is not empty; "
-            "choose another --out, or add --resume to continue an interrupted run"
-        )
-    ensure_writable(folder)
+    """Entries that count as content: anything but our lock file and our own temporaries."""
+    return [p for p in folder.iterdir() if p.name != LOCK and not is_our_temp(p.name)]
 
 
 def is_fresh(folder: Path) -> bool:
@@ -199,33 +274,74 @@ def is_fresh(folder: Path) -> bool:
 
 
 @contextlib.contextmanager
+def claim_folder(folder: Path, *, fresh: bool) -> Iterator[None]:
+    """Create (if needed) and lock a results folder; with ``fresh``, refuse a non-empty one.
+
+    The emptiness check runs *under* the lock, so of two runs started on one folder at
+    the same moment exactly one proceeds and the other gets a one-line error; a folder
+    can never receive two runs' data. The lock is held until the block exits.
+
+    Args:
+        folder: The results folder.
+        fresh: True for a new run (the folder must be absent or empty), False to
+            continue the run already in it.
+
+    Raises:
+        ResultsError: the folder is a file, not writable, locked by another process, or
+            (``fresh``) not empty.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"results folder {folder} is a file, not a folder")
+    ensure_writable(folder)
+    with folder_lock(folder):
+        if fresh and _contents(folder):
+            raise ResultsError(
+                f"results folder {folder} already exists and is not empty; "
+                "choose another --out, or add --resume to continue an interrupted run"
+            )
+        _test_hold(folder)
+        yield
+
+
+def _test_hold(folder: Path) -> None:
+    gate = os.environ.get(HOLD_AFTER_CLAIM_ENV)
+    if not gate:
+        return
+    Path(f"{gate}.claimed-{os.getpid()}").write_text(str(folder))
+    deadline = time.monotonic() + 60
+    while not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on a results folder while a run writes to it.
 
-    The operating system drops the lock when the process dies, so a killed run never
-    leaves a stale lock behind.
+    The lock is taken on the folder itself (``flock`` on a directory descriptor), so no
+    file is added to a folder that is then refused. The operating system drops the
+    lock when the process dies, so a killed run never leaves a stale lock behind.
 
     Raises:
-        ResultsError: another process holds the lock.
+        ResultsError: another process holds the lock, or the folder cannot be opened.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory locks; proceed
         yield
         return
-    path = Path(folder) / LOCK
     try:
-        fh = open(path, "a+")
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError as exc:
-        raise ResultsError(f"cannot write results folder {folder}: {exc.strerror or exc}") from None
+        raise ResultsError(f"cannot open results folder {folder}: {exc.strerror or exc}") from None
     try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ResultsError(f"results folder {folder} is in use by another asylumsim process") from None
         yield
     finally:
-        fh.close()
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------
@@ -284,5 +400,25 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def replication_file(slug: str, replication: int) -> str:
-    """Relative path of one replication's table inside a results folder."""
+    """Relative path of one replication's table inside a results folder.
+
+    Raises:
+        ResultsError: ``slug`` is not a slug (e.g. ``../x`` from an edited manifest) or
+            ``replication`` is negative.
+    """
+    if not isinstance(slug, str) or slugify(slug) != slug or not isinstance(replication, int) or replication < 0:
+        raise ResultsError(f"unsafe replication file name ({slug!r}, {replication!r}) in {MANIFEST}")
     return f"{REPLICATIONS_DIR}/{slug}/rep-{replication:06d}.parquet"
+
+
+def inside(folder: Path, rel: str) -> Path:
+    """``folder / rel``, refusing any path that leaves ``folder`` (``..``, absolute, symlinks).
+
+    Raises:
+        ResultsError: the path resolves outside the folder.
+    """
+    root = Path(folder).resolve()
+    path = (root / rel).resolve()
+    if path != root and root not in path.parents:
+        raise ResultsError(f"{MANIFEST} in {folder} names a path outside the folder: {rel!r}")
+    return path
