@@ -53,7 +53,7 @@ def _global_options(
              "$ASYLUMSIM_SCENARIOS, the working directory, the shipped scenarios).")] = None,
 ) -> None:
     """Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios."""
-    from sim.config.loader import use_scenario_dirs
+    from sim.config.files import use_scenario_dirs
 
     try:
         use_scenario_dirs(scenarios or [])
