@@ -230,7 +230,7 @@ MAX_MODEL_LINES = 200
 # Epstein grid fixture are outside issue 14's model part). Delete an entry once it fits.
 OVER_LIMIT = {"sim.config.schema", "sim.mechanisms.civil_violence_grid",
               # grown by the issue-12/13 fixes; split with the CLI package (issue 14)
-              "sim.plots", "sim.runner.storage",
+              "sim.runner.storage",
               "sim.inference.abc", "sim.inference.targets", "sim.mechanisms.choice"}
 
 
