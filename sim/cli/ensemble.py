@@ -147,14 +147,14 @@ def _report(outcome: EnsembleOutcome, seconds: float) -> None:
 def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleSpec | None,
                  replications: int | None, model: str | None) -> EnsembleSpec | None:
     """The spec to resume with, or None for a fresh run (checked again under the folder lock)."""
-    from sim.runner import storage
+    from sim.runner import claim, storage
     from sim.runner.spec import EnsembleSpec, reconcile_resume
 
     if not resume:
         return None
     if out is None:
         raise ResultsError("--resume needs --out DIR, the results folder to continue")
-    if storage.is_fresh(out):
+    if claim.is_fresh(out):
         if requested is None:
             raise ResultsError(f"nothing to resume in {out}; give a scenario to start a new run there")
         return None

@@ -5,7 +5,8 @@ Submodules, one job each:
 - :mod:`sim.runner.seeds` -- replication seeds spawned from one root ``SeedSequence``.
 - :mod:`sim.runner.executors` -- the ``concurrent.futures.Executor`` seam (inline,
   process pool, Dask).
-- :mod:`sim.runner.storage` -- results folders: manifest, atomic writes, resume.
+- :mod:`sim.runner.storage` -- results folders: layout, manifest, atomic writes.
+- :mod:`sim.runner.claim` -- claiming a folder: the lock, then the emptiness check.
 - :mod:`sim.runner.jobs` -- replication jobs, what workers return, running them.
 - :mod:`sim.runner.spec` -- what an ensemble runs, resume reconciliation, the memory guard.
 - :mod:`sim.runner.interrupts` -- stop signals (SIGINT, SIGTERM, SIGHUP).

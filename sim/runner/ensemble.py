@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import provenance
 from sim.errors import ResultsError
-from sim.runner import storage
+from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
 from sim.runner.seeds import replication_seed
@@ -222,8 +222,8 @@ def run_ensemble(
     from sim.runner.executors import default_workers, make_executor
 
     folder = Path(folder)
-    with StopSignals() as stop, storage.claim_folder(folder, fresh=not resume):
-        if resume and not storage.is_fresh(folder):
+    with StopSignals() as stop, claim.claim_folder(folder, fresh=not resume):
+        if resume and not claim.is_fresh(folder):
             manifest = storage.read_manifest(folder)
             stored = EnsembleSpec.from_manifest(manifest, model=spec.model)
             spec = reconcile_resume(stored, spec, spec.replications)
