@@ -36,19 +36,21 @@ CLAIMS_MD = DATA / "CLAIMS.md"
 ``asylumsim claims`` need nothing outside the repository."""
 
 MECHANISMS: tuple[str, ...] = (
-    "sim.mechanisms.mobilization",
-    "sim.mechanisms.flight",
-    "sim.mechanisms.routes",
-    "sim.mechanisms.replacement",
-    "sim.mechanisms.front",
-    "sim.mechanisms.defection",
-    "sim.mechanisms.protest",
-    "sim.mechanisms.security",
+    *(f"sim.submodels.{n}" for n in ("mobilization", "flight", "routes", "borders", "pipeline", "front",
+                                      "defection", "protest", "security")),
     "sim.actors.kremlin",
     "sim.actors.hosts",
+    "sim.actors.offer_maker",
+    "sim.world",
+    "sim.geography",
+    "sim.population",
+    "sim.soldiers",
+    "sim.accounts",
+    "sim.observed",
     "sim.outcomes",
+    "sim.simulate",
 )
-"""Modules a claim can be implemented in."""
+"""Modules that read a claim's parameters: the submodels, the institutions, the world."""
 
 OUTCOME_COLUMNS: tuple[str, ...] = claim_columns()
 """Daily outcome columns, from :data:`sim.outcomes.OUTPUTS`; ``<host>``, ``<exit>``, ``<source>``, ``<offer>`` stand for names and
@@ -64,7 +66,8 @@ class Claim:
         text: The claim, verbatim from CLAIMS.md.
         sources: Source ids as in CLAIMS.md (``"004 (Caplan)"``, ``"000 comments"``), in order.
         parameters: Schema paths that encode the claim.
-        mechanism: Module that uses the parameters (one of :data:`MECHANISMS`).
+        mechanisms: The modules that read the parameters (each one of :data:`MECHANISMS`),
+            the main one first; ``mechanism`` is them joined for display.
         outcomes: Daily outcome columns that show the effect (from :data:`OUTCOME_COLUMNS`).
         becomes: What the claim becomes in the model, verbatim from CLAIMS.md.
     """
@@ -73,9 +76,14 @@ class Claim:
     text: str
     sources: tuple[str, ...]
     parameters: tuple[str, ...]
-    mechanism: str
+    mechanisms: tuple[str, ...]
     outcomes: tuple[str, ...]
     becomes: str = ""
+
+    @property
+    def mechanism(self) -> str:
+        """The mechanism modules joined for display."""
+        return ", ".join(self.mechanisms)
 
     @property
     def source(self) -> str:
@@ -135,7 +143,7 @@ def load_claims(path: Path | str | None = None) -> tuple[Claim, ...]:
         if missing or unknown:
             problem = f"missing key {missing[0]!r}" if missing else f"unknown key {unknown[0]!r}"
             raise ConfigError(source, where, f"{problem} (a claim has {', '.join(CLAIM_KEYS)})")
-        for k in ("id", "text", "mechanism", "becomes"):
+        for k in ("id", "text", "becomes"):
             if not isinstance(raw[k], str) or not raw[k].strip():
                 raise ConfigError(source, f"{where}.{k}", "must be a non-empty string")
         if not re.fullmatch(r"[A-Z]\d+", raw["id"]):
@@ -145,10 +153,19 @@ def load_claims(path: Path | str | None = None) -> tuple[Claim, ...]:
         seen.add(raw["id"])
         claims.append(Claim(
             id=raw["id"], text=raw["text"], sources=_str_list(raw["sources"], source, f"{where}.sources"),
-            parameters=_str_list(raw["parameters"], source, f"{where}.parameters"), mechanism=raw["mechanism"],
+            parameters=_str_list(raw["parameters"], source, f"{where}.parameters"),
+            mechanisms=_mechanisms(raw["mechanism"], source, f"{where}.mechanism"),
             outcomes=_str_list(raw["outcomes"], source, f"{where}.outcomes"), becomes=raw["becomes"],
         ))
     return tuple(claims)
+
+
+def _mechanisms(value: object, source: str, where: str) -> tuple[str, ...]:
+    """A claim's ``mechanism``: one module name, or a non-empty list of them."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(m, str) and m.strip() for m in items):
+        raise ConfigError(source, where, "must be a module name or a non-empty list of module names")
+    return tuple(items)
 
 
 CLAIMS: tuple[Claim, ...] = load_claims()

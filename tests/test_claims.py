@@ -15,6 +15,7 @@ from sim.claims import (
     MECHANISMS,
     OUTCOME_COLUMNS,
     claims_by_id,
+    load_claims,
     parse_claims_md,
     parse_claims_table,
     resolve_parameter,
@@ -25,6 +26,7 @@ from sim.claims import (
 from sim.cli import app
 from sim.config import load_scenario
 from sim.config.schema import OfferConfig, Scenario, iter_fields
+from sim.errors import ConfigError
 
 REPO_CLAIMS_MD = Path(__file__).resolve().parents[1] / "sim" / "data" / "CLAIMS.md"
 CLAIM_ID = re.compile(r"\b[FDRPHM]\d+\b")
@@ -103,7 +105,7 @@ def test_only_outcome_claims_may_lack_parameters():
 
 def test_mechanisms_and_outcome_columns_come_from_the_model_layout():
     for claim in CLAIMS:
-        assert claim.mechanism in MECHANISMS, f"{claim.id}: unknown mechanism {claim.mechanism}"
+        assert set(claim.mechanisms) <= set(MECHANISMS), f"{claim.id}: unknown mechanism {claim.mechanism}"
         unknown = set(claim.outcomes) - set(OUTCOME_COLUMNS)
         assert not unknown, f"{claim.id}: unknown outcome columns {sorted(unknown)}"
 
@@ -128,7 +130,7 @@ def _model_or_skip():
 
 def test_every_claim_mechanism_module_exists_once_the_model_does():
     _model_or_skip()
-    absent = sorted({c.mechanism for c in CLAIMS if importlib.util.find_spec(c.mechanism) is None})
+    absent = sorted({m for c in CLAIMS for m in c.mechanisms if importlib.util.find_spec(m) is None})
     assert not absent, f"claims name mechanism modules that do not exist: {absent}"
 
 
@@ -243,3 +245,43 @@ def test_a_good_claims_file_round_trips(tmp_path):
     path.write_text("claims:\n" + GOOD_CLAIM, encoding="utf-8")
     (claim,) = load_claims(path)
     assert (claim.id, claim.sources, claim.parameters, claim.outcomes) == ("F1", ("000",), ("flight.base_hazard",), ("fled_cum",))
+
+
+def _reads(module: str, parameter: str) -> bool:
+    """Whether ``module``'s source reads ``parameter``: its last path component as an attribute.
+
+    ``offers[].payment_usd`` is read as ``<something>.payment_usd``; a whole list
+    (``exits``) as ``<something>.exits``. A name only in a string or a comment does not count.
+    """
+    last = parameter.split(".")[-1].removesuffix("[]")
+    source = Path(importlib.util.find_spec(module).origin).read_text()
+    return re.search(rf"\.{re.escape(last)}\b", source) is not None
+
+
+def test_every_claim_parameter_is_read_in_a_module_its_claim_names():
+    _model_or_skip()
+    unread = [f"{c.id}: {p} (mechanism {c.mechanism})" for c in CLAIMS for p in c.parameters
+              if not any(_reads(m, p) for m in c.mechanisms)]
+    assert not unread, "parameters not read where their claim says:\n" + "\n".join(unread)
+    # each named module reads at least one of the claim's parameters: no decorative names
+    idle = [f"{c.id}: {m}" for c in CLAIMS for m in c.mechanisms if c.parameters and not any(_reads(m, p) for p in c.parameters)]
+    assert not idle, f"mechanisms that read none of their claim's parameters: {idle}"
+
+
+def test_the_read_check_can_fail():
+    _model_or_skip()
+    assert _reads("sim.actors.kremlin", "kremlin.exit_restriction.trigger_fled")
+    assert not _reads("sim.actors.hosts", "kremlin.exit_restriction.trigger_fled")
+    assert not _reads("sim.submodels.protest", "offers[].payment_usd")
+
+
+def test_claim_mechanism_may_be_a_list(tmp_path):
+    f = tmp_path / "claims.yaml"
+    f.write_text("claims:\n- id: F1\n  text: t\n  sources: ['000']\n  parameters: [flight.base_hazard]\n"
+                 "  mechanism: [sim.submodels.flight, sim.actors.kremlin]\n  outcomes: [fled_cum]\n  becomes: b\n")
+    (claim,) = load_claims(f)
+    assert claim.mechanisms == ("sim.submodels.flight", "sim.actors.kremlin")
+    assert claim.mechanism == "sim.submodels.flight, sim.actors.kremlin"
+    f.write_text(f.read_text().replace("[sim.submodels.flight, sim.actors.kremlin]", "[]"))
+    with pytest.raises(ConfigError, match="mechanism"):
+        load_claims(f)

@@ -64,7 +64,7 @@ def write(dir_: Path, name: str, text: str) -> Path:
 # bad scenario files: (id, text after "extends: baseline\nname: x\n", key, message fragment)
 
 CHILD = "extends: baseline\nname: hostile\n"
-# every field a new offer must state (sim.config.loader.ADD_REQUIRED), after its name
+# every field a new offer must state (sim.config.merge.ADD_REQUIRED), after its name
 FULL_OFFER = "maker: eu, eligible: [soldiers], payment_usd: 0, status: asylum, route: either, destination: {}, credibility: {model: fixed}"
 
 BAD_FILES = [

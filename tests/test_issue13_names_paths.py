@@ -24,6 +24,7 @@ from helpers_runner import FAKE, invoke
 from sim import plots
 from sim.config.yaml_safe import MAX_BYTES, read_limited, read_yaml_file
 from sim.errors import ConfigError
+from sim.plots import data as plot_data
 from sim.runner import storage
 
 ASYLUMSIM = str(Path(sys.executable).with_name("asylumsim"))
@@ -254,10 +255,10 @@ def test_plot_metric_all_nan_for_baseline_does_not_crash(weird_compare):
 
 def test_quantiles_of_an_empty_group_are_an_empty_table():
     empty = pd.DataFrame({"scenario": pd.Series(dtype=str), "day": pd.Series(dtype=int), "v": pd.Series(dtype=float)})
-    q = plots._q(empty, ["scenario", "day"], "v")
+    q = plot_data._q(empty, ["scenario", "day"], "v")
     assert list(q.columns) == ["scenario", "day", "p05", "median", "p95"] and q.empty
     nan = pd.DataFrame({"scenario": ["a"] * 3, "day": [0, 1, 2], "v": [np.nan] * 3})
-    assert plots._q(nan, ["scenario", "day"], "v").empty
+    assert plot_data._q(nan, ["scenario", "day"], "v").empty
 
 
 def test_plot_metric_did_you_mean(weird_compare):
@@ -270,7 +271,7 @@ def test_scenario_keeps_its_colour_across_figures():
     ts = pd.DataFrame({"scenario": ["y", "x", "b"], "replication": 0, "day": 0, "m": 1.0})
     cmap = plots.run_colors(manifest, ts)
     assert cmap == plots.run_colors(manifest, ts.iloc[::-1]) == plots.run_colors(manifest, ts[ts["scenario"] != "x"])
-    assert cmap["b"] == plots._BASELINE_COLOR and len(set(cmap.values())) == 3
+    assert cmap["b"] == plots.BASELINE_COLOR and len(set(cmap.values())) == 3
 
 
 def test_every_figure_uses_the_run_colours(weird_compare, monkeypatch):

@@ -15,7 +15,7 @@ from sim.outcomes import (
     members,
     output_names,
 )
-from sim.plots import DEFAULT_METRICS, FLOW_PREFIXES, LABELS, title_for
+from sim.plots.data import DEFAULT_METRICS, FLOW_PREFIXES, LABELS, title_for
 
 
 def test_registry_entries_are_unique_and_described():

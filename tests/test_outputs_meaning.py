@@ -11,7 +11,7 @@ from helpers_runner import FAKE, invoke
 from sim.analysis.compare import COST_PER_SOLDIER, comparison_table
 from sim.analysis.headline import NO_REDUCTION, cost_label, format_cost, run_summary
 from sim.config import load_scenario
-from sim.plots import FLOW_PREFIXES, LABELS, title_for
+from sim.plots.data import FLOW_PREFIXES, LABELS, title_for
 from sim.simulate import run_replication
 
 

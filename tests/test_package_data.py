@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config.loader import SHIPPED_SCENARIOS, list_scenarios
+from sim.config.files import SHIPPED_SCENARIOS, list_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(

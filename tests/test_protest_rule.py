@@ -53,9 +53,8 @@ from sim.mechanisms.civil_violence_grid import (
     CivilViolenceGrid,
     legitimacy_path,
     run_civil_violence,
-    vision_offsets,
-    vision_sum,
 )
+from sim.mechanisms.lattice_vision import vision_offsets, vision_sum
 from sim.mechanisms.protest_rule import (
     VARIANTS,
     arrest_probability,

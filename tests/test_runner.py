@@ -21,9 +21,10 @@ from helpers_runner import FAILING, FAKE, REAL_SMALL, REVERSE, SLOW, TESTS_DIR, 
 from sim.config import Scenario, load_scenario
 from sim.errors import ResourceError, ResultsError
 from sim.runner import storage
-from sim.runner.ensemble import EnsembleSpec, check_memory, run_jobs
 from sim.runner.executors import InlineExecutor
+from sim.runner.jobs import run_jobs
 from sim.runner.seeds import replication_seeds
+from sim.runner.spec import EnsembleSpec, check_memory
 
 ASYLUMSIM = str(Path(sys.executable).with_name("asylumsim"))
 

@@ -29,7 +29,8 @@ from sim.analysis.compare import comparison_table
 from sim.config import load_scenario
 from sim.errors import ResultsError
 from sim.runner import storage
-from sim.runner.ensemble import EnsembleSpec, run_ensemble
+from sim.runner.ensemble import run_ensemble
+from sim.runner.spec import EnsembleSpec
 
 ASYLUMSIM = str(Path(sys.executable).with_name("asylumsim"))
 REP = Path("replications") / "baseline"
@@ -486,12 +487,12 @@ def test_progress_off_a_terminal_prints_plain_lines_and_stages(tmp_path):
 
 
 def test_progress_eta_ignores_the_first_replications_start_up(monkeypatch):
-    from sim.runner import commands
-    from sim.runner.ensemble import ReplicationResult
+    from sim.cli import progress
+    from sim.runner.jobs import ReplicationResult
 
     clock = [100.0]
-    monkeypatch.setattr(commands.time, "monotonic", lambda: clock[0])
-    bar = commands._Progress("x", terminal=False)
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    bar = progress.RunProgress("x", terminal=False)
     res = ReplicationResult(scenario="s", replication=0, seed=None, status="ok", seconds=2.0)  # type: ignore[arg-type]
     with bar:
         bar.start(20, 0)

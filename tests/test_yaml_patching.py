@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.config import load_scenario
-from sim.config.loader import ADD_REQUIRED
+from sim.config.merge import ADD_REQUIRED
 from sim.config.render import quote, render_yaml
 from sim.config.schema import OfferConfig, Scenario
 from sim.config.yaml_safe import parse_yaml_text

@@ -6,8 +6,9 @@ The flow of one invocation::
     outcome = run_ensemble(spec, folder, executor="process", workers=4)
     # -> replications/<scenario>/rep-*.parquet, manifest.json, timeseries.parquet, summary.csv
 
-Workers only compute: :func:`execute_job` calls the model function and returns the
-table (or the error). This process writes every file, so a Dask cluster need not share
+Workers only compute (:mod:`sim.runner.jobs`); the spec and its resume rules are
+:mod:`sim.runner.spec`, stop signals :mod:`sim.runner.interrupts`, the combined tables
+:mod:`sim.runner.tables`; this module claims the folder and records. This process writes every file, so a Dask cluster need not share
 a file system, and results are put in (scenario, replication) order whatever order
 they finish in. With ``resume=True`` only replications without a trusted file are run;
 the combined table is always rebuilt from the files, so a resumed run equals an
@@ -27,471 +28,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
-import os
 import platform
-import signal
 import socket
 import time
-import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sim import provenance
 from sim.errors import ResultsError
-from sim.runner import storage
-from sim.runner.seeds import ReplicationSeed, replication_seed
+from sim.runner import claim, storage
+from sim.runner.interrupts import RunInterrupted, StopSignals
+from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
+from sim.runner.seeds import replication_seed
+from sim.runner.spec import EnsembleSpec, check_memory, reconcile_resume, with_replications
+from sim.runner.tables import combine_replications, write_tables
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sim.config import Scenario
 
-DEFAULT_MODEL = "sim.simulate:run_replication"
-ID_COLUMNS = ("scenario", "replication", "day")
-STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
-# --------------------------------------------------------------------------------------
-# interrupts
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """The run was stopped by SIGINT, SIGTERM or SIGHUP.
-
-    Attributes:
-        signum: The signal number.
-        hint: The command that continues the run ("" if nothing was written yet).
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = int(signum)
-        self.hint = ""
-
-    @property
-    def exit_code(self) -> int:
-        """Shell convention: 128 + signal number (SIGINT 130, SIGTERM 143, SIGHUP 129)."""
-        return 128 + self.signum
-
-
-class _StopSignals:
-    """Turn the first stop signal into :class:`RunInterrupted` in the main thread.
-
-    Later signals are ignored (the run is already stopping: no second traceback, no
-    hang). Inside :meth:`deferred`, the exception waits until the block ends, so a
-    replication file and its manifest entry are written together.
-    """
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._raised = False
-        self._deferring = 0
-        self._old: dict[int, Any] = {}
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.received is not None:
-            return
-        self.received = signum
-        if self._deferring == 0:
-            self._raised = True
-            raise RunInterrupted(signum)
-
-    def __enter__(self) -> _StopSignals:
-        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-            for sig in STOP_SIGNALS:
-                self._old[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            # After a stop signal the process is on its way out: keep ignoring repeats.
-            signal.signal(sig, old if self.received is None else signal.SIG_IGN)
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        self._deferring += 1
-        try:
-            yield
-        finally:
-            self._deferring -= 1
-        if self._deferring == 0 and self.received is not None and not self._raised:
-            self._raised = True
-            raise RunInterrupted(self.received)
-
-
-# --------------------------------------------------------------------------------------
-# jobs and what workers return
-
-
-@dataclass(frozen=True)
-class ReplicationJob:
-    """Everything a worker needs to run one replication (picklable plain data).
-
-    Attributes:
-        scenario: The resolved scenario.
-        replication: 0-based replication index.
-        seed: Root seed and spawn key of this replication.
-        days: Days to simulate (``None`` = the scenario's ``run.days``).
-        model: ``"module:function"`` of the model, called as ``f(scenario, seed, days)``.
-    """
-
-    scenario: Scenario
-    replication: int
-    seed: ReplicationSeed
-    days: int | None
-    model: str = DEFAULT_MODEL
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.scenario.name, self.replication)
-
-
-@dataclass
-class ReplicationResult:
-    """Outcome of one job: the tidy table, or the error that stopped it."""
-
-    scenario: str
-    replication: int
-    seed: ReplicationSeed
-    status: Literal["ok", "failed"]
-    table: pd.DataFrame | None = None
-    error: str | None = None
-    traceback: str | None = None
-    started: str | None = None
-    seconds: float | None = None
-    worker: str | None = None
-
-
-def resolve_function(path: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"`` (or ``package.module.function``)."""
-    module, sep, attr = path.partition(":")
-    if not sep:
-        module, _, attr = path.rpartition(".")
-    if not module or not attr:
-        raise ValueError(f"model function must look like 'package.module:function', got {path!r}")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def tidy_table(table: Any, scenario: str, replication: int) -> pd.DataFrame:
-    """Put the id columns ``scenario, replication, day`` in front of the model's metrics.
-
-    Raises:
-        TypeError: the model did not return a DataFrame.
-        ValueError: it has no ``day`` column or reuses an id column.
-    """
-    import pandas as pd
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"model returned {type(table).__name__}, not a pandas DataFrame")
-    if "day" not in table.columns:
-        raise ValueError("model table has no 'day' column")
-    clash = [c for c in ("scenario", "replication") if c in table.columns]
-    if clash:
-        raise ValueError(f"model table must not contain the id column(s) {clash}")
-    out = table.reset_index(drop=True)
-    out["day"] = out["day"].astype("int64")
-    out.insert(0, "replication", pd.Series(replication, index=out.index, dtype="int64"))
-    out.insert(0, "scenario", pd.Series(scenario, index=out.index, dtype="object"))
-    metrics = [c for c in out.columns if c not in ID_COLUMNS]
-    return out[list(ID_COLUMNS) + metrics]
-
-
-def execute_job(job: ReplicationJob) -> ReplicationResult:
-    """Run one replication; never raises for model errors (they are returned).
-
-    Runs in a worker process (or inline), so it must stay importable at top level.
-    """
-    started = storage.now_iso()
-    t0 = time.perf_counter()
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    base = dict(scenario=job.scenario.name, replication=job.replication, seed=job.seed,
-                started=started, worker=worker)
-    try:
-        fn = resolve_function(job.model)
-        raw = fn(job.scenario, job.seed.sequence(), job.days)
-        table = tidy_table(raw, job.scenario.name, job.replication)
-    except Exception as exc:  # noqa: BLE001 - a failed replication is data, not a crash
-        return ReplicationResult(**base, status="failed", error=f"{type(exc).__name__}: {exc}",
-                                 traceback="".join(traceback.format_exc(limit=-15)),
-                                 seconds=time.perf_counter() - t0)
-    return ReplicationResult(**base, status="ok", table=table, seconds=time.perf_counter() - t0)
-
-
-def run_jobs(
-    jobs: list[ReplicationJob],
-    executor: Executor,
-    on_result: Callable[[ReplicationResult], None] | None = None,
-) -> list[ReplicationResult]:
-    """Run ``jobs`` on ``executor``; return results in the order of ``jobs``.
-
-    ``on_result`` is called in this thread as each job finishes (any order). A job whose
-    worker died (e.g. a broken process pool) comes back as ``failed``.
-    """
-    results: list[ReplicationResult | None] = [None] * len(jobs)
-
-    def collect(fut: Future, i: int) -> None:
-        job = jobs[i]
-        try:
-            res = fut.result()
-        except Exception as exc:  # noqa: BLE001 - the executor failed, not the model
-            why = f"{type(exc).__name__}: {exc}"
-            if type(exc).__name__ in ("BrokenProcessPool", "KilledWorker", "CancelledError"):
-                why = f"the worker process died or was stopped ({why})"
-            res = ReplicationResult(scenario=job.scenario.name, replication=job.replication, seed=job.seed,
-                                    status="failed", error=why)
-        results[i] = res
-        if on_result is not None:
-            on_result(res)
-
-    from sim.runner.executors import InlineExecutor, children_shielded
-
-    pending: dict[Future, int] = {}
-    # A pool starts its workers while jobs are submitted: shield them from group signals.
-    shield = contextlib.nullcontext() if isinstance(executor, InlineExecutor) else children_shielded()
-    with shield:
-        for i, job in enumerate(jobs):
-            fut = executor.submit(execute_job, job)
-            if fut.done():  # an inline executor has already run it: report progress now
-                collect(fut, i)
-            else:
-                pending[fut] = i
-    for fut in as_completed(pending):
-        collect(fut, pending[fut])
-    return [r for r in results if r is not None]
-
-
-# --------------------------------------------------------------------------------------
-# the ensemble specification
-
-
-@dataclass
-class EnsembleSpec:
-    """What to run: scenarios x replications from one root seed.
-
-    Attributes:
-        kind: ``"run"`` (one scenario) or ``"compare"`` (several, paired).
-        scenarios: Resolved scenarios, names distinct, in display order.
-        replications: Replications per scenario.
-        root_seed: Root of every replication seed; replication ``i`` of every scenario
-            gets the same seed (common random numbers).
-        days: Days simulated (``None`` = each scenario's ``run.days``).
-        model: Model function ``"module:function"``.
-        baseline: Name of the baseline scenario (compare only).
-    """
-
-    kind: Literal["run", "compare"]
-    scenarios: list[Scenario]
-    replications: int
-    root_seed: int
-    days: int | None = None
-    model: str = DEFAULT_MODEL
-    baseline: str | None = None
-    slugs: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        names = [s.name for s in self.scenarios]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ResultsError(f"two scenarios are named {dup[0]!r}; give each a distinct name: key")
-        if self.replications < 1:
-            raise ResultsError("--replications must be at least 1")
-        if self.baseline is not None and self.baseline not in names:
-            raise ResultsError(f"baseline {self.baseline!r} is not among the scenarios {names}")
-        if not self.slugs:
-            self.slugs = _unique_slugs(names)
-        if self.kind == "compare":
-            _refuse_unlike(self.scenarios)
-
-    def jobs(self) -> list[ReplicationJob]:
-        """All jobs, scenario-major (the order of the combined table)."""
-        return [ReplicationJob(s, r, replication_seed(self.root_seed, r), self.days, self.model)
-                for s in self.scenarios for r in range(self.replications)]
-
-    def to_manifest(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "model": self.model,
-            "root_seed": self.root_seed,
-            "replications": self.replications,
-            "days": self.days,
-            "baseline": self.baseline,
-            "scenarios": [{"name": s.name, "slug": slug, "config": s.model_dump(mode="json")}
-                          for s, slug in zip(self.scenarios, self.slugs, strict=True)],
-        }
-
-    @classmethod
-    def from_manifest(cls, manifest: dict[str, Any], model: str = DEFAULT_MODEL) -> EnsembleSpec:
-        """Rebuild the spec stored in a manifest (for ``--resume``).
-
-        The manifest is data: the model entry point is ``model`` (from the command
-        line), never the manifest's; slugs are rebuilt from the scenario names and must
-        match the stored ones.
-
-        Raises:
-            ResultsError: the manifest does not describe a runnable ensemble, or its
-                slugs were edited.
-        """
-        from pydantic import ValidationError
-
-        from sim.config import Scenario
-
-        try:
-            scenarios = [Scenario.model_validate(e["config"]) for e in manifest["scenarios"]]
-            stored_slugs = [e["slug"] for e in manifest["scenarios"]]
-            kind = manifest["kind"]
-            if kind not in ("run", "compare"):
-                raise ValueError(f"kind {kind!r}")
-            days = manifest.get("days")
-            spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
-                       root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
-                       model=model, baseline=manifest.get("baseline"))
-        except (KeyError, TypeError, ValueError, ValidationError) as exc:
-            msg = str(exc).splitlines()[0]
-            raise ResultsError(f"manifest.json does not describe a runnable ensemble ({msg})") from None
-        stored_model = manifest.get("model", DEFAULT_MODEL)
-        if stored_model != model:
-            raise ResultsError(f"--resume: the folder was run with --model {stored_model!r}, not {model!r}; the model "
-                               "is never taken from a folder: pass --model explicitly if you trust it")
-        if stored_slugs != spec.slugs:
-            raise ResultsError(f"manifest.json: scenarios[].slug {stored_slugs!r} do not match the scenario names "
-                               f"(expected {spec.slugs!r}); the manifest was edited, this folder cannot be resumed")
-        return spec
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self.scenarios]
-
-
-def _refuse_unlike(scenarios: list[Scenario]) -> None:
-    """Compared scenarios pair day d of replication i: they must share scale and start day.
-
-    Raises:
-        ResultsError: naming both scenarios and the two values.
-    """
-    base = scenarios[0]
-    for s in scenarios[1:]:
-        for label, a, b in (("population.scale", base.population.scale, s.population.scale),
-                            ("run.start_day", base.run.start_day, s.run.start_day)):
-            if a != b:
-                raise ResultsError(f"compare: {label} differs ({base.name!r} has {a}, {s.name!r} has {b}); "
-                                   "paired differences would mix unlike runs; give both the same value "
-                                   f"(e.g. --set {label}={a})")
-
-
-def _unique_slugs(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        slug, k = storage.slugify(n), 2
-        while slug in out:
-            slug = f"{storage.slugify(n)}-{k}"
-            k += 1
-        out.append(slug)
-    return out
-
-
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    if isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
-        out = {}
-        for i, v in enumerate(d):
-            out.update(_flat(v, f"{prefix}.{v.get('name', i)}"))
-        return out
-    return {prefix: d}
-
-
-def first_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """The first dotted key whose value differs between two configs, as ``key: a vs b``."""
-    fa, fb = _flat(a), _flat(b)
-    for k in list(fa) + [k for k in fb if k not in fa]:
-        if fa.get(k, "<absent>") != fb.get(k, "<absent>"):
-            return f"{k}: {fa.get(k, '<absent>')!r} was stored, {fb.get(k, '<absent>')!r} requested"
-    return None
-
-
-def with_replications(s: Scenario, n: int) -> Scenario:
-    """A copy of ``s`` whose ``run.replications`` is ``n`` (config.yaml records it)."""
-    return s.model_copy(update={"run": s.run.model_copy(update={"replications": n})})
-
-
-def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, replications: int | None) -> EnsembleSpec:
-    """The spec to continue an interrupted ensemble with.
-
-    The stored configuration rules. A re-typed command (``requested``) must resolve to
-    the same scenarios, seed, days and model; only the number of replications may grow.
-
-    Raises:
-        ResultsError: naming the first setting that differs.
-    """
-    n = stored.replications if replications is None else replications
-    if n < stored.replications:
-        raise ResultsError(f"--resume cannot shrink the ensemble: the folder has {stored.replications} "
-                           f"replications per scenario, --replications asked for {n}")
-    if requested is not None:
-        if requested.model != stored.model:
-            raise ResultsError(f"--resume: the folder was run with --model {stored.model}, not {requested.model}; "
-                               f"pass --model {stored.model}")
-        if requested.names != stored.names:
-            raise ResultsError(f"--resume: the folder holds scenarios {stored.names}, not {requested.names}")
-        for label, a, b in (("kind", stored.kind, requested.kind), ("root seed", stored.root_seed, requested.root_seed),
-                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline)):
-            if a != b:
-                raise ResultsError(f"--resume: {label} differs from the stored run ({a!r} stored, {b!r} requested)")
-        for s_old, s_new in zip(stored.scenarios, requested.scenarios, strict=True):
-            old = with_replications(s_old, 1).model_dump(mode="json")
-            new = with_replications(s_new, 1).model_dump(mode="json")
-            diff = first_difference(old, new)
-            if diff:
-                raise ResultsError(f"--resume: scenario {s_old.name!r} differs from the stored run ({diff}); "
-                                   "start a new folder instead")
-    return EnsembleSpec(kind=stored.kind, scenarios=[with_replications(s, n) for s in stored.scenarios],
-                        replications=n, root_seed=stored.root_seed, days=stored.days, model=stored.model,
-                        baseline=stored.baseline, slugs=stored.slugs)
-
-
-# --------------------------------------------------------------------------------------
-# memory guard
-
-
-def check_memory(spec: EnsembleSpec, concurrent: int) -> int | None:
-    """Refuse up front if ``concurrent`` replications would not fit in available RAM.
-
-    Uses ``estimate_memory_bytes(scenario)`` from the model's module when it has one.
-
-    Returns:
-        The estimated bytes per replication, or ``None`` when the model gives no estimate.
-
-    Raises:
-        ResourceError: the estimate times ``concurrent`` exceeds
-            ``run.max_memory_fraction`` of available memory.
-    """
-    from sim.simulate import refuse_if_over_memory
-
-    module = spec.model.partition(":")[0] if ":" in spec.model else spec.model.rpartition(".")[0]
-    try:
-        estimate = getattr(importlib.import_module(module), "estimate_memory_bytes", None)
-    except ImportError as exc:
-        raise ResultsError(f"cannot import the model module {module!r}: {exc}") from None
-    if estimate is None:
-        return None
-    per_rep = max(int(estimate(s)) for s in spec.scenarios)
-    refuse_if_over_memory(per_rep, concurrent, min(s.run.max_memory_fraction for s in spec.scenarios))
-    return per_rep
-
-
-# --------------------------------------------------------------------------------------
-# running an ensemble into a folder
 
 
 @dataclass
@@ -662,8 +222,8 @@ def run_ensemble(
     from sim.runner.executors import default_workers, make_executor
 
     folder = Path(folder)
-    with _StopSignals() as stop, storage.claim_folder(folder, fresh=not resume):
-        if resume and not storage.is_fresh(folder):
+    with StopSignals() as stop, claim.claim_folder(folder, fresh=not resume):
+        if resume and not claim.is_fresh(folder):
             manifest = storage.read_manifest(folder)
             stored = EnsembleSpec.from_manifest(manifest, model=spec.model)
             spec = reconcile_resume(stored, spec, spec.replications)
@@ -686,7 +246,7 @@ def run_ensemble(
 
 
 def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: Executor, executor: str,
-                n_workers: int, scheduler: str | None, stop: _StopSignals,
+                n_workers: int, scheduler: str | None, stop: StopSignals,
                 on_start: Callable[[int, int], None] | None, on_result: ProgressHook | None,
                 on_note: Callable[[str], None] | None, config_text: str | None) -> EnsembleOutcome:
     note = on_note or (lambda _msg: None)
@@ -786,52 +346,3 @@ def render_configs(spec: EnsembleSpec) -> str:
         head = f"Resolved scenario {s.name!r} as run by asylumsim (root seed {spec.root_seed})"
         docs.append(render_yaml(s, header=head))
     return "---\n".join(docs)
-
-
-# --------------------------------------------------------------------------------------
-# combining
-
-
-def combine_replications(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame:
-    """Concatenate the successful replication files in (scenario, replication) order."""
-    import pandas as pd
-
-    folder = Path(folder)
-    frames = [storage.read_parquet(storage.inside(folder, e["file"])) for e in manifest["runs"] if e["status"] == "ok"]
-    if not frames:
-        raise ResultsError(f"{folder} has no finished replications")
-    return pd.concat(frames, ignore_index=True)
-
-
-def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
-    """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``."""
-    from sim.analysis.compare import comparison_table, summary_table
-
-    folder = Path(folder)
-    storage.atomic_write_parquet(folder / storage.TIMESERIES, ts)
-    outputs = {"timeseries": storage.TIMESERIES}
-    summary = summary_table(ts)
-    storage.atomic_write_text(folder / storage.SUMMARY, summary.to_csv(index=False))
-    outputs["summary"] = storage.SUMMARY
-    base = manifest.get("baseline")
-    if manifest.get("kind") == "compare" and base and base in set(ts["scenario"]):
-        # (A baseline whose replications all failed has no comparison; the run reports them.)
-        comp = comparison_table(ts, base)
-        storage.atomic_write_text(folder / storage.COMPARISON, comp.to_csv(index=False))
-        outputs["comparison"] = storage.COMPARISON
-    manifest.setdefault("outputs", {}).update(outputs)
-
-
-def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Manifest and combined table of a finished results folder (for ``plot``).
-
-    Raises:
-        ResultsError: not an asylumsim folder, or no combined table yet.
-    """
-    folder = Path(folder)
-    manifest = storage.read_manifest(folder)
-    path = folder / storage.TIMESERIES
-    if not path.is_file():
-        raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); "
-                           f"finish it with: asylumsim {manifest.get('kind', 'run')} --resume --out {folder}")
-    return manifest, storage.read_parquet(path)

@@ -30,9 +30,7 @@ import os
 import re
 import secrets
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,13 +50,11 @@ COMPARISON = "comparison.csv"
 REPLICATIONS_DIR = "replications"
 PLOTS_DIR = "plots"
 LOCK = ".lock"  # lock file of older versions; the lock is now on the folder itself
-_TMP_MARK = ".tmp-"
+TMP_MARK = ".tmp-"
 # Exactly the temporaries this module writes (".<name>.tmp-<pid>-<8 hex>", ".write-probe.tmp-<pid>"):
 # only these are ours to ignore and delete; a user's "notes.tmp-1" is content.
 _OUR_TMP = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]{8}$|^\.write-probe\.tmp-\d+$")
 FILE_META_KEY = b"asylumsim"  # parquet schema metadata of a replication file
-# Test hook: after claiming a folder, create "<path>.claimed-<pid>" and wait (<= 60 s) until <path> exists.
-HOLD_AFTER_CLAIM_ENV = "ASYLUMSIM_TEST_HOLD_AFTER_CLAIM"
 _REQUIRED_KEYS = ("tool", "format_version", "kind", "root_seed", "replications", "scenarios", "runs")
 
 
@@ -92,7 +88,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         ResultsError: the file cannot be written.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
@@ -244,104 +240,6 @@ def default_results_dir(label: str, base: Path | str = "results") -> Path:
             raise ResultsError(f"cannot write results folder {path}: {exc.strerror or exc}") from None
         return path
     raise ResultsError(f"cannot find a free results folder name under {base}")  # pragma: no cover
-
-
-def ensure_writable(folder: Path) -> None:
-    """Create ``folder`` if needed and prove a file can be written in it.
-
-    Raises:
-        ResultsError: one line naming the folder and the reason.
-    """
-    folder = Path(folder)
-    probe = folder / f".write-probe{_TMP_MARK}{os.getpid()}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink(missing_ok=True)  # a concurrent claimer may have tidied it already
-    except OSError as exc:
-        raise ResultsError(f"cannot write results folder {folder}: {exc.strerror or exc}") from None
-
-
-def _contents(folder: Path) -> list[Path]:
-    """Entries that count as content: anything but our lock file and our own temporaries."""
-    return [p for p in folder.iterdir() if p.name != LOCK and not is_our_temp(p.name)]
-
-
-def is_fresh(folder: Path) -> bool:
-    """True if ``folder`` does not exist or is an empty directory."""
-    folder = Path(folder)
-    return not folder.exists() or (folder.is_dir() and not _contents(folder))
-
-
-@contextlib.contextmanager
-def claim_folder(folder: Path, *, fresh: bool) -> Iterator[None]:
-    """Create (if needed) and lock a results folder; with ``fresh``, refuse a non-empty one.
-
-    The emptiness check runs *under* the lock, so of two runs started on one folder at
-    the same moment exactly one proceeds and the other gets a one-line error; a folder
-    can never receive two runs' data. The lock is held until the block exits.
-
-    Args:
-        folder: The results folder.
-        fresh: True for a new run (the folder must be absent or empty), False to
-            continue the run already in it.
-
-    Raises:
-        ResultsError: the folder is a file, not writable, locked by another process, or
-            (``fresh``) not empty.
-    """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"results folder {folder} is a file, not a folder")
-    ensure_writable(folder)
-    with folder_lock(folder):
-        if fresh and _contents(folder):
-            raise ResultsError(
-                f"results folder {folder} already exists and is not empty; "
-                "choose another --out, or add --resume to continue an interrupted run"
-            )
-        _test_hold(folder)
-        yield
-
-
-def _test_hold(folder: Path) -> None:
-    gate = os.environ.get(HOLD_AFTER_CLAIM_ENV)
-    if not gate:
-        return
-    Path(f"{gate}.claimed-{os.getpid()}").write_text(str(folder))
-    deadline = time.monotonic() + 60
-    while not Path(gate).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a results folder while a run writes to it.
-
-    The lock is taken on the folder itself (``flock`` on a directory descriptor), so no
-    file is added to a folder that is then refused. The operating system drops the
-    lock when the process dies, so a killed run never leaves a stale lock behind.
-
-    Raises:
-        ResultsError: another process holds the lock, or the folder cannot be opened.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks; proceed
-        yield
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError as exc:
-        raise ResultsError(f"cannot open results folder {folder}: {exc.strerror or exc}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ResultsError(f"results folder {folder} is in use by another asylumsim process") from None
-        yield
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------

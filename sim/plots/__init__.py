@@ -5,7 +5,9 @@ backend switch), and saved as PNG and SVG through atomic writes. Figures read on
 own: titles say what is shown, axes carry units, and a note says how many replications
 the bands summarize.
 
-Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot``.
+Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot``. This
+module holds the figure kinds and their drawing helpers; what they show (bands, labels,
+colours, number format) is :mod:`sim.plots.data`.
 """
 
 from __future__ import annotations
@@ -23,125 +25,32 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.outcomes import OUTPUTS, figure_metrics
+from sim.plots.data import (
+    BASELINE_COLOR,
+    DEFAULT_METRICS,
+    FAMILY_LABELS,
+    FLOW_PREFIXES,
+    MAIN_METRIC,
+    PALETTE,
+    band,
+    colors,
+    compact,
+    diff_band,
+    flow_columns,
+    run_colors,
+    title_for,
+)
 from sim.runner import storage
 
 DAY_LABEL = "days after the mobilization order"
 BAND_NOTE = "line: median; shading: 5-95% of {n} replications"
-# metric -> (title, y-axis unit), from the outputs registry; unknown metrics (a stand-in
-# --model's) get a title made from their name.
-LABELS: dict[str, tuple[str, str]] = {o.name: (o.title, o.unit) for o in OUTPUTS if o.per is None}
-# family prefix -> (title, unit): every family, for titles; FLOW_PREFIXES: those drawn by default
-FAMILY_LABELS: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None}
-FLOW_PREFIXES: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None and o.figure}
-DEFAULT_METRICS = figure_metrics()
-MAIN_METRIC = "front_effective"
-_BASELINE_COLOR = "#222222"
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-
-
-# --------------------------------------------------------------------------------------
-# data for the figures
-
-
-_QUANTILES = {0.05: "p05", 0.5: "median", 0.95: "p95"}
-
-
-def _q(frame: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
-    """Per group of ``keys``: the 5%, 50% and 95% quantiles of ``col`` (NaN rows dropped).
-
-    Returns:
-        Columns ``keys + [p05, median, p95]``; no rows when no group has data.
-    """
-    frame = frame.dropna(subset=[col])
-    if frame.empty:
-        return pd.DataFrame({**{k: frame[k] for k in keys}, **{v: pd.Series(dtype=float) for v in _QUANTILES.values()}})
-    out = frame.groupby(keys, sort=False)[col].quantile(list(_QUANTILES)).unstack()
-    return out.rename(columns=_QUANTILES).reset_index()
-
-
-def band(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per scenario and day: median and 5-95% band of ``metric`` across replications."""
-    d = ts[["scenario", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
-    return _q(d, ["scenario", "day"], "_v")
-
-
-def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
-    """Per scenario and day: median and 90% interval of the paired difference from baseline."""
-    d = ts[["scenario", "replication", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
-    base = d.loc[d["scenario"] == baseline, ["replication", "day", "_v"]].rename(columns={"_v": "_base"})
-    paired = d.merge(base, on=["replication", "day"])
-    paired["_diff"] = paired["_v"] - paired["_base"]
-    return _q(paired, ["scenario", "day"], "_diff")
-
-
-def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
-    """Columns of one flow family (e.g. ``admitted_cum__<host>``) that are not all empty."""
-    return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
 
 
 # --------------------------------------------------------------------------------------
 # drawing helpers
 
 
-def compact(x: float, signed: bool = False) -> str:
-    """``1234567 -> 1.23M``; ``signed`` adds a plus sign to positive numbers."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "-"
-    if np.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    sign = "+" if signed and x > 0 else ("-" if x < 0 else "")
-    a = abs(x)
-    for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            v = a / div
-            return f"{sign}{v:.3g}{suf}" if v < 1000 else f"{sign}{v:,.0f}{suf}"
-    if a == 0:
-        return "0"
-    return f"{sign}{a:.3g}" if a < 100 else f"{sign}{a:.0f}"
-
-
 _AXIS_FMT = FuncFormatter(lambda v, _pos: compact(v))
-
-
-def title_for(metric: str) -> tuple[str, str]:
-    """(title, unit) of a metric, falling back to a readable version of its name."""
-    if metric in LABELS:
-        return LABELS[metric]
-    for prefix, (title, unit) in FAMILY_LABELS.items():
-        if metric.startswith(prefix):
-            return f"{title.split(',')[0]}: {metric[len(prefix):]}", unit
-    return metric.replace("_cum", " (cumulative)").replace("_", " ").capitalize(), ""
-
-
-def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
-    """Baseline in near-black, the others from a colour-blind-tolerant cycle, in order."""
-    out, k = {}, 0
-    for s in scenarios:
-        if s == baseline:
-            out[s] = _BASELINE_COLOR
-        else:
-            out[s] = _PALETTE[k % len(_PALETTE)]
-            k += 1
-    return out
-
-
-def run_colors(manifest: dict[str, Any], ts: pd.DataFrame | None = None) -> dict[str, str]:
-    """The colour of each scenario of a results folder, the same in every figure.
-
-    Colours follow the order of the scenarios in the manifest (the baseline of a
-    comparison is near-black); scenarios found only in ``ts`` (a hand-edited table) come
-    after them.
-
-    Args:
-        manifest: The folder's manifest (``scenarios``: list of ``{"name": ...}``).
-        ts: The folder's table, or None.
-    """
-    names = [str(e.get("name")) for e in manifest.get("scenarios", []) if isinstance(e, dict)]
-    if ts is not None and "scenario" in ts.columns:
-        names += [str(x) for x in dict.fromkeys(ts["scenario"])]
-    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
-    return colors(list(dict.fromkeys(names)), baseline)
 
 
 def _order_and_colors(ts: pd.DataFrame, cmap: dict[str, str] | None, baseline: str | None) -> tuple[list[str], dict[str, str]]:
@@ -274,7 +183,7 @@ def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None 
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
         others = [s for s in order if s != baseline]
-        ax2.axhline(0, color=_BASELINE_COLOR, linewidth=1, linestyle="--")
+        ax2.axhline(0, color=BASELINE_COLOR, linewidth=1, linestyle="--")
         no_diff = [s for s in _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others)) if s not in skipped]
         ax2.set_title(f"Difference from {baseline} (each replication minus its paired baseline run)", loc="left", fontsize=10)
         ax2.set_ylabel(f"difference ({unit})" if unit else "difference")
@@ -328,7 +237,7 @@ def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path, cmap: dict[str, str] |
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
     mean = ts.groupby(["scenario", "day"], sort=False)[cols].mean().reset_index()
     names = [c[len(prefix):] for c in cols]
-    palette = [_PALETTE[i % len(_PALETTE)] for i in range(len(cols))]
+    palette = [PALETTE[i % len(PALETTE)] for i in range(len(cols))]
     for ax, s in zip(axes, order, strict=False):
         d = mean[mean["scenario"] == s].sort_values("day")
         ax.stackplot(d["day"], [d[c].fillna(0).to_numpy() for c in cols], labels=names, colors=palette, alpha=0.85)

@@ -1,4 +1,10 @@
-"""The ``asylumsim`` command line.
+"""The ``asylumsim`` command line: the app, its global options, and ``main``.
+
+Commands live in one module per topic and are registered here, explicitly, in the order
+``--help`` lists them: :mod:`sim.cli.scenarios` (list, show, validate),
+:mod:`sim.cli.claims` (claims), :mod:`sim.cli.ensemble` (run, compare, plot). Imports flow
+one way: this module imports the command modules, which import only
+:mod:`sim.cli.common` and the layers below, never the app.
 
 The scenario file is the single source of truth; the command line only patches it
 (``--set a.b=1``) and validates the result. Every error the project raises is printed as
@@ -15,6 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
+from sim.cli.claims import claims_cmd
+from sim.cli.common import fail
+from sim.cli.ensemble import compare_cmd, plot_cmd, run_cmd
+from sim.cli.scenarios import list_cmd, show_cmd, validate_cmd
 from sim.errors import AsylumsimError
 
 app = typer.Typer(
@@ -23,19 +33,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios.",
 )
-
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a parameter: --set population.scale=100 (repeatable)."),
-]
-
-
-def _fail(exc: AsylumsimError) -> None:
-    """Print ``exc`` as one ``error:`` line on stderr and exit 1."""
-    from sim.config.yaml_safe import one_line
-
-    typer.echo(f"error: {one_line(str(exc))}", err=True)
-    raise typer.Exit(1)
 
 
 def _print_version(value: bool) -> None:
@@ -56,55 +53,12 @@ def _global_options(
              "$ASYLUMSIM_SCENARIOS, the working directory, the shipped scenarios).")] = None,
 ) -> None:
     """Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios."""
-    from sim.config.loader import use_scenario_dirs
+    from sim.config.files import use_scenario_dirs
 
     try:
         use_scenario_dirs(scenarios or [])
     except AsylumsimError as exc:
-        _fail(exc)
-
-
-@app.command("list")
-def list_cmd() -> None:
-    """List the named scenarios, one line each."""
-    from sim.config import list_scenarios
-    from sim.config.yaml_safe import one_line
-
-    entries = [(one_line(e.name), one_line(e.description)) for e in list_scenarios()]
-    width = max((len(name) for name, _ in entries), default=0)
-    for name, description in entries:
-        typer.echo(f"{name:<{width}}  {description}")
-
-
-@app.command("show")
-def show_cmd(scenario: Annotated[str, typer.Argument(help="Scenario name or YAML file.")], set_: SetOpt = None) -> None:
-    """Print the fully resolved scenario (after extends and --set), defaults included."""
-    from sim.config import load_scenario
-    from sim.config.render import render_yaml
-
-    try:
-        s = load_scenario(scenario, set_ or [])
-    except AsylumsimError as exc:
-        _fail(exc)
-    typer.echo(render_yaml(s, header=f"Resolved scenario {s.name!r}"), nl=False)
-
-
-@app.command("validate")
-def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names or YAML files.")], set_: SetOpt = None) -> None:
-    """Validate scenario files; print one line per file, exit 1 if any is invalid."""
-    from sim.config import load_scenario
-    from sim.config.yaml_safe import one_line
-
-    bad = 0
-    for f in files:
-        try:
-            s = load_scenario(f, set_ or [])
-            typer.echo(f"ok: {one_line(f)} ({one_line(s.name)}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
-        except AsylumsimError as exc:
-            typer.echo(f"error: {one_line(str(exc))}", err=True)
-            bad += 1
-    if bad:
-        raise typer.Exit(1)
+        fail(exc)
 
 
 def usage_error_line(exc: Exception) -> str:
@@ -174,24 +128,12 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _register_optional_commands() -> None:
-    """Commands defined in other modules register themselves on ``app``."""
-    import importlib
+app.command("list")(list_cmd)
+app.command("show")(show_cmd)
+app.command("validate")(validate_cmd)
+app.command("claims")(claims_cmd)
+app.command("run")(run_cmd)
+app.command("compare")(compare_cmd)
+app.command("plot")(plot_cmd)
 
-    for module in ("sim.claims_cli", "sim.runner.commands"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-_register_optional_commands()
-
-if __name__ == "__main__":
-    # run the imported module's app: other modules register their commands on sim.cli.app
-    import sim.cli as _cli
-
-    _cli.main()
-
-__all__ = ["app", "main", "Path"]
+__all__ = ["app", "main"]

@@ -1,13 +1,13 @@
 """``asylumsim run``, ``compare`` and ``plot``.
 
-Registered on :data:`sim.cli.app` when ``sim.cli`` is imported. Only light modules are
-imported at the top: pandas, matplotlib, Mesa and Dask load inside the commands, so
+Registered on the app in :mod:`sim.cli`; the progress display is
+:mod:`sim.cli.progress`, compare's closing tables :mod:`sim.cli.headline`. Only light
+modules are imported at the top: pandas, matplotlib, Mesa and Dask load inside the commands, so
 ``asylumsim list`` stays fast.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli import SetOpt, _fail, app
+from sim.cli.common import SetOpt, fail
+from sim.cli.headline import print_headline
+from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ResultsError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sim.config import Scenario
-    from sim.runner.ensemble import EnsembleOutcome, EnsembleSpec, ReplicationResult
+    from sim.runner.ensemble import EnsembleOutcome
+    from sim.runner.spec import EnsembleSpec
 
 _MODEL_DEFAULT = "sim.simulate:run_replication"
 
@@ -61,121 +64,6 @@ def _overrides(set_: list[str] | None, scale: int | None, days: int | None, seed
     return out
 
 
-def _interactive() -> bool:
-    return sys.stdout.isatty()
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds == float("inf"):
-        return "?"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-class _Progress:
-    """Progress over replications, then the table and figure stages, on stderr.
-
-    On a terminal (stderr is a tty): a rich bar. Otherwise (``| tee``, a scheduler's log):
-    a plain line every 10% of the replications or every 10 s, whichever comes first.
-    The ETA counts from when the first finished replication started computing, so worker
-    start-up and imports do not distort it; it shows ``?`` until one has finished.
-    """
-
-    PLAIN_EVERY_S = 10.0
-
-    def __init__(self, label: str, terminal: bool | None = None) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.terminal = _stderr_is_terminal() if terminal is None else terminal
-        self.console = Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta {task.fields[eta]}"),
-            console=self.console, disable=not self.terminal, transient=False,
-        )
-        self.label = label
-        self.task: Any = None
-        self.total = self.done = self.start_done = 0
-        self.t0 = time.monotonic()
-        self.t_first: float | None = None
-        self._last_plain = self.t0
-        self._last_decile = 0
-
-    def __enter__(self) -> _Progress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def _line(self, text: str) -> None:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def eta(self) -> float | None:
-        """Seconds left, or ``None`` before the first replication finishes.
-
-        The clock starts when the first finished replication started computing (its
-        finish time minus its own duration), so worker start-up and imports do not
-        count; the rate is replications finished in this session per second since.
-        """
-        now = time.monotonic()
-        if self.t_first is None or now <= self.t_first:
-            return None
-        rate = (self.done - self.start_done) / (now - self.t_first)
-        return (self.total - self.done) / rate if rate > 0 else None
-
-    def start(self, todo: int, done: int) -> None:
-        label = self.label + (f" (resuming, {done} done)" if done else "")
-        self.total, self.done, self.start_done = todo + done, done, done
-        self.t0 = self._last_plain = time.monotonic()
-        self.task = self.progress.add_task(label, total=todo + done, completed=done, eta="?")
-        if not self.terminal:
-            self._line(f"{label}: {todo} replication(s) to run, {done} already done")
-
-    def advance(self, res: ReplicationResult) -> None:
-        self.done += 1
-        if self.t_first is None:
-            self.t_first = time.monotonic() - (res.seconds or 0.0)
-        eta = _clock(self.eta())
-        self.progress.update(self.task, advance=1, eta=eta)
-        if res.status != "ok":
-            msg = f"replication {res.replication} of {res.scenario} failed: {res.error}"
-            if self.terminal:
-                from rich.markup import escape
-
-                self.progress.console.print(f"[red]{escape(msg)}[/]")
-            else:
-                self._line(msg)
-        if not self.terminal:
-            now = time.monotonic()
-            decile = (10 * (self.done - self.start_done)) // max(1, self.total - self.start_done)
-            if decile > self._last_decile or now - self._last_plain >= self.PLAIN_EVERY_S or self.done == self.total:
-                self._last_decile, self._last_plain = decile, now
-                self._line(f"{self.label}: {self.done}/{self.total} replications, "
-                           f"elapsed {_clock(now - self.t0)}, eta {eta}")
-
-    def stage(self, text: str) -> None:
-        """Announce a stage after the replications (tables, figures) or a note."""
-        if self.terminal:
-            from rich.markup import escape
-
-            self.progress.console.print(escape(text))
-        else:
-            self._line(text)
-
-
 def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: ExecutorChoice, workers: int | None,
              scheduler: str | None, plots: bool, label: str) -> EnsembleOutcome:
     """Resolve the folder (resuming if asked), run, plot, and report; exits 1 on failure.
@@ -184,14 +72,15 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     resume command, and exit code 128 + signal (130, 143, 129).
     """
     from sim.runner import storage
-    from sim.runner.ensemble import RunInterrupted, run_ensemble
+    from sim.runner.ensemble import run_ensemble
+    from sim.runner.interrupts import RunInterrupted
 
     if scheduler and executor is not ExecutorChoice.dask:
         raise ResultsError("--scheduler needs --executor dask")
     folder = out if out is not None else storage.default_results_dir(label)
     t0 = time.perf_counter()
     try:
-        with _Progress(f"{label}: replications") as bar:
+        with RunProgress(f"{label}: replications") as bar:
             outcome = run_ensemble(spec, folder, executor=executor.value, workers=workers, scheduler=scheduler,
                                    resume=resume, on_start=bar.start, on_result=bar.advance, on_note=bar.stage)
             if plots and outcome.timeseries is not None:
@@ -258,14 +147,14 @@ def _report(outcome: EnsembleOutcome, seconds: float) -> None:
 def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleSpec | None,
                  replications: int | None, model: str | None) -> EnsembleSpec | None:
     """The spec to resume with, or None for a fresh run (checked again under the folder lock)."""
-    from sim.runner import storage
-    from sim.runner.ensemble import EnsembleSpec, reconcile_resume
+    from sim.runner import claim, storage
+    from sim.runner.spec import EnsembleSpec, reconcile_resume
 
     if not resume:
         return None
     if out is None:
         raise ResultsError("--resume needs --out DIR, the results folder to continue")
-    if storage.is_fresh(out):
+    if claim.is_fresh(out):
         if requested is None:
             raise ResultsError(f"nothing to resume in {out}; give a scenario to start a new run there")
         return None
@@ -281,7 +170,6 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
 # run
 
 
-@app.command("run")
 def run_cmd(
     scenario: Annotated[str | None, typer.Argument(help="Scenario name or YAML file (may be omitted with --resume).")] = None,
     replications: Replications = None,
@@ -299,7 +187,7 @@ def run_cmd(
 ) -> None:
     """Run an ensemble of one scenario into a results folder (tables, manifest, figures)."""
     try:
-        from sim.runner.ensemble import EnsembleSpec
+        from sim.runner.spec import EnsembleSpec
 
         requested = None
         if scenario is not None:
@@ -316,7 +204,7 @@ def run_cmd(
         from sim.analysis.headline import print_run_summary
         print_run_summary(_execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name))
     except AsylumsimError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _refuse_settings_without_scenario(kind: str, scale: int | None, days: int | None, seed: int | None,
@@ -343,7 +231,6 @@ def _load(ref: str, overrides: list[str]) -> Scenario:
 # compare
 
 
-@app.command("compare")
 def compare_cmd(
     scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario names or YAML files; the first is the baseline unless --baseline.")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", "-b", help="Baseline scenario (added first if not listed).")] = None,
@@ -373,15 +260,15 @@ def compare_cmd(
         label = "compare-" + "-".join(spec.names)[:60]
         outcome = _execute(spec, out, resume, executor, workers, scheduler, plots, label)
         if outcome.timeseries is not None:
-            _print_headline(outcome.folder)
+            print_headline(outcome.folder)
     except AsylumsimError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _compare_spec(refs: list[str], baseline: str | None, replications: int | None, days: int | None,
                   seed: int | None, scale: int | None, set_: list[str] | None, model: str | None) -> EnsembleSpec:
     """Load the scenarios so that they share days, replications and root seed."""
-    from sim.runner.ensemble import EnsembleSpec
+    from sim.runner.spec import EnsembleSpec
 
     refs = list(dict.fromkeys(refs))
     if baseline is not None and baseline not in refs:
@@ -397,86 +284,10 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name)
 
 
-def _print_headline(folder: Path) -> None:
-    """The comparison at a glance: paired differences from the baseline, with intervals."""
-    import pandas as pd
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
-    from sim.config.yaml_safe import one_line
-    from sim.analysis.headline import cost_label, format_cost
-    from sim.plots import compact
-    from sim.runner import storage
-
-    manifest = storage.read_manifest(folder)
-    comp = pd.read_csv(folder / storage.COMPARISON)
-    base = manifest["baseline"]
-    names = [e["name"] for e in manifest["scenarios"]]
-    console = Console(width=None if _interactive() else 150)
-
-    def shown(text: object) -> str:
-        """Names and paths are data, never rich markup or terminal control."""
-        return escape(one_line(str(text)))
-
-    def cell(row: pd.Series | None, kind: str) -> str:
-        """kind: "level", "diff", or "derived" (paired values kept in the level columns)."""
-        if row is None:
-            return "-"
-        cols = ("diff_median", "diff_p05", "diff_p95") if kind == "diff" else ("median", "p05", "p95")
-        m, lo, hi = (row[c] for c in cols)
-        if pd.isna(m):
-            return "-"
-        if row["metric"] == COST_PER_SOLDIER:
-            return format_cost(m, lo, hi)
-        signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
-        return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
-
-    def lookup(s: str, metric: str, day: int) -> pd.Series | None:
-        r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
-        return None if r.empty else r.iloc[0]
-
-    key = next((m for m in ("front_effective", "front_strength") if m in set(comp["metric"])), None)
-    n = int(comp["n"].max()) if len(comp) else 0
-    if key is not None:
-        days = sorted(comp.loc[comp["metric"] == key, "day"].unique().tolist())
-        t = Table(title=f"{key}: baseline level, and each scenario's paired difference from {shown(repr(base))}\n"
-                        f"median [90% interval] over {n} replications", title_justify="left")
-        t.add_column("scenario", style="bold")
-        for d in days:
-            t.add_column(f"day {d}", justify="right")
-        for s in names:
-            t.add_row(shown(s) + (" (level)" if s == base else ""), *[cell(lookup(s, key, d), "level" if s == base else "diff") for d in days])
-        console.print(t)
-
-    last = int(comp["day"].max())
-    cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, cost_label(comp["metric"].unique(), last)))
-            if m in set(comp["metric"])]
-    if cols:
-        t = Table(title=f"day {last}: paired differences from {shown(repr(base))} (derived rows: per-replication values), "
-                        "median [90% interval]", title_justify="left")
-        t.add_column("scenario", style="bold")
-        for _, lbl in cols:
-            t.add_column(lbl, justify="right")
-        for s in names:
-            if s == base:
-                continue
-            t.add_row(shown(s), *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
-        console.print(t)
-    figure = folder / "compare.png"
-    outputs = manifest.get("outputs")
-    drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])
-    where = (f"; figure: {shown(figure)}" if drawn and figure.exists()
-             else f" (no figure; draw it with: asylumsim plot {shown(folder)})")
-    console.print(f"full table: {shown(folder / storage.COMPARISON)}{where}")
-
-
 # --------------------------------------------------------------------------------------
 # plot
 
 
-@app.command("plot")
 def plot_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A results folder written by asylumsim run or compare.")],
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Draw only this metric (repeatable).")] = None,
@@ -485,7 +296,7 @@ def plot_cmd(
     try:
         from sim.config.yaml_safe import one_line
         from sim.plots import draw_results
-        from sim.runner.ensemble import load_results
+        from sim.runner.tables import load_results
 
         try:
             manifest, ts = load_results(run_dir)
@@ -500,7 +311,7 @@ def plot_cmd(
             if p.suffix == ".png":
                 typer.echo(f"wrote {one_line(str(p))} (and .svg)")
     except AsylumsimError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 _KEY_COLUMNS = ("scenario", "replication", "day")

@@ -1,7 +1,7 @@
 """``asylumsim claims``: every claim -> source -> parameters (baseline values) -> mechanism.
 
-Registered on :data:`sim.cli.app` when ``sim.cli`` is imported. The registry, the schema and
-rich are imported inside the command, so importing ``sim.cli`` for other commands stays cheap.
+Registered on the app in :mod:`sim.cli`. The registry, the schema and rich are imported
+inside the command, so importing ``sim.cli`` for other commands stays cheap.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli import app
 from sim.errors import AsylumsimError
 
 if TYPE_CHECKING:
@@ -113,7 +112,6 @@ def _print_markdown(claims: list[Claim], scenario: Any) -> None:
     typer.echo("\n".join(lines))
 
 
-@app.command("claims")
 def claims_cmd(
     claim_id: Annotated[str | None, typer.Option("--id", help="Show one claim, e.g. D9.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table (rich) or markdown.")] = OutputFormat.table,

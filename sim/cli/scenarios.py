@@ -1,0 +1,54 @@
+"""``asylumsim list``, ``show`` and ``validate``: the scenario files, without running them.
+
+Registered on the app in :mod:`sim.cli`. Only the config package is imported, inside the
+commands, so these commands stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import SetOpt, fail
+from sim.errors import AsylumsimError
+
+
+def list_cmd() -> None:
+    """List the named scenarios, one line each."""
+    from sim.config import list_scenarios
+    from sim.config.yaml_safe import one_line
+
+    entries = [(one_line(e.name), one_line(e.description)) for e in list_scenarios()]
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, description in entries:
+        typer.echo(f"{name:<{width}}  {description}")
+
+
+def show_cmd(scenario: Annotated[str, typer.Argument(help="Scenario name or YAML file.")], set_: SetOpt = None) -> None:
+    """Print the fully resolved scenario (after extends and --set), defaults included."""
+    from sim.config import load_scenario
+    from sim.config.render import render_yaml
+
+    try:
+        s = load_scenario(scenario, set_ or [])
+    except AsylumsimError as exc:
+        fail(exc)
+    typer.echo(render_yaml(s, header=f"Resolved scenario {s.name!r}"), nl=False)
+
+
+def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names or YAML files.")], set_: SetOpt = None) -> None:
+    """Validate scenario files; print one line per file, exit 1 if any is invalid."""
+    from sim.config import load_scenario
+    from sim.config.yaml_safe import one_line
+
+    bad = 0
+    for f in files:
+        try:
+            s = load_scenario(f, set_ or [])
+            typer.echo(f"ok: {one_line(f)} ({one_line(s.name)}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
+        except AsylumsimError as exc:
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
+            bad += 1
+    if bad:
+        raise typer.Exit(1)

@@ -1,0 +1,111 @@
+"""Where scenarios are found: ``--scenarios DIR`` folders, ``$ASYLUMSIM_SCENARIOS``, the
+working directory and the shipped scenarios, in that order; names and ``.yaml`` paths."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sim.config.yaml_safe import read_yaml_file
+from sim.errors import ConfigError
+
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+SHIPPED_SCENARIOS = Path(str(resources.files("sim") / "scenarios"))
+"""The named scenarios that ship inside the package (``sim/scenarios/*.yaml``)."""
+
+_extra_dirs: list[Path] = []
+
+
+def use_scenario_dirs(dirs: list[Path] | tuple[Path, ...]) -> None:
+    """Set the folders given with ``--scenarios DIR`` (searched first; replaces earlier ones).
+
+    Args:
+        dirs: Existing folders of scenario YAML files, in search order.
+
+    Raises:
+        ConfigError: If one of them is not a folder (naming it).
+    """
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise ConfigError("--scenarios", "", f"{str(d)!r} is not a folder")
+    _extra_dirs[:] = [Path(d) for d in dirs]
+
+
+def scenario_dirs() -> list[Path]:
+    """Where named scenarios are looked up, in order (the first folder that has a name wins).
+
+    1. the folders given with ``--scenarios DIR`` (see :func:`use_scenario_dirs`);
+    2. ``$ASYLUMSIM_SCENARIOS`` (os.pathsep-separated folders);
+    3. the current working directory;
+    4. the scenarios shipped in the package (``sim/scenarios``).
+    """
+    dirs: list[Path] = list(_extra_dirs)
+    env = os.environ.get("ASYLUMSIM_SCENARIOS")
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    try:
+        dirs.append(Path.cwd())
+    except OSError:  # the working directory was deleted
+        pass
+    dirs.append(SHIPPED_SCENARIOS)
+    return list(dict.fromkeys(dirs))
+
+
+@dataclass(frozen=True)
+class ScenarioEntry:
+    name: str
+    path: Path
+    description: str
+
+
+def list_scenarios() -> list[ScenarioEntry]:
+    """Named scenarios with their one-line descriptions (first directory wins)."""
+    seen: dict[str, ScenarioEntry] = {}
+    for d in scenario_dirs():
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.yaml")):
+            if path.stem in seen:
+                continue
+            try:
+                raw = read_yaml_file(path)
+                desc = raw.get("description", "") if isinstance(raw, dict) else ""
+            except ConfigError as exc:
+                desc = f"(invalid: {exc.problem})"
+            seen[path.stem] = ScenarioEntry(path.stem, path, str(desc))
+    return sorted(seen.values(), key=lambda e: e.name)
+
+
+def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<command line>") -> Path:
+    """Turn a scenario name or ``.yaml`` path into an existing file path.
+
+    Args:
+        ref: A scenario name (letters, digits, ``_``, ``-``) or a path ending in .yaml/.yml.
+        relative_to: Directory for relative paths (the referring file's directory).
+        source: Where the reference came from, for the error message.
+    """
+    if ref.endswith((".yaml", ".yml")):
+        p = Path(ref)
+        if not p.is_absolute() and relative_to is not None:
+            p = relative_to / p
+        if not p.is_file():
+            raise ConfigError(source, "extends" if relative_to else "", f"scenario file {ref!r} not found")
+        return p
+    if not SCENARIO_NAME.match(ref):
+        raise ConfigError(
+            source, "extends" if relative_to else "",
+            f"{ref!r} is not a scenario name (letters, digits, '_' and '-' only; give a .yaml path for a file)",
+        )
+    for d in scenario_dirs():
+        p = d / f"{ref}.yaml"
+        if p.is_file():
+            return p
+    names = [e.name for e in list_scenarios()]
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(names)}"
+    raise ConfigError(source, "extends" if relative_to else "", f"unknown scenario {ref!r}{hint}")

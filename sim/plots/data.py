@@ -1,0 +1,128 @@
+"""What the figures show, without drawing: labels from the outputs registry, the median
+and 5-95% bands, paired differences, flow families, number format and scenario colours.
+
+No matplotlib here: :func:`compact` and the tables are shared with the command line's
+tables (``sim.analysis.headline``, ``sim.cli.headline``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.outcomes import OUTPUTS, figure_metrics
+
+# metric -> (title, y-axis unit), from the outputs registry; unknown metrics (a stand-in
+# --model's) get a title made from their name.
+LABELS: dict[str, tuple[str, str]] = {o.name: (o.title, o.unit) for o in OUTPUTS if o.per is None}
+# family prefix -> (title, unit): every family, for titles; FLOW_PREFIXES: those drawn by default
+FAMILY_LABELS: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None}
+FLOW_PREFIXES: dict[str, tuple[str, str]] = {f"{o.name}__": (o.title, o.unit) for o in OUTPUTS if o.per is not None and o.figure}
+DEFAULT_METRICS = figure_metrics()
+MAIN_METRIC = "front_effective"
+BASELINE_COLOR = "#222222"
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+# --------------------------------------------------------------------------------------
+# data for the figures
+
+
+_QUANTILES = {0.05: "p05", 0.5: "median", 0.95: "p95"}
+
+
+def _q(frame: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
+    """Per group of ``keys``: the 5%, 50% and 95% quantiles of ``col`` (NaN rows dropped).
+
+    Returns:
+        Columns ``keys + [p05, median, p95]``; no rows when no group has data.
+    """
+    frame = frame.dropna(subset=[col])
+    if frame.empty:
+        return pd.DataFrame({**{k: frame[k] for k in keys}, **{v: pd.Series(dtype=float) for v in _QUANTILES.values()}})
+    out = frame.groupby(keys, sort=False)[col].quantile(list(_QUANTILES)).unstack()
+    return out.rename(columns=_QUANTILES).reset_index()
+
+
+def band(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per scenario and day: median and 5-95% band of ``metric`` across replications."""
+    d = ts[["scenario", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
+    return _q(d, ["scenario", "day"], "_v")
+
+
+def diff_band(ts: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
+    """Per scenario and day: median and 90% interval of the paired difference from baseline."""
+    d = ts[["scenario", "replication", "day"]].assign(_v=pd.to_numeric(ts[metric], errors="coerce").astype(float))
+    base = d.loc[d["scenario"] == baseline, ["replication", "day", "_v"]].rename(columns={"_v": "_base"})
+    paired = d.merge(base, on=["replication", "day"])
+    paired["_diff"] = paired["_v"] - paired["_base"]
+    return _q(paired, ["scenario", "day"], "_diff")
+
+
+def flow_columns(ts: pd.DataFrame, prefix: str) -> list[str]:
+    """Columns of one flow family (e.g. ``admitted_cum__<host>``) that are not all empty."""
+    return [c for c in ts.columns if c.startswith(prefix) and ts[c].notna().any()]
+
+
+# --------------------------------------------------------------------------------------
+# number format, titles and colours
+
+
+def compact(x: float, signed: bool = False) -> str:
+    """``1234567 -> 1.23M``; ``signed`` adds a plus sign to positive numbers."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "-"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    sign = "+" if signed and x > 0 else ("-" if x < 0 else "")
+    a = abs(x)
+    for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            v = a / div
+            return f"{sign}{v:.3g}{suf}" if v < 1000 else f"{sign}{v:,.0f}{suf}"
+    if a == 0:
+        return "0"
+    return f"{sign}{a:.3g}" if a < 100 else f"{sign}{a:.0f}"
+
+
+def title_for(metric: str) -> tuple[str, str]:
+    """(title, unit) of a metric, falling back to a readable version of its name."""
+    if metric in LABELS:
+        return LABELS[metric]
+    for prefix, (title, unit) in FAMILY_LABELS.items():
+        if metric.startswith(prefix):
+            return f"{title.split(',')[0]}: {metric[len(prefix):]}", unit
+    return metric.replace("_cum", " (cumulative)").replace("_", " ").capitalize(), ""
+
+
+def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
+    """Baseline in near-black, the others from a colour-blind-tolerant cycle, in order."""
+    out, k = {}, 0
+    for s in scenarios:
+        if s == baseline:
+            out[s] = BASELINE_COLOR
+        else:
+            out[s] = PALETTE[k % len(PALETTE)]
+            k += 1
+    return out
+
+
+def run_colors(manifest: dict[str, Any], ts: pd.DataFrame | None = None) -> dict[str, str]:
+    """The colour of each scenario of a results folder, the same in every figure.
+
+    Colours follow the order of the scenarios in the manifest (the baseline of a
+    comparison is near-black); scenarios found only in ``ts`` (a hand-edited table) come
+    after them.
+
+    Args:
+        manifest: The folder's manifest (``scenarios``: list of ``{"name": ...}``).
+        ts: The folder's table, or None.
+    """
+    names = [str(e.get("name")) for e in manifest.get("scenarios", []) if isinstance(e, dict)]
+    if ts is not None and "scenario" in ts.columns:
+        names += [str(x) for x in dict.fromkeys(ts["scenario"])]
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    return colors(list(dict.fromkeys(names)), baseline)

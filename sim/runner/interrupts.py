@@ -1,0 +1,80 @@
+"""Stop signals: SIGINT, SIGTERM and SIGHUP take one path, :class:`RunInterrupted`.
+
+Queued work is cancelled, workers are killed, every replication already written is kept
+(:meth:`StopSignals.deferred` holds the signal until a file and its manifest entry are both
+written), and the caller ends with exit code 128 + signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by SIGINT, SIGTERM or SIGHUP.
+
+    Attributes:
+        signum: The signal number.
+        hint: The command that continues the run ("" if nothing was written yet).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+        self.hint = ""
+
+    @property
+    def exit_code(self) -> int:
+        """Shell convention: 128 + signal number (SIGINT 130, SIGTERM 143, SIGHUP 129)."""
+        return 128 + self.signum
+
+
+class StopSignals:
+    """Turn the first stop signal into :class:`RunInterrupted` in the main thread.
+
+    Later signals are ignored (the run is already stopping: no second traceback, no
+    hang). Inside :meth:`deferred`, the exception waits until the block ends, so a
+    replication file and its manifest entry are written together.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._raised = False
+        self._deferring = 0
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            return
+        self.received = signum
+        if self._deferring == 0:
+            self._raised = True
+            raise RunInterrupted(signum)
+
+    def __enter__(self) -> StopSignals:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            for sig in STOP_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            # After a stop signal the process is on its way out: keep ignoring repeats.
+            signal.signal(sig, old if self.received is None else signal.SIG_IGN)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if self._deferring == 0 and self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)

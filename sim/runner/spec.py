@@ -1,0 +1,237 @@
+"""What an ensemble runs (:class:`EnsembleSpec`), how a resume reconciles with it, and
+whether it fits in memory.
+
+A spec is stored in the manifest and rebuilt from it for ``--resume``; the stored
+configuration rules, and a re-typed command may only grow the number of replications.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from sim.errors import ResultsError
+from sim.runner import storage
+from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob
+from sim.runner.seeds import replication_seed
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+
+
+
+@dataclass
+class EnsembleSpec:
+    """What to run: scenarios x replications from one root seed.
+
+    Attributes:
+        kind: ``"run"`` (one scenario) or ``"compare"`` (several, paired).
+        scenarios: Resolved scenarios, names distinct, in display order.
+        replications: Replications per scenario.
+        root_seed: Root of every replication seed; replication ``i`` of every scenario
+            gets the same seed (common random numbers).
+        days: Days simulated (``None`` = each scenario's ``run.days``).
+        model: Model function ``"module:function"``.
+        baseline: Name of the baseline scenario (compare only).
+    """
+
+    kind: Literal["run", "compare"]
+    scenarios: list[Scenario]
+    replications: int
+    root_seed: int
+    days: int | None = None
+    model: str = DEFAULT_MODEL
+    baseline: str | None = None
+    slugs: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.scenarios]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ResultsError(f"two scenarios are named {dup[0]!r}; give each a distinct name: key")
+        if self.replications < 1:
+            raise ResultsError("--replications must be at least 1")
+        if self.baseline is not None and self.baseline not in names:
+            raise ResultsError(f"baseline {self.baseline!r} is not among the scenarios {names}")
+        if not self.slugs:
+            self.slugs = _unique_slugs(names)
+        if self.kind == "compare":
+            _refuse_unlike(self.scenarios)
+
+    def jobs(self) -> list[ReplicationJob]:
+        """All jobs, scenario-major (the order of the combined table)."""
+        return [ReplicationJob(s, r, replication_seed(self.root_seed, r), self.days, self.model)
+                for s in self.scenarios for r in range(self.replications)]
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "model": self.model,
+            "root_seed": self.root_seed,
+            "replications": self.replications,
+            "days": self.days,
+            "baseline": self.baseline,
+            "scenarios": [{"name": s.name, "slug": slug, "config": s.model_dump(mode="json")}
+                          for s, slug in zip(self.scenarios, self.slugs, strict=True)],
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], model: str = DEFAULT_MODEL) -> EnsembleSpec:
+        """Rebuild the spec stored in a manifest (for ``--resume``).
+
+        The manifest is data: the model entry point is ``model`` (from the command
+        line), never the manifest's; slugs are rebuilt from the scenario names and must
+        match the stored ones.
+
+        Raises:
+            ResultsError: the manifest does not describe a runnable ensemble, or its
+                slugs were edited.
+        """
+        from pydantic import ValidationError
+
+        from sim.config import Scenario
+
+        try:
+            scenarios = [Scenario.model_validate(e["config"]) for e in manifest["scenarios"]]
+            stored_slugs = [e["slug"] for e in manifest["scenarios"]]
+            kind = manifest["kind"]
+            if kind not in ("run", "compare"):
+                raise ValueError(f"kind {kind!r}")
+            days = manifest.get("days")
+            spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
+                       root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
+                       model=model, baseline=manifest.get("baseline"))
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            msg = str(exc).splitlines()[0]
+            raise ResultsError(f"manifest.json does not describe a runnable ensemble ({msg})") from None
+        stored_model = manifest.get("model", DEFAULT_MODEL)
+        if stored_model != model:
+            raise ResultsError(f"--resume: the folder was run with --model {stored_model!r}, not {model!r}; the model "
+                               "is never taken from a folder: pass --model explicitly if you trust it")
+        if stored_slugs != spec.slugs:
+            raise ResultsError(f"manifest.json: scenarios[].slug {stored_slugs!r} do not match the scenario names "
+                               f"(expected {spec.slugs!r}); the manifest was edited, this folder cannot be resumed")
+        return spec
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+
+def _refuse_unlike(scenarios: list[Scenario]) -> None:
+    """Compared scenarios pair day d of replication i: they must share scale and start day.
+
+    Raises:
+        ResultsError: naming both scenarios and the two values.
+    """
+    base = scenarios[0]
+    for s in scenarios[1:]:
+        for label, a, b in (("population.scale", base.population.scale, s.population.scale),
+                            ("run.start_day", base.run.start_day, s.run.start_day)):
+            if a != b:
+                raise ResultsError(f"compare: {label} differs ({base.name!r} has {a}, {s.name!r} has {b}); "
+                                   "paired differences would mix unlike runs; give both the same value "
+                                   f"(e.g. --set {label}={a})")
+
+
+def _unique_slugs(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        slug, k = storage.slugify(n), 2
+        while slug in out:
+            slug = f"{storage.slugify(n)}-{k}"
+            k += 1
+        out.append(slug)
+    return out
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+        out = {}
+        for i, v in enumerate(d):
+            out.update(_flat(v, f"{prefix}.{v.get('name', i)}"))
+        return out
+    return {prefix: d}
+
+
+def first_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """The first dotted key whose value differs between two configs, as ``key: a vs b``."""
+    fa, fb = _flat(a), _flat(b)
+    for k in list(fa) + [k for k in fb if k not in fa]:
+        if fa.get(k, "<absent>") != fb.get(k, "<absent>"):
+            return f"{k}: {fa.get(k, '<absent>')!r} was stored, {fb.get(k, '<absent>')!r} requested"
+    return None
+
+
+def with_replications(s: Scenario, n: int) -> Scenario:
+    """A copy of ``s`` whose ``run.replications`` is ``n`` (config.yaml records it)."""
+    return s.model_copy(update={"run": s.run.model_copy(update={"replications": n})})
+
+
+def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, replications: int | None) -> EnsembleSpec:
+    """The spec to continue an interrupted ensemble with.
+
+    The stored configuration rules. A re-typed command (``requested``) must resolve to
+    the same scenarios, seed, days and model; only the number of replications may grow.
+
+    Raises:
+        ResultsError: naming the first setting that differs.
+    """
+    n = stored.replications if replications is None else replications
+    if n < stored.replications:
+        raise ResultsError(f"--resume cannot shrink the ensemble: the folder has {stored.replications} "
+                           f"replications per scenario, --replications asked for {n}")
+    if requested is not None:
+        if requested.model != stored.model:
+            raise ResultsError(f"--resume: the folder was run with --model {stored.model}, not {requested.model}; "
+                               f"pass --model {stored.model}")
+        if requested.names != stored.names:
+            raise ResultsError(f"--resume: the folder holds scenarios {stored.names}, not {requested.names}")
+        for label, a, b in (("kind", stored.kind, requested.kind), ("root seed", stored.root_seed, requested.root_seed),
+                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline)):
+            if a != b:
+                raise ResultsError(f"--resume: {label} differs from the stored run ({a!r} stored, {b!r} requested)")
+        for s_old, s_new in zip(stored.scenarios, requested.scenarios, strict=True):
+            old = with_replications(s_old, 1).model_dump(mode="json")
+            new = with_replications(s_new, 1).model_dump(mode="json")
+            diff = first_difference(old, new)
+            if diff:
+                raise ResultsError(f"--resume: scenario {s_old.name!r} differs from the stored run ({diff}); "
+                                   "start a new folder instead")
+    return EnsembleSpec(kind=stored.kind, scenarios=[with_replications(s, n) for s in stored.scenarios],
+                        replications=n, root_seed=stored.root_seed, days=stored.days, model=stored.model,
+                        baseline=stored.baseline, slugs=stored.slugs)
+
+
+
+
+def check_memory(spec: EnsembleSpec, concurrent: int) -> int | None:
+    """Refuse up front if ``concurrent`` replications would not fit in available RAM.
+
+    Uses ``estimate_memory_bytes(scenario)`` from the model's module when it has one.
+
+    Returns:
+        The estimated bytes per replication, or ``None`` when the model gives no estimate.
+
+    Raises:
+        ResourceError: the estimate times ``concurrent`` exceeds
+            ``run.max_memory_fraction`` of available memory.
+    """
+    from sim.simulate import refuse_if_over_memory
+
+    module = spec.model.partition(":")[0] if ":" in spec.model else spec.model.rpartition(".")[0]
+    try:
+        estimate = getattr(importlib.import_module(module), "estimate_memory_bytes", None)
+    except ImportError as exc:
+        raise ResultsError(f"cannot import the model module {module!r}: {exc}") from None
+    if estimate is None:
+        return None
+    per_rep = max(int(estimate(s)) for s in spec.scenarios)
+    refuse_if_over_memory(per_rep, concurrent, min(s.run.max_memory_fraction for s in spec.scenarios))
+    return per_rep
