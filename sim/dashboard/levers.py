@@ -256,13 +256,16 @@ def scenario_yaml(ref: str, name: str, values: dict[str, Any], description: str 
         ", ".join(f"{p}={_yaml_value(v)}" for p, v in changes(chosen, values)) or "no change")
     lines = [f"name: {quote(name)}", f"description: {quote(desc[:300])}", f"extends: {quote(ref)}"]
 
+    def key(k: str) -> str:
+        return k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else quote(k)
+
     def emit(node: dict[str, Any], indent: int) -> None:
         for k, v in node.items():
             if isinstance(v, dict):
-                lines.append(" " * indent + f"{quote(k)}:")
+                lines.append(" " * indent + f"{key(k)}:")
                 emit(v, indent + 2)
             else:
-                lines.append(" " * indent + f"{quote(k)}: {_yaml_value(v)}")
+                lines.append(" " * indent + f"{key(k)}: {_yaml_value(v)}")
 
     emit(tree, 0)
     return "\n".join(lines) + "\n"
