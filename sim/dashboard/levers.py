@@ -301,12 +301,12 @@ def save_scenario(folder: Path, ref: str, name: str, values: dict[str, Any], des
                           "starting with a letter or digit")
     from sim.config.loader import list_scenarios
 
-    if name in {e.name for e in list_scenarios()} or name == Path(str(ref)).stem:
-        raise ConfigError("save as scenario", "name", f"{name!r} is already a scenario; choose another name")
     folder = Path(folder)
     path = folder / f"{name}.yaml"
     if path.exists() or path.is_symlink():
         raise ConfigError(str(path), "", "exists; choose another name (an existing file is never overwritten)")
+    if name in {e.name for e in list_scenarios()} or name == Path(str(ref)).stem:
+        raise ConfigError("save as scenario", "name", f"{name!r} is already a scenario; choose another name")
     text = scenario_yaml(ref, name, values, description)
     tmp = folder / f".{name}.yaml.tmp-{os.getpid()}"
     try:
