@@ -26,6 +26,10 @@ ENV = "ASYLUMSIM_DASHBOARD"
 DEFAULT_SCALE = 400
 DEFAULT_DAYS = 180
 DEFAULT_REPLICATIONS = 2
+TABLE_CSS = ("table.headline{border-collapse:collapse;margin:0.3em 0 1em;display:block;overflow-x:auto}"
+             "table.headline th,table.headline td{font-size:13px !important;padding:0.2em 0.8em;text-align:right;"
+             "border-bottom:1px solid #ddd}table.headline td{white-space:nowrap}"
+             "table.headline th:first-child,table.headline td:first-child{text-align:left;font-weight:bold}")
 EXECUTOR = "inline"  # no worker start-up: at this size a process pool costs more than it saves
 
 
@@ -124,8 +128,8 @@ def HeadlineTable(path: str) -> None:
     def table(cls: str, head: list[str], rows: list[tuple[str, ...]]) -> str:
         th = "".join(f"<th>{html.escape(c)}</th>" for c in head)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return (f'<table class="headline {cls}" data-folder="{html.escape(path)}" '
-                f'style="border-collapse:collapse;font-family:monospace">'
+        return (f"<style>{TABLE_CSS}</style>"
+                f'<table class="headline {cls}" data-folder="{html.escape(path)}">'
                 f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
 
     if h.metric:
