@@ -107,11 +107,23 @@ def test_results_then_what_if_then_save(page, server, workdir):
     page.wait_for_selector(".run-whatif")
     page.get_by_label("Days").fill("60")
     page.get_by_label("Days").press("Enter")
+    # A value the schema refuses: the loader's one-line message, and no run.
+    cred = page.get_by_role("textbox", name="Offer: credibility")
+    cred.fill("1.5")
+    cred.press("Enter")
+    page.wait_for_selector(".error-line")
+    err = page.locator(".error-line").inner_text().strip()
+    assert err.startswith("error: --set: offers.caplan_v2.credibility.base: ") and "\n" not in err
+    assert page.locator(".run-whatif").is_disabled()
+    cred.fill("0.9")
+    cred.press("Enter")
+    page.wait_for_selector(".error-line", state="detached")
     pay = page.get_by_role("textbox", name="Offer: payment (USD)")
     pay.fill("1000000")
     pay.press("Enter")
     page.wait_for_selector("text=offers.caplan_v2.payment_usd=1000000.0")
     page.locator(".run-whatif").click()
+    page.wait_for_selector(".running")  # the progress indicator while the runner works
     page.wait_for_selector(".whatif-folder", timeout=120_000)
     where = Path(page.locator(".whatif-folder").inner_text().removeprefix("Results: ").strip())
     assert where.parent == (workdir / "results").resolve()

@@ -257,6 +257,7 @@ def WhatIfMode(settings: Settings) -> None:
         solara.InputInt("Replications", value=size_reps.value, on_value=size_reps.set)
     try:
         changed = levers.overrides(chosen, lever_values.value)
+        levers.load_whatif(scenario.value, lever_values.value)  # the loader's checks, before any run
         problem = ""
     except AsylumsimError as exc:
         changed, problem = [], error_line(exc)
