@@ -13,7 +13,8 @@ The layers, from the bottom (a module may import its own layer and those below):
 7. ``sim.simulate``, ``sim.calibration``, ``sim.inference``, ``sim.analysis``, ``sim.runner`` (engine),
    ``sim.plots``: running, summarizing and drawing replications.
 8. ``sim.claims``, ``sim.docs_gen``, ``sim.published``: the claims registry and documentation.
-9. ``sim.cli``: the command line (a package: the app imports the command modules).
+9. ``sim.dashboard``: the explorer page (registered by the command line).
+10. ``sim.cli``: the command line (a package: the app imports the command modules).
 
 Imports are read with ``ast``: module-level and function-level ``import`` statements
 (not those under ``if TYPE_CHECKING:``, which never run), and string literals naming a
@@ -38,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim.model",),
     ("sim.simulate", "sim.calibration", "sim.inference", "sim.analysis", "sim.runner", "sim.plots"),
     ("sim.claims", "sim.docs_gen", "sim.published"),
+    ("sim.dashboard",),
     ("sim.cli",),
 )
 

@@ -1,0 +1,134 @@
+"""The dashboard's logic without a browser: the lever table, the saved scenario, the
+Results mode's headline cells, and ``dashboard_cmd``'s refusals."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from sim.config import Scenario, load_scenario
+from sim.dashboard import levers
+from sim.dashboard.cli import dashboard_cmd
+from sim.errors import ConfigError
+
+
+def _schema_field(path: str) -> object:
+    """Walk the schema's fields along a lever path; named list items step into the item model."""
+    import typing
+
+    model: type[BaseModel] = Scenario
+    annotation: object = None
+    for part in path.split("."):
+        if part in ("{offer}", "{host}"):
+            continue
+        assert part in model.model_fields, f"{path}: {part!r} is not a field of {model.__name__}"
+        annotation = model.model_fields[part].annotation
+        inner = [a for a in (typing.get_args(annotation) or (annotation,)) if isinstance(a, type)]
+        if typing.get_origin(annotation) is list:
+            inner = [typing.get_args(annotation)[0]]
+        nested = [a for a in inner if issubclass(a, BaseModel)]
+        if nested:
+            model = nested[0]
+    return annotation
+
+
+@pytest.mark.parametrize("lever", levers.LEVERS, ids=lambda lv: lv.key)
+def test_every_lever_path_is_a_schema_field(lever):
+    _schema_field(lever.path)
+
+
+@pytest.mark.parametrize(("key", "value", "read"), [
+    ("payment", 250_000.0, lambda s: s.offers[0].payment_usd),
+    ("credibility", 0.4, lambda s: s.offers[0].credibility.base),
+    ("publicity", 0.1, lambda s: s.offers[0].publicity),
+    ("deadline", 90, lambda s: s.offers[0].deadline_day),
+    ("detection", 0.6, lambda s: s.kremlin.counter_defection.detection_base),
+    ("exit_voice", "complement", lambda s: s.protest.exit_voice.link),
+])
+def test_each_lever_moves_its_value_through_the_loader(key, value, read):
+    base = load_scenario("caplan")
+    assert read(base) != value
+    moved = levers.load_whatif("caplan", {key: value})
+    assert read(moved) == value
+    assert levers.current_values(moved)[key] == value
+
+
+def test_host_levers_open_and_close_hosts_by_policy():
+    base = load_scenario("caplan")
+    now = levers.current_values(base)
+    assert "eu_west" not in now["draftee_hosts"] and "finland" in now["draftee_hosts"]
+    want = sorted((set(now["draftee_hosts"]) - {"finland"}) | {"eu_west"})
+    sets = levers.overrides(base, {"draftee_hosts": want})
+    assert sets == ['hosts.finland.draftee_policy="closed"', 'hosts.eu_west.draftee_policy="open"']
+    moved = levers.load_whatif("caplan", {"draftee_hosts": want, "deserter_hosts": []})
+    hosts = {h.name: h for h in moved.hosts}
+    assert hosts["finland"].draftee_policy == "closed" and hosts["eu_west"].draftee_policy == "open"
+    assert all(h.deserter_policy == "closed" for h in moved.hosts)
+
+
+def test_unchanged_values_give_no_overrides_and_bad_levers_are_one_line_errors():
+    base = load_scenario("caplan")
+    assert levers.overrides(base, levers.current_values(base)) == []
+    with pytest.raises(ConfigError, match="unknown lever"):
+        levers.overrides(base, {"paymnt": 1})
+    with pytest.raises(ConfigError, match="makes no offer"):
+        levers.overrides(load_scenario("baseline"), {"payment": 1.0})
+    with pytest.raises(ConfigError, match="no host named 'atlantis'"):
+        levers.overrides(base, {"draftee_hosts": ["atlantis"]})
+    with pytest.raises(ConfigError, match=r"credibility\.base"):
+        levers.load_whatif("caplan", {"credibility": 1.5})
+
+
+def test_save_writes_only_the_changes_extends_the_choice_and_reproduces_the_view(tmp_path):
+    values = {"payment": 500_000.0, "detection": 0.5, "draftee_hosts": ["georgia"]}
+    path = levers.save_scenario(tmp_path, "caplan", "my_offer", values)
+    assert path == tmp_path / "my_offer.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert 'extends: "caplan"' in text and "payment_usd: 500000.0" in text and "detection_base: 0.5" in text
+    assert "credibility" not in text and "publicity" not in text  # unchanged keys are left out
+    saved = load_scenario(path)
+    want = levers.load_whatif("caplan", values)
+    assert saved.name == "my_offer"
+    assert saved.model_dump(exclude={"name", "description"}) == want.model_dump(exclude={"name", "description"})
+    assert [f.name for f in tmp_path.iterdir()] == ["my_offer.yaml"]  # no temporary left behind
+
+
+def test_save_refuses_to_overwrite_bad_names_and_scenario_names(tmp_path):
+    (tmp_path / "taken.yaml").write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="exists; choose another name") as exc:
+        levers.save_scenario(tmp_path, "caplan", "taken", {"payment": 1.0})
+    assert "\n" not in str(exc.value)
+    assert (tmp_path / "taken.yaml").read_text(encoding="utf-8") == "keep me\n"
+    for bad in ("../escape", "a/b", "", ".hidden"):
+        with pytest.raises(ConfigError, match="not a valid name"):
+            levers.save_scenario(tmp_path, "caplan", bad, {})
+    with pytest.raises(ConfigError, match="already a scenario"):
+        levers.save_scenario(tmp_path, "caplan", "kuran", {})
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["taken.yaml"]
+
+
+def test_whatif_spec_pairs_baseline_and_the_moved_scenario():
+    spec = levers.whatif_spec("caplan", {"payment": 1e6}, scale=400, days=30, replications=3)
+    assert spec.kind == "compare" and spec.baseline == "baseline"
+    assert spec.names == ["baseline", "caplan_whatif"] and spec.replications == 3 and spec.days == 30
+    assert spec.scenarios[1].offers[0].payment_usd == 1e6
+    assert {s.population.scale for s in spec.scenarios} == {400}
+    same = levers.whatif_spec("baseline", {}, days=30)
+    assert same.names == ["baseline", "baseline_whatif"]
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(dashboard_cmd)
+    return app
+
+
+def test_dashboard_cmd_refuses_a_folder_without_results_in_one_line(tmp_path):
+    res = CliRunner().invoke(_cli(), [str(tmp_path / "missing")])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"error: {tmp_path / 'missing'} is not a folder"]
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(_cli(), [str(tmp_path / "empty")])
+    assert res.exit_code == 1 and "is not an asylumsim results folder and holds none" in res.output
