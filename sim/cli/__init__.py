@@ -25,6 +25,7 @@ from sim.cli.claims import claims_cmd
 from sim.cli.common import fail
 from sim.cli.ensemble import compare_cmd, plot_cmd, run_cmd
 from sim.cli.scenarios import list_cmd, show_cmd, validate_cmd
+from sim.dashboard.cli import dashboard_cmd
 from sim.errors import AsylumsimError
 
 app = typer.Typer(
@@ -135,5 +136,6 @@ app.command("claims")(claims_cmd)
 app.command("run")(run_cmd)
 app.command("compare")(compare_cmd)
 app.command("plot")(plot_cmd)
+app.command("dashboard")(dashboard_cmd)
 
 __all__ = ["app", "main"]
