@@ -42,6 +42,7 @@ MECHANISMS: tuple[str, ...] = (
     "sim.mechanisms.replacement",
     "sim.mechanisms.front",
     "sim.mechanisms.defection",
+    "sim.mechanisms.choice",
     "sim.mechanisms.protest",
     "sim.mechanisms.security",
     "sim.actors.kremlin",

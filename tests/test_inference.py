@@ -233,7 +233,7 @@ def test_targets_the_model_cannot_produce_are_refused(tmp_path):
 
 
 TRUTH = {"defection.opportunity_rate": 0.1, "front.awol_rate": 0.01}
-BASE = ("front.threshold_mean=0.5",)  # more soldiers who want to defect, so the two rates show in 40 days
+BASE = ("defection.private_mean=4.0",)  # more soldiers who consider defecting, so the two rates show in 40 days
 
 
 def _synthetic_targets(scale: int, days: int, obs_days: list[int]) -> tg.TargetSet:
