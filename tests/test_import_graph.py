@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim.actors",),
     ("sim.submodels", "sim.outcomes"),
     ("sim.model",),
-    ("sim.simulate", "sim.calibration", "sim.analysis", "sim.runner", "sim.plots"),
+    ("sim.simulate", "sim.calibration", "sim.inference", "sim.analysis", "sim.runner", "sim.plots"),
     ("sim.claims", "sim.docs_gen", "sim.published"),
     ("sim.cli", "sim.claims_cli", "sim.runner.commands"),
 )
@@ -202,7 +202,10 @@ MAX_MODEL_LINES = 200
 # Epstein grid fixture are outside issue 14's model part). Delete an entry once it fits.
 OVER_LIMIT = {"sim.config.schema", "sim.runner.ensemble", "sim.mechanisms.civil_violence_grid",
               # grown by the issue-12/13 fixes; split with the CLI package (issue 14)
-              "sim.config.loader", "sim.plots", "sim.runner.commands"}
+              "sim.config.loader", "sim.plots", "sim.runner.commands",
+              # issue 15's first wave (the choice, the targets, ABC) merged over the limit; the
+              # break-even figure and the target mapping should move out when they are split
+              "sim.mechanisms.choice", "sim.inference.targets", "sim.inference.abc"}
 
 
 def test_modules_stay_small_and_the_model_is_wiring():
