@@ -43,6 +43,9 @@ class Accounts:
     executed_sim: int = 0
     imprisoned_sim: int = 0
     repatriated_sim: int = 0
+    captured_sim: int = 0  # taken prisoner by the enemy in combat (involuntary)
+    awol_court_sim: int = 0  # AWOL soldiers caught and brought before a court
+    refusal_court_sim: int = 0  # court cases for refusing to fight: AWOL cases and caught defectors not shot
     war_criminals_real: float = 0.0
     incidents_real: float = 0.0
     intelligence_real: float = 0.0
@@ -54,6 +57,13 @@ class Accounts:
     replacements_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kia_by_origin_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     defected_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # the defection funnel per offer (simulated soldiers, cumulative): learned of it,
+    # first considered it, attempted under it, caught, killed in the attempt
+    aware_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    considered_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    attempts_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    caught_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    killed_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     host_cost_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
     host_defectors_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
     infiltrators_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -65,7 +75,9 @@ class Accounts:
         z = np.zeros
         return cls(burden_share=burden_share, entries_real=z(n_hosts), admitted_sim=z(n_hosts),
                    abroad_sim=z(n_hosts, dtype=np.int64), replacements_real=z(n_sources),
-                   kia_by_origin_sim=z(n_origins), defected_by_offer_sim=z(n_offers), host_cost_usd=z(n_hosts),
+                   kia_by_origin_sim=z(n_origins), defected_by_offer_sim=z(n_offers),
+                   aware_by_offer_sim=z(n_offers), considered_by_offer_sim=z(n_offers), attempts_by_offer_sim=z(n_offers),
+                   caught_by_offer_sim=z(n_offers), killed_by_offer_sim=z(n_offers), host_cost_usd=z(n_hosts),
                    host_defectors_real=z(n_hosts), infiltrators_real=z(n_hosts), infiltrators_matter_real=z(n_hosts))
 
     def book_offer_payment(self, offer: OfferConfig, paid_usd: float) -> None:

@@ -29,6 +29,7 @@ class State(IntEnum):
     IMPRISONED = 11  # caught deserters, repatriated defectors
     EXECUTED = 12
     AWOL = 13  # soldiers from outside the pool who walked away
+    CAPTURED = 14  # taken prisoner by the enemy in combat (involuntary; prisoners of war)
 
 
 N_STATES = len(State)

@@ -74,7 +74,12 @@ OUTPUTS: tuple[Output, ...] = (
     Output("wia_cum", "soldiers", "Wounded in action (cumulative)"),
     Output("defected_cum", "soldiers", "Soldiers who defected (cumulative)", headline=3, figure=True),
     Output("caught_cum", "soldiers", "Soldiers caught defecting (cumulative)"),
-    Output("awol_cum", "soldiers", "Soldiers gone AWOL (cumulative)"),
+    Output("awol_cum", "soldiers", "Soldiers who went AWOL, caught or not (cumulative)"),
+    Output("awol_court_cases_cum", "court cases", "AWOL court cases: AWOL soldiers caught and tried (cumulative)"),
+    Output("refusal_court_cases_cum", "court cases",
+           "Court cases for refusing to fight: AWOL cases plus caught defectors not shot (cumulative)"),
+    Output("captured_by_enemy_cum", "soldiers", "Soldiers captured by the enemy in combat, involuntary (cumulative)"),
+    Output("pow_voluntary_share", "share", "Share of prisoners held by the enemy who surrendered voluntarily (defected / (defected + captured))"),
     Output("executed_cum", "soldiers", "Soldiers executed (cumulative)"),
     Output("imprisoned_cum", "soldiers", "Soldiers imprisoned (cumulative)"),
     Output("repatriated_cum", "soldiers", "Defectors repatriated (cumulative)"),
@@ -107,6 +112,14 @@ OUTPUTS: tuple[Output, ...] = (
     Output("replacements_cum", "soldiers", "Replacements, by source (cumulative)", per="source", figure=True),
     Output("kia_cum", "soldiers", "Killed in action, by origin (cumulative)", per="origin"),
     Output("defected_cum", "soldiers", "Defections, by offer (cumulative)", per="offer", figure=True),
+    Output("offer_aware_cum", "soldiers", "Soldiers who learned of the offer, by offer (cumulative)", per="offer"),
+    Output("offer_considering_cum", "soldiers", "Soldiers who considered the offer, by offer (first time, cumulative)", per="offer"),
+    Output("offer_requests_cum", "requests",
+           "Requests to the offer maker, by offer (soldiers considering it, plus relatives and men not at the front; cumulative)",
+           per="offer"),
+    Output("defection_attempts_cum", "soldiers", "Defection attempts, by offer (cumulative)", per="offer"),
+    Output("defection_caught_cum", "soldiers", "Defection attempts caught by their own side, by offer (cumulative)", per="offer"),
+    Output("defection_killed_cum", "soldiers", "Soldiers killed in a defection attempt, by offer (cumulative)", per="offer"),
     Output("offer_cost_usd_cum", "US dollars", "Offer payments, by offer (cumulative)", per="offer"),
     Output("host_cost_usd_cum", "US dollars", "Hosts' costs, by host country (cumulative)", per="host"),
     Output("pretext_risk", "index", "Pretext risk, by small front-line host", per="small_host"),
@@ -200,6 +213,11 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
         "defected_cum": float(acc.defected_sim * s),
         "caught_cum": float(acc.caught_sim * s),
         "awol_cum": float(acc.awol_sim * s),
+        "awol_court_cases_cum": float(acc.awol_court_sim * s),
+        "refusal_court_cases_cum": float(acc.refusal_court_sim * s),
+        "captured_by_enemy_cum": float(acc.captured_sim * s),
+        "pow_voluntary_share": float(acc.defected_sim / (acc.defected_sim + acc.captured_sim))
+        if acc.defected_sim + acc.captured_sim > 0 else 0.0,
         "executed_cum": float(acc.executed_sim * s),
         "imprisoned_cum": float(acc.imprisoned_sim * s),
         "repatriated_cum": float(acc.repatriated_sim * s),
@@ -236,7 +254,14 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
     for i, name in enumerate(geo.origin_names):
         out[f"kia_cum__{name}"] = float(acc.kia_by_origin_sim[i] * s)
     for o in offers:
-        out[f"defected_cum__{o.cfg.name}"] = float(acc.defected_by_offer_sim[o.index] * s)
+        i, name = o.index, o.cfg.name
+        out[f"defected_cum__{name}"] = float(acc.defected_by_offer_sim[i] * s)
+        out[f"offer_aware_cum__{name}"] = float(acc.aware_by_offer_sim[i] * s)
+        out[f"offer_considering_cum__{name}"] = float(acc.considered_by_offer_sim[i] * s)
+        out[f"offer_requests_cum__{name}"] = float(acc.considered_by_offer_sim[i] * s * (1.0 + sc.defection.request_multiplier))
+        out[f"defection_attempts_cum__{name}"] = float(acc.attempts_by_offer_sim[i] * s)
+        out[f"defection_caught_cum__{name}"] = float(acc.caught_by_offer_sim[i] * s)
+        out[f"defection_killed_cum__{name}"] = float(acc.killed_by_offer_sim[i] * s)
         out[f"offer_cost_usd_cum__{o.cfg.name}"] = float(o.cost_usd)
     small = [h for h in sc.hosts if h.size_class == "small_frontline"]
     if small:

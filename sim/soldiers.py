@@ -62,9 +62,10 @@ class Front:
         self.origin = np.zeros(0, dtype=np.int8)
         self.quality = np.zeros(0, dtype=np.float32)
         self.unwillingness = np.zeros(0, dtype=np.float32)
-        self.threshold = np.zeros(0, dtype=np.float32)
+        self.taste = np.zeros(0, dtype=np.float32)
         self.family = np.zeros(0, dtype=bool)
         self.aware = np.zeros(0, dtype=np.uint8)
+        self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
         self.morale = np.zeros(0, dtype=np.float32)
         self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
         self.attempt_rate = np.zeros(0, dtype=np.float32)
@@ -82,9 +83,10 @@ class Front:
         self.origin = ext(self.origin, 0)
         self.quality = ext(self.quality, 0.0)
         self.unwillingness = ext(self.unwillingness, 0.0)
-        self.threshold = ext(self.threshold, 0.0)
+        self.taste = ext(self.taste, 0.5)
         self.family = ext(self.family, False)
         self.aware = ext(self.aware, 0)
+        self.considered = ext(self.considered, 0)
         self.morale = ext(self.morale, self.morale0, extra_units)
         self.gone = ext(self.gone, 0.0, extra_units)
         self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
@@ -106,9 +108,18 @@ class Front:
         return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
 
     def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
-            man_ids: np.ndarray, family_share: float) -> np.ndarray:
-        """Place new soldiers (one per entry of the arrays) in the emptiest units and draw
-        their hidden traits. ``man_ids`` is -1 for soldiers from outside the pool.
+            man_ids: np.ndarray, family_share: float, opposition: np.ndarray | None = None,
+            family: np.ndarray | None = None) -> np.ndarray:
+        """Place new soldiers (one per entry of the arrays) in the emptiest units and give
+        them their hidden traits. ``man_ids`` is -1 for soldiers from outside the pool.
+
+        A man from the pool keeps his private opposition (as his unwillingness, D1) and his
+        family ties (D15): pass the pool's ``opposition`` and ``family`` arrays (indexed by
+        pool man). Soldiers from outside the pool draw unwillingness from
+        ``front.unwillingness`` and family ties with probability ``family_share``. Every
+        soldier draws his persistent taste, a uniform in [0, 1): the quantile of his
+        idiosyncratic (logistic) utility of leaving the war, used by every choice he makes
+        (:mod:`sim.submodels.defection`).
 
         Returns:
             The slot indices filled, in the order of the arrays.
@@ -131,10 +142,18 @@ class Front:
         self.man_id[slots] = man_ids
         self.origin[slots] = origin
         self.quality[slots] = quality
-        self.unwillingness[slots] = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n)
-        self.threshold[slots] = rng.normal(fr.threshold_mean, fr.threshold_sd, n)
-        self.family[slots] = rng.random(n) < family_share
+        unw = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n).astype(np.float32)
+        fam = rng.random(n) < family_share
+        inside = man_ids >= 0
+        if opposition is not None and inside.any():
+            unw[inside] = opposition[man_ids[inside]]
+        if family is not None and inside.any():
+            fam[inside] = family[man_ids[inside]]
+        self.unwillingness[slots] = unw
+        self.family[slots] = fam
+        self.taste[slots] = rng.random(n, dtype=np.float32)
         self.aware[slots] = 0
+        self.considered[slots] = 0
         return slots
 
     def remove(self, slots: np.ndarray) -> None:
@@ -142,6 +161,7 @@ class Front:
         self.occupied[slots] = False
         self.man_id[slots] = -1
         self.aware[slots] = 0
+        self.considered[slots] = 0
 
     def unit_sum(self, slots: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Per-unit totals of an event over the given slots."""

@@ -48,8 +48,8 @@ def test_every_scenario_has_a_description(path):
 
 def test_bounds_text_reports_ranges_choices_and_optional():
     assert docs_gen.bounds_text(resolve_parameter("run.days"), int) == "[1, 3650]"
-    info = resolve_parameter("defection.urgency_window_days")
-    assert docs_gen.bounds_text(info, info.annotation) == "(0.0, 3650.0]"
+    info = resolve_parameter("defection.sigma")
+    assert docs_gen.bounds_text(info, info.annotation) == "(0.0, 100.0]"
     info = resolve_parameter("hosts[].admit_share")
     assert docs_gen.bounds_text(info, info.annotation) == "[0.0, 1.0]; or null"
     info = resolve_parameter("offers[].route")

@@ -227,13 +227,15 @@ def test_targets_the_model_cannot_produce_are_refused(tmp_path):
     from sim.inference import abc as A
 
     ts = tg.TargetSet.from_csvs().mapped()
-    with pytest.raises(ValueError, match="offer_requests_cum__ukraine_amnesty"):
+    q = tg.with_quantity(ts.quantities, "hotline_requests_cumulative", column="offer_requests_cum__nobody")
+    ts = tg.TargetSet(ts.points, q)
+    with pytest.raises(ValueError, match="offer_requests_cum__nobody"):
         A.calibrate("history_2022", [A.Prior("front.awol_rate", "loguniform", 1e-4, 1e-2)], ts, tmp_path,
                     populations=1, particles=2, scale=2000, days=40)
 
 
 TRUTH = {"defection.opportunity_rate": 0.1, "front.awol_rate": 0.01}
-BASE = ("front.threshold_mean=0.5",)  # more soldiers who want to defect, so the two rates show in 40 days
+BASE = ("defection.private_mean=4.0",)  # more soldiers who consider defecting, so the two rates show in 40 days
 
 
 def _synthetic_targets(scale: int, days: int, obs_days: list[int]) -> tg.TargetSet:

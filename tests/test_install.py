@@ -166,7 +166,7 @@ def test_user_scenarios_are_found_in_the_scenarios_folder_and_the_working_direct
     names = [line.split()[0] for line in listed.stdout.splitlines()]
     assert {"from_dir", "from_cwd", "baseline", "caplan"} <= set(names)
     ok = CliRunner().invoke(app, ["--scenarios", str(mine), "validate", "from_cwd"])
-    assert ok.exit_code == 0 and "from_cwd: 1 offers" in ok.stdout
+    assert ok.exit_code == 0 and "from_cwd: 2 offers" in ok.stdout
     # without --scenarios, from_cwd's parent cannot be found: named in one line
     bad = CliRunner().invoke(app, ["validate", "from_cwd"])
     assert bad.exit_code == 1 and "unknown scenario 'from_dir'" in bad.stderr

@@ -107,7 +107,15 @@ def assert_invariants(df: pd.DataFrame, sc: Scenario) -> None:
     at_most(x["fled_cum"] - x["returned_cum"], sc.population.draft_pool + s, "men abroad <= draft pool")
     at_most(x["summoned"], x["summoned_cum"], "summoned now <= summoned ever")
     at_most(x["mobilized_minority_cum"], x["mobilized_cum"], "minority mobilized <= mobilized")
-    at_most(x["executed_cum"] + x["imprisoned_cum"], x["caught_cum"], "executed + imprisoned <= caught")
+    at_most(x["executed_cum"] + x["imprisoned_cum"], x["caught_cum"] + x["awol_court_cases_cum"],
+            "executed + imprisoned <= caught defectors + AWOL court cases")
+    at_most(x["awol_court_cases_cum"], x["awol_cum"], "AWOL court cases <= AWOL")
+    at_most(x["awol_court_cases_cum"], x["refusal_court_cases_cum"], "AWOL court cases <= refusal court cases")
+    for o in sc.offers:  # the funnel: aware >= considering >= acting >= crossed (issue 15)
+        n = o.name
+        at_most(x[f"offer_considering_cum__{n}"], x[f"offer_aware_cum__{n}"], f"{n}: considering <= aware")
+        at_most(x[f"defection_attempts_cum__{n}"], x[f"offer_considering_cum__{n}"], f"{n}: attempts <= considering")
+        at_most(x[f"defected_cum__{n}"], x[f"defection_attempts_cum__{n}"], f"{n}: crossed <= attempts")
     at_most(x["repatriated_cum"], x["defected_cum"], "repatriated <= defected")
     at_most(x["front_effective"], x["front_strength"] * (1 + 1e-6), "effective strength <= strength")  # float32 sums
     # every soldier who ever reached the front came from the initial force, a replacement

@@ -73,7 +73,9 @@ def test_all_exits_closed_from_day_zero_means_no_one_flees():
 def _replacement_only(elasticity: float, delay: int) -> list[str]:
     return ["mobilization.waves=[]", "kremlin.replacement.target_strength=[[0, 200000]]",
             f"kremlin.replacement.sources=[{{name: contract, elasticity: {elasticity}, delay_days: {delay}, start_day: 0}}]",
-            "front.kia_rate=0.003", "front.wia_rate=0.0", "protest.arrest_capacity=0"]
+            "front.kia_rate=0.003", "front.wia_rate=0.0", "protest.arrest_capacity=0",
+            # losses are deaths only: no AWOL, captures or defections
+            "front.awol_rate=0", "front.capture_rate=0", "defection.opportunity_rate=0"]
 
 
 def test_elasticity_zero_never_replaces():

@@ -39,7 +39,7 @@ def test_cascade_stays_inside_groups():
 
 
 def test_private_opposers_without_any_offer_never_defect():
-    df = run("baseline", "front.unwillingness={a: 50, b: 1}", "front.awol_rate=0")
+    df = run("no_offers", "front.unwillingness={a: 50, b: 1}", "front.awol_rate=0")
     assert df["defected_cum"].max() == 0 and df["awol_cum"].max() == 0
 
 
@@ -62,12 +62,11 @@ def test_larger_payment_defects_at_least_as_many():
     assert big >= small and big > 0
 
 
-def test_deadline_moves_defections_earlier():
-    with_deadline = mean_final("caplan", "offers.caplan_v2.deadline_day=60", day=59)
-    open_ended = mean_final("caplan", day=59)
-    assert with_deadline > open_ended
-    after = run("caplan", "offers.caplan_v2.deadline_day=60", days=120)
-    assert after["defected_cum"].loc[61:].nunique() == 1  # nothing after the deadline
+def test_a_deadline_ends_the_offer():
+    # since issue 15 a deadline only ends the offer (the urgency term went with the score)
+    after = run("caplan", "offers.caplan_v2.deadline_day=60", "defection.opportunity_rate=0.01", days=120)
+    assert after["defected_cum__caplan_v2"].loc[60] > 0
+    assert after["defected_cum__caplan_v2"].loc[61:].nunique() == 1  # nothing after the deadline
 
 
 def test_tiered_offer_front_loads_defections():

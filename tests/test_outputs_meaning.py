@@ -59,7 +59,8 @@ def test_flow_plot_by_host_uses_admissions_and_protest_is_an_index():
 def _pair(days: int = 60) -> pd.DataFrame:
     frames = []
     for name in ("baseline", "caplan"):
-        sc = load_scenario(name, ["population.scale=200"])
+        # many chances to act, so Caplan's offer removes soldiers within 60 days
+        sc = load_scenario(name, ["population.scale=200", "defection.opportunity_rate=0.01"])
         for rep, seed in enumerate((11, 12)):
             frames.append(run_replication(sc, seed, days=days).assign(scenario=name, replication=rep))
     return pd.concat(frames, ignore_index=True)

@@ -28,8 +28,10 @@ SHIPPED = sorted(
 
 def test_the_package_holds_the_scenarios_data_and_claims():
     assert {"scenarios/baseline.yaml", "scenarios/caplan.yaml", "data/calibration_2022.csv",
+            "data/defection_2022_2023.csv",
             "data/claims.yaml", "data/CLAIMS.md"} <= set(SHIPPED)
     assert not (ROOT / "scenarios").exists() and not (ROOT / "data").exists(), "old top-level copies are back"
+    assert not (ROOT / "sim" / "inference" / "data").exists(), "a second copy of the calibration data is back"
 
 
 @pytest.mark.parametrize("rel", SHIPPED)

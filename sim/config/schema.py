@@ -363,6 +363,9 @@ def _default_sources() -> list[ReplacementSource]:
         ReplacementSource(name="prisoners", elasticity=0.6, delay_days=21, cap_per_day=900, cap_total=50_000, start_day=0, quality=0.55),
         ReplacementSource(name="occupied", elasticity=0.2, delay_days=14, cap_per_day=500, cap_total=100_000, start_day=0, quality=0.6),
         ReplacementSource(name="domestic_callup", elasticity=0.3, delay_days=21, cap_per_day=1_500, cap_total=2_000_000, start_day=40, quality=0.7),
+        # Catoggio (002): the Kremlin leans on client states (Belarus, Syria) and occupied
+        # territories; elasticity, cap and delay are assumptions (no source gives numbers)
+        ReplacementSource(name="foreign", elasticity=0.05, delay_days=60, cap_per_day=100, cap_total=30_000, start_day=60, quality=0.5),
     ]
 
 
@@ -444,15 +447,16 @@ class FrontConfig(Strict):
     enemy_strength: float = P(300_000.0, "assumption", "Opposing (Ukrainian) effective strength, for Lanchester attrition and the war's course", "men", gt=0.0, le=1e8)
     lanchester_coefficient: float = P(0.0004, "assumption", "Lanchester kill rate per enemy soldier (square law)", "1/day", ge=0.0, le=1.0)
     unwillingness: BetaDist = PF(lambda: BetaDist(a=2.0, b=4.0), "004 (Kuran)", "Hidden private unwillingness to fight (D1)")
-    threshold_mean: float = P(1.2, "004 (Kuran)", "Mean personal threshold the defection score must pass (D1)", ge=-10.0, le=100.0)
-    threshold_sd: float = P(0.35, "004 (Kuran)", "Spread of personal thresholds (Granovetter's distribution)", ge=0.0, le=100.0)
-    home_attachment: float = P(0.3, "004 comments", "Disutility of leaving home for good (D15: many just want to go home)", ge=0.0, le=100.0)
+    home_attachment: float = P(1.0, "004 comments; assumption", "Disutility of leaving home for good, in home life-years (D15: many just want to go home; docs/defection_choice.md)", "HLY", ge=0.0, le=100.0)
     morale_initial: Share = P(0.45, "004 (Lyall)", "Initial unit morale (D2: low)")
-    morale_recovery: Share = P(0.02, "assumption", "Daily pull of morale back to its initial level (rotation, rest)")
-    morale_loss_sensitivity: float = P(8.0, "004 (Lyall)", "Morale lost per unit share of the unit killed or wounded that day", ge=0.0, le=1000.0)
-    morale_defection_sensitivity: float = P(4.0, "004", "Morale lost per unit share of the unit defecting that day", ge=0.0, le=1000.0)
-    morale_weight: float = P(0.6, "004 (Lyall)", "Weight of low morale, (1 - morale), in the defection score", ge=0.0, le=100.0)
-    awol_rate: float = P(0.0001, "002", "Daily probability a soldier whose unwillingness exceeds his threshold walks away without any offer", "1/day", ge=0.0, le=1.0)
+    morale_recovery: Share = P(0.02, "assumption", "Daily pull of morale back to its target level (rotation, rest)")
+    morale_loss_sensitivity: float = P(2.0, "004 (Lyall); assumption", "Morale lost per unit daily casualty probability at the front (killed or wounded). Equilibrium morale is target - sensitivity x rate / recovery: 0.45 - 2 x 0.0024 / 0.02 = 0.21 at the default rates (the old 8 could not balance: 0.96 > 0.45)", ge=0.0, le=1000.0)
+    morale_defection_sensitivity: float = P(4.0, "004", "Morale lost per unit share of the front defecting that day", ge=0.0, le=1000.0)
+    morale_weight: float = P(2.0, "004 (Lyall); assumption", "Utility of defecting or walking away per unit of morale below its initial level, in home life-years", "HLY", ge=0.0, le=100.0)
+    awol_rate: float = P(0.0003, "002; assumption, set so that history_2022 has AWOL court cases of the order of csv:awol_court_cases_year", "Daily probability a soldier who would rather walk away than stay (the same random-utility choice as an offer, status 'awol') gets the chance to", "1/day", ge=0.0, le=1.0)
+    awol_consumption_usd: float = P(10_000.0, "assumption", "Consumption of a soldier hiding at home or abroad after walking away (informal work, below the 13,000 home average); must exceed what prison then home is worth for detection to deter", "USD/year", gt=0.0, le=1e6)
+    awol_suspended_share: Share = P(0.35, "csv:refusal_court_cases_cumulative (Mediazona: more than a third of AWOL sentences suspended)", "Share of AWOL court cases ending in a suspended sentence that sends the man back to the front")
+    capture_rate: float = P(0.00004, "assumption from csv:pow_voluntary_surrender_share (about 20% of POWs surrendered voluntarily); to be calibrated", "Daily probability a soldier is captured by the enemy in combat (involuntary), at intensity 1", "1/day", ge=0.0, le=1.0)
     distrust_weight: Share = P(0.5, "004", "Effectiveness lost per unit of commanders' perceived defection risk (D4)")
     distrust_reference_rate: float = P(0.002, "004", "Daily unit defection rate at which perceived risk saturates", "1/day", gt=0.0, le=1.0)
     initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")
@@ -471,27 +475,45 @@ class FrontConfig(Strict):
         return v
 
 
+class SalienceEvent(Strict):
+    day: Day = P(322, "csv:salience_event_pilot_defection", "Day of the salience shock", "day")
+    awareness_boost: Share = P(0.3, "assumption (csv: hotline calls rose about 70% a day after the Mi-8 pilot's defection)", "Probability that a soldier unaware of an offer learns of it on that day")
+    offers: list[Name] = PF(list, "assumption", "Offers the event publicises (empty = every offer)")
+
+
 class DefectionConfig(Strict):
-    opportunity_rate: Share = P(0.15, "004", "Daily probability a soldier who wants to defect finds a chance")
-    payment_reference_usd: float = P(20_000.0, "004 (Caplan)", "Money enters as log(1 + payment/reference)", "USD", gt=0.0, le=1e9)
-    payment_weight: float = P(0.25, "004 (Caplan)", "Weight of money in the offer's value (D3, D9)", ge=0.0, le=100.0)
-    status_value: dict[Literal["citizenship", "asylum", "amnesty", "none"], float] = PF(
-        lambda: {"citizenship": 1.0, "asylum": 0.7, "amnesty": 0.25, "none": 0.0}, "004",
-        "Value of the status offered (D3: a better life in the West)")
-    social_weight: float = P(1.0, "003 (Schuck)", "Score added per unit share of one's unit already gone (D6 cascades)", ge=0.0, le=100.0)
-    urgency_weight: float = P(0.3, "003 (Schuck)", "Score added as a deadline nears (D6)", ge=0.0, le=100.0)
-    urgency_window_days: float = P(30.0, "003 (Schuck)", "Days before a deadline over which urgency builds", "days", gt=0.0, le=3650.0)
-    unwillingness_weight: float = P(1.0, "004 (Kuran)", "Weight of hidden unwillingness in the score (D1)", ge=0.0, le=100.0)
+    """The defection choice (docs/defection_choice.md; :mod:`sim.mechanisms.choice`), in home life-years (HLY)."""
+
+    opportunity_rate: Share = P(0.0001, "assumption; csv:hotline_surrenders_cumulative (216 surrenders for about 22,000 requests); to be calibrated", "Daily probability a soldier considering an offer gets the chance to act (contact with the enemy line, rotation, a wound)", "1/day")
+    request_multiplier: float = P(1.0, "assumption; csv:hotline_requests_cumulative note (callers include relatives and men not yet mobilized)", "Hotline requests from relatives and men not yet at the front per soldier who first considers an offer", "requests/soldier", ge=0.0, le=100.0)
+    private_mean: float = P(-1.5, "004 (Kuran); assumption, set so that history_2022 has hotline requests of the order of csv:hotline_requests_cumulative", "Mean hidden private preference for leaving the war, in HLY (D1); negative: loyalty to one's unit beyond the material terms", "HLY", ge=-100.0, le=100.0)
+    private_weight: float = P(6.0, "004 (Kuran); assumption", "HLY per unit of hidden unwillingness above the mean of front.unwillingness (D1)", "HLY", ge=0.0, le=100.0)
+    sigma: float = P(2.0, "assumption (docs/defection_choice.md)", "Scale of the logit noise of the choice, HLY", "HLY", gt=0.0, le=100.0)
+    c_home_usd: float = P(13_000.0, "Rosstat 2022 average wage, about 65,000 RUB/month at 60 RUB/USD", "Consumption at home (its bounds keep it above subsistence's)", "USD/year", ge=6_000.0, le=1e6)
+    c_sub_usd: float = P(2_900.0, "Russian subsistence minimum 2022, about 14,400 RUB/month", "Subsistence consumption (utility 0; a status or AWOL consumption below it has negative utility)", "USD/year", ge=100.0, le=5_000.0)
+    soldier_pay_usd: float = P(39_000.0, "Kremlin, autumn 2022: at least 195,000 RUB/month", "Pay of a soldier at the front", "USD/year", ge=0.0, le=1e7)
+    service_years: float = P(1.0, "assumption", "Years he expects to keep serving if he stays", "years", ge=0.0, le=50.0)
+    remaining_years: float = P(31.0, "assumption-grade: a man of about 35, male life expectancy about 66 (Rosstat 2021)", "Remaining life expectancy", "years", gt=0.0, le=80.0)
+    discount_rate: float = P(0.05, "assumption", "Continuous annual discount rate", "1/year", gt=0.0, le=1.0)
+    prison_years: float = P(6.5, "law of 24 Sep 2022: voluntary surrender 3-10 years (midpoint)", "Expected prison term if caught, at the base punishment (scaled by the Kremlin's punishment level)", "years", ge=0.0, le=50.0)
+    reprisal_probability: Share = P(0.1, "assumption (D15)", "Probability his family suffers reprisals if he defects, at the base reprisal level (scaled by the Kremlin's)")
+    reprisal_cost: float = P(3.0, "assumption (D15)", "Disutility of reprisals against his family", "HLY", ge=0.0, le=100.0)
+    social_weight: float = P(5.0, "003 (Schuck); assumption", "Utility per unit share of one's unit already gone under the offer (D6 cascades)", "HLY", ge=0.0, le=100.0)
+    status_consumption_usd: dict[Literal["citizenship", "asylum", "amnesty", "none"], float] = PF(
+        lambda: {"citizenship": 19_000.0, "asylum": 10_000.0, "amnesty": 5_000.0, "none": 2_900.0},
+        "docs/defection_choice.md (Eurostat, AsylbLG, Ukrainian wages: assumption-grade)", "Consumption under the status offered (D3: a better life in the West)", "USD/year")
+    salience_events: list[SalienceEvent] = PF(lambda: [SalienceEvent()], "csv:salience_event_pilot_defection", "Salience shocks that make soldiers aware of offers (a famous defection, a publicised reward)")
     word_of_mouth: float = P(2.0, "004", "Daily awareness hazard per unit share of one's unit gone under an offer (D5)", ge=0.0, le=1000.0)
     war_criminal_share: Share = P(0.02, "000", "Share of defectors guilty of war crimes (D14)")
 
-    @field_validator("status_value")
+    @field_validator("status_consumption_usd")
     @classmethod
     def _status_values(cls, v: dict[str, float]) -> dict[str, float]:
         for k, value in v.items():
-            if not (-100.0 <= value <= 100.0):
-                raise ValueError(f"value of {k!r} must be in [-100, 100], got {value}")
+            if not (0.0 < value <= 1e6):
+                raise ValueError(f"consumption of {k!r} must be in (0, 1e6] USD/year, got {value}")
         return v
+
 
 
 class Tier(Strict):
@@ -537,6 +559,17 @@ class OfferConfig(Strict):
 
 # ---------------------------------------------------------------------------------------
 # protest and voice, security
+
+
+def _default_offers() -> list[OfferConfig]:
+    """Ukraine's real offer, in force since before the mobilization (the status quo): the
+    'I Want to Live' hotline (from 18 Sep 2022, day -3: csv:policy_ukraine_surrender_hotline_opens),
+    amnesty and 5 million roubles, about $48,000 (002, 004). Its value hinges on the war
+    (D8), and repatriation in an exchange remains possible (D11)."""
+    return [OfferConfig(name="ukraine_amnesty", maker="ukraine", eligible=["soldiers"], payment_usd=48_000.0,
+                        status="amnesty", route="via_ukraine", destination={},
+                        credibility=Credibility(model="war_tied", base=0.7, war_weight=0.6), surrender_survival=0.8,
+                        repatriation_probability=0.15, start_day=-3, publicity=0.02)]
 
 
 class ExitVoice(Strict):
@@ -595,7 +628,7 @@ class Scenario(Strict):
     kremlin: KremlinConfig = PF(KremlinConfig, "002", "F3, R1, D16, P1")
     front: FrontConfig = PF(FrontConfig, "004", "D1, D2, D4")
     defection: DefectionConfig = PF(DefectionConfig, "004", "D3, D5, D6")
-    offers: list[OfferConfig] = PF(list, "004", "Offers to defectors and draftees")
+    offers: list[OfferConfig] = PF(_default_offers, "002, 004; csv:policy_ukraine_surrender_hotline_opens", "Offers to defectors and draftees; the status quo has Ukraine's (amnesty and 5M roubles, hotline from day -3): other scenarios add theirs to it, `no_offers` removes it")
     protest: ProtestConfig = PF(ProtestConfig, "002", "P1-P5")
     security: SecurityConfig = PF(SecurityConfig, "000, 004", "H1-H6")
 
@@ -622,6 +655,11 @@ class Scenario(Strict):
             raise ValueError("regions: at least one region is needed")
         if not self.exits:
             raise ValueError("exits: at least one exit is needed (close it with closed_from_day for a sealed border)")
+        offer_names = {o.name for o in self.offers}
+        for ev in self.defection.salience_events:
+            unknown = sorted(set(ev.offers) - offer_names)
+            if unknown:
+                raise ValueError(f"defection.salience_events: day {ev.day} names unknown offer(s) {unknown}")
         if len(self.offers) > MAX_OFFERS:
             raise ValueError(f"offers: at most {MAX_OFFERS} offers can run at once, got {len(self.offers)}")
 

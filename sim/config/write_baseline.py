@@ -12,8 +12,8 @@ from sim.config.render import render_yaml
 from sim.config.schema import Scenario
 
 DESCRIPTION = (
-    "Status quo of autumn 2022 with no defection offer: the 300,000 call-up, the exits as "
-    "they were, no Western asylum for soldiers."
+    "Status quo of autumn 2022: the 300,000 call-up, the exits as they were, Ukraine's "
+    "offer to surrendering soldiers (amnesty + 5M roubles, hotline), no Western asylum for soldiers."
 )
 HEADER = (
     "Baseline: states every parameter's default, with its description and source.\n"

@@ -1,7 +1,7 @@
 """Calibration targets for defection, desertion and the 2022 mobilization (issue 15, point 5).
 
-Data: ``sim/inference/data/defection_2022_2023.csv`` and
-``sim/inference/data/calibration_2022.csv`` are verbatim copies of
+Data: ``sim/data/defection_2022_2023.csv`` and
+``sim/data/calibration_2022.csv`` (the package's one data folder) are verbatim copies of
 ``../shared/data/defection_2022_2023.csv`` and ``../shared/data/calibration_2022.csv``
 (shipped inside the package so an installed copy can calibrate). Only rows with
 ``kind == "target"`` are targets; ``event`` rows (policies, salience shocks) and ``prior``
@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFECTION_CSV = DATA_DIR / "defection_2022_2023.csv"
 CALIBRATION_CSV = DATA_DIR / "calibration_2022.csv"
 BOUNDS = ("exact", "approx", "lower")

@@ -1,112 +1,221 @@
-"""Defection (ODD 7.6, 7.7): awareness, scores, commanders' flips, and the attempts' fates.
+"""Defection (ODD 7.6, 7.7): the funnel aware -> considering -> acting -> outcome, per offer.
 
-Run by the front between casualties and AWOL. Soldiers learn of offers (D5), score each
-offer they know (:mod:`sim.mechanisms.defection`) and those past their threshold try when
-an opportunity comes; commanders paid by an offer bring whole units (D17). An attempt
-ends caught (shot, imprisoned or sent back, D16), killed in the surrender, or across:
-the offer pays, some are repatriated and punished (D11, D18), the rest are resettled by
-the offer's destination hosts, war criminals among them screened or not (D14).
+Run by the front between casualties and AWOL. Per offer and day (issue 15, point 1):
+
+1. **aware**: unaware soldiers learn of the offer from its publicity, from word of mouth
+   in units where others already left under it (D5), and from salience shocks
+   (``defection.salience_events``: a famous defection, a publicised reward);
+2. **considering**: an aware soldier considers the offer (would contact the offer maker)
+   when his random-utility choice (:mod:`sim.mechanisms.choice`, in home life-years)
+   favours defecting: ``taste_i < P(consider)``, where ``taste_i`` is his persistent
+   uniform (so the same man keeps considering as long as his utility does not fall). A
+   soldier's first day of considering an offer is one hotline request, plus
+   ``defection.request_multiplier`` requests from relatives and men not yet at the front;
+3. **acting**: a considering soldier acts, under the offer he values most, when an
+   opportunity arises (``defection.opportunity_rate`` a day); commanders paid by an offer
+   bring whole units (D17);
+4. **outcome**: caught by his own side (shot, imprisoned or sent back, D16), killed in the
+   attempt, or across: the offer pays, some are repatriated and punished (D11, D18), the
+   rest are resettled by the offer's destination hosts, war criminals among them screened
+   or not (D14).
+
+Every stage only thins the previous one, so ``aware >= considering >= acting >= crossed``
+holds per offer and day (cumulative counts in :class:`sim.accounts.Accounts`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from sim.actors import Actors, OfferMaker
 from sim.config.schema import Scenario
 from sim.ledger import State
-from sim.mechanisms import defection as dfn
+from sim.mechanisms import choice as ch
 from sim.submodels.routes import Routes
 from sim.world import World
+
+
+def choice_params(sc: Scenario, stay_death_hazard: float, punishment_ratio: float = 1.0,
+                  reprisal_ratio: float = 1.0) -> ch.ChoiceParams:
+    """The choice's parameters for today (docs/defection_choice.md).
+
+    Args:
+        sc: The scenario (``sc.defection``, ``sc.front.home_attachment``,
+            ``sc.kremlin.counter_defection.executed_share``).
+        stay_death_hazard: Annual death hazard at the front if he stays, 1/year (today's
+            daily kill probability x 365).
+        punishment_ratio: The Kremlin's punishment level over its base: scales the expected
+            prison term (D19).
+        reprisal_ratio: The Kremlin's reprisal level over its base: scales the reprisal
+            probability (D15), capped at 1.
+
+    Returns:
+        A :class:`sim.mechanisms.choice.ChoiceParams`; its statuses are the offers' plus
+        ``awol`` (a soldier hiding after walking away, ``front.awol_consumption_usd``).
+    """
+    d, fr = sc.defection, sc.front
+    statuses = tuple(d.status_consumption_usd.items()) + (("awol", fr.awol_consumption_usd),)
+    return ch.ChoiceParams(
+        c_home_usd=d.c_home_usd, c_sub_usd=d.c_sub_usd, soldier_pay_usd=d.soldier_pay_usd,
+        service_years=d.service_years, stay_death_hazard=stay_death_hazard, remaining_years=d.remaining_years,
+        discount_rate=d.discount_rate, prison_years=d.prison_years * punishment_ratio,
+        p_executed_if_caught=sc.kremlin.counter_defection.executed_share,
+        p_reprisal=min(1.0, d.reprisal_probability * reprisal_ratio), reprisal_cost=d.reprisal_cost,
+        home_attachment=fr.home_attachment, social_weight=d.social_weight, sigma=d.sigma,
+        status_consumption_usd=statuses)
+
+
+def awol_params(p: ch.ChoiceParams) -> ch.ChoiceParams:
+    """The same choice for walking away without an offer: he stays in Russia or nearby
+    (no loss of home), and a caught AWOL soldier is tried, not shot (assumption)."""
+    return replace(p, home_attachment=0.0, p_executed_if_caught=0.0)
+
+
+def attempt_risks(route: str, detection: float, surrender_survival: float) -> tuple[float, float, bool]:
+    """Probabilities an attempt is caught and killed, and whether it goes direct to the EU.
+
+    ``via_ukraine``: caught with the detection ``d``, killed in the surrender with
+    ``(1 - d)(1 - surrender_survival)``. ``direct_eu``: elude one's own side twice, caught
+    with ``1 - (1 - d)^2``, never killed. ``either``: the route more likely to succeed.
+    """
+    via_ok = (1.0 - detection) * surrender_survival
+    direct_ok = (1.0 - detection) ** 2
+    direct = route == "direct_eu" or (route == "either" and direct_ok > via_ok)
+    if direct:
+        return 1.0 - direct_ok, 0.0, True
+    return detection, (1.0 - detection) * (1.0 - surrender_survival), False
 
 
 class Defection:
     """Offers at the front.
 
-    Reads: ``sc.defection``, ``sc.front`` (unit size, weights, unwillingness mean),
-    ``sc.kremlin.counter_defection``, ``sc.security.intelligence_per_defector``, the
-    Kremlin's detection, punishment and reprisal levels, offers (state and payments),
-    hosts' deserter admission, resettlement costs and screening. Writes: front slots
-    (awareness, gone per unit), pool and ledger (FRONT -> EXECUTED, IMPRISONED,
-    RECOVERING, KIA, DEFECTED), ``accounts`` (caught, executed, imprisoned, kia,
-    defected, repatriated, host costs, resettlement costs and defectors, war
-    criminals, intelligence),
-    offers' payments, ``signals.defector_flow_real``.
+    Reads: ``sc.defection``, ``sc.front`` (unit size, home attachment, morale weight,
+    unwillingness mean), ``sc.kremlin.counter_defection``,
+    ``sc.security.intelligence_per_defector``, the Kremlin's detection, punishment and
+    reprisal levels, offers (state, credibility and payments), hosts' deserter admission,
+    resettlement costs and screening. Writes: front slots (awareness, considered, gone per
+    unit), pool and ledger (FRONT -> EXECUTED, IMPRISONED, RECOVERING, KIA, DEFECTED),
+    ``accounts`` (the funnel per offer, caught, executed, imprisoned, kia, defected,
+    repatriated, refusal court cases, host costs, resettlement costs and defectors, war
+    criminals, intelligence), offers' payments, ``signals.defector_flow_real``.
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
         self.world, self.front, self.rng = world, world.front, world.rng
         self.accounts, self.signals = world.accounts, world.signals
         self.kremlin, self.hosts, self.offers = actors.kremlin, actors.hosts, actors.offers
-        self.cfg, self.fr_cfg, self.cd = sc.defection, sc.front, sc.kremlin.counter_defection
+        self.sc, self.cfg, self.fr_cfg, self.cd = sc, sc.defection, sc.front, sc.kremlin.counter_defection
         self.intelligence_per_defector = sc.security.intelligence_per_defector
         self.n_hosts = len(sc.hosts)
+        u = sc.front.unwillingness
+        self.unwillingness_mean = u.a / (u.a + u.b)
+        self.params: ch.ChoiceParams | None = None
 
     def new_day(self) -> None:
         """Start the day: no defectors resettled yet."""
         self.signals.defector_flow_real = np.zeros(self.n_hosts)
 
-    def step(self, day: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Today's attempts among the soldiers present, and their fates.
+    def today_params(self, p_kia_daily: float) -> ch.ChoiceParams:
+        """Today's choice parameters from the kill rate (1/day) and the Kremlin's levels."""
+        cd, km = self.cd, self.kremlin
+        pun = km.punishment / cd.punishment_base if cd.punishment_base > 0 else 1.0
+        rep = km.reprisal / cd.reprisal_base if cd.reprisal_base > 0 else 1.0
+        self.params = choice_params(self.sc, p_kia_daily * 365.0, pun, rep)
+        return self.params
+
+    def private(self, slots: np.ndarray, unit_morale: np.ndarray) -> np.ndarray:
+        """Private utility of leaving (HLY) of the soldiers in ``slots``: Kuran's hidden
+        preference (D1) plus low morale (D2), shape (n,)."""
+        fr, d = self.front, self.cfg
+        return (d.private_mean + d.private_weight * (fr.unwillingness[slots] - self.unwillingness_mean)
+                + self.fr_cfg.morale_weight * (self.fr_cfg.morale_initial - unit_morale))
+
+    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, units: np.ndarray, gone_share: np.ndarray) -> None:
+        """Awareness (D5): publicity, word of mouth and today's salience shocks."""
+        fr, rng = self.front, self.rng
+        bit = np.uint8(1 << o.index)
+        boost = 0.0
+        for ev in self.cfg.salience_events:
+            if ev.day == day and (not ev.offers or o.cfg.name in ev.offers):
+                boost = 1.0 - (1.0 - boost) * (1.0 - ev.awareness_boost)
+        unaware = (fr.aware[present] & bit) == 0
+        p_aware = -np.expm1(-(o.cfg.publicity + self.cfg.word_of_mouth * gone_share[units]))
+        p_aware = 1.0 - (1.0 - p_aware) * (1.0 - boost)
+        learn = present[unaware & (rng.random(present.size) < p_aware)]
+        fr.aware[learn] |= bit
+        self.accounts.aware_by_offer_sim[o.index] += learn.size
+
+    def step(self, day: int, present: np.ndarray, p_kia_daily: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Today's funnel among the soldiers present, and the attempts' fates.
 
         Args:
             day: Calendar day.
-            present: Slot indices of the soldiers at the front after today's casualties.
+            present: Slot indices of the soldiers at the front after today's casualties, (n,).
+            p_kia_daily: Today's probability a soldier is killed (1/day): the risk of dying
+                if he stays.
 
         Returns:
             ``(attempt, defect_u, attempts_u, n_tried)``: which of ``present`` attempted
-            (bool, same shape), defections and attempts per unit (float, (n_units,)), and
-            the number of attempts.
+            (bool, (n,)), defections and attempts per unit (float, (n_units,)), and the
+            number of attempts (simulated soldiers).
         """
-        fr, d_cfg, fr_cfg, rng, km = self.front, self.cfg, self.fr_cfg, self.rng, self.kremlin
+        fr, d_cfg, rng, km, acc = self.front, self.cfg, self.rng, self.kremlin, self.accounts
+        p = self.today_params(p_kia_daily)
         n_units = fr.n_units
         units = present // fr.unit_slots
-        unit_morale = fr.morale[units]
-        # offer awareness (D5), scores, and the best offer per soldier
-        best_margin = np.full(present.size, -np.inf, dtype=np.float32)
+        private = self.private(present, fr.morale[units])
+        taste = fr.taste[present]
+        best_du = np.full(present.size, -np.inf)
         best_offer = np.full(present.size, -1, dtype=np.int64)
         for o in self.offers:
             if not o.open_to("soldiers"):
                 continue
             bit = np.uint8(1 << o.index)
             gone_share = np.minimum(fr.gone[:, o.index] / fr.unit_slots, 1.0)
-            unaware = (fr.aware[present] & bit) == 0
-            p_aware = -np.expm1(-(o.cfg.publicity + d_cfg.word_of_mouth * gone_share[units]))
-            learn = present[unaware & (rng.random(present.size) < p_aware)]
-            fr.aware[learn] |= bit
+            self._learn(o, day, present, units, gone_share)
             aware = (fr.aware[present] & bit) != 0
-            value = dfn.offer_value(o.next_payment(), d_cfg.status_value[o.cfg.status], d_cfg.payment_weight,
-                                    d_cfg.payment_reference_usd, o.cfg.equipment_bounty_usd, o.cfg.equipment_share)
-            success = dfn.success_probability(o.cfg.route, km.detection, o.cfg.surrender_survival,
-                                              o.cfg.repatriation_probability, o.credibility)
-            urg = dfn.urgency(day, o.cfg.deadline_day, d_cfg.urgency_window_days, d_cfg.urgency_weight)
-            sc_o = dfn.scores(fr.unwillingness[present], unit_morale, fr.family[present], gone_share[units], success, value,
-                              km.detection, km.punishment, km.reprisal, fr_cfg.home_attachment, urg,
-                              d_cfg.unwillingness_weight, fr_cfg.morale_weight, d_cfg.social_weight)
-            margin = np.where(aware, sc_o - fr.threshold[present], -np.inf)
-            better = margin > best_margin
-            best_margin[better] = margin[better]
+            c = o.cfg
+            p_caught, p_killed, _ = attempt_risks(c.route, km.detection, c.surrender_survival)
+            payment = o.next_payment() + c.equipment_share * c.equipment_bounty_usd
+            du = ch.utility_difference(payment, p_killed, p_caught, o.credibility * (1.0 - c.repatriation_probability),
+                                       c.status, private, gone_share[units], fr.family[present], params=p)
+            p_consider = ch.mask_by_awareness(ch.consider_probability(du, p.sigma), aware)
+            considering = taste < p_consider  # his persistent taste: the same man keeps considering
+            first = considering & ((fr.considered[present] & bit) == 0)
+            fr.considered[present[first]] |= bit
+            acc.considered_by_offer_sim[o.index] += int(first.sum())
+            better = considering & (du > best_du)
+            best_du[better] = du[better]
             best_offer[better] = o.index
-        attempt = best_margin >= 0  # those who want to; a draw only for them
+        attempt = best_offer >= 0  # considering some offer; a draw only for them
         want = np.flatnonzero(attempt)
         attempt[want] = rng.random(want.size) < d_cfg.opportunity_rate
         # commander payments move whole units (D17): a commander who has heard of the offer
-        # (the unit's aware share) may take it and bring his unit
-        real_units_per_unit = fr.unit_slots * self.world.scale / max(fr_cfg.unit_size, 1)
+        # (the unit's aware share) may take it and bring his unit; his men count as
+        # considering it (they are told) and as attempting
+        real_units_per_unit = fr.unit_slots * self.world.scale / max(self.fr_cfg.unit_size, 1)
         for o in self.offers:
             if o.open_to("soldiers") and o.cfg.commander_payment_usd > 0:
                 bit = np.uint8(1 << o.index)
                 n_u = np.maximum(fr.unit_sum(present), 1)
                 unwill_u = fr.unit_sum(present, fr.unwillingness[present]) / n_u
                 aware_u = fr.unit_sum(present, ((fr.aware[present] & bit) != 0).astype(float)) / n_u
-                p_u = (o.cfg.commander_rate * np.clip(unwill_u / max(fr_cfg.unwillingness.mean, 1e-9), 0, 3) * aware_u
+                p_u = (o.cfg.commander_rate * np.clip(unwill_u / max(self.unwillingness_mean, 1e-9), 0, 3) * aware_u
                        * o.credibility * min(1.0, o.cfg.commander_payment_usd / 1e6))
                 flip = rng.random(n_units) < p_u
                 if flip.any():
                     moved = flip[units] & ~attempt
+                    told = present[moved & ((fr.aware[present] & bit) == 0)]
+                    fr.aware[told] |= bit
+                    acc.aware_by_offer_sim[o.index] += told.size
+                    new = present[moved & ((fr.considered[present] & bit) == 0)]
+                    fr.considered[new] |= bit
+                    acc.considered_by_offer_sim[o.index] += new.size
                     attempt |= moved
                     best_offer[moved] = o.index
-                    self.accounts.book_offer_payment(o.cfg, o.pay_commanders(flip.sum(), real_units_per_unit))
+                    acc.book_offer_payment(o.cfg, o.pay_commanders(flip.sum(), real_units_per_unit))
         tried = present[attempt]
         defect_u = np.zeros(n_units)
         attempts_u = fr.unit_sum(tried)
@@ -118,23 +227,17 @@ class Defection:
         if tried.size == 0:
             return
         rng, km, cd, fr, w, acc = self.rng, self.kremlin, self.cd, self.front, self.world, self.accounts
-        # "either": the soldier takes whichever route promises more today
-        direct_route = {}
-        for o in self.offers:
-            c = o.cfg
-            if c.route == "either":
-                via = dfn.success_probability("via_ukraine", km.detection, c.surrender_survival, 0.0, 1.0)
-                direct_route[o.index] = dfn.success_probability("direct_eu", km.detection, c.surrender_survival, 0.0, 1.0) > via
-            else:
-                direct_route[o.index] = c.route == "direct_eu"
-        direct = np.array([direct_route[i] for i in offer_idx], dtype=bool)
-        p_caught = np.where(direct, 1 - (1 - km.detection) ** 2, km.detection)
+        risks = {o.index: attempt_risks(o.cfg.route, km.detection, o.cfg.surrender_survival) for o in self.offers}
+        p_caught = np.array([risks[i][0] for i in offer_idx])
+        p_killed = np.array([risks[i][1] for i in offer_idx])
         u = rng.random(tried.size)
         caught = u < p_caught
-        surv = np.where(direct, 1.0, np.array([self.offers[i].cfg.surrender_survival for i in offer_idx]))
-        killed = ~caught & (rng.random(tried.size) >= surv)
+        killed = ~caught & (u < p_caught + p_killed)
         across = ~caught & ~killed
-        # caught: shot, imprisoned, or sent back on a suspended sentence
+        np.add.at(acc.attempts_by_offer_sim, offer_idx, 1)
+        np.add.at(acc.caught_by_offer_sim, offer_idx[caught], 1)
+        np.add.at(acc.killed_by_offer_sim, offer_idx[killed], 1)
+        # caught: shot, imprisoned, or sent back on a suspended sentence; all but the shot are tried
         c_slots = tried[caught]
         v = rng.random(c_slots.size)
         shot = c_slots[v < cd.executed_share]
@@ -143,6 +246,7 @@ class Defection:
         acc.caught_sim += c_slots.size
         acc.executed_sim += shot.size
         acc.imprisoned_sim += jail.size
+        acc.refusal_court_sim += jail.size + sent.size
         w.leave_front(shot, State.EXECUTED)
         w.leave_front(jail, State.IMPRISONED)
         w.to_pipeline(sent, day + cd.sent_back_delay_days)

@@ -3,10 +3,15 @@
 The day at the front, in this order (the order of random draws):
 
 1. casualties, fixed rates or Lanchester, drawn by thinning; some wounded return later;
-2. defection attempts (:class:`sim.submodels.defection.Defection`);
-3. AWOL without an offer: unwillingness and low morale past one's threshold;
-4. unit morale (D2, P4) and commanders' distrust (D4); the day's attempt share, which
-   the Kremlin observes the next morning.
+   then involuntary captures by the enemy (``front.capture_rate``);
+2. the defection funnel (:class:`sim.submodels.defection.Defection`);
+3. AWOL without an offer: the same random-utility choice as an offer (status ``awol``:
+   hiding at home or abroad; caught with today's detection, tried and imprisoned or sent
+   back on a suspended sentence), taken when a chance to walk comes (``front.awol_rate``);
+4. morale (D2, P4), the same for every unit, from the front's casualty probability and
+   defection share (rates, so it does not depend on ``population.scale``), and
+   commanders' distrust (D4); the day's attempt share, which the Kremlin observes the
+   next morning.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import numpy as np
 from sim.actors import Actors
 from sim.config.schema import Scenario
 from sim.ledger import State
+from sim.mechanisms import choice as ch
 from sim.mechanisms.front import casualty_rates, step_value, update_morale
 from sim.mechanisms.sampling import candidates
-from sim.submodels.defection import Defection
+from sim.submodels.defection import Defection, awol_params
 from sim.submodels.routes import Routes
 from sim.world import World
 
@@ -27,8 +33,9 @@ class Front:
     """Soldiers at the front.
 
     Reads: ``sc.front``, ``sc.defection`` weights, the pool size and ``accounts.fled_sim``
-    (the exodus lowers target morale). Writes: front slots, pool and ledger (FRONT -> KIA,
-    WOUNDED_OUT, RECOVERING, HIDING, AWOL), ``accounts`` (kia, wia, awol, kia by origin),
+    (the exodus lowers target morale), the Kremlin's detection. Writes: front slots, pool
+    and ledger (FRONT -> KIA, WOUNDED_OUT, RECOVERING, CAPTURED, HIDING, AWOL, IMPRISONED),
+    ``accounts`` (kia, wia, captured, awol, AWOL and refusal court cases, kia by origin),
     unit morale and attempt rates, ``signals.region_casualties`` (via the world) and
     ``signals.attempt_share``. Owns the defection submodel and runs it between casualties
     and AWOL.
@@ -38,16 +45,16 @@ class Front:
         self.world, self.front, self.pool, self.rng = world, world.front, world.pool, world.rng
         self.accounts, self.signals = world.accounts, world.signals
         self.cfg, self.d_cfg, self.enemy_strength = sc.front, sc.defection, sc.front.enemy_strength
+        self.kremlin, self.cd = actors.kremlin, sc.kremlin.counter_defection
         self.defection = Defection(world, routes, actors, sc)
 
     def step(self, day: int) -> None:
         """Run the day at the front."""
-        fr_cfg, d_cfg, w = self.cfg, self.d_cfg, self.world
+        fr_cfg, w = self.cfg, self.world
         fr, s, rng, acc = self.front, w.scale, self.rng, self.accounts
         self.defection.new_day()
         present = fr.active()
         n_units = fr.n_units
-        losses_u = np.zeros(n_units)
         if present.size == 0:
             self.signals.attempt_share = 0.0
             return
@@ -62,7 +69,6 @@ class Front:
         kia = hit[v < p_kia]
         wia = hit[v >= p_kia]
         w.count_casualties(kia, wia)
-        losses_u += fr.unit_sum(kia) + fr.unit_sum(wia)
         np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
         acc.kia_sim += kia.size
         acc.wia_sim += wia.size
@@ -71,26 +77,57 @@ class Front:
         back, out = wia[ret], wia[~ret]
         w.leave_front(out, State.WOUNDED_OUT)
         w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
+        # involuntary captures in combat (prisoners of war), at the day's intensity
+        present = fr.active()
+        cap = present[candidates(rng, 0, present.size, min(1.0, fr_cfg.capture_rate * intensity))]
+        acc.captured_sim += cap.size
+        w.leave_front(cap, State.CAPTURED)
 
         present = fr.active()
-        gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)  # before today's defections
-        attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present)
-        # AWOL without any offer: private unwillingness and low morale past one's threshold
-        rest = present[~attempt]
-        rest = rest[candidates(rng, 0, rest.size, fr_cfg.awol_rate)]  # thinning: a chance to walk today
-        ru = rest // fr.unit_slots
-        walk_score = d_cfg.unwillingness_weight * fr.unwillingness[rest] + fr_cfg.morale_weight * (1 - fr.morale[ru]) \
-            + d_cfg.social_weight * gone_total[ru] - fr_cfg.home_attachment
-        awol = rest[walk_score >= fr.threshold[rest]]
-        acc.awol_sim += awol.size
-        inside = awol[fr.man_id[awol] >= 0]
-        outside = awol[fr.man_id[awol] < 0]
-        self.pool.touch(w.leave_front(inside, State.HIDING))
-        w.leave_front(outside, State.AWOL)
-        # morale (D2, P4) and commanders' distrust (D4)
+        attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
+        self._awol(day, present[~attempt])
+        # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
+        # mean morale does not depend on how many simulated soldiers a unit holds
         slots_u = np.maximum(fr.unit_slots, 1)
         target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
-        fr.morale = update_morale(fr.morale, losses_u / slots_u, defect_u / slots_u, target, fr_cfg.morale_recovery,
-                                  fr_cfg.morale_loss_sensitivity, fr_cfg.morale_defection_sensitivity)
+        defect_share = float(defect_u.sum()) / max(present.size, 1)
+        fr.morale = update_morale(fr.morale, np.full(n_units, p_hit), np.full(n_units, defect_share), target,
+                                  fr_cfg.morale_recovery, fr_cfg.morale_loss_sensitivity,
+                                  fr_cfg.morale_defection_sensitivity)
         fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
         self.signals.attempt_share = n_tried * s / max(present.size * s, 1.0)
+
+    def _awol(self, day: int, rest: np.ndarray) -> None:
+        """Walking away without an offer, among the soldiers who did not attempt today.
+
+        A chance to walk comes with ``front.awol_rate`` a day (thinning); he takes it when
+        his persistent taste is below the probability of the AWOL choice (status ``awol``,
+        no payment, caught with today's detection: the same deterrent as an offer). Caught
+        men go to court (AWOL cases): ``front.awol_suspended_share`` are sent back to the
+        front on a suspended sentence, the rest imprisoned. The others leave: pool men hide
+        at home (HIDING), soldiers from outside the pool are AWOL.
+        """
+        fr, rng, acc, w, km = self.front, self.rng, self.accounts, self.world, self.kremlin
+        rest = rest[candidates(rng, 0, rest.size, self.cfg.awol_rate)]
+        if rest.size == 0:
+            return
+        p = awol_params(self.defection.params)
+        ru = rest // fr.unit_slots
+        gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
+        du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru]),
+                                   gone_total[ru], fr.family[rest], params=p)
+        walk = rest[fr.taste[rest] < ch.consider_probability(du, p.sigma)]
+        acc.awol_sim += walk.size
+        caught = rng.random(walk.size) < km.detection
+        tried = walk[caught]
+        acc.awol_court_sim += tried.size
+        acc.refusal_court_sim += tried.size
+        back = rng.random(tried.size) < self.cfg.awol_suspended_share
+        w.to_pipeline(tried[back], day + self.cd.sent_back_delay_days)
+        w.leave_front(tried[~back], State.IMPRISONED)
+        acc.imprisoned_sim += int((~back).sum())
+        gone = walk[~caught]
+        inside = gone[fr.man_id[gone] >= 0]
+        outside = gone[fr.man_id[gone] < 0]
+        self.pool.touch(w.leave_front(inside, State.HIDING))
+        w.leave_front(outside, State.AWOL)

@@ -53,4 +53,5 @@ class Pipeline:
         origin = np.concatenate([np.full(a.count, a.origin, dtype=np.int8) for a in due])
         quality = np.concatenate([np.full(a.count, a.quality, dtype=np.float32) for a in due])
         men = np.concatenate([a.men if a.men is not None else np.full(a.count, -1, dtype=np.int64) for a in due])
-        self.front.add(self.rng, self.sc, origin, quality, men, self.sc.population.family_ties_share)
+        self.front.add(self.rng, self.sc, origin, quality, men, self.sc.population.family_ties_share,
+                       self.pool.opposition, self.pool.family)

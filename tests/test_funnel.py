@@ -1,0 +1,150 @@
+"""The defection funnel as wired into the model (issue 15, items 1-4; Done-when tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.config.loader import load_scenario
+from sim.model import AsylumModel
+from sim.simulate import run_replication
+from sim.submodels.front import Front as FrontPhase
+
+STAGES = ("offer_aware_cum", "offer_considering_cum", "defection_attempts_cum", "defected_cum")
+
+
+def _sc(name: str, scale: int, *sets: str, days: int | None = None):
+    sc = load_scenario(name, overrides=[f"population.scale={scale}", "run.check_ledger=true", *sets])
+    return sc if days is None else sc.model_copy(update={"run": sc.run.model_copy(update={"days": days})})
+
+
+def test_funnel_stages_are_monotone_per_offer_every_day():
+    # many soldiers consider and get chances, so every stage is populated within 60 days
+    sc = _sc("caplan", 200, "defection.opportunity_rate=0.01")
+    df = run_replication(sc, 3, days=60)
+    for o in ("ukraine_amnesty", "caplan_v2"):
+        cols = [f"{s}__{o}" for s in STAGES]
+        v = df[cols].to_numpy()
+        assert (np.diff(v, axis=1) <= 0).all(), f"{o}: a later stage exceeds an earlier one"
+        assert v[-1, 3] > 0, f"{o}: nobody crossed, the test would show nothing"
+        att = df[f"defection_attempts_cum__{o}"]
+        out = df[[f"defection_caught_cum__{o}", f"defection_killed_cum__{o}", f"defected_cum__{o}"]].sum(axis=1)
+        assert np.allclose(att, out), "every attempt ends caught, killed or across"
+        req = df[f"offer_requests_cum__{o}"]
+        assert np.allclose(req, df[f"offer_considering_cum__{o}"] * (1 + sc.defection.request_multiplier))
+
+
+def test_no_soldier_defects_under_an_offer_he_does_not_know():
+    # publicity 0 and no salience event: nobody learns of Caplan's offer, so nobody takes it,
+    # while Ukraine's (known) offer still draws considerers
+    sc = _sc("caplan", 200, "offers.caplan_v2.publicity=0", "defection.salience_events=[]",
+             "defection.opportunity_rate=0.01")
+    df = run_replication(sc, 4, days=40)
+    for s in STAGES:
+        assert df[f"{s}__caplan_v2"].iloc[-1] == 0
+    assert df["offer_considering_cum__ukraine_amnesty"].iloc[-1] > 0
+
+
+def test_a_salience_event_makes_soldiers_aware_on_its_day():
+    base = _sc("baseline", 200, "offers.ukraine_amnesty.publicity=0.0001", "defection.salience_events=[]")
+    shock = _sc("baseline", 200, "offers.ukraine_amnesty.publicity=0.0001",
+                "defection.salience_events=[{day: 10, awareness_boost: 0.5}]")
+    a = run_replication(base, 5, days=15).set_index("day")["offer_aware_cum__ukraine_amnesty"]
+    b = run_replication(shock, 5, days=15).set_index("day")["offer_aware_cum__ukraine_amnesty"]
+    jump_b, jump_a = b[10] - b[9], a[10] - a[9]
+    assert jump_b > 0.3 * base.front.initial_strength and jump_b > 20 * max(jump_a, 1)
+
+
+def _model_with_one_offer(*sets: str) -> tuple[AsylumModel, object]:
+    sc = _sc("baseline", 10, "defection.opportunity_rate=0", *sets)
+    m = AsylumModel(sc, 11)
+    front_phase = next(p for p in m.phases if isinstance(p, FrontPhase))
+    return m, front_phase.defection
+
+
+def _considering_after(m: AsylumModel, dfn, gone_share: float) -> int:
+    """Soldiers of the first ten units who consider Ukraine's offer with ``gone_share`` of
+    their unit already gone under it (all aware, same tastes)."""
+    fr = m.world.front
+    units = np.arange(10)
+    slots = np.flatnonzero(fr.occupied)
+    slots = slots[np.isin(slots // fr.unit_slots, units)]
+    fr.aware[slots] |= 1
+    fr.considered[slots] = 0
+    fr.gone[:, 0] = 0.0
+    fr.gone[units, 0] = gone_share * fr.unit_slots
+    before = m.world.accounts.considered_by_offer_sim[0]
+    m.offers[0].active = True
+    dfn.step(0, slots, 0.0006)
+    return int(m.world.accounts.considered_by_offer_sim[0] - before)
+
+
+def test_the_unit_cascade_tips_a_unit_through_the_submodel():
+    m, dfn = _model_with_one_offer()
+    none_gone = _considering_after(m, dfn, 0.0)
+    m, dfn = _model_with_one_offer()
+    half_gone = _considering_after(m, dfn, 0.5)  # social_weight 5 HLY x 0.5 = +2.5 HLY
+    assert half_gone > 3 * max(none_gone, 1)
+
+
+def test_a_loyal_unit_does_not_tip():
+    m, dfn = _model_with_one_offer("defection.private_mean=-40")
+    assert _considering_after(m, dfn, 0.5) == 0
+
+
+def test_a_mobilized_man_keeps_his_opposition_and_family_at_the_front():
+    sc = _sc("baseline", 200)
+    m = AsylumModel(sc, 2)
+    for _ in range(60):
+        m.step()
+    fr, pool = m.world.front, m.world.pool
+    inside = np.flatnonzero(fr.occupied & (fr.man_id >= 0))
+    assert inside.size > 50
+    men = fr.man_id[inside]
+    assert np.array_equal(fr.unwillingness[inside], pool.opposition[men])
+    assert np.array_equal(fr.family[inside], pool.family[men])
+
+
+def test_captures_awol_and_court_cases_are_separate_flows():
+    df = run_replication(_sc("history_2022", 200), 6, days=200)
+    last = df.iloc[-1]
+    assert last["captured_by_enemy_cum"] > 0 and last["awol_cum"] > 0
+    assert 0 < last["awol_court_cases_cum"] < last["awol_cum"]
+    assert last["refusal_court_cases_cum"] >= last["awol_court_cases_cum"]
+    share = last["defected_cum"] / (last["defected_cum"] + last["captured_by_enemy_cum"])
+    assert last["pow_voluntary_share"] == pytest.approx(share)
+
+
+def test_more_detection_deters_awol():
+    lo = run_replication(_sc("baseline", 200, "kremlin.counter_defection.detection_base=0.05"), 8, days=90)
+    hi = run_replication(_sc("baseline", 200, "kremlin.counter_defection.detection_base=0.9",
+                             "kremlin.counter_defection.detection_max=0.95"), 8, days=90)
+    assert hi["awol_cum"].iloc[-1] < 0.7 * lo["awol_cum"].iloc[-1]
+
+
+def test_scenarios_add_their_offers_to_ukraines():
+    assert [o.name for o in load_scenario("baseline").offers] == ["ukraine_amnesty"]
+    assert [o.name for o in load_scenario("kuran").offers] == ["ukraine_amnesty", "kuran_asylum"]
+    assert [o.name for o in load_scenario("caplan").offers] == ["ukraine_amnesty", "caplan_v2"]
+    assert load_scenario("no_offers").offers == []
+
+
+HEADLINE = ("defected_cum", "awol_cum", "captured_by_enemy_cum", "kia_cum", "offer_requests_cum__ukraine_amnesty")
+
+
+def test_per_real_person_rates_do_not_depend_on_scale():
+    """Scales 50, 100 and 200 (units of 2, 1 and 1 simulated soldiers) agree in expectation:
+    the difference of means is within 4 standard errors from the replication spread."""
+    days, reps = 90, 4
+    res = {}
+    for scale in (50, 100, 200):
+        sc = _sc("baseline", scale, "defection.opportunity_rate=0.001")
+        rows = [run_replication(sc, 100 + r, days=days).iloc[-1] for r in range(reps)]
+        res[scale] = {k: np.array([row[k] / row["front_strength"] for row in rows]) for k in HEADLINE}
+    for k in HEADLINE:
+        ref = res[50][k]
+        for scale in (100, 200):
+            x = res[scale][k]
+            se = np.sqrt(ref.var(ddof=1) / reps + x.var(ddof=1) / reps)
+            tol = 4 * se + 0.05 * abs(ref.mean())  # plus 5% for the stochastic rounding of small counts
+            assert abs(x.mean() - ref.mean()) <= tol, f"{k} at scale {scale}: {x.mean():.4g} vs {ref.mean():.4g} (tol {tol:.3g})"
