@@ -456,7 +456,7 @@ class FrontConfig(Strict):
     awol_rate: float = P(0.0003, "002; assumption, set so that history_2022 has AWOL court cases of the order of csv:awol_court_cases_year", "Daily probability a soldier who would rather walk away than stay (the same random-utility choice as an offer, status 'awol') gets the chance to", "1/day", ge=0.0, le=1.0)
     awol_consumption_usd: float = P(10_000.0, "assumption", "Consumption of a soldier hiding at home or abroad after walking away (informal work, below the 13,000 home average); must exceed what prison then home is worth for detection to deter", "USD/year", gt=0.0, le=1e6)
     awol_suspended_share: Share = P(0.35, "csv:refusal_court_cases_cumulative (Mediazona: more than a third of AWOL sentences suspended)", "Share of AWOL court cases ending in a suspended sentence that sends the man back to the front")
-    capture_rate: float = P(0.00004, "assumption from csv:pow_voluntary_surrender_share (about 20% of POWs surrendered voluntarily); to be calibrated", "Daily probability a soldier is captured by the enemy in combat (involuntary), at intensity 1", "1/day", ge=0.0, le=1.0)
+    capture_rate: float = P(0.000006, "assumption from csv:pow_voluntary_surrender_share (about 20% of POWs surrendered voluntarily); to be calibrated", "Daily probability a soldier is captured by the enemy in combat (involuntary), at intensity 1", "1/day", ge=0.0, le=1.0)
     distrust_weight: Share = P(0.5, "004", "Effectiveness lost per unit of commanders' perceived defection risk (D4)")
     distrust_reference_rate: float = P(0.002, "004", "Daily unit defection rate at which perceived risk saturates", "1/day", gt=0.0, le=1.0)
     initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")

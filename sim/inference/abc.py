@@ -126,7 +126,7 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
 DEFAULT_PRIORS: tuple[Prior, ...] = (
     Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01, "assumption (default 0.0001)"),
     Prior("front.awol_rate", "loguniform", 1e-4, 0.05, "assumption (default 0.001, source 002)"),
-    Prior("front.capture_rate", "loguniform", 1e-6, 1e-3, "assumption (default 0.00004)"),
+    Prior("front.capture_rate", "loguniform", 1e-6, 1e-3, "assumption (default 0.000006)"),
     Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9, "assumption (default 0.25, 004 comments)"),
     Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2, "assumption (default 0.02, 004)"),
     Prior("defection.private_mean", "uniform", -6.0, 3.0, "assumption (default -1.5 HLY, 004 Kuran)"),
