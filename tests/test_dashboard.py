@@ -40,10 +40,10 @@ def test_every_lever_path_is_a_schema_field(lever):
 
 
 @pytest.mark.parametrize(("key", "value", "read"), [
-    ("payment", 250_000.0, lambda s: s.offers[0].payment_usd),
-    ("credibility", 0.4, lambda s: s.offers[0].credibility.base),
-    ("publicity", 0.1, lambda s: s.offers[0].publicity),
-    ("deadline", 90, lambda s: s.offers[0].deadline_day),
+    ("payment", 250_000.0, lambda s: s.offers[-1].payment_usd),
+    ("credibility", 0.4, lambda s: s.offers[-1].credibility.base),
+    ("publicity", 0.1, lambda s: s.offers[-1].publicity),
+    ("deadline", 90, lambda s: s.offers[-1].deadline_day),
     ("detection", 0.6, lambda s: s.kremlin.counter_defection.detection_base),
     ("exit_voice", "complement", lambda s: s.protest.exit_voice.link),
 ])
@@ -74,7 +74,7 @@ def test_unchanged_values_give_no_overrides_and_bad_levers_are_one_line_errors()
     with pytest.raises(ConfigError, match="unknown lever"):
         levers.overrides(base, {"paymnt": 1})
     with pytest.raises(ConfigError, match="makes no offer"):
-        levers.overrides(load_scenario("baseline"), {"payment": 1.0})
+        levers.overrides(load_scenario("no_offers"), {"payment": 1.0})
     with pytest.raises(ConfigError, match="no host named 'atlantis'"):
         levers.overrides(base, {"draftee_hosts": ["atlantis"]})
     with pytest.raises(ConfigError, match=r"credibility\.base"):
@@ -113,7 +113,7 @@ def test_whatif_spec_pairs_baseline_and_the_moved_scenario():
     spec = levers.whatif_spec("caplan", {"payment": 1e6}, scale=400, days=30, replications=3)
     assert spec.kind == "compare" and spec.baseline == "baseline"
     assert spec.names == ["baseline", "caplan_whatif"] and spec.replications == 3 and spec.days == 30
-    assert spec.scenarios[1].offers[0].payment_usd == 1e6
+    assert spec.scenarios[1].offers[-1].payment_usd == 1e6
     assert {s.population.scale for s in spec.scenarios} == {400}
     same = levers.whatif_spec("baseline", {}, days=30)
     assert same.names == ["baseline", "baseline_whatif"]

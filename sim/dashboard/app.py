@@ -228,7 +228,7 @@ def LeverControl(lv: levers.Lever, current: Any, hosts: list[str]) -> None:
 def WhatIfMode(settings: Settings) -> None:
     """Choose a scenario, move levers, run a paired ensemble against baseline, save."""
     from sim.config import load_scenario
-    from sim.config.loader import list_scenarios
+    from sim.config.files import list_scenarios
 
     names = [e.name for e in list_scenarios()]
 
@@ -245,7 +245,7 @@ def WhatIfMode(settings: Settings) -> None:
         return
     current = levers.current_values(chosen)
     hosts = levers.host_names(chosen)
-    offer = levers.first_offer(chosen)
+    offer = levers.lever_offer(chosen)
     solara.Markdown(f"Offer levers move **{offer}**." if offer else
                     f"`{scenario.value}` makes no offer: the offer levers are off.")
     for lv in levers.LEVERS:

@@ -29,7 +29,7 @@ from sim.errors import ConfigError, ResultsError
 
 if TYPE_CHECKING:
     from sim.config import Scenario
-    from sim.runner.ensemble import EnsembleSpec
+    from sim.runner.spec import EnsembleSpec
 
 Kind = Literal["number", "optional_day", "choice", "hosts"]
 
@@ -98,9 +98,14 @@ def _get(data: Any, parts: list[str]) -> Any:
     return node
 
 
-def first_offer(scenario: Scenario) -> str | None:
-    """The name of the offer the offer levers move (the scenario's first), or None."""
-    return scenario.offers[0].name if scenario.offers else None
+def lever_offer(scenario: Scenario) -> str | None:
+    """The name of the offer the offer levers move, or None without an offer.
+
+    The scenario's last offer: named scenarios extend the baseline, which holds Ukraine's
+    real offer, and add their own offer after it (Caplan's in ``caplan``), so the last offer
+    is the one the scenario is about; in ``baseline`` it is Ukraine's.
+    """
+    return scenario.offers[-1].name if scenario.offers else None
 
 
 def host_names(scenario: Scenario) -> list[str]:
@@ -114,7 +119,7 @@ def current_values(scenario: Scenario) -> dict[str, Any]:
     ``hosts`` levers give the sorted list of hosts whose policy is not ``closed``.
     """
     data = scenario.model_dump(mode="json")
-    offer = first_offer(scenario)
+    offer = lever_offer(scenario)
     out: dict[str, Any] = {}
     for lv in LEVERS:
         if lv.needs_offer and offer is None:
@@ -156,7 +161,7 @@ def changes(scenario: Scenario, values: dict[str, Any]) -> list[tuple[str, Any]]
         raise ConfigError("what if", unknown[0], f"unknown lever; levers: {', '.join(LEVER_BY_KEY)}")
     now = current_values(scenario)
     data = scenario.model_dump(mode="json")
-    offer = first_offer(scenario)
+    offer = lever_offer(scenario)
     hosts = host_names(scenario)
     out: list[tuple[str, Any]] = []
     for lv in LEVERS:
@@ -219,7 +224,7 @@ def whatif_spec(ref: str, values: dict[str, Any], *, baseline: str = "baseline",
     so replication ``i`` is paired, as in ``asylumsim compare``.
     """
     from sim.config import load_scenario
-    from sim.runner.ensemble import EnsembleSpec
+    from sim.runner.spec import EnsembleSpec
 
     if replications < 1:
         raise ResultsError("--replications must be at least 1")
@@ -294,12 +299,12 @@ def save_scenario(folder: Path, ref: str, name: str, values: dict[str, Any], des
     import os
 
     from sim.config import load_scenario
-    from sim.runner.ensemble import first_difference
+    from sim.runner.spec import first_difference
 
     if not NAME_RE.fullmatch(name):
         raise ConfigError("save as scenario", "name", f"{name!r} is not a valid name: use letters, digits, _ and -, "
                           "starting with a letter or digit")
-    from sim.config.loader import list_scenarios
+    from sim.config.files import list_scenarios
 
     folder = Path(folder)
     path = folder / f"{name}.yaml"

@@ -62,7 +62,7 @@ def find_results(roots: list[Path]) -> list[Path]:
 
 def load(folder: Path) -> tuple[dict[str, Any], Any]:
     """Manifest and combined table of ``folder``; raises ResultsError in one line."""
-    from sim.runner.ensemble import load_results
+    from sim.runner.tables import load_results
 
     try:
         return load_results(Path(folder))
