@@ -31,7 +31,8 @@ from pathlib import Path
 from sim.errors import ResultsError
 
 REPO = Path(__file__).resolve().parents[1]
-COMMAND: tuple[str, ...] = ("compare", "baseline", "kuran", "caplan", "ukraine_2022", "--replications", "10", "--scale", "50")
+COMMAND: tuple[str, ...] = ("compare", "baseline", "no_offers", "kuran", "caplan", "caplan_tiered", "draftee_asylum",
+                            "--replications", "10", "--scale", "10")
 """The README's comparison (its first command, after the install)."""
 DOCUMENTED = "asylumsim " + " ".join(COMMAND)
 OUT_NAME = "results/first"
@@ -156,7 +157,7 @@ def bodies(pub: Published) -> dict[str, str]:
     }
 
 
-DOC_BLOCKS: dict[str, tuple[str, ...]] = {README: ("figure",), GUIDE: ("compare-output", "reading", "legend")}
+DOC_BLOCKS: dict[str, tuple[str, ...]] = {README: ("figure", "compare-output"), GUIDE: ("compare-output", "reading", "legend")}
 """Which generated blocks each document holds."""
 
 

@@ -84,7 +84,8 @@ def _fake_run(tmp_path: Path, caplan_365: float = -39500.0) -> published.Publish
 def _write_docs(root: Path) -> None:
     (root / "docs").mkdir(parents=True)
     (root / published.README).write_text(
-        "# x\n<!-- BEGIN generated:figure (do not edit) -->\nold\n<!-- END generated:figure -->\ntail\n", encoding="utf-8")
+        "# x\n<!-- BEGIN generated:figure (do not edit) -->\nold\n<!-- END generated:figure -->\ntail\n"
+        "<!-- BEGIN generated:compare-output -->\n<!-- END generated:compare-output -->\n", encoding="utf-8")
     (root / published.GUIDE).write_text("".join(
         f"text\n<!-- BEGIN generated:{n} -->\n<!-- END generated:{n} -->\n" for n in ("compare-output", "reading", "legend")),
         encoding="utf-8")
@@ -103,12 +104,13 @@ def test_bodies_quote_the_comparison_table(tmp_path):
 def test_write_then_check_then_a_changed_number_is_named(tmp_path):
     _write_docs(tmp_path)
     pub = _fake_run(tmp_path)
-    assert set(published.stale_blocks(pub, tmp_path)) == {"README.md:figure", "docs/guide.md:compare-output",
+    assert set(published.stale_blocks(pub, tmp_path)) == {"README.md:figure", "README.md:compare-output",
+                                                         "docs/guide.md:compare-output",
                                                          "docs/guide.md:reading", "docs/guide.md:legend"}
     assert published.write_docs(pub, tmp_path) == [published.README, published.GUIDE]
     assert published.stale_blocks(pub, tmp_path) == []
     readme = (tmp_path / published.README).read_text(encoding="utf-8")
-    assert readme.endswith("<!-- END generated:figure -->\ntail\n") and "old\n" not in readme
+    assert "<!-- END generated:figure -->\ntail\n" in readme and "old\n" not in readme
     assert "commit abcdef123456, Python 3.12.1, locked dependencies (requirements/test.lock)" in readme
     assert published.write_docs(pub, tmp_path) == [], "a second write changes nothing"
     moved = _fake_run(tmp_path, caplan_365=-38000.0)
