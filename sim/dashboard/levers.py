@@ -43,7 +43,7 @@ class Lever:
         key: Identifier of the lever (the page's state key).
         label: What the page shows.
         path: Scenario path in the ``--set`` syntax; ``{offer}`` is the chosen
-            scenario's first offer, ``{host}`` each host in turn.
+            scenario's last offer (:func:`lever_offer`), ``{host}`` each host in turn.
         kind: ``number`` (a slider), ``optional_day`` (a day or none), ``choice`` (one of
             ``choices``) or ``hosts`` (the set of hosts whose policy is not ``closed``).
         low: Smallest value of a number (``number``, ``optional_day``).
