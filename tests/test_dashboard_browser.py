@@ -158,7 +158,7 @@ def test_results_then_what_if_then_save(page, server, workdir):
     res = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "rich_offer.yaml"], cwd=workdir,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.startswith("ok: rich_offer.yaml (rich_offer: 1 offers")
+    assert res.stdout.startswith("ok: rich_offer.yaml (rich_offer: 2 offers")  # Ukraine's and Caplan's
     # A second save under the same name is refused in one line; the file stays.
     page.locator(".save-scenario").click()
     expect(page.locator(".save-message")).to_contain_text("exists; choose another name")
