@@ -94,6 +94,7 @@ def _defected(folder: Path, scenario: str, day: int) -> float:
 def test_results_then_what_if_then_save(page, server, workdir):
     folder = workdir / "results" / "caplan-small"
     page.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)  # expect()'s own default is 5 s: too short on a loaded machine
     page.goto(server)
 
     # Results: the headline numbers are comparison.csv's, formatted as the CLI prints them.
@@ -119,9 +120,16 @@ def test_results_then_what_if_then_save(page, server, workdir):
     expect(err).to_have_count(1)
     expect(err).to_have_text(re.compile(r"^\s*error: --set: offers\.caplan_v2\.credibility\.base: [^\n]+$"))
     expect(page.locator(".run-whatif")).to_be_disabled()
-    # The typed value stays (the slider beside it must not send back its clamped 1.0).
+    # The typed value stays: the slider beside it must not send back its clamped 1.0 (it
+    # did, a moment after the error line showed, which made this test flaky). A save is a
+    # round trip behind that echo (one ordered websocket), so it must still see 1.5 and refuse.
     expect(cred).to_have_value("1.5")
     expect(page.locator(".changes")).to_have_text("Changes: none")
+    page.get_by_label("New scenario name").fill("out_of_range")
+    page.locator(".save-scenario").click()
+    expect(page.locator(".save-message")).to_contain_text("credibility")
+    assert not (workdir / "out_of_range.yaml").exists()
+    expect(cred).to_have_value("1.5")
     expect(err).to_have_count(1)
     cred.fill("0.9")
     cred.press("Enter")
