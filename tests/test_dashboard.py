@@ -3,6 +3,8 @@ Results mode's headline cells, and ``dashboard_cmd``'s refusals."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 from pydantic import BaseModel
@@ -132,3 +134,52 @@ def test_dashboard_cmd_refuses_a_folder_without_results_in_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     res = CliRunner().invoke(_cli(), [str(tmp_path / "empty")])
     assert res.exit_code == 1 and "is not an asylumsim results folder and holds none" in res.output
+
+
+def _files(root) -> dict:
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+
+
+def test_page_figures_are_the_clis_drawn_in_memory_without_writing_a_file(tmp_path, monkeypatch):
+    """Issue 18: the Results mode's figure is byte for byte the PNG ``asylumsim plot`` writes,
+    and drawing it writes nothing: not into the results folder, the working directory or
+    the temporary folder (here a read-only one)."""
+    import tempfile
+
+    from helpers_runner import FAKE, invoke
+
+    from sim.dashboard import results
+    from sim.plots import draw_results
+
+    out = tmp_path / "cmp"
+    r = invoke(["compare", "baseline", "caplan", "--days", "20", "-n", "2", "--model", FAKE,
+                "--executor", "inline", "--no-plots", "--out", out])
+    assert r.exit_code == 0, r.stderr
+    manifest, ts = results.load(out)
+    metric = results.metric_choices(ts)[0]
+    cli = draw_results(tmp_path / "cli", manifest, ts, [metric], notes=[])
+    expected = next(p for p in cli if p.suffix == ".png").read_bytes()
+
+    quiet = tmp_path / "read-only"
+    quiet.mkdir()
+    quiet.chmod(0o555)
+    monkeypatch.chdir(quiet)
+    monkeypatch.setattr(tempfile, "tempdir", str(quiet))
+    watched = {tmp_path: _files(tmp_path), Path(tempfile.gettempdir()): _files(quiet)}
+    results._figure_png.cache_clear()
+    try:
+        png = results.figure_png(out, metric)
+    finally:
+        quiet.chmod(0o755)
+    assert png == expected
+    assert {root: _files(root) for root in watched} == watched
+    assert not (out / "plots").exists()
+
+
+@pytest.mark.parametrize(("key", "typed", "shown"), [("credibility", 1.5, 1.0), ("credibility", 0.35, 0.35),
+                                                     ("credibility", -0.2, 0.0), ("payment", 123_456, 120_000.0),
+                                                     ("publicity", 0.0125, 0.015), ("payment", 1e6, 1e6)])
+def test_slider_position_is_clamped_and_on_the_step_as_vuetify_rounds(key, typed, shown):
+    """The slider is given a value v-slider keeps, so it never sends back a clamped or
+    rounded value over the one typed into the number field (the lever keeps ``typed``)."""
+    assert levers.slider_position(levers.LEVER_BY_KEY[key], typed) == shown

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -92,6 +94,7 @@ def _defected(folder: Path, scenario: str, day: int) -> float:
 def test_results_then_what_if_then_save(page, server, workdir):
     folder = workdir / "results" / "caplan-small"
     page.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)  # expect()'s own default is 5 s: too short on a loaded machine
     page.goto(server)
 
     # Results: the headline numbers are comparison.csv's, formatted as the CLI prints them.
@@ -109,20 +112,33 @@ def test_results_then_what_if_then_save(page, server, workdir):
     page.get_by_label("Days").fill("60")
     page.get_by_label("Days").press("Enter")
     # A value the schema refuses: the loader's one-line message, and no run.
+    # Auto-waiting assertions throughout: each retries until the page has re-rendered.
     cred = page.get_by_role("textbox", name="Offer: credibility")
     cred.fill("1.5")
     cred.press("Enter")
-    page.wait_for_selector(".error-line")
-    err = page.locator(".error-line").inner_text().strip()
-    assert err.startswith("error: --set: offers.caplan_v2.credibility.base: ") and "\n" not in err
-    assert page.locator(".run-whatif").is_disabled()
+    err = page.locator(".error-line")
+    expect(err).to_have_count(1)
+    expect(err).to_have_text(re.compile(r"^\s*error: --set: offers\.caplan_v2\.credibility\.base: [^\n]+$"))
+    expect(page.locator(".run-whatif")).to_be_disabled()
+    # The typed value stays: the slider beside it must not send back its clamped 1.0 (it
+    # did, a moment after the error line showed, which made this test flaky). A save is a
+    # round trip behind that echo (one ordered websocket), so it must still see 1.5 and refuse.
+    expect(cred).to_have_value("1.5")
+    expect(page.locator(".changes")).to_have_text("Changes: none")
+    page.get_by_label("New scenario name").fill("out_of_range")
+    page.locator(".save-scenario").click()
+    expect(page.locator(".save-message")).to_contain_text("credibility")
+    assert not (workdir / "out_of_range.yaml").exists()
+    expect(cred).to_have_value("1.5")
+    expect(err).to_have_count(1)
     cred.fill("0.9")
     cred.press("Enter")
-    page.wait_for_selector(".error-line", state="detached")
+    expect(err).to_have_count(0)
+    expect(page.locator(".run-whatif")).to_be_enabled()
     pay = page.get_by_role("textbox", name="Offer: payment (USD)")
     pay.fill("1000000")
     pay.press("Enter")
-    page.wait_for_selector("text=offers.caplan_v2.payment_usd=1000000.0")
+    expect(page.locator(".changes")).to_contain_text("offers.caplan_v2.payment_usd=1000000.0")
     page.locator(".run-whatif").click()
     page.wait_for_selector(".running")  # the progress indicator while the runner works
     page.wait_for_selector(".whatif-folder", timeout=120_000)
@@ -139,21 +155,21 @@ def test_results_then_what_if_then_save(page, server, workdir):
     # small size the front's difference is within replication noise; defections are not:
     # the same soldiers' private draws meet a larger payment).
     assert rows[0][1:] == [_expected(folder, "baseline", d, True) for d in (30, 60)]
+    # (At this size and horizon Caplan's own payment may draw nobody by day 60: 0 here.)
     richer, caplan = _defected(where, "caplan_whatif", 60), _defected(folder, "caplan", 60)
-    assert caplan > 0 and richer > caplan, (richer, caplan)
+    assert richer > caplan >= 0, (richer, caplan)
 
     # Save as scenario, then the CLI validates the file.
     page.get_by_label("New scenario name").fill("rich_offer")
     page.locator(".save-scenario").click()
-    page.wait_for_selector(".save-message")
-    assert page.locator(".save-message").inner_text() == f"saved {(workdir / 'rich_offer.yaml').resolve()}"
+    expect(page.locator(".save-message")).to_have_text(f"saved {(workdir / 'rich_offer.yaml').resolve()}")
     res = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "rich_offer.yaml"], cwd=workdir,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.startswith("ok: rich_offer.yaml (rich_offer: 1 offers")
+    assert res.stdout.startswith("ok: rich_offer.yaml (rich_offer: 2 offers")  # Ukraine's and Caplan's
     # A second save under the same name is refused in one line; the file stays.
     page.locator(".save-scenario").click()
-    page.wait_for_selector("text=exists; choose another name")
+    expect(page.locator(".save-message")).to_contain_text("exists; choose another name")
     msg = page.locator(".save-message").inner_text()
     assert msg.startswith("error: ") and "\n" not in msg
     assert "payment_usd: 1000000.0" in (workdir / "rich_offer.yaml").read_text(encoding="utf-8")

@@ -210,7 +210,10 @@ def LeverControl(lv: levers.Lever, current: Any, hosts: list[str]) -> None:
 
     if lv.kind == "number":
         with solara.Row():
-            solara.FloatSlider(lv.label, value=float(value), min=lv.low, max=lv.high, step=lv.step, on_value=set_value)
+            # The slider shows the value as it can (clamped, on its step); it never writes back
+            # a value the user typed into the field (levers.slider_position).
+            solara.FloatSlider(lv.label, value=levers.slider_position(lv, value), min=lv.low, max=lv.high,
+                               step=lv.step, on_value=set_value)
             solara.InputFloat(lv.label, value=float(value), on_value=set_value, continuous_update=False)
     elif lv.kind == "optional_day":
         with solara.Row():

@@ -20,6 +20,7 @@ Nothing here imports Solara, so it is usable (and tested) without the page.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ class Lever:
         key: Identifier of the lever (the page's state key).
         label: What the page shows.
         path: Scenario path in the ``--set`` syntax; ``{offer}`` is the chosen
-            scenario's first offer, ``{host}`` each host in turn.
+            scenario's last offer (:func:`lever_offer`), ``{host}`` each host in turn.
         kind: ``number`` (a slider), ``optional_day`` (a day or none), ``choice`` (one of
             ``choices``) or ``hosts`` (the set of hosts whose policy is not ``closed``).
         low: Smallest value of a number (``number``, ``optional_day``).
@@ -130,6 +131,26 @@ def current_values(scenario: Scenario) -> dict[str, Any]:
         else:
             out[lv.key] = _get(data, lv.path.format(offer=offer).split("."))
     return out
+
+
+def slider_position(lever: Lever, value: float) -> float:
+    """Where the slider of a ``number`` lever shows ``value``: clamped to the lever's range
+    and rounded to its step exactly as Vuetify's ``v-slider`` rounds (``roundValue``).
+
+    The slider must be given a value it keeps as it is: given one outside its range or
+    off its step, ``v-slider`` clamps and rounds it and sends the result back as the user's
+    input, which would overwrite what was typed into the number field beside it (a typed
+    credibility of 1.5 came back as 1.0 a moment later, and its error line vanished).
+    """
+    v = min(max(float(value), lever.low), lever.high)
+    step = float(lever.step)
+    if step <= 0:
+        return v
+    # JavaScript's step.toString(): 10000 (no decimals) for 10000.0, 0.05 (two) for 0.05
+    decimals = 0 if step.is_integer() else len(repr(step).split(".")[1])
+    offset = math.fmod(lever.low, step)
+    snapped = math.floor((v - offset) / step + 0.5) * step + offset  # Math.round
+    return float(f"{min(snapped, lever.high):.{decimals}f}")
 
 
 def _yaml_value(value: Any) -> str:

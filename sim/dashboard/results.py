@@ -1,15 +1,14 @@
 """What the "Results" mode shows of a results folder: figures, headline table, manifest.
 
-The figures are drawn by :mod:`sim.plots` (the CLI's functions, unchanged) into a
-temporary folder and shown as PNG; the headline numbers are read from the folder's
-``comparison.csv`` and formatted as ``asylumsim compare`` prints them. Nothing is written
-into the results folder.
+The figures are drawn by :mod:`sim.plots` (the CLI's figure function,
+:func:`sim.plots.metric_figure`) and rendered to PNG in memory; the headline numbers are
+read from the folder's ``comparison.csv`` and formatted as ``asylumsim compare`` prints
+them. Nothing is written anywhere.
 """
 
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -79,16 +78,14 @@ def metric_choices(ts: Any) -> list[str]:
 
 @lru_cache(maxsize=64)
 def _figure_png(folder: str, mtime: float, metric: str) -> bytes:
-    from sim.plots import draw_results
+    from sim.plots import results_metric_png
 
     manifest, ts = load(Path(folder))
     if metric not in ts.columns:
         raise ResultsError(f"unknown metric {metric!r} in {folder}")
-    with tempfile.TemporaryDirectory(prefix="asylumsim-dash-") as tmp:
-        # draw_results with one metric: sim.plots.plot_metric with the folder's baseline and colours
-        paths = draw_results(Path(tmp), manifest, ts, [metric], notes=[])
-        png = next(p for p in paths if p.suffix == ".png")
-        return png.read_bytes()
+    # The figure draw_results writes for ``asylumsim plot FOLDER --metric METRIC``, as PNG
+    # bytes in memory: the page writes no file (issue 18).
+    return results_metric_png(manifest, ts, metric, notes=[])
 
 
 def figure_png(folder: Path, metric: str) -> bytes:

@@ -126,10 +126,13 @@ def _hide_unused(axes: np.ndarray, used: int, ncols: int) -> None:
             axes[i].set_xlabel(DAY_LABEL)
 
 
+PNG_DPI = 150
+
+
 def _save(fig: Figure, stem: Path) -> list[Path]:
     FigureCanvasAgg(fig)
     paths = []
-    for ext, kw in ((".png", {"dpi": 150}), (".svg", {"metadata": {"Date": None}})):
+    for ext, kw in ((".png", {"dpi": PNG_DPI}), (".svg", {"metadata": {"Date": None}})):
         buf = io.BytesIO()
         # SVG text stays text: smaller, editable, and much faster than glyph paths.
         with matplotlib.rc_context({"svg.fonttype": "none"}):
@@ -151,6 +154,13 @@ def _n_reps(ts: pd.DataFrame) -> int:
 @_plain_text
 def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None = None,
                 cmap: dict[str, str] | None = None) -> list[Path]:
+    """Write :func:`metric_figure` as PNG and SVG at ``stem``; returns the paths written."""
+    return _save(metric_figure(ts, metric, baseline, cmap), stem)
+
+
+@_plain_text
+def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
+                  cmap: dict[str, str] | None = None) -> Figure:
     """One metric over days: median and band per scenario; below, the paired difference.
 
     The difference panel is drawn when a baseline is given and there is another scenario.
@@ -160,12 +170,12 @@ def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None 
     Args:
         ts: Table with ``scenario``, ``replication``, ``day`` and ``metric`` columns.
         metric: Column to draw.
-        stem: Output path without suffix.
         baseline: Scenario the differences are taken from, or None.
         cmap: Scenario -> colour (:func:`run_colors`), so colours match across figures.
 
     Returns:
-        The PNG and SVG paths written (``stem`` + suffix).
+        The figure (nothing is written; :func:`plot_metric` saves it, :func:`png_bytes`
+        renders it in memory).
     """
     order, cmap = _order_and_colors(ts, cmap, baseline)
     title, unit = title_for(metric)
@@ -198,7 +208,34 @@ def plot_metric(ts: pd.DataFrame, metric: str, stem: Path, baseline: str | None 
     if skipped:
         ax.text(0.01, 0.02, _skip_note(skipped), transform=ax.transAxes, fontsize=8, color="#555555")
         _note(f"{metric}: {_skip_note(skipped)} (left out of the figure)")
-    return _save(fig, stem)
+    return fig
+
+
+@_plain_text
+def png_bytes(fig: Figure) -> bytes:
+    """``fig`` as the PNG :func:`plot_metric` writes (same resolution), in memory only."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    return buf.getvalue()
+
+
+def results_metric_png(manifest: dict[str, Any], ts: pd.DataFrame, metric: str,
+                       notes: list[str] | None = None) -> bytes:
+    """PNG bytes of the figure ``draw_results(folder, manifest, ts, [metric])`` writes to
+    ``plots/METRIC.png`` (same baseline, colours and resolution); writes no file.
+
+    Args:
+        notes: If given, the drawing's notes are appended here (see :func:`draw_results`).
+    """
+    baseline, cmap = _baseline_and_colors(manifest, ts)
+    NOTES.clear()
+    try:
+        return png_bytes(metric_figure(ts, metric, baseline, cmap=cmap))
+    finally:
+        found, NOTES[:] = list(NOTES), []
+        if notes is not None:
+            notes.extend(found)
 
 
 def _last_value_labels(d: pd.DataFrame, scenarios: Sequence[str]) -> dict[str, str]:
@@ -310,10 +347,15 @@ def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metri
                 print(f"note: {n}", file=sys.stderr)
 
 
+def _baseline_and_colors(manifest: dict[str, Any], ts: pd.DataFrame) -> tuple[str | None, dict[str, str]]:
+    """The baseline differences are taken from (comparisons only) and the run's colours."""
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    return baseline, run_colors(manifest, ts)
+
+
 def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None) -> list[Path]:
     plots = folder / storage.PLOTS_DIR
-    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
-    cmap = run_colors(manifest, ts)
+    baseline, cmap = _baseline_and_colors(manifest, ts)
     written: list[Path] = []
     if metrics:
         for m in metrics:
