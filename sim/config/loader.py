@@ -196,4 +196,26 @@ def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     data.pop("extends", None)
     for text in overrides:
         data = apply_override(data, text, prov)
-    return validate(data, prov, str(path))
+    return _resolve_posterior(validate(data, prov, str(path)), prov, str(path))
+
+
+def _resolve_posterior(s: Scenario, prov: dict[Path_t, str], fallback: str) -> Scenario:
+    """Make ``uncertainty.posterior`` absolute (relative to the file that set it) and check the file.
+
+    ``package:NAME`` stays as written; a path given with ``--set`` is relative to the
+    working directory.
+
+    Raises:
+        ConfigError: naming the posterior file and the problem (see
+            :func:`sim.config.posterior.load_posterior`).
+    """
+    from sim.config import posterior
+
+    ref = s.uncertainty.posterior
+    if ref is None:
+        return s
+    source = _blame(("uncertainty", "posterior"), prov, fallback)
+    base = Path.cwd() if source == "--set" else Path(source).parent
+    resolved = posterior.resolve_ref(ref, base)
+    posterior.load_posterior(resolved)
+    return s.model_copy(update={"uncertainty": s.uncertainty.model_copy(update={"posterior": resolved})})
