@@ -11,7 +11,7 @@ Replication ``i`` of every scenario in a run or comparison takes the same partic
 :func:`draw_particle` draws it with probability its weight from a generator seeded only
 by the root seed and ``i`` (never by the scenario), so paired differences stay paired.
 The particle's values are applied as overrides through the loader's merge and
-validation (:func:`apply_particle`); a scenario that cannot take a column (e.g. it
+validation (:func:`sim.config.loader.apply_particle`); a scenario that cannot take a column (e.g. it
 dropped the offer the column names) fails in one line naming the file and the column.
 """
 
@@ -22,14 +22,11 @@ import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sim.errors import ConfigError
-
-if TYPE_CHECKING:
-    from sim.config.schema import Scenario
 
 PACKAGE_PREFIX = "package:"
 """``posterior: package:NAME`` names the shipped ``sim/data/posterior/NAME.parquet``."""
@@ -184,32 +181,6 @@ def draw_particle(weights: np.ndarray, root_seed: int, replication: int) -> int:
     """
     seq = np.random.SeedSequence(int(root_seed), spawn_key=(PARTICLE_STREAM, int(replication)))
     return int(np.random.default_rng(seq).choice(len(weights), p=weights))
-
-
-def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> Scenario:
-    """``scenario`` with the particle's values set, merged and validated like ``--set``.
-
-    Raises:
-        ConfigError: source = the posterior file, key = the column a scenario cannot
-            take (an unknown offer, a value out of bounds), naming the scenario.
-    """
-    from sim.config.loader import validate
-    from sim.config.merge import apply_override
-
-    source = str(ref_path(posterior.ref))
-    data = scenario.model_dump(mode="json")
-    prov: dict[Any, str] = {}
-    for col, value in posterior.row(particle).items():
-        try:
-            data = apply_override(data, f"{col}={value!r}", prov)
-        except ConfigError as exc:
-            raise ConfigError(source, f"column {col}", f"scenario {scenario.name!r} cannot take it: "
-                              f"{exc.key}: {exc.problem}") from None
-    try:
-        return validate(data, prov, source)
-    except ConfigError as exc:
-        raise ConfigError(source, f"column {exc.key}", f"particle {particle} in scenario {scenario.name!r}: "
-                          f"{exc.problem}") from None
 
 
 def bands_line(info: dict[str, Any] | None) -> str:

@@ -11,9 +11,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sim.config.loader import apply_particle
 from sim.config.posterior import (
     Posterior,
-    apply_particle,
     bands_line,
     draw_particle,
     load_posterior,
