@@ -46,11 +46,20 @@ def spread(tmp_path: Path) -> Path:
                                                   "offers.ukraine_amnesty.publicity": [0.02] * 8})
 
 
-def test_path_is_relative_to_the_scenario_file_and_checked(tmp_path: Path, spread: Path) -> None:
+def test_path_is_relative_to_the_scenario_file_and_checked(tmp_path: Path, spread: Path, monkeypatch) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
     s = load_scenario(_scenario(sub, "a", "../post.parquet"))
     assert s.uncertainty.posterior == str(spread.resolve())
+    # a child inherits the resolved path of the file that set it, not its own folder
+    (sub / "child.yaml").write_text("name: child\nextends: a.yaml\n", encoding="utf-8")
+    assert load_scenario(sub / "child.yaml").uncertainty.posterior == str(spread.resolve())
+    monkeypatch.chdir(tmp_path)  # --set is relative to the working directory
+    assert load_scenario("baseline", ["uncertainty.posterior=post.parquet"]).uncertainty.posterior == str(spread.resolve())
+    monkeypatch.setattr("sim.config.posterior.package_dir", lambda: tmp_path)
+    s = load_scenario("baseline", ["uncertainty.posterior=package:post"])
+    assert s.uncertainty.posterior == "package:post"  # stays portable in the manifest
+    assert EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=1).posterior.particles == 8
     assert load_scenario("baseline").uncertainty.posterior is None
     with pytest.raises(ConfigError, match=r"posterior file not found"):
         load_scenario(_scenario(tmp_path, "b", "nosuch.parquet"))
