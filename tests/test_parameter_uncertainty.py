@@ -99,6 +99,12 @@ def test_a_scenario_that_cannot_take_a_column_fails_naming_it(tmp_path: Path, sp
                                           r"scenario 'nooffer' cannot take it") as exc:
         EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=1)
     assert "\n" not in str(exc.value)
+    # a value the schema refuses, in the particle that will be drawn, fails up front too
+    _posterior(tmp_path / "oob.parquet", {"front.kia_rate": [0.001, 2.0]}, [0.0, 1.0])
+    s2 = load_scenario(_scenario(tmp_path, "oob", "oob.parquet"))
+    with pytest.raises(ConfigError, match=r"oob\.parquet: column front\.kia_rate: particle 1 in scenario 'oob': "
+                                          r"Input should be less than or equal to 1"):
+        EnsembleSpec(kind="run", scenarios=[s2], replications=3, root_seed=1)
     # switched off, the posterior is not applied, so the scenario runs
     assert EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=1,
                         parameter_uncertainty=False).posterior is None

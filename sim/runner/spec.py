@@ -75,8 +75,11 @@ class EnsembleSpec:
             _refuse_unlike(self.scenarios)
         self._posterior = self._load_posterior()
         if self._posterior is not None:
-            for k in range(len(self.scenarios)):  # a scenario that cannot take a column fails now
-                self.drawn_scenario(k, 0)
+            # Every draw this ensemble uses is applied now (and cached), so a scenario that
+            # cannot take a column or a value fails before a folder is claimed.
+            for particle in dict.fromkeys(self.particle(r) for r in range(self.replications)):
+                for k in range(len(self.scenarios)):
+                    self.drawn_scenario(k, particle)
 
     def _load_posterior(self) -> Posterior | None:
         """The posterior all scenarios share, or ``None`` (switched off, or none set).
