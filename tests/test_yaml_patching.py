@@ -234,3 +234,14 @@ def test_show_then_validate_round_trips_any_valid_scenario(tmp_path, name, descr
     f = tmp_path / "shown.yaml"
     f.write_text(render_yaml(s, header=f"Resolved scenario {s.name!r}"), encoding="utf-8")
     assert load_scenario(f) == s
+
+
+def test_a_list_item_whose_name_is_not_a_string_is_a_config_error(tmp_path):
+    """Found by the fuzzer: ``name: []`` in a named list crashed the merge (unhashable)."""
+    from sim.errors import ConfigError
+
+    f = tmp_path / "x.yaml"
+    f.write_text("name: x\nextends: baseline\npopulation:\n  categories:\n"
+                 "  - {name: [], share: 0.2, priority: 1.0}\n  - {name: cat2}\n  - {name: cat3}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"population\.categories"):
+        load_scenario(f)

@@ -80,9 +80,13 @@ def print_run_summary(outcome: EnsembleOutcome) -> EnsembleOutcome:
     """Print :func:`run_summary` of a finished run to stdout; returns ``outcome`` unchanged."""
     import typer
 
+    from sim.config.posterior import bands_line
+    from sim.config.yaml_safe import one_line
+
     if outcome.timeseries is not None:
         for line in run_summary(outcome.timeseries):
             typer.echo(line)
+        typer.echo(one_line(bands_line(outcome.manifest.get("uncertainty"))))
     return outcome
 
 

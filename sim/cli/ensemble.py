@@ -46,6 +46,7 @@ Scale = Annotated[int | None, typer.Option("--scale", min=1, help="Real people p
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<time>-<name>/).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out: run only the missing replications.")]
 Plots = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures after the run.")]
+NoParamUnc = Annotated[bool, typer.Option("--no-parameter-uncertainty", help="Ignore the scenarios' uncertainty.posterior: every replication uses the configured parameters, so the bands show replication noise only (for debugging; recorded in the manifest).")]
 # Hidden: the model function as "module:function"; tests point it at stand-ins.
 Model = Annotated[str | None, typer.Option("--model", hidden=True)]
 
@@ -183,6 +184,7 @@ def run_cmd(
     out: Out = None,
     resume: Resume = False,
     plots: Plots = True,
+    no_parameter_uncertainty: NoParamUnc = False,
     model: Model = None,
 ) -> None:
     """Run an ensemble of one scenario into a results folder (tables, manifest, figures)."""
@@ -193,11 +195,12 @@ def run_cmd(
         if scenario is not None:
             s = _load(scenario, _overrides(set_, scale, days, seed, replications))
             requested = EnsembleSpec(kind="run", scenarios=[s], replications=s.run.replications,
-                                     root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT)
+                                     root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT,
+                                     parameter_uncertainty=not no_parameter_uncertainty)
         elif not resume:
             raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
         else:
-            _refuse_settings_without_scenario("run", scale, days, seed, set_)
+            _refuse_settings_without_scenario("run", scale, days, seed, set_, no_parameter_uncertainty)
         stored = _resume_spec("run", out, resume, requested, replications, model)
         spec = stored or requested
         assert spec is not None
@@ -208,13 +211,14 @@ def run_cmd(
 
 
 def _refuse_settings_without_scenario(kind: str, scale: int | None, days: int | None, seed: int | None,
-                                      set_: list[str] | None) -> None:
+                                      set_: list[str] | None, no_parameter_uncertainty: bool = False) -> None:
     """``--resume`` without a scenario continues the stored configuration; settings cannot change it.
 
     Raises:
         ResultsError: naming the options that would otherwise be silently ignored.
     """
-    given = [name for name, v in (("--scale", scale), ("--days", days), ("--seed", seed), ("--set", set_)) if v]
+    given = [name for name, v in (("--scale", scale), ("--days", days), ("--seed", seed), ("--set", set_),
+                                  ("--no-parameter-uncertainty", no_parameter_uncertainty)) if v]
     if given:
         raise ResultsError(f"--resume without a scenario continues the stored configuration, so {', '.join(given)} "
                            f"cannot apply; give the scenario(s) too (asylumsim {kind} SCENARIO ... --resume) to check "
@@ -245,15 +249,17 @@ def compare_cmd(
     out: Out = None,
     resume: Resume = False,
     plots: Plots = True,
+    no_parameter_uncertainty: NoParamUnc = False,
     model: Model = None,
 ) -> None:
     """Run scenarios with common random numbers and compare each with the baseline."""
     try:
-        requested = _compare_spec(scenarios or [], baseline, replications, days, seed, scale, set_, model) if (scenarios or baseline) else None
+        requested = (_compare_spec(scenarios or [], baseline, replications, days, seed, scale, set_, model,
+                                   not no_parameter_uncertainty) if (scenarios or baseline) else None)
         if requested is None and not resume:
             raise ResultsError("give at least two scenarios, e.g. asylumsim compare baseline caplan")
         if requested is None:
-            _refuse_settings_without_scenario("compare", scale, days, seed, set_)
+            _refuse_settings_without_scenario("compare", scale, days, seed, set_, no_parameter_uncertainty)
         stored = _resume_spec("compare", out, resume, requested, replications, model)
         spec = stored or requested
         assert spec is not None
@@ -266,8 +272,9 @@ def compare_cmd(
 
 
 def _compare_spec(refs: list[str], baseline: str | None, replications: int | None, days: int | None,
-                  seed: int | None, scale: int | None, set_: list[str] | None, model: str | None) -> EnsembleSpec:
-    """Load the scenarios so that they share days, replications and root seed."""
+                  seed: int | None, scale: int | None, set_: list[str] | None, model: str | None,
+                  parameter_uncertainty: bool = True) -> EnsembleSpec:
+    """Load the scenarios so that they share days, replications, root seed and posterior draws."""
     from sim.runner.spec import EnsembleSpec
 
     refs = list(dict.fromkeys(refs))
@@ -281,7 +288,8 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     common = _overrides(set_, scale, base.run.days, base.run.seed, base.run.replications)
     loaded = [base if r == base_ref else _load(r, common) for r in refs]
     return EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
-                        days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name)
+                        days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
+                        parameter_uncertainty=parameter_uncertainty)
 
 
 # --------------------------------------------------------------------------------------

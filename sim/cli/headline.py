@@ -20,6 +20,7 @@ def print_headline(folder: Path) -> None:
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
     from sim.analysis.headline import cost_label, format_cost
+    from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
     from sim.plots import compact
     from sim.runner import storage
@@ -78,6 +79,7 @@ def print_headline(folder: Path) -> None:
                 continue
             t.add_row(shown(s), *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
         console.print(t)
+    console.print(shown(bands_line(manifest.get("uncertainty"))))
     figure = folder / "compare.png"
     outputs = manifest.get("outputs")
     drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +26,9 @@ from sim.config.merge import Path_t, apply_override, merge
 from sim.config.schema import Scenario, _is_list, _model_in
 from sim.config.yaml_safe import one_line_error, read_yaml_file
 from sim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sim.config.posterior import Posterior
 
 MAX_EXTENDS_DEPTH = 20
 
@@ -196,4 +199,51 @@ def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     data.pop("extends", None)
     for text in overrides:
         data = apply_override(data, text, prov)
-    return validate(data, prov, str(path))
+    return _resolve_posterior(validate(data, prov, str(path)), prov, str(path))
+
+
+def _resolve_posterior(s: Scenario, prov: dict[Path_t, str], fallback: str) -> Scenario:
+    """Make ``uncertainty.posterior`` absolute (relative to the file that set it) and check the file.
+
+    ``package:NAME`` stays as written; a path given with ``--set`` is relative to the
+    working directory.
+
+    Raises:
+        ConfigError: naming the posterior file and the problem (see
+            :func:`sim.config.posterior.load_posterior`).
+    """
+    from sim.config import posterior
+
+    ref = s.uncertainty.posterior
+    if ref is None:
+        return s
+    source = _blame(("uncertainty", "posterior"), prov, fallback)
+    base = Path.cwd() if source == "--set" else Path(source).parent
+    resolved = posterior.resolve_ref(ref, base)
+    posterior.load_posterior(resolved)
+    return s.model_copy(update={"uncertainty": s.uncertainty.model_copy(update={"posterior": resolved})})
+
+
+def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> Scenario:
+    """``scenario`` with the particle's values set, merged and validated like ``--set``.
+
+    Raises:
+        ConfigError: source = the posterior file, key = the column a scenario cannot
+            take (an unknown offer, a value out of bounds), naming the scenario.
+    """
+    from sim.config.posterior import ref_path
+
+    source = str(ref_path(posterior.ref))
+    data = scenario.model_dump(mode="json")
+    prov: dict[Any, str] = {}
+    for col, value in posterior.row(particle).items():
+        try:
+            data = apply_override(data, f"{col}={value!r}", prov)
+        except ConfigError as exc:
+            raise ConfigError(source, f"column {col}", f"scenario {scenario.name!r} cannot take it: "
+                              f"{exc.key}: {exc.problem}") from None
+    try:
+        return validate(data, prov, source)
+    except ConfigError as exc:
+        raise ConfigError(source, f"column {exc.key}", f"particle {particle} in scenario {scenario.name!r}: "
+                          f"{exc.problem}") from None

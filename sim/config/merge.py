@@ -136,7 +136,7 @@ def _patch_items_by_list(base: list[Any], patch: list[dict[str, Any]], item_mode
     for j, item in enumerate(patch):
         name = item.get("name")
         where = ".".join(map(str, path + (name if isinstance(name, str) else j,)))
-        if name in index:
+        if isinstance(name, str) and name in index:
             out.append(merge(base[index[name]], item, source, prov, path + (j,)))
             continue
         missing = [f for f in required if f not in item]

@@ -607,6 +607,10 @@ class SecurityConfig(Strict):
     intelligence_per_defector: float = P(1.0, "000 comments", "Intelligence units gained per screened defector (H6); 0 turns it off", ge=0.0, le=1e6)
 
 
+class UncertaintyConfig(Strict):
+    posterior: str | None = P(None, "docs/calibration.md", "Posterior sample whose draws set the uncertain parameters (parquet: one row per particle, columns = parameter paths such as defection.private_mean, plus weight summing to 1); package:NAME is sim/data/posterior/NAME.parquet, any other path is relative to the file that sets it; none = fixed parameters, bands show replication noise only")
+
+
 # ---------------------------------------------------------------------------------------
 # the scenario
 
@@ -631,6 +635,7 @@ class Scenario(Strict):
     offers: list[OfferConfig] = PF(_default_offers, "002, 004; csv:policy_ukraine_surrender_hotline_opens", "Offers to defectors and draftees; the status quo has Ukraine's (amnesty and 5M roubles, hotline from day -3): other scenarios add theirs to it, `no_offers` removes it")
     protest: ProtestConfig = PF(ProtestConfig, "002", "P1-P5")
     security: SecurityConfig = PF(SecurityConfig, "000, 004", "H1-H6")
+    uncertainty: UncertaintyConfig = PF(UncertaintyConfig, "docs/calibration.md", "Parameter uncertainty: replication i of every scenario in a run or comparison takes the same posterior draw (docs/guide.md)")
 
     @field_validator("name")
     @classmethod

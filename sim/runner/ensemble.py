@@ -117,11 +117,16 @@ def _sync_runs(manifest: dict[str, Any], spec: EnsembleSpec) -> dict[tuple[str, 
         if isinstance(r, dict):
             by_key[(r.get("scenario"), r.get("replication"))] = r
     runs = []
+    particles = [spec.particle(r) for r in range(spec.replications)]
     for slug, s in zip(spec.slugs, spec.scenarios, strict=True):
         for r in range(spec.replications):
             entry = dict(by_key.get((s.name, r)) or {"status": "pending", "error": None})
             entry.update(scenario=s.name, replication=r, seed=replication_seed(spec.root_seed, r).to_json(),
                          file=storage.replication_file(slug, r))
+            if particles[r] is None:
+                entry.pop("particle", None)
+            else:
+                entry["particle"] = particles[r]  # the posterior draw; the same for every scenario
             runs.append(entry)
     manifest["runs"] = runs
     return {(e["scenario"], int(e["replication"])): e for e in runs}
@@ -130,8 +135,8 @@ def _sync_runs(manifest: dict[str, Any], spec: EnsembleSpec) -> dict[tuple[str, 
 def _file_meta(job: ReplicationJob, table: pd.DataFrame) -> dict[str, Any]:
     days = table["day"]
     return {"scenario": job.scenario.name, "replication": job.replication, "seed": job.seed.to_json(),
-            "config_sha256": _config_digest(job.scenario), "days": [int(days.min()), int(days.max())],
-            "rows": len(table)}
+            "particle": job.particle, "config_sha256": _config_digest(job.scenario),
+            "days": [int(days.min()), int(days.max())], "rows": len(table)}
 
 
 def verify_replication_file(folder: Path, entry: dict[str, Any], job: ReplicationJob) -> str | None:
@@ -155,7 +160,7 @@ def verify_replication_file(folder: Path, entry: dict[str, Any], job: Replicatio
     if meta is None:
         return "it has no asylumsim description (not written by this run)"
     want = {"scenario": job.scenario.name, "replication": job.replication, "seed": job.seed.to_json(),
-            "config_sha256": _config_digest(job.scenario)}
+            "particle": job.particle, "config_sha256": _config_digest(job.scenario)}
     for key, value in want.items():
         if meta.get(key) != value:
             return f"its {key} is {meta.get(key)!r}, the manifest expects {value!r}"

@@ -41,6 +41,8 @@ class ReplicationJob:
         seed: Root seed and spawn key of this replication.
         days: Days to simulate (``None`` = the scenario's ``run.days``).
         model: ``"module:function"`` of the model, called as ``f(scenario, seed, days)``.
+        particle: Posterior particle whose values ``scenario`` already carries (``None``:
+            no parameter uncertainty).
     """
 
     scenario: Scenario
@@ -48,6 +50,7 @@ class ReplicationJob:
     seed: ReplicationSeed
     days: int | None
     model: str = DEFAULT_MODEL
+    particle: int | None = None
 
     @property
     def key(self) -> tuple[str, int]:

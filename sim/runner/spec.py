@@ -11,6 +11,14 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sim.config.loader import apply_particle
+from sim.config.posterior import (
+    Posterior,
+    bands_line,
+    draw_particle,
+    load_posterior,
+    ref_path,
+)
 from sim.errors import ResultsError
 from sim.runner import storage
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob
@@ -34,6 +42,10 @@ class EnsembleSpec:
         days: Days simulated (``None`` = each scenario's ``run.days``).
         model: Model function ``"module:function"``.
         baseline: Name of the baseline scenario (compare only).
+        slugs: Folder names of the scenarios (default: from their names).
+        parameter_uncertainty: Draw each replication's parameters from the scenarios'
+            ``uncertainty.posterior`` (``False``: ``--no-parameter-uncertainty``, bands
+            show replication noise only).
     """
 
     kind: Literal["run", "compare"]
@@ -44,6 +56,9 @@ class EnsembleSpec:
     model: str = DEFAULT_MODEL
     baseline: str | None = None
     slugs: list[str] = field(default_factory=list)
+    parameter_uncertainty: bool = True
+    _posterior: Posterior | None = field(default=None, init=False, repr=False, compare=False)
+    _drawn: dict[tuple[int, int], Scenario] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.scenarios]
@@ -58,11 +73,75 @@ class EnsembleSpec:
             self.slugs = _unique_slugs(names)
         if self.kind == "compare":
             _refuse_unlike(self.scenarios)
+        self._posterior = self._load_posterior()
+        if self._posterior is not None:
+            # Every draw this ensemble uses is applied now (and cached), so a scenario that
+            # cannot take a column or a value fails before a folder is claimed.
+            for particle in dict.fromkeys(self.particle(r) for r in range(self.replications)):
+                for k in range(len(self.scenarios)):
+                    self.drawn_scenario(k, particle)
+
+    def _load_posterior(self) -> Posterior | None:
+        """The posterior all scenarios share, or ``None`` (switched off, or none set).
+
+        Raises:
+            ResultsError: compared scenarios name different posteriors.
+            ConfigError: the posterior file is unusable.
+        """
+        refs = [s.uncertainty.posterior for s in self.scenarios]
+        if not self.parameter_uncertainty or all(r is None for r in refs):
+            return None
+        if len(set(refs)) > 1:
+            pairs = ", ".join(f"{s.name!r}: {r}" for s, r in zip(self.scenarios, refs, strict=True))
+            raise ResultsError(f"compare: uncertainty.posterior differs ({pairs}); replication i of every scenario "
+                               "must take the same draw: give all the same posterior, or pass "
+                               "--no-parameter-uncertainty")
+        assert refs[0] is not None
+        return load_posterior(refs[0])
+
+    @property
+    def posterior(self) -> Posterior | None:
+        """The posterior the replications draw from (``None``: replication noise only)."""
+        return self._posterior
+
+    def particle(self, replication: int) -> int | None:
+        """The posterior particle of replication ``replication`` (the same for every scenario)."""
+        if self._posterior is None:
+            return None
+        return draw_particle(self._posterior.weights, self.root_seed, replication)
+
+    def drawn_scenario(self, k: int, particle: int | None) -> Scenario:
+        """Scenario ``k`` with the values of ``particle`` applied (itself when ``None``)."""
+        if particle is None or self._posterior is None:
+            return self.scenarios[k]
+        if (k, particle) not in self._drawn:
+            self._drawn[(k, particle)] = apply_particle(self.scenarios[k], self._posterior, particle)
+        return self._drawn[(k, particle)]
 
     def jobs(self) -> list[ReplicationJob]:
-        """All jobs, scenario-major (the order of the combined table)."""
-        return [ReplicationJob(s, r, replication_seed(self.root_seed, r), self.days, self.model)
-                for s in self.scenarios for r in range(self.replications)]
+        """All jobs, scenario-major (the order of the combined table).
+
+        With a posterior, replication ``r`` of every scenario carries the values of the
+        same particle (:meth:`particle`).
+        """
+        particles = [self.particle(r) for r in range(self.replications)]
+        return [ReplicationJob(self.drawn_scenario(k, particles[r]), r, replication_seed(self.root_seed, r),
+                               self.days, self.model, particles[r])
+                for k in range(len(self.scenarios)) for r in range(self.replications)]
+
+    def uncertainty_manifest(self) -> dict[str, Any]:
+        """The manifest's ``uncertainty`` entry: switch, posterior file, its SHA-256 and the bands line."""
+        post = self._posterior
+        refs = [s.uncertainty.posterior for s in self.scenarios]
+        info: dict[str, Any] = {"enabled": self.parameter_uncertainty, "posterior": None, "file": None,
+                                "sha256": None, "particles": None, "columns": None}
+        if post is not None:
+            info.update(posterior=post.ref, file=str(ref_path(post.ref)), sha256=post.sha256,
+                        particles=post.particles, columns=list(post.columns))
+        elif not self.parameter_uncertainty and any(refs):
+            info["ignored_posterior"] = next(r for r in refs if r)
+        info["bands"] = bands_line(info)
+        return info
 
     def to_manifest(self) -> dict[str, Any]:
         return {
@@ -72,6 +151,7 @@ class EnsembleSpec:
             "replications": self.replications,
             "days": self.days,
             "baseline": self.baseline,
+            "uncertainty": self.uncertainty_manifest(),
             "scenarios": [{"name": s.name, "slug": slug, "config": s.model_dump(mode="json")}
                           for s, slug in zip(self.scenarios, self.slugs, strict=True)],
         }
@@ -99,12 +179,22 @@ class EnsembleSpec:
             if kind not in ("run", "compare"):
                 raise ValueError(f"kind {kind!r}")
             days = manifest.get("days")
+            stored_unc = manifest.get("uncertainty") or {}
+            if not isinstance(stored_unc, dict):
+                raise ValueError("uncertainty is not a mapping")
+            enabled = stored_unc.get("enabled", True)
+            if not isinstance(enabled, bool):
+                raise ValueError("uncertainty.enabled is not true or false")
             spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
                        root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
-                       model=model, baseline=manifest.get("baseline"))
+                       model=model, baseline=manifest.get("baseline"), parameter_uncertainty=enabled)
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
             raise ResultsError(f"manifest.json does not describe a runnable ensemble ({msg})") from None
+        if spec.posterior is not None and stored_unc.get("sha256") != spec.posterior.sha256:
+            raise ResultsError(f"--resume: the posterior {ref_path(spec.posterior.ref)} changed since the run "
+                               f"(SHA-256 {stored_unc.get('sha256')!r} stored, {spec.posterior.sha256!r} now); "
+                               "its draws would differ: start a new folder instead")
         stored_model = manifest.get("model", DEFAULT_MODEL)
         if stored_model != model:
             raise ResultsError(f"--resume: the folder was run with --model {stored_model!r}, not {model!r}; the model "
@@ -194,7 +284,9 @@ def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, repli
         if requested.names != stored.names:
             raise ResultsError(f"--resume: the folder holds scenarios {stored.names}, not {requested.names}")
         for label, a, b in (("kind", stored.kind, requested.kind), ("root seed", stored.root_seed, requested.root_seed),
-                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline)):
+                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline),
+                            ("parameter uncertainty (--no-parameter-uncertainty)", stored.parameter_uncertainty,
+                             requested.parameter_uncertainty)):
             if a != b:
                 raise ResultsError(f"--resume: {label} differs from the stored run ({a!r} stored, {b!r} requested)")
         for s_old, s_new in zip(stored.scenarios, requested.scenarios, strict=True):
@@ -206,7 +298,8 @@ def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, repli
                                    "start a new folder instead")
     return EnsembleSpec(kind=stored.kind, scenarios=[with_replications(s, n) for s in stored.scenarios],
                         replications=n, root_seed=stored.root_seed, days=stored.days, model=stored.model,
-                        baseline=stored.baseline, slugs=stored.slugs)
+                        baseline=stored.baseline, slugs=stored.slugs,
+                        parameter_uncertainty=stored.parameter_uncertainty)
 
 
 
