@@ -93,8 +93,11 @@ def test_offer_cost_equals_sum_of_payments():
     assert tiers.tolist() == [1e6, 1e6, 1e6, 1e6, 1e5]  # positions 0..12,000 by 3,000
 
 
-def test_caplan_lowers_front_effective_more_than_kuran():
-    c = mean_final("caplan", col="front_effective", seeds=(1, 2))
-    k = mean_final("kuran", col="front_effective", seeds=(1, 2))
-    b = mean_final("baseline", col="front_effective", seeds=(1, 2))
-    assert c < k <= b * 1.01
+def test_caplan_draws_more_defections_than_kuran():
+    # With the calibrated-scale funnel (issue 15) the offers move hundreds to a few
+    # thousand soldiers, so at this test's coarse size their effect on front_effective is
+    # within replication noise; the defections themselves are not (common random numbers).
+    c = mean_final("caplan", seeds=(1, 2))
+    k = mean_final("kuran", seeds=(1, 2))
+    b = mean_final("baseline", seeds=(1, 2))
+    assert c > k >= b
