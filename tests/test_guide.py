@@ -90,8 +90,8 @@ TABLE: dict[str, Run | Skip] = {
     "asylumsim claims --id D9":
         Run("asylumsim claims --id D9"),
     # 3 The default comparison
-    "asylumsim compare baseline kuran caplan ukraine_2022 --replications 10 --scale 50 --out results/first":
-        Run(f"asylumsim compare baseline kuran caplan ukraine_2022 {SMALL} --executor inline --no-plots --out results/first",
+    "asylumsim compare baseline no_offers kuran caplan caplan_tiered draftee_asylum --replications 10 --scale 10 --out results/first":
+        Run(f"asylumsim compare baseline no_offers kuran caplan caplan_tiered draftee_asylum {SMALL} --executor inline --no-plots --out results/first",
             creates=("results/first/comparison.csv", "results/first/summary.csv", "results/first/timeseries.parquet")),
     # 4 Reading the results
     "asylumsim plot results/first --metric front_effective --metric defected_cum":
