@@ -190,7 +190,7 @@ def test_commands_are_registered_explicitly():
     known = modules()
     init = known["sim.cli"].read_text()
     names = [c.name for c in app.registered_commands]
-    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "dashboard"]
+    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "dashboard", "calibrate"]
     assert all(f'app.command("{n}")(' in init for n in names)
     for m, p in known.items():
         if m.startswith("sim.cli.") and m != "sim.cli.__main__":

@@ -121,16 +121,27 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors for the defection funnel, capture and AWOL parameters (issue 15's funnel); ranges
-#: are assumptions wide enough to contain the defaults.
+#: Priors of the seven funnel parameters the defection/desertion data can inform (issue 15):
+#: Ukraine's publicity (awareness), the private preference mean (who considers), the request
+#: multiplier (hotline requests per considering soldier), the opportunity rate (who acts),
+#: detection (who is caught), AWOL rate and capture rate. Ranges span the scenario default
+#: by about an order of magnitude each way (rates: log-uniform), cut where the data rule a
+#: range out; the reasons are in each ``source``.
 DEFAULT_PRIORS: tuple[Prior, ...] = (
-    Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01, "assumption (default 0.0001)"),
-    Prior("front.awol_rate", "loguniform", 1e-4, 0.05, "assumption (default 0.001, source 002)"),
-    Prior("front.capture_rate", "loguniform", 1e-6, 1e-3, "assumption (default 0.000006)"),
-    Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9, "assumption (default 0.25, 004 comments)"),
-    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2, "assumption (default 0.02, 004)"),
-    Prior("defection.private_mean", "uniform", -6.0, 3.0, "assumption (default -1.5 HLY, 004 Kuran)"),
-    Prior("defection.request_multiplier", "uniform", 0.0, 3.0, "assumption (default 1)"),
+    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2,
+          "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
+    Prior("defection.private_mean", "uniform", -6.0, 3.0,
+          "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
+    Prior("defection.request_multiplier", "uniform", 0.0, 3.0,
+          "assumption (default 1); csv note: callers include relatives and men not yet mobilized"),
+    Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01,
+          "assumption (default 0.0001); 216 surrenders for about 22,000 requests (csv) suggests a rare chance"),
+    Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9,
+          "assumption (default 0.25, 004 comments); 0.9 = almost every attempt caught"),
+    Prior("front.awol_rate", "loguniform", 3e-5, 3e-3,
+          "assumption (default 0.0003, 002): one order of magnitude each way"),
+    Prior("front.capture_rate", "loguniform", 1e-7, 1e-4,
+          "assumption (default 0.000006); at 0.00004 the voluntary POW share was 3% against the csv's ~20%"),
 )
 
 
@@ -305,6 +316,10 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     else:
         history = abc.new(db, {"x": ts.values})
     start = time.perf_counter()
+    meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
+            "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
+            "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
+            "workers": workers, "seed": seed}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
@@ -312,42 +327,71 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
         pops = history.get_all_populations()
         row = pops[pops["t"] == history.max_t].iloc[0]
+        # outputs after every population: a run stopped between populations leaves a consistent posterior
+        write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
         echo(f"population {int(row['t']) + 1}/{populations}: epsilon {row['epsilon']:.4g}, "
              f"{int(row['samples'])} simulations, acceptance {int(row['particles']) / max(int(row['samples']), 1):.1%}, "
              f"{time.perf_counter() - t0:.1f} s")
         if history.max_t < t or row["epsilon"] <= min_epsilon:
             break
-    wall = previous_wall + time.perf_counter() - start
+    return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
+
+
+def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
+    """Write ``posterior.parquet`` (the last population) and ``manifest.json`` of a run.
+
+    Args:
+        out_dir: The run's folder.
+        history: The pyabc history (the database).
+        meta: The run's settings, as :func:`calibrate` collects them.
+        wall: Wall time of the run so far, seconds (summed over resumed sessions).
+
+    Returns:
+        Path of ``posterior.parquet``.
+    """
+    import pyabc
+
+    from sim.provenance import provenance
+
+    priors, ts = meta["priors"], meta["targets"]
     post = posterior_frame(history, priors)
     post_path = out_dir / POSTERIOR_NAME
     post.to_parquet(post_path, index=False)
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
+    workers = meta["workers"]
+    prov = provenance()
     manifest = {
-        "scenario": str(scenario_ref),
-        "scale": scale,
-        "days": sim.scenario().run.days,
-        "base_overrides": list(base_overrides),
-        "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in data_files],
+        "scenario": meta["scenario"],
+        "scale": meta["scale"],
+        "days": meta["days"],
+        "base_overrides": meta["base_overrides"],
+        "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in meta["data_files"]],
         "target_points": ts.keys,
         "priors": [asdict(p) for p in priors],
         "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "
                     "(sim.inference.targets.TargetSet.distance)",
-        "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": alpha, "initial": str(initial_epsilon),
-                    "minimum": min_epsilon, "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
+        "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": meta["alpha"], "initial": str(meta["initial_epsilon"]),
+                    "minimum": meta["min_epsilon"],
+                    "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
         "populations": int(history.max_t + 1),
-        "particles": particles,
+        "particles": meta["particles"],
         "simulations": int(history.total_nr_simulations),
         "simulations_per_population": [int(s) for s in pops["samples"]],
         "wall_time_s": round(wall, 2),
         "workers": workers,
         "sampler": "SingleCoreSampler" if workers == 1 else f"MulticoreEvalParallelSampler(n_procs={workers})",
-        "seed": seed,
+        "seed": meta["seed"],
         "pyabc_version": pyabc.__version__,
+        "version": prov.get("version"),
+        "commit": prov.get("commit"),
+        "dirty": prov.get("dirty"),
+        "python": prov.get("python"),
+        "dependencies": prov.get("dependencies"),
         "database": DB_NAME,
         "posterior": POSTERIOR_NAME,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
     return post_path
 
 
