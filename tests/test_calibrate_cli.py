@@ -10,6 +10,7 @@ from helpers_runner import invoke
 
 from sim.inference import abc as A
 from sim.inference import report
+from sim.inference.posterior import _sha256 as sha256
 from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV
 
 
@@ -49,7 +50,7 @@ def test_shipped_posterior_matches_its_manifest_and_the_data():
     for p in priors:
         assert np.all((post[p.path] >= p.low) & (post[p.path] <= p.high)), p.path
     hashes = {f["file"]: f["sha256"] for f in man["data_files"]}
-    assert hashes == {f.name: A._sha256(f) for f in (DEFECTION_CSV, CALIBRATION_CSV)}, "data changed: recalibrate"
+    assert hashes == {f.name: sha256(f) for f in (DEFECTION_CSV, CALIBRATION_CSV)}, "data changed: recalibrate"
     assert man["simulations"] == sum(man["simulations_per_population"])
 
 

@@ -30,29 +30,36 @@ multivariate normal transition) and lower the tolerance.
 Outputs (``out_dir``): ``posterior.parquet`` (one row per particle of the last population;
 columns = parameter paths, plus ``weight`` summing to 1), ``manifest.json`` (data files
 with SHA-256, priors, distance, epsilon schedule, populations, particles, simulations, wall
-time, seed, versions) and ``abc.db``.
+time, seed, versions, commit) and ``abc.db``; the first two are rewritten after every
+population (:func:`sim.inference.posterior.write_outputs`), so a run stopped between
+populations leaves the posterior of the last completed one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
+    DB_NAME,
+    MANIFEST_NAME,
+    POSTERIOR_NAME,
+    _sha256,
+    load_posterior,
+    posterior_frame,
+    weighted_quantile,
+    write_outputs,
+)
 from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
-
-DB_NAME = "abc.db"
-POSTERIOR_NAME = "posterior.parquet"
-MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -237,18 +244,6 @@ def _sampler(workers: int):
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
-    """The last population as a frame: one row per particle, columns = paths + ``weight``."""
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    out = pd.DataFrame({p.path: [p.value(v) for v in df[p.key].to_numpy(float)] for p in priors})
-    out["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
-    return out
-
-
 def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: TargetSet, out_dir: Path,
               populations: int = 6, particles: int = 100, workers: int = 1, seed: int = 2022, resume: bool = False,
               *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
@@ -337,93 +332,6 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
 
 
-def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
-    """Write ``posterior.parquet`` (the last population) and ``manifest.json`` of a run.
-
-    Args:
-        out_dir: The run's folder.
-        history: The pyabc history (the database).
-        meta: The run's settings, as :func:`calibrate` collects them.
-        wall: Wall time of the run so far, seconds (summed over resumed sessions).
-
-    Returns:
-        Path of ``posterior.parquet``.
-    """
-    import pyabc
-
-    from sim.provenance import provenance
-
-    priors, ts = meta["priors"], meta["targets"]
-    post = posterior_frame(history, priors)
-    post_path = out_dir / POSTERIOR_NAME
-    post.to_parquet(post_path, index=False)
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    workers = meta["workers"]
-    prov = provenance()
-    manifest = {
-        "scenario": meta["scenario"],
-        "scale": meta["scale"],
-        "days": meta["days"],
-        "base_overrides": meta["base_overrides"],
-        "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in meta["data_files"]],
-        "target_points": ts.keys,
-        "priors": [asdict(p) for p in priors],
-        "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "
-                    "(sim.inference.targets.TargetSet.distance)",
-        "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": meta["alpha"], "initial": str(meta["initial_epsilon"]),
-                    "minimum": meta["min_epsilon"],
-                    "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
-        "populations": int(history.max_t + 1),
-        "particles": meta["particles"],
-        "simulations": int(history.total_nr_simulations),
-        "simulations_per_population": [int(s) for s in pops["samples"]],
-        "wall_time_s": round(wall, 2),
-        "workers": workers,
-        "sampler": "SingleCoreSampler" if workers == 1 else f"MulticoreEvalParallelSampler(n_procs={workers})",
-        "seed": meta["seed"],
-        "pyabc_version": pyabc.__version__,
-        "version": prov.get("version"),
-        "commit": prov.get("commit"),
-        "dirty": prov.get("dirty"),
-        "python": prov.get("python"),
-        "dependencies": prov.get("dependencies"),
-        "database": DB_NAME,
-        "posterior": POSTERIOR_NAME,
-    }
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
-    return post_path
-
-
-def load_posterior(path: Path) -> pd.DataFrame:
-    """A posterior parquet written by :func:`calibrate` (columns = paths + ``weight``).
-
-    Raises:
-        ValueError: no ``weight`` column or weights that do not sum to 1.
-    """
-    df = pd.read_parquet(path)
-    if "weight" not in df.columns or not np.isclose(df["weight"].sum(), 1.0):
-        raise ValueError(f"{path}: not a posterior sample (needs weights summing to 1)")
-    return df
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.ndarray) -> np.ndarray:
-    """Quantile(s) ``q`` of a weighted sample (inverse of the weighted empirical CDF, midpoint rule).
-
-    Raises:
-        ValueError: mismatched shapes, an empty sample, negative or all-zero weights.
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if v.shape != w.shape or v.size == 0 or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("values and weights need the same non-empty shape, weights >= 0 with a positive sum")
-    v, w = v[w > 0], w[w > 0]
-    order = np.argsort(v)
-    v, w = v[order], w[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(q, cdf, v)
-
-
 def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,
                          seed: int = 7, *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (),
                          quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
@@ -450,3 +358,8 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
     for q in quantiles:
         out[f"q{round(100 * q):d}"] = np.quantile(sims, q, axis=0)
     return out
+
+
+__all__ = ["DB_NAME", "DEFAULT_PRIORS", "MANIFEST_NAME", "POSTERIOR_NAME", "Prior", "ScenarioSimulator", "TargetDistance",
+           "_sha256", "calibrate", "load_posterior", "posterior_frame", "posterior_predictive", "prepare_targets",
+           "priors_from_spec", "weighted_quantile", "write_outputs"]

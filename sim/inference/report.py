@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inference.abc import Prior, load_posterior, posterior_predictive, weighted_quantile
+from sim.inference.abc import Prior, posterior_predictive
+from sim.inference.posterior import load_posterior, weighted_quantile
 from sim.inference.targets import DATA_DIR, TargetSet, point_penalty
 
 REPO = Path(__file__).resolve().parents[2]
