@@ -334,11 +334,11 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
 
 def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,
                          seed: int = 7, *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (),
-                         quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+                         quantiles: Sequence[float] = (0.05, 0.5, 0.95), workers: int = 1) -> pd.DataFrame:
     """Simulate ``k`` posterior draws and return quantile bands at every target point.
 
     Draw i takes a particle with probability its weight and replication seed i of
-    ``SeedSequence(seed)``.
+    ``SeedSequence(seed)``; the draws are the same whatever ``workers`` (processes).
 
     Returns:
         One row per target point: ``quantity, day, value, bound`` and one column
@@ -353,7 +353,14 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(posterior), size=k, p=posterior["weight"].to_numpy(float))
     seeds = np.random.SeedSequence(seed).spawn(k)
-    sims = np.array([sim.simulate({p: float(posterior[p].iloc[r]) for p in paths}, s) for r, s in zip(rows, seeds, strict=True)])
+    values = [{p: float(posterior[p].iloc[r]) for p in paths} for r in rows]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            sims = np.array(list(pool.map(sim.simulate, values, seeds)))
+    else:
+        sims = np.array([sim.simulate(v, s) for v, s in zip(values, seeds, strict=True)])
     out = ts.points[["quantity", "day", "value", "bound"]].copy()
     for q in quantiles:
         out[f"q{round(100 * q):d}"] = np.quantile(sims, q, axis=0)

@@ -83,11 +83,12 @@ def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def predictive(post: pd.DataFrame, manifest: dict, draws: int, seed: int) -> tuple[pd.DataFrame, TargetSet]:
+def predictive(post: pd.DataFrame, manifest: dict, draws: int, seed: int, workers: int = 1) -> tuple[pd.DataFrame, TargetSet]:
     """Posterior predictive bands at every target point, and the target set they refer to."""
     ts = TargetSet.from_csvs().mapped().within(-10**6, int(manifest["days"]))
     bands = posterior_predictive(post, manifest["scenario"], ts, k=draws, seed=seed, scale=int(manifest["scale"]),
-                                 days=int(manifest["days"]), base_overrides=tuple(manifest["base_overrides"]))
+                                 days=int(manifest["days"]), base_overrides=tuple(manifest["base_overrides"]),
+                                 workers=workers)
     ts = ts.subset(ts.points.set_index(["quantity", "day"]).index.isin(bands.set_index(["quantity", "day"]).index))
     return bands.reset_index(drop=True), ts
 
@@ -263,9 +264,10 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"{m['epsilon']['alpha']:.0%} weighted quantile of the previous population's distances.",
         "",
         _md(sched),
-        f"**Cost.** {sims:,} simulations (plus the initial prior sample) in {wall / 60:.1f} minutes of wall time on "
-        f"{m['workers']} cores: {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation of "
-        f"{m['days'] + 4} days at scale {m['scale']}.",
+        f"**Cost.** {sims:,} simulations in total (the prior sample of {m['particles']} that set the first tolerance "
+        f"included) in {wall / 60:.1f} minutes of wall time with {m['workers']} worker process(es) on a 2-core machine "
+        f"shared with other jobs: {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation (to day "
+        f"{m['days']}, at scale {m['scale']}).",
         "",
         "**Posterior** (weighted median and 90% interval):",
         "",
@@ -323,6 +325,7 @@ def main(argv: list[str] | None = None, root: Path = REPO) -> int:
     parser.add_argument("--scenario", default="history_2022")
     parser.add_argument("--draws", type=int, default=40, help="posterior predictive simulations")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the predictive simulations")
     args = parser.parse_args(argv)
     try:
         if args.install is not None:
@@ -330,7 +333,7 @@ def main(argv: list[str] | None = None, root: Path = REPO) -> int:
                 print(f"wrote {p}")
         parquet, js = shipped_paths(args.scenario)
         post, manifest = load_posterior(parquet), json.loads(js.read_text())
-        bands, ts = predictive(post, manifest, args.draws, args.seed)
+        bands, ts = predictive(post, manifest, args.draws, args.seed, args.workers)
         figs = (f"img/calibration_{args.scenario}_predictive.png", f"img/calibration_{args.scenario}_posterior.png")
         figure(bands, ts, root / "docs" / figs[0])
         posterior_figure(post, manifest, root / "docs" / figs[1])
