@@ -31,6 +31,8 @@ def test_calibrate_command_runs_resumes_and_refuses_to_overwrite(tmp_path):
     assert "population 2/2:" in res.output
     man = json.loads((out / "manifest.json").read_text())
     assert man["populations"] == 2 and [p["path"] for p in man["priors"]] == [p.path for p in A.DEFAULT_PRIORS]
+    eps = man["epsilon"]["values"]
+    assert eps[1] < eps[0], eps  # each population's tolerance is a quantile of the previous one's distances
 
 
 def test_calibrate_command_reports_a_missing_database_in_one_line(tmp_path):

@@ -228,6 +228,15 @@ def prepare_targets(sim: ScenarioSimulator, targets: TargetSet) -> TargetSet:
     return ts
 
 
+def _next_epsilon(history, alpha: float) -> float:
+    """The ``alpha`` weighted quantile of the last stored population's distances."""
+    from pyabc.weighted_statistics import weighted_quantile as wq
+
+    wd = history.get_weighted_distances(t=history.max_t)
+    w = wd["w"].to_numpy(float)
+    return float(wq(points=wd["distance"].to_numpy(float), weights=w / w.sum(), alpha=alpha))
+
+
 def _quiet_pyabc() -> None:
     for name in ("ABC", "ABC.Sampler", "ABC.History", "ABC.Epsilon", "ABC.Distance", "ABC.Transition",
                  "ABC.Adaptation", "ABC.Acceptor", "ABC.Population"):
@@ -318,6 +327,10 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
+        if t > 0:
+            # pyabc re-initializes the epsilon at every run() call and kept the first tolerance
+            # for every later population: set each one explicitly from the previous population
+            abc.eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon=_next_epsilon(history, alpha), alpha=alpha)
         t0 = time.perf_counter()
         history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
         pops = history.get_all_populations()
