@@ -102,7 +102,9 @@ def test_break_even_falls_as_staying_gets_deadlier_and_is_infinite_without_a_kep
 
 
 def test_break_even_figure_is_drawn(tmp_path):
-    out = ch.plot_break_even(tmp_path / "be.png", P)
+    from sim.mechanisms.break_even import plot_break_even
+
+    out = plot_break_even(tmp_path / "be.png", P)
     assert out.stat().st_size > 10_000
 
 

@@ -190,7 +190,7 @@ def test_commands_are_registered_explicitly():
     known = modules()
     init = known["sim.cli"].read_text()
     names = [c.name for c in app.registered_commands]
-    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "dashboard"]
+    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "dashboard", "calibrate"]
     assert all(f'app.command("{n}")(' in init for n in names)
     for m, p in known.items():
         if m.startswith("sim.cli.") and m != "sim.cli.__main__":
@@ -229,9 +229,7 @@ MAX_LINES = 400
 MAX_MODEL_LINES = 200
 # Declarative: the schema is the baseline's data. The others are over the limit today and
 # are rewritten with the defection submodel, which splits them. Delete an entry once it fits.
-OVER_LIMIT = {"sim.config.schema",
-              # being rewritten with the defection submodel; split there
-              "sim.inference.abc", "sim.inference.targets", "sim.mechanisms.choice"}
+OVER_LIMIT = {"sim.config.schema"}
 
 
 def test_modules_stay_small_and_the_model_is_wiring():

@@ -21,7 +21,8 @@ from sim.config.files import SHIPPED_SCENARIOS, list_scenarios
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(
     p.relative_to(ROOT / "sim").as_posix()
-    for folder, pattern in (("scenarios", "*.yaml"), ("data", "*.csv"), ("data", "*.yaml"), ("data", "*.md"))
+    for folder, pattern in (("scenarios", "*.yaml"), ("data", "*.csv"), ("data", "*.yaml"), ("data", "*.md"),
+                            ("data/posterior", "*.parquet"), ("data/posterior", "*.json"))
     for p in (ROOT / "sim" / folder).glob(pattern)
 )
 
@@ -29,7 +30,8 @@ SHIPPED = sorted(
 def test_the_package_holds_the_scenarios_data_and_claims():
     assert {"scenarios/baseline.yaml", "scenarios/caplan.yaml", "data/calibration_2022.csv",
             "data/defection_2022_2023.csv",
-            "data/claims.yaml", "data/CLAIMS.md"} <= set(SHIPPED)
+            "data/claims.yaml", "data/CLAIMS.md",
+            "data/posterior/history_2022.parquet", "data/posterior/history_2022.json"} <= set(SHIPPED)
     assert not (ROOT / "scenarios").exists() and not (ROOT / "data").exists(), "old top-level copies are back"
     assert not (ROOT / "sim" / "inference" / "data").exists(), "a second copy of the calibration data is back"
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim.cli.calibrate import calibrate_cmd
 from sim.cli.claims import claims_cmd
 from sim.cli.common import fail
 from sim.cli.ensemble import compare_cmd, plot_cmd, run_cmd
@@ -137,5 +138,6 @@ app.command("run")(run_cmd)
 app.command("compare")(compare_cmd)
 app.command("plot")(plot_cmd)
 app.command("dashboard")(dashboard_cmd)
+app.command("calibrate")(calibrate_cmd)
 
 __all__ = ["app", "main"]

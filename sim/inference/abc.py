@@ -30,29 +30,36 @@ multivariate normal transition) and lower the tolerance.
 Outputs (``out_dir``): ``posterior.parquet`` (one row per particle of the last population;
 columns = parameter paths, plus ``weight`` summing to 1), ``manifest.json`` (data files
 with SHA-256, priors, distance, epsilon schedule, populations, particles, simulations, wall
-time, seed, versions) and ``abc.db``.
+time, seed, versions, commit) and ``abc.db``; the first two are rewritten after every
+population (:func:`sim.inference.posterior.write_outputs`), so a run stopped between
+populations leaves the posterior of the last completed one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
+    DB_NAME,
+    MANIFEST_NAME,
+    POSTERIOR_NAME,
+    _sha256,
+    load_posterior,
+    posterior_frame,
+    weighted_quantile,
+    write_outputs,
+)
 from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
-
-DB_NAME = "abc.db"
-POSTERIOR_NAME = "posterior.parquet"
-MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -121,16 +128,27 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors for the defection funnel, capture and AWOL parameters (issue 15's funnel); ranges
-#: are assumptions wide enough to contain the defaults.
+#: Priors of the seven funnel parameters the defection/desertion data can inform (issue 15):
+#: Ukraine's publicity (awareness), the private preference mean (who considers), the request
+#: multiplier (hotline requests per considering soldier), the opportunity rate (who acts),
+#: detection (who is caught), AWOL rate and capture rate. Ranges span the scenario default
+#: by about an order of magnitude each way (rates: log-uniform), cut where the data rule a
+#: range out; the reasons are in each ``source``.
 DEFAULT_PRIORS: tuple[Prior, ...] = (
-    Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01, "assumption (default 0.0001)"),
-    Prior("front.awol_rate", "loguniform", 1e-4, 0.05, "assumption (default 0.001, source 002)"),
-    Prior("front.capture_rate", "loguniform", 1e-6, 1e-3, "assumption (default 0.000006)"),
-    Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9, "assumption (default 0.25, 004 comments)"),
-    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2, "assumption (default 0.02, 004)"),
-    Prior("defection.private_mean", "uniform", -6.0, 3.0, "assumption (default -1.5 HLY, 004 Kuran)"),
-    Prior("defection.request_multiplier", "uniform", 0.0, 3.0, "assumption (default 1)"),
+    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2,
+          "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
+    Prior("defection.private_mean", "uniform", -6.0, 3.0,
+          "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
+    Prior("defection.request_multiplier", "uniform", 0.0, 3.0,
+          "assumption (default 1); csv note: callers include relatives and men not yet mobilized"),
+    Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01,
+          "assumption (default 0.0001); 216 surrenders for about 22,000 requests (csv) suggests a rare chance"),
+    Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9,
+          "assumption (default 0.25, 004 comments); 0.9 = almost every attempt caught"),
+    Prior("front.awol_rate", "loguniform", 3e-5, 3e-3,
+          "assumption (default 0.0003, 002): one order of magnitude each way"),
+    Prior("front.capture_rate", "loguniform", 1e-7, 1e-4,
+          "assumption (default 0.000006); at 0.00004 the voluntary POW share was 3% against the csv's ~20%"),
 )
 
 
@@ -210,6 +228,15 @@ def prepare_targets(sim: ScenarioSimulator, targets: TargetSet) -> TargetSet:
     return ts
 
 
+def _next_epsilon(history, alpha: float) -> float:
+    """The ``alpha`` weighted quantile of the last stored population's distances."""
+    from pyabc.weighted_statistics import weighted_quantile as wq
+
+    wd = history.get_weighted_distances(t=history.max_t)
+    w = wd["w"].to_numpy(float)
+    return float(wq(points=wd["distance"].to_numpy(float), weights=w / w.sum(), alpha=alpha))
+
+
 def _quiet_pyabc() -> None:
     for name in ("ABC", "ABC.Sampler", "ABC.History", "ABC.Epsilon", "ABC.Distance", "ABC.Transition",
                  "ABC.Adaptation", "ABC.Acceptor", "ABC.Population"):
@@ -224,18 +251,6 @@ def _sampler(workers: int):
     if workers == 1:
         return pyabc.sampler.SingleCoreSampler()
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
-    """The last population as a frame: one row per particle, columns = paths + ``weight``."""
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    out = pd.DataFrame({p.path: [p.value(v) for v in df[p.key].to_numpy(float)] for p in priors})
-    out["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
-    return out
 
 
 def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: TargetSet, out_dir: Path,
@@ -305,88 +320,38 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     else:
         history = abc.new(db, {"x": ts.values})
     start = time.perf_counter()
+    meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
+            "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
+            "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
+            "workers": workers, "seed": seed}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
+        if t > 0:
+            # pyabc re-initializes the epsilon at every run() call and kept the first tolerance
+            # for every later population: set each one explicitly from the previous population
+            abc.eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon=_next_epsilon(history, alpha), alpha=alpha)
         t0 = time.perf_counter()
         history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
         pops = history.get_all_populations()
         row = pops[pops["t"] == history.max_t].iloc[0]
+        # outputs after every population: a run stopped between populations leaves a consistent posterior
+        write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
         echo(f"population {int(row['t']) + 1}/{populations}: epsilon {row['epsilon']:.4g}, "
              f"{int(row['samples'])} simulations, acceptance {int(row['particles']) / max(int(row['samples']), 1):.1%}, "
              f"{time.perf_counter() - t0:.1f} s")
         if history.max_t < t or row["epsilon"] <= min_epsilon:
             break
-    wall = previous_wall + time.perf_counter() - start
-    post = posterior_frame(history, priors)
-    post_path = out_dir / POSTERIOR_NAME
-    post.to_parquet(post_path, index=False)
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    manifest = {
-        "scenario": str(scenario_ref),
-        "scale": scale,
-        "days": sim.scenario().run.days,
-        "base_overrides": list(base_overrides),
-        "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in data_files],
-        "target_points": ts.keys,
-        "priors": [asdict(p) for p in priors],
-        "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "
-                    "(sim.inference.targets.TargetSet.distance)",
-        "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": alpha, "initial": str(initial_epsilon),
-                    "minimum": min_epsilon, "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
-        "populations": int(history.max_t + 1),
-        "particles": particles,
-        "simulations": int(history.total_nr_simulations),
-        "simulations_per_population": [int(s) for s in pops["samples"]],
-        "wall_time_s": round(wall, 2),
-        "workers": workers,
-        "sampler": "SingleCoreSampler" if workers == 1 else f"MulticoreEvalParallelSampler(n_procs={workers})",
-        "seed": seed,
-        "pyabc_version": pyabc.__version__,
-        "database": DB_NAME,
-        "posterior": POSTERIOR_NAME,
-    }
-    manifest_path.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
-    return post_path
-
-
-def load_posterior(path: Path) -> pd.DataFrame:
-    """A posterior parquet written by :func:`calibrate` (columns = paths + ``weight``).
-
-    Raises:
-        ValueError: no ``weight`` column or weights that do not sum to 1.
-    """
-    df = pd.read_parquet(path)
-    if "weight" not in df.columns or not np.isclose(df["weight"].sum(), 1.0):
-        raise ValueError(f"{path}: not a posterior sample (needs weights summing to 1)")
-    return df
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.ndarray) -> np.ndarray:
-    """Quantile(s) ``q`` of a weighted sample (inverse of the weighted empirical CDF, midpoint rule).
-
-    Raises:
-        ValueError: mismatched shapes, an empty sample, negative or all-zero weights.
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if v.shape != w.shape or v.size == 0 or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("values and weights need the same non-empty shape, weights >= 0 with a positive sum")
-    v, w = v[w > 0], w[w > 0]
-    order = np.argsort(v)
-    v, w = v[order], w[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(q, cdf, v)
+    return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
 
 
 def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,
                          seed: int = 7, *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (),
-                         quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+                         quantiles: Sequence[float] = (0.05, 0.5, 0.95), workers: int = 1) -> pd.DataFrame:
     """Simulate ``k`` posterior draws and return quantile bands at every target point.
 
     Draw i takes a particle with probability its weight and replication seed i of
-    ``SeedSequence(seed)``.
+    ``SeedSequence(seed)``; the draws are the same whatever ``workers`` (processes).
 
     Returns:
         One row per target point: ``quantity, day, value, bound`` and one column
@@ -401,8 +366,20 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(posterior), size=k, p=posterior["weight"].to_numpy(float))
     seeds = np.random.SeedSequence(seed).spawn(k)
-    sims = np.array([sim.simulate({p: float(posterior[p].iloc[r]) for p in paths}, s) for r, s in zip(rows, seeds, strict=True)])
+    values = [{p: float(posterior[p].iloc[r]) for p in paths} for r in rows]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            sims = np.array(list(pool.map(sim.simulate, values, seeds)))
+    else:
+        sims = np.array([sim.simulate(v, s) for v, s in zip(values, seeds, strict=True)])
     out = ts.points[["quantity", "day", "value", "bound"]].copy()
     for q in quantiles:
         out[f"q{round(100 * q):d}"] = np.quantile(sims, q, axis=0)
     return out
+
+
+__all__ = ["DB_NAME", "DEFAULT_PRIORS", "MANIFEST_NAME", "POSTERIOR_NAME", "Prior", "ScenarioSimulator", "TargetDistance",
+           "_sha256", "calibrate", "load_posterior", "posterior_frame", "posterior_predictive", "prepare_targets",
+           "priors_from_spec", "weighted_quantile", "write_outputs"]

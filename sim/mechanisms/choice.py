@@ -47,15 +47,14 @@ defecting (would contact the offer maker) is the logit ``1 / (1 + exp(-dU / sigm
 Every default is listed in :class:`ChoiceParams` with its source or "assumption". Exchange
 rate for rouble figures: 60 RUB per USD (autumn 2022, approximately; assumption-grade).
 
-``python -m sim.mechanisms.choice --figure docs/img/break_even.png`` draws the break-even
-curve (see ``docs/defection_choice.md``).
+The break-even table and figure are in :mod:`sim.mechanisms.break_even`
+(``python -m sim.mechanisms.break_even --figure docs/img/break_even.png``; see
+``docs/defection_choice.md``).
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -375,67 +374,6 @@ def draw_funnel(rng: np.random.Generator, p_consider: np.ndarray, aware: np.ndar
     return FunnelDraw(aw.copy(), considering, acting, caught, killed, crossed)
 
 
-# McClements & Hausenloy ("Paying for peace", 2023), as quoted in issue 15: $100,000
-# suffices for an average soldier if the risk of death while defecting is below about 17%.
-MCCLEMENTS_PAYMENT_USD = 100_000.0
-MCCLEMENTS_RISK = 0.17
-
-
-def break_even_table(risks: np.ndarray, params: ChoiceParams | None = None) -> dict[str, np.ndarray]:
-    """Break-even payments (USD) for each status at the given attempt death risks, shape of ``risks``."""
-    return {s: break_even_payment(risks, status=s, params=params) for s in ("citizenship", "asylum", "amnesty")}
-
-
-def plot_break_even(path: Path, params: ChoiceParams | None = None) -> Path:
-    """Draw the break-even curve per status, with McClements & Hausenloy's point, to ``path`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    p = params or ChoiceParams()
-    risks = np.linspace(0.0, 0.5, 101)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for s, pay in break_even_table(risks, p).items():
-        ax.plot(100 * risks, pay / 1e3, label=f"this model, {s} (credibility 0.9, detection 0.25)")
-    no_stay = break_even_payment(risks, status="citizenship", stay_death=0.0, params=p)
-    ax.plot(100 * risks, no_stay / 1e3, ls="--", color="grey", label="citizenship, no risk of dying if he stays")
-    ax.scatter([100 * MCCLEMENTS_RISK], [MCCLEMENTS_PAYMENT_USD / 1e3], marker="*", s=160, color="black", zorder=5,
-               label="McClements & Hausenloy 2023: $100k if risk < 17%")
-    ax.set_xlabel("probability of dying in the attempt (%)")
-    ax.set_ylabel("break-even payment (thousand USD)")
-    ax.set_yscale("log")
-    ax.set_ylim(1, 1e5)
-    ax.set_title(f"Payment at which the median soldier is indifferent (stay death risk {stay_death_probability(p):.0%}/yr)")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m sim.mechanisms.choice [--figure PATH]``: print the break-even table, draw the figure."""
-    ap = argparse.ArgumentParser(description="Break-even payment of the defection choice")
-    ap.add_argument("--figure", type=Path, default=None, help="write the break-even figure (PNG) here")
-    a = ap.parse_args(argv)
-    p = ChoiceParams()
-    risks = np.array([0.0, 0.05, 0.10, 0.17, 0.25, 0.35, 0.5])
-    table = break_even_table(risks, p)
-    print(f"stay death risk {stay_death_probability(p):.3f}/yr; V_stay {float(value_stay(p)):.2f} HLY; "
-          f"V_caught {value_caught(p):.2f} HLY")
-    print("risk  " + "  ".join(f"{s:>12}" for s in table))
-    for i, r in enumerate(risks):
-        print(f"{r:4.2f}  " + "  ".join(f"{table[s][i]:12,.0f}" for s in table))
-    if a.figure:
-        print(f"wrote {plot_break_even(a.figure, p)}")
-
-
 __all__ = ["ChoiceParams", "FunnelDraw", "annuity", "break_even_payment", "consider_probability", "draw_funnel",
            "mask_by_awareness", "stay_death_probability", "utility_difference", "value_caught",
            "value_cross", "value_stay"]
-
-if __name__ == "__main__":
-    main()

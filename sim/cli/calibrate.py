@@ -1,0 +1,64 @@
+"""``asylumsim calibrate``: ABC-SMC calibration of a scenario to the target data.
+
+Registered on the app in :mod:`sim.cli`. The work is :func:`sim.inference.abc.calibrate`:
+the priors are :data:`sim.inference.abc.DEFAULT_PRIORS`, the targets every mapped target of
+both CSVs (:meth:`sim.inference.targets.TargetSet.from_csvs`). Progress is one plain line
+per population; ``--out`` holds the database (the resume state), ``posterior.parquet`` and
+``manifest.json``, rewritten after every population.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import SetOpt, fail
+from sim.errors import AsylumsimError
+
+
+class CalibrationError(AsylumsimError):
+    """A calibration that cannot start or continue (bad settings, no database, bad targets)."""
+
+
+Populations = Annotated[int, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number).")]
+Particles = Annotated[int, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population.")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw).")]
+Scale = Annotated[int, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one).")]
+Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days).")]
+Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in --out up to --populations populations.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
+
+
+def calibrate_cmd(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
+    populations: Populations = 6,
+    particles: Particles = 100,
+    workers: Workers = 1,
+    scale: Scale = 500,
+    days: Days = None,
+    out: Out = None,
+    resume: Resume = False,
+    seed: Seed = 2022,
+    set_: SetOpt = None,
+) -> None:
+    """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
+    from sim.inference.abc import DEFAULT_PRIORS, calibrate
+    from sim.inference.targets import TargetSet
+
+    folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
+    typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
+               f"{workers} worker(s), into {folder}")
+    try:
+        post = calibrate(scenario, DEFAULT_PRIORS, TargetSet.from_csvs(), folder, populations=populations,
+                         particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
+                         base_overrides=tuple(set_ or ()), echo=typer.echo)
+    except AsylumsimError as exc:
+        fail(exc)
+    except FileExistsError:
+        fail(CalibrationError(f"{folder} already holds a calibration: pass --resume to continue it, or choose another --out"))
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        fail(CalibrationError(str(exc)))
+    typer.echo(f"posterior: {post}")

@@ -1,0 +1,63 @@
+"""``asylumsim calibrate`` and the shipped posterior of history_2022 (issue 15, point 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from helpers_runner import invoke
+
+from sim.inference import abc as A
+from sim.inference import report
+from sim.inference.posterior import _sha256 as sha256
+from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV
+
+
+def test_calibrate_command_runs_resumes_and_refuses_to_overwrite(tmp_path):
+    """A tiny run (2 particles, 40 days at scale 2000): one line per population, the outputs,
+    the one-line error on a second start, and a resume to the second population."""
+    out = tmp_path / "cal"
+    tiny = ["calibrate", "history_2022", "--particles", "2", "--scale", "2000", "--days", "40", "--out", out, "--seed", "1"]
+    res = invoke([*tiny, "--populations", "1"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"^population 1/1: epsilon \S+, \d+ simulations, acceptance", res.output, re.M), res.output
+    assert {p.name for p in out.iterdir()} >= {"abc.db", "posterior.parquet", "manifest.json"}
+    res = invoke([*tiny, "--populations", "2"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].startswith("error: ") and "--resume" in res.output
+    res = invoke([*tiny, "--populations", "2", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "population 2/2:" in res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["populations"] == 2 and [p["path"] for p in man["priors"]] == [p.path for p in A.DEFAULT_PRIORS]
+    eps = man["epsilon"]["values"]
+    assert eps[1] < eps[0], eps  # each population's tolerance is a quantile of the previous one's distances
+
+
+def test_calibrate_command_reports_a_missing_database_in_one_line(tmp_path):
+    res = invoke(["calibrate", "history_2022", "--resume", "--out", tmp_path / "none"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].startswith("error: nothing to resume")
+
+
+def test_shipped_posterior_matches_its_manifest_and_the_data():
+    """The shipped history_2022 posterior: weights sum to 1, one column per prior, values
+    inside the priors, and the manifest's data hashes are those of the shipped CSVs."""
+    parquet, js = report.shipped_paths("history_2022")
+    post, man = A.load_posterior(parquet), json.loads(js.read_text())
+    priors = [A.Prior(**p) for p in man["priors"]]
+    assert list(post.columns) == [p.path for p in priors] + ["weight"]
+    assert len(post) == man["particles"]
+    for p in priors:
+        assert np.all((post[p.path] >= p.low) & (post[p.path] <= p.high)), p.path
+    hashes = {f["file"]: f["sha256"] for f in man["data_files"]}
+    assert hashes == {f.name: sha256(f) for f in (DEFECTION_CSV, CALIBRATION_CSV)}, "data changed: recalibrate"
+    assert man["simulations"] >= sum(man["simulations_per_population"])  # + the prior sample of the first tolerance
+
+
+def test_calibration_doc_holds_the_generated_block():
+    text = (report.REPO / report.DOC).read_text(encoding="utf-8")
+    assert text.count(f"<!-- BEGIN generated:{report.BLOCK}") == 1 and text.count(f"<!-- END generated:{report.BLOCK} -->") == 1
+    man = json.loads(report.shipped_paths("history_2022")[1].read_text())
+    assert f"--particles {man['particles']}" in text and f"{man['simulations']:,} simulations" in text
