@@ -10,7 +10,7 @@ print as given.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -108,3 +108,31 @@ def format_cost(median: float, p05: float, p95: float) -> str:
     if math.isinf(median):
         return NO_REDUCTION
     return f"{one(median)} [{one(p05)}, {one(p95)}]"
+
+
+def format_cell(row: Any, kind: str) -> str:
+    """One cell of compare's headline tables, as the CLI prints it and the dashboard shows it.
+
+    Args:
+        row: A row of ``comparison.csv`` (mapping with ``metric``, ``median``, ``p05``,
+            ``p95``, ``diff_median``, ``diff_p05``, ``diff_p95``), or None.
+        kind: ``"level"``, ``"diff"``, or ``"derived"`` (paired values kept in the level
+            columns).
+
+    Returns:
+        ``median [p05, p95]`` in :func:`sim.plots.compact` form (signed for differences
+        and deaths avoided), a cost via :func:`format_cost`, or ``"-"`` for no data.
+    """
+    from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
+    from sim.plots import compact
+
+    if row is None:
+        return "-"
+    cols = ("diff_median", "diff_p05", "diff_p95") if kind == "diff" else ("median", "p05", "p95")
+    m, lo, hi = (float(row[c]) for c in cols)
+    if math.isnan(m):
+        return "-"
+    if row["metric"] == COST_PER_SOLDIER:
+        return format_cost(m, lo, hi)
+    signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
+    return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"

@@ -19,10 +19,9 @@ def print_headline(folder: Path) -> None:
     from rich.table import Table
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
-    from sim.analysis.headline import cost_label, format_cost
+    from sim.analysis.headline import cost_label, format_cell
     from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
-    from sim.plots import compact
     from sim.runner import storage
 
     manifest = storage.read_manifest(folder)
@@ -35,18 +34,7 @@ def print_headline(folder: Path) -> None:
         """Names and paths are data, never rich markup or terminal control."""
         return escape(one_line(str(text)))
 
-    def cell(row: pd.Series | None, kind: str) -> str:
-        """kind: "level", "diff", or "derived" (paired values kept in the level columns)."""
-        if row is None:
-            return "-"
-        cols = ("diff_median", "diff_p05", "diff_p95") if kind == "diff" else ("median", "p05", "p95")
-        m, lo, hi = (row[c] for c in cols)
-        if pd.isna(m):
-            return "-"
-        if row["metric"] == COST_PER_SOLDIER:
-            return format_cost(m, lo, hi)
-        signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
-        return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
+    cell = format_cell
 
     def lookup(s: str, metric: str, day: int) -> pd.Series | None:
         r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]

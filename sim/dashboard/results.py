@@ -8,7 +8,6 @@ them. Nothing is written anywhere.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -117,8 +116,7 @@ def headline(folder: Path) -> Headline | None:
     import pandas as pd
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
-    from sim.analysis.headline import cost_label, format_cost
-    from sim.plots import compact
+    from sim.analysis.headline import cost_label, format_cell
     from sim.runner import storage
 
     folder = Path(folder)
@@ -133,17 +131,7 @@ def headline(folder: Path) -> Headline | None:
     base = manifest.get("baseline")
     names = [str(e.get("name")) for e in manifest.get("scenarios", []) if isinstance(e, dict)]
 
-    def cell(row: Any, kind: str) -> str:
-        if row is None:
-            return "-"
-        cols = ("diff_median", "diff_p05", "diff_p95") if kind == "diff" else ("median", "p05", "p95")
-        m, lo, hi = (float(row[c]) for c in cols)
-        if math.isnan(m):
-            return "-"
-        if row["metric"] == COST_PER_SOLDIER:
-            return format_cost(m, lo, hi)
-        signed = kind == "diff" or row["metric"] == DEATHS_AVOIDED
-        return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
+    cell = format_cell
 
     def lookup(s: str, metric: str, day: int) -> Any:
         r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
