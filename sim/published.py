@@ -93,7 +93,9 @@ def run(workdir: Path, figure: bool = True) -> Published:
         if line.startswith("results: "):
             continue
         if line.startswith("full table: "):
-            line = f"full table: {OUT_NAME}/comparison.csv; figure: {OUT_NAME}/compare.png"
+            # the last line; without a figure it names the folder and may wrap onto more lines
+            lines.append(f"full table: {OUT_NAME}/comparison.csv; figure: {OUT_NAME}/compare.png")
+            break
         lines.append(line.rstrip())
     with (folder / "comparison.csv").open(encoding="utf-8", newline="") as fh:
         comparison = list(csv.DictReader(fh))
