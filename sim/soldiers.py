@@ -66,6 +66,7 @@ class Front:
         self.family = np.zeros(0, dtype=bool)
         self.aware = np.zeros(0, dtype=np.uint8)
         self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
+        self.arrived = np.zeros(0, dtype=np.int32)  # day he (last) reached the front
         self.morale = np.zeros(0, dtype=np.float32)
         self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
         self.attempt_rate = np.zeros(0, dtype=np.float32)
@@ -87,6 +88,7 @@ class Front:
         self.family = ext(self.family, False)
         self.aware = ext(self.aware, 0)
         self.considered = ext(self.considered, 0)
+        self.arrived = ext(self.arrived, 0)
         self.morale = ext(self.morale, self.morale0, extra_units)
         self.gone = ext(self.gone, 0.0, extra_units)
         self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
@@ -109,7 +111,7 @@ class Front:
 
     def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
             man_ids: np.ndarray, family_share: float, opposition: np.ndarray | None = None,
-            family: np.ndarray | None = None) -> np.ndarray:
+            family: np.ndarray | None = None, day: int = 0) -> np.ndarray:
         """Place new soldiers (one per entry of the arrays) in the emptiest units and give
         them their hidden traits. ``man_ids`` is -1 for soldiers from outside the pool.
 
@@ -119,7 +121,9 @@ class Front:
         ``front.unwillingness`` and family ties with probability ``family_share``. Every
         soldier draws his persistent taste, a uniform in [0, 1): the quantile of his
         idiosyncratic (logistic) utility of leaving the war, used by every choice he makes
-        (:mod:`sim.submodels.defection`).
+        (:mod:`sim.submodels.defection`). ``day`` is the day they reach the front (their
+        time served, for war weariness, counts from it; a wounded man who returns starts
+        again).
 
         Returns:
             The slot indices filled, in the order of the arrays.
@@ -154,6 +158,7 @@ class Front:
         self.taste[slots] = rng.random(n, dtype=np.float32)
         self.aware[slots] = 0
         self.considered[slots] = 0
+        self.arrived[slots] = day
         return slots
 
     def remove(self, slots: np.ndarray) -> None:

@@ -113,7 +113,7 @@ class World:
         occ_origin = geo.origin_names.index("occupied") if "occupied" in geo.origin_names else 0
         origins = np.where(np.arange(n_init) < n_init - n_occ, 0, occ_origin).astype(np.int8)
         front.add(rng, sc, origins, np.full(n_init, fr.initial_quality, dtype=np.float32),
-                  np.full(n_init, -1, dtype=np.int64), pop.family_ties_share)
+                  np.full(n_init, -1, dtype=np.int64), pop.family_ties_share, day=-fr.initial_service_days)
         ledger.seed(State.FRONT, n_init)
         n_regions, n_hosts = len(sc.regions), len(sc.hosts)
         panel = ProtestPanel(rng, n_regions, sc.protest.panel_per_region, np.array([r.police_ratio for r in sc.regions]))

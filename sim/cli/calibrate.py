@@ -1,8 +1,9 @@
 """``asylumsim calibrate``: ABC-SMC calibration of a scenario to the target data.
 
 Registered on the app in :mod:`sim.cli`. The work is :func:`sim.inference.abc.calibrate`:
-the priors are :data:`sim.inference.abc.DEFAULT_PRIORS`, the targets every mapped target of
-both CSVs (:meth:`sim.inference.targets.TargetSet.from_csvs`). Progress is one plain line
+the priors are :data:`sim.inference.abc.DEFAULT_PRIORS`; the targets (``--targets``) are every
+mapped target of the defection CSV (default: the series the calibrated parameters move) or
+of both CSVs (``all``; :meth:`sim.inference.targets.TargetSet.from_csvs`). Progress is one plain line
 per population; ``--out`` holds the database (the resume state), ``posterior.parquet`` and
 ``manifest.json``, rewritten after every population.
 """
@@ -29,6 +30,9 @@ Scale = Annotated[int, typer.Option("--scale", min=1, help="population.scale of 
 Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days).")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in --out up to --populations populations.")]
+TargetsOpt = Annotated[str, typer.Option(
+    "--targets", help="Target data in the distance: 'defection' (defection_2022_2023.csv: the series the funnel's "
+                      "parameters move) or 'all' (both CSVs).")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
 
 
@@ -42,19 +46,24 @@ def calibrate_cmd(
     out: Out = None,
     resume: Resume = False,
     seed: Seed = 2022,
+    targets: TargetsOpt = "defection",
     set_: SetOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, calibrate
-    from sim.inference.targets import TargetSet
+    from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
+
+    files = {"defection": (DEFECTION_CSV,), "all": (DEFECTION_CSV, CALIBRATION_CSV)}
+    if targets not in files:
+        fail(CalibrationError(f"--targets: {targets!r} is not one of defection, all"))
 
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
                f"{workers} worker(s), into {folder}")
     try:
-        post = calibrate(scenario, DEFAULT_PRIORS, TargetSet.from_csvs(), folder, populations=populations,
+        post = calibrate(scenario, DEFAULT_PRIORS, TargetSet.from_csvs(files[targets]), folder, populations=populations,
                          particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), echo=typer.echo)
+                         base_overrides=tuple(set_ or ()), data_files=files[targets], echo=typer.echo)
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:

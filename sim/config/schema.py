@@ -460,6 +460,7 @@ class FrontConfig(Strict):
     distrust_weight: Share = P(0.5, "004", "Effectiveness lost per unit of commanders' perceived defection risk (D4)")
     distrust_reference_rate: float = P(0.002, "004", "Daily unit defection rate at which perceived risk saturates", "1/day", gt=0.0, le=1.0)
     initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")
+    initial_service_days: int = P(209, "csv:front_strength (the force of the invasion, 24 Feb 2022 = day -209); assumption: not rotated", "Days the initial force has served at day 0 (its war weariness counts from the invasion)", "days", ge=0, le=3650)
     exodus_morale_weight: float = P(0.5, "002", "Morale lost per unit of the exodus share of the draft pool (P4)", ge=0.0, le=1000.0)
 
     @field_validator("intensity")
@@ -488,6 +489,7 @@ class DefectionConfig(Strict):
     request_multiplier: float = P(1.0, "assumption; csv:hotline_requests_cumulative note (callers include relatives and men not yet mobilized)", "Hotline requests from relatives and men not yet at the front per soldier who first considers an offer", "requests/soldier", ge=0.0, le=100.0)
     private_mean: float = P(-1.5, "004 (Kuran); assumption, set so that history_2022 has hotline requests of the order of csv:hotline_requests_cumulative", "Mean hidden private preference for leaving the war, in HLY (D1); negative: loyalty to one's unit beyond the material terms", "HLY", ge=-100.0, le=100.0)
     private_weight: float = P(6.0, "004 (Kuran); assumption", "HLY per unit of hidden unwillingness above the mean of front.unwillingness (D1)", "HLY", ge=0.0, le=100.0)
+    weariness_per_year: float = P(0.0, "assumption (Mediazona via csv:awol_court_cases_year: AWOL cases doubled in 2023, mostly mobilized men); calibrated (docs/calibration.md)", "War weariness: utility of leaving added per year a soldier has served at the front without relief, in HLY (D1, D2)", "HLY/year", ge=0.0, le=100.0)
     sigma: float = P(2.0, "assumption (docs/defection_choice.md)", "Scale of the logit noise of the choice, HLY", "HLY", gt=0.0, le=100.0)
     c_home_usd: float = P(13_000.0, "Rosstat 2022 average wage, about 65,000 RUB/month at 60 RUB/USD", "Consumption at home (its bounds keep it above subsistence's)", "USD/year", ge=6_000.0, le=1e6)
     c_sub_usd: float = P(2_900.0, "Russian subsistence minimum 2022, about 14,400 RUB/month", "Subsistence consumption (utility 0; a status or AWOL consumption below it has negative utility)", "USD/year", ge=100.0, le=5_000.0)

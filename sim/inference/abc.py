@@ -128,9 +128,10 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors of the seven funnel parameters the defection/desertion data can inform (issue 15):
+#: Priors of the eight funnel parameters the defection/desertion data can inform (issue 15):
 #: Ukraine's publicity (awareness), the private preference mean (who considers), the request
-#: multiplier (hotline requests per considering soldier), the opportunity rate (who acts),
+#: multiplier (hotline requests per considering soldier), war weariness (who comes to
+#: consider it, and to walk away, the longer he serves), the opportunity rate (who acts),
 #: detection (who is caught), AWOL rate and capture rate. Ranges span the scenario default
 #: by about an order of magnitude each way (rates: log-uniform), cut where the data rule a
 #: range out; the reasons are in each ``source``.
@@ -141,6 +142,8 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
           "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
     Prior("defection.request_multiplier", "uniform", 0.0, 3.0,
           "assumption (default 1); csv note: callers include relatives and men not yet mobilized"),
+    Prior("defection.weariness_per_year", "uniform", 0.0, 6.0,
+          "assumption (default 0: none); 6 HLY a year is the spread of the private preference (private_weight) in a year"),
     Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01,
           "assumption (default 0.0001); 216 surrenders for about 22,000 requests (csv) suggests a rare chance"),
     Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9,

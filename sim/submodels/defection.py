@@ -125,12 +125,18 @@ class Defection:
         self.params = choice_params(self.sc, p_kia_daily * 365.0, pun, rep)
         return self.params
 
-    def private(self, slots: np.ndarray, unit_morale: np.ndarray) -> np.ndarray:
-        """Private utility of leaving (HLY) of the soldiers in ``slots``: Kuran's hidden
-        preference (D1) plus low morale (D2), shape (n,)."""
+    def private(self, slots: np.ndarray, unit_morale: np.ndarray, day: int) -> np.ndarray:
+        """Private utility of leaving (HLY) of the soldiers in ``slots`` on ``day``, shape (n,).
+
+        Kuran's hidden preference (D1), low morale (D2), and war weariness: ``weariness_per_year``
+        HLY per year served since he (last) reached the front (``Front.arrived``).
+        """
         fr, d = self.front, self.cfg
-        return (d.private_mean + d.private_weight * (fr.unwillingness[slots] - self.unwillingness_mean)
-                + self.fr_cfg.morale_weight * (self.fr_cfg.morale_initial - unit_morale))
+        out = (d.private_mean + d.private_weight * (fr.unwillingness[slots] - self.unwillingness_mean)
+               + self.fr_cfg.morale_weight * (self.fr_cfg.morale_initial - unit_morale))
+        if d.weariness_per_year:
+            out += d.weariness_per_year / 365.0 * (day - fr.arrived[slots])
+        return out
 
     def _learn(self, o: OfferMaker, day: int, present: np.ndarray, units: np.ndarray, gone_share: np.ndarray) -> None:
         """Awareness (D5): publicity, word of mouth and today's salience shocks."""
@@ -165,7 +171,7 @@ class Defection:
         p = self.today_params(p_kia_daily)
         n_units = fr.n_units
         units = present // fr.unit_slots
-        private = self.private(present, fr.morale[units])
+        private = self.private(present, fr.morale[units], day)
         taste = fr.taste[present]
         best_du = np.full(present.size, -np.inf)
         best_offer = np.full(present.size, -1, dtype=np.int64)

@@ -114,7 +114,7 @@ class Front:
         p = awol_params(self.defection.params)
         ru = rest // fr.unit_slots
         gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
-        du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru]),
+        du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru], day),
                                    gone_total[ru], fr.family[rest], params=p)
         walk = rest[fr.taste[rest] < ch.consider_probability(du, p.sigma)]
         acc.awol_sim += walk.size

@@ -54,4 +54,4 @@ class Pipeline:
         quality = np.concatenate([np.full(a.count, a.quality, dtype=np.float32) for a in due])
         men = np.concatenate([a.men if a.men is not None else np.full(a.count, -1, dtype=np.int64) for a in due])
         self.front.add(self.rng, self.sc, origin, quality, men, self.sc.population.family_ties_share,
-                       self.pool.opposition, self.pool.family)
+                       self.pool.opposition, self.pool.family, day=day)
