@@ -148,3 +148,30 @@ def test_per_real_person_rates_do_not_depend_on_scale():
             se = np.sqrt(ref.var(ddof=1) / reps + x.var(ddof=1) / reps)
             tol = 4 * se + 0.05 * abs(ref.mean())  # plus 5% for the stochastic rounding of small counts
             assert abs(x.mean() - ref.mean()) <= tol, f"{k} at scale {scale}: {x.mean():.4g} vs {ref.mean():.4g} (tol {tol:.3g})"
+
+
+def test_war_weariness_grows_with_time_served_and_starts_again_on_arrival():
+    """``defection.weariness_per_year`` adds HLY per year since the soldier (last) reached the front."""
+    m, dfn = _model_with_one_offer("defection.weariness_per_year=3.0")
+    fr = m.world.front
+    slots = np.flatnonzero(fr.occupied)[:50]
+    init = m.sc.front.initial_service_days
+    assert (fr.arrived[slots] == -init).all(), "the initial force has served since the invasion"
+    morale = np.full(slots.size, m.sc.front.morale_initial)
+    p0, p1 = dfn.private(slots, morale, 0), dfn.private(slots, morale, 365)
+    assert np.allclose(p1 - p0, 3.0)
+    fr.arrived[slots[:10]] = 365  # a man who arrived today starts again
+    p_new = dfn.private(slots, morale, 365)
+    assert np.allclose(p1[:10] - p_new[:10], 3.0 * (365 + init) / 365)
+
+
+def test_war_weariness_raises_later_requests_and_awol():
+    """Same seed, same model except weariness: requests and AWOL of the second half-year rise."""
+    out = {}
+    for w in (0.0, 4.0):
+        sc = _sc("baseline", 200, f"defection.weariness_per_year={w}", "defection.private_mean=-5")
+        df = run_replication(sc, 21, days=300).set_index("day")
+        out[w] = (df["offer_requests_cum__ukraine_amnesty"][300] - df["offer_requests_cum__ukraine_amnesty"][150],
+                  df["awol_cum"][300] - df["awol_cum"][150])
+    assert out[4.0][0] > 1.5 * max(out[0.0][0], 1), out
+    assert out[4.0][1] > out[0.0][1], out
