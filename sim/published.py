@@ -124,6 +124,42 @@ def _people(x: float) -> str:
     return f"{round(x, min(digits, 0)):,.0f}"
 
 
+ANSWER_DAYS = (90, 180, 365)
+"""The days of the README's answer table (issue 15, point 7)."""
+
+
+def _interval(pub: Published, scenario: str, metric: str, day: int, signed: bool = True) -> str:
+    from sim.plots import compact
+
+    m, lo, hi = (_value(pub, scenario, metric, day, c) for c in ("diff_median", "diff_p05", "diff_p95"))
+    return f"{compact(m, signed)} [{compact(lo, signed)}, {compact(hi, signed)}]"
+
+
+def answer_table(pub: Published) -> str:
+    """The answer per offer and day: paired differences from the baseline (median [90% interval]).
+
+    Rows: every compared scenario but the baseline, at :data:`ANSWER_DAYS` (those the run
+    has); columns: effective front strength, defections, USD per soldier-equivalent removed
+    (the median and 90% interval of the per-replication costs; "n/a" where a replication had
+    no reduction). Ukraine's real offer is the baseline minus ``no_offers``: its row reads
+    with the sign reversed.
+    """
+    from sim.analysis.headline import format_cost
+
+    base = pub.manifest.get("baseline", "baseline")
+    scenarios = list(dict.fromkeys(r["scenario"] for r in pub.comparison if r["scenario"] != base))
+    days = [d for d in ANSWER_DAYS if d in _days(pub, "front_effective")]
+    lines = ["| scenario | day | effective front strength (trained-soldier equivalents) | defections (soldiers) "
+             "| USD per soldier-equivalent removed |", "|---|---|---|---|---|"]
+    for sc in scenarios:
+        for day in days:
+            cost = format_cost(*(_value(pub, sc, "cost_per_soldier_removed_usd", day, c)
+                                 for c in ("median", "p05", "p95")))
+            lines.append(f"| {sc} | {day} | {_interval(pub, sc, 'front_effective', day)} | "
+                         f"{_interval(pub, sc, 'defected_cum', day)} | {cost} |")
+    return "\n".join(lines) + "\n"
+
+
 def bodies(pub: Published) -> dict[str, str]:
     """The text of every generated block (without the provenance line), by block name."""
     from sim.plots import compact
@@ -141,6 +177,7 @@ def bodies(pub: Published) -> dict[str, str]:
     return {
         "figure": f"![compare]({FIGURE})\n",
         "compare-output": f"```text\n{pub.output}```\n",
+        "answer": answer_table(pub),
         "reading": (
             f"In this run, Caplan's offer moves {_people(defected)} more soldiers to defect in "
             f"{last} days than the baseline, and leaves {_people(abs(d['diff_median']))} {fewer} "
@@ -159,7 +196,7 @@ def bodies(pub: Published) -> dict[str, str]:
     }
 
 
-DOC_BLOCKS: dict[str, tuple[str, ...]] = {README: ("figure", "compare-output"), GUIDE: ("compare-output", "reading", "legend")}
+DOC_BLOCKS: dict[str, tuple[str, ...]] = {README: ("figure", "compare-output", "answer"), GUIDE: ("compare-output", "reading", "legend")}
 """Which generated blocks each document holds."""
 
 
