@@ -71,10 +71,15 @@ def _fake_run(tmp_path: Path, caplan_365: float = -39500.0) -> published.Publish
             rows.append({"scenario": scen, "metric": "front_effective", "day": str(day), "median": str(level + diff),
                          "p05": "0", "p95": "0", "diff_median": str(diff), "diff_p05": str(diff - 2000),
                          "diff_p95": str(diff + 3000), "n": "10"})
-        for metric, value in (("defected_cum", 256000.0), ("fled_cum", 254000.0)):
-            v = 0.0 if scen == "baseline" else value
-            rows.append({"scenario": scen, "metric": metric, "day": "365", "median": "0", "p05": "0", "p95": "0",
-                         "diff_median": str(v), "diff_p05": str(v), "diff_p95": str(v), "n": "10"})
+        for day in (30, 90, 365):
+            for metric, value in (("defected_cum", 256000.0 * day / 365), ("fled_cum", 254000.0 * day / 365)):
+                v = 0.0 if scen == "baseline" else value
+                rows.append({"scenario": scen, "metric": metric, "day": str(day), "median": "0", "p05": "0", "p95": "0",
+                             "diff_median": str(v), "diff_p05": str(v), "diff_p95": str(v), "n": "10"})
+            if scen != "baseline":
+                rows.append({"scenario": scen, "metric": "cost_per_soldier_removed_usd", "day": str(day),
+                             "median": "250000", "p05": "200000", "p95": "inf", "diff_median": "", "diff_p05": "",
+                             "diff_p95": "", "n": "10"})
     manifest = {"baseline": "baseline", "root_seed": 20220921, "replications": 10,
                 "provenance": {"version": "0.2.0", "commit": "abcdef1234567", "dirty": False, "python": "3.12.1",
                                "lock": {"file": "requirements/test.lock", "matches": True, "differs": []}}}
@@ -85,7 +90,8 @@ def _write_docs(root: Path) -> None:
     (root / "docs").mkdir(parents=True)
     (root / published.README).write_text(
         "# x\n<!-- BEGIN generated:figure (do not edit) -->\nold\n<!-- END generated:figure -->\ntail\n"
-        "<!-- BEGIN generated:compare-output -->\n<!-- END generated:compare-output -->\n", encoding="utf-8")
+        "<!-- BEGIN generated:compare-output -->\n<!-- END generated:compare-output -->\n"
+        "<!-- BEGIN generated:answer -->\n<!-- END generated:answer -->\n", encoding="utf-8")
     (root / published.GUIDE).write_text("".join(
         f"text\n<!-- BEGIN generated:{n} -->\n<!-- END generated:{n} -->\n" for n in ("compare-output", "reading", "legend")),
         encoding="utf-8")
@@ -101,10 +107,17 @@ def test_bodies_quote_the_comparison_table(tmp_path):
     assert "leaves 1,200 more trained-soldier" in more["reading"]
 
 
+def test_answer_table_gives_each_offer_at_days_90_and_365_with_intervals_and_cost(tmp_path):
+    table = published.answer_table(_fake_run(tmp_path))
+    rows = [r for r in table.splitlines() if r.startswith("| caplan")]
+    assert [r.split(" | ")[1] for r in rows] == ["90", "365"], "days 90/180/365 that the run has, in order"
+    assert "| caplan | 365 | -39.5k [-41.5k, -36.5k] | +256k [+256k, +256k] | 250k [200k, n/a (no reduction)] |" in table
+
+
 def test_write_then_check_then_a_changed_number_is_named(tmp_path):
     _write_docs(tmp_path)
     pub = _fake_run(tmp_path)
-    assert set(published.stale_blocks(pub, tmp_path)) == {"README.md:figure", "README.md:compare-output",
+    assert set(published.stale_blocks(pub, tmp_path)) == {"README.md:figure", "README.md:compare-output", "README.md:answer",
                                                          "docs/guide.md:compare-output",
                                                          "docs/guide.md:reading", "docs/guide.md:legend"}
     assert published.write_docs(pub, tmp_path) == [published.README, published.GUIDE]
@@ -114,7 +127,7 @@ def test_write_then_check_then_a_changed_number_is_named(tmp_path):
     assert "commit abcdef123456, Python 3.12.1, locked dependencies (requirements/test.lock)" in readme
     assert published.write_docs(pub, tmp_path) == [], "a second write changes nothing"
     moved = _fake_run(tmp_path, caplan_365=-38000.0)
-    assert published.stale_blocks(moved, tmp_path) == ["docs/guide.md:reading", "docs/guide.md:legend"]
+    assert published.stale_blocks(moved, tmp_path) == ["README.md:answer", "docs/guide.md:reading", "docs/guide.md:legend"]
 
 
 def test_a_missing_or_repeated_block_is_an_error_naming_the_document(tmp_path):
