@@ -94,11 +94,25 @@ def test_bad_posterior_files_give_one_line_errors(tmp_path: Path, content: objec
 
 
 def test_a_scenario_that_cannot_take_a_column_fails_naming_it(tmp_path: Path, spread: Path) -> None:
+    # a column of an offer no scenario has would change nothing: refused, naming it
     s = load_scenario(_scenario(tmp_path, "nooffer", "post.parquet", "offers: []\n"))
     with pytest.raises(ConfigError, match=r"post\.parquet: column offers\.ukraine_amnesty\.publicity: "
-                                          r"scenario 'nooffer' cannot take it") as exc:
+                                          r"no scenario of this run has the item it names") as exc:
         EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=1)
     assert "\n" not in str(exc.value)
+    # beside a scenario that has the offer, the one without it skips the column (no_offers)
+    with_offer = load_scenario(_scenario(tmp_path, "withoffer", "post.parquet"))
+    spec = EnsembleSpec(kind="compare", scenarios=[with_offer, s], replications=2, root_seed=1, baseline="withoffer")
+    assert spec.skipped == {"withoffer": [], "nooffer": ["offers.ukraine_amnesty.publicity"]}
+    drawn = [spec.drawn_scenario(k, spec.particle(0)) for k in (0, 1)]
+    assert drawn[0].front.kia_rate != with_offer.front.kia_rate and drawn[1].offers == []
+    assert drawn[1].front.kia_rate == drawn[0].front.kia_rate, "the other columns still apply"
+    assert spec.uncertainty_manifest()["skipped"] == {"nooffer": ["offers.ukraine_amnesty.publicity"]}
+    # a column that is no parameter at all still fails in the scenario that has the item
+    _posterior(tmp_path / "typo.parquet", {"offers.ukraine_amnesty.publicty": [0.01, 0.02]}, [0.5, 0.5])
+    with pytest.raises(ConfigError, match=r"publicty"):
+        EnsembleSpec(kind="run", scenarios=[load_scenario(_scenario(tmp_path, "t", "typo.parquet"))],
+                     replications=2, root_seed=1)
     # a value the schema refuses, in the particle that will be drawn, fails up front too
     _posterior(tmp_path / "oob.parquet", {"front.kia_rate": [0.001, 2.0]}, [0.0, 1.0])
     s2 = load_scenario(_scenario(tmp_path, "oob", "oob.parquet"))

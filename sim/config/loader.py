@@ -224,19 +224,46 @@ def _resolve_posterior(s: Scenario, prov: dict[Path_t, str], fallback: str) -> S
     return s.model_copy(update={"uncertainty": s.uncertainty.model_copy(update={"posterior": resolved})})
 
 
+def absent_item_columns(scenario: Scenario, columns: list[str] | tuple[str, ...]) -> list[str]:
+    """Posterior columns that address an item of a named list the scenario does not have.
+
+    ``offers.ukraine_amnesty.publicity`` in a scenario without the offer ``ukraine_amnesty``
+    (``no_offers``): the parameter does not exist there and has no effect, so the particle
+    skips it (:func:`apply_particle`).
+    """
+    data = scenario.model_dump(mode="json")
+    out = []
+    for col in columns:
+        head, _, rest = col.partition(".")
+        item = rest.split(".", 1)[0]
+        items = data.get(head)
+        if rest and isinstance(items, list) and all(isinstance(x, dict) and "name" in x for x in items) \
+                and not any(x["name"] == item for x in items):
+            out.append(col)
+    return out
+
+
 def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> Scenario:
     """``scenario`` with the particle's values set, merged and validated like ``--set``.
 
+    A column that addresses an item of a named list the scenario does not have (an offer it
+    removed) is skipped (:func:`absent_item_columns`); the ensemble checks that every column
+    is taken by at least one of its scenarios.
+
     Raises:
         ConfigError: source = the posterior file, key = the column a scenario cannot
-            take (an unknown offer, a value out of bounds), naming the scenario.
+            take (a value out of bounds, a path that does not exist), naming the scenario.
     """
     from sim.config.posterior import ref_path
 
     source = str(ref_path(posterior.ref))
     data = scenario.model_dump(mode="json")
     prov: dict[Any, str] = {}
-    for col, value in posterior.row(particle).items():
+    row = posterior.row(particle)
+    skip = set(absent_item_columns(scenario, list(row)))
+    for col, value in row.items():
+        if col in skip:
+            continue
         try:
             data = apply_override(data, f"{col}={value!r}", prov)
         except ConfigError as exc:

@@ -19,7 +19,7 @@ from sim.config.posterior import (
     load_posterior,
     ref_path,
 )
-from sim.errors import ResultsError
+from sim.errors import ConfigError, ResultsError
 from sim.runner import storage
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob
 from sim.runner.seeds import replication_seed
@@ -59,6 +59,8 @@ class EnsembleSpec:
     parameter_uncertainty: bool = True
     _posterior: Posterior | None = field(default=None, init=False, repr=False, compare=False)
     _drawn: dict[tuple[int, int], Scenario] = field(default_factory=dict, init=False, repr=False, compare=False)
+    skipped: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Per scenario, the posterior columns it skips (items it does not have, e.g. an offer it removed)."""
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.scenarios]
@@ -75,6 +77,16 @@ class EnsembleSpec:
             _refuse_unlike(self.scenarios)
         self._posterior = self._load_posterior()
         if self._posterior is not None:
+            from sim.config.loader import absent_item_columns
+            from sim.config.posterior import ref_path
+
+            cols = list(self._posterior.columns)
+            self.skipped = {s.name: absent_item_columns(s, cols) for s in self.scenarios}
+            nowhere = [c for c in cols if all(c in v for v in self.skipped.values())]
+            if nowhere:
+                raise ConfigError(str(ref_path(self._posterior.ref)), f"column {nowhere[0]}",
+                                  "no scenario of this run has the item it names, so it would change nothing "
+                                  f"(scenarios: {', '.join(repr(s.name) for s in self.scenarios)})")
             # Every draw this ensemble uses is applied now (and cached), so a scenario that
             # cannot take a column or a value fails before a folder is claimed.
             for particle in dict.fromkeys(self.particle(r) for r in range(self.replications)):
@@ -137,7 +149,8 @@ class EnsembleSpec:
                                 "sha256": None, "particles": None, "columns": None}
         if post is not None:
             info.update(posterior=post.ref, file=str(ref_path(post.ref)), sha256=post.sha256,
-                        particles=post.particles, columns=list(post.columns))
+                        particles=post.particles, columns=list(post.columns),
+                        skipped={k: v for k, v in self.skipped.items() if v})
         elif not self.parameter_uncertainty and any(refs):
             info["ignored_posterior"] = next(r for r in refs if r)
         info["bands"] = bands_line(info)
