@@ -56,7 +56,9 @@ def test_a_salience_event_makes_soldiers_aware_on_its_day():
 
 
 def _model_with_one_offer(*sets: str) -> tuple[AsylumModel, object]:
-    sc = _sc("baseline", 10, "defection.opportunity_rate=0", *sets)
+    # the private preference of the earlier default (-1.5 HLY) and no weariness, so that a few consider alone
+    sc = _sc("baseline", 10, "defection.opportunity_rate=0", "defection.private_mean=-1.5",
+             "defection.weariness_per_year=0", *sets)
     m = AsylumModel(sc, 11)
     front_phase = next(p for p in m.phases if isinstance(p, FrontPhase))
     return m, front_phase.defection

@@ -97,7 +97,9 @@ def test_caplan_draws_more_defections_than_kuran():
     # With the calibrated-scale funnel (issue 15) the offers move hundreds to a few
     # thousand soldiers, so at this test's coarse size their effect on front_effective is
     # within replication noise; the defections themselves are not (common random numbers).
-    c = mean_final("caplan", seeds=(1, 2))
-    k = mean_final("kuran", seeds=(1, 2))
-    b = mean_final("baseline", seeds=(1, 2))
+    # (opportunities 20 times the calibrated rate, so that this coarse run shows them)
+    more = "defection.opportunity_rate=0.003"
+    c = mean_final("caplan", more, seeds=(1, 2))
+    k = mean_final("kuran", more, seeds=(1, 2))
+    b = mean_final("baseline", more, seeds=(1, 2))
     assert c > k >= b

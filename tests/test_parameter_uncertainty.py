@@ -60,7 +60,7 @@ def test_path_is_relative_to_the_scenario_file_and_checked(tmp_path: Path, sprea
     s = load_scenario("baseline", ["uncertainty.posterior=package:post"])
     assert s.uncertainty.posterior == "package:post"  # stays portable in the manifest
     assert EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=1).posterior.particles == 8
-    assert load_scenario("baseline").uncertainty.posterior is None
+    assert load_scenario("baseline", ["uncertainty.posterior=null"]).uncertainty.posterior is None
     with pytest.raises(ConfigError, match=r"posterior file not found"):
         load_scenario(_scenario(tmp_path, "b", "nosuch.parquet"))
     with pytest.raises(ConfigError, match=r"history_nosuch\.parquet: uncertainty\.posterior: posterior file not found"):

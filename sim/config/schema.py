@@ -396,7 +396,7 @@ class ReplacementConfig(Strict):
 
 
 class CounterDefection(Strict):
-    detection_base: Share = P(0.25, "004 comments", "Probability an attempt to defect is caught by one's own side (D16)")
+    detection_base: Share = P(0.43, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); prior 0.05-0.9 around 004 comments' 0.25", "Probability an attempt to defect is caught by one's own side (D16)")
     detection_slope: float = P(40.0, "004 comments", "Added detection per unit of observed daily defection rate (blocking detachments rise)", ge=0.0, le=1e6)
     detection_max: Share = P(0.9, "assumption", "Ceiling on detection")
     punishment_base: float = P(1.0, "001", "Disutility of being caught (D19: up to 10 years)", ge=0.0, le=1000.0)
@@ -453,10 +453,10 @@ class FrontConfig(Strict):
     morale_loss_sensitivity: float = P(2.0, "004 (Lyall); assumption", "Morale lost per unit daily casualty probability at the front (killed or wounded). Equilibrium morale is target - sensitivity x rate / recovery: 0.45 - 2 x 0.0024 / 0.02 = 0.21 at the default rates (the old 8 could not balance: 0.96 > 0.45)", ge=0.0, le=1000.0)
     morale_defection_sensitivity: float = P(4.0, "004", "Morale lost per unit share of the front defecting that day", ge=0.0, le=1000.0)
     morale_weight: float = P(2.0, "004 (Lyall); assumption", "Utility of defecting or walking away per unit of morale below its initial level, in home life-years", "HLY", ge=0.0, le=100.0)
-    awol_rate: float = P(0.0003, "002; assumption, set so that history_2022 has AWOL court cases of the order of csv:awol_court_cases_year", "Daily probability a soldier who would rather walk away than stay (the same random-utility choice as an offer, status 'awol') gets the chance to", "1/day", ge=0.0, le=1.0)
+    awol_rate: float = P(0.00031, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); csv:awol_court_cases_year, csv:refusal_court_cases_cumulative", "Daily probability a soldier who would rather walk away than stay (the same random-utility choice as an offer, status 'awol') gets the chance to", "1/day", ge=0.0, le=1.0)
     awol_consumption_usd: float = P(10_000.0, "assumption", "Consumption of a soldier hiding at home or abroad after walking away (informal work, below the 13,000 home average); must exceed what prison then home is worth for detection to deter", "USD/year", gt=0.0, le=1e6)
     awol_suspended_share: Share = P(0.35, "csv:refusal_court_cases_cumulative (Mediazona: more than a third of AWOL sentences suspended)", "Share of AWOL court cases ending in a suspended sentence that sends the man back to the front")
-    capture_rate: float = P(0.000006, "assumption from csv:pow_voluntary_surrender_share (about 20% of POWs surrendered voluntarily); to be calibrated", "Daily probability a soldier is captured by the enemy in combat (involuntary), at intensity 1", "1/day", ge=0.0, le=1.0)
+    capture_rate: float = P(0.0000071, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); csv:pow_voluntary_surrender_share (about 20% of POWs surrendered voluntarily)", "Daily probability a soldier is captured by the enemy in combat (involuntary), at intensity 1", "1/day", ge=0.0, le=1.0)
     distrust_weight: Share = P(0.5, "004", "Effectiveness lost per unit of commanders' perceived defection risk (D4)")
     distrust_reference_rate: float = P(0.002, "004", "Daily unit defection rate at which perceived risk saturates", "1/day", gt=0.0, le=1.0)
     initial_quality: Share = P(1.0, "assumption", "Effectiveness of the initial force")
@@ -485,11 +485,11 @@ class SalienceEvent(Strict):
 class DefectionConfig(Strict):
     """The defection choice (docs/defection_choice.md; :mod:`sim.mechanisms.choice`), in home life-years (HLY)."""
 
-    opportunity_rate: Share = P(0.0001, "assumption; csv:hotline_surrenders_cumulative (216 surrenders for about 22,000 requests); to be calibrated", "Daily probability a soldier considering an offer gets the chance to act (contact with the enemy line, rotation, a wound)", "1/day")
-    request_multiplier: float = P(1.0, "assumption; csv:hotline_requests_cumulative note (callers include relatives and men not yet mobilized)", "Hotline requests from relatives and men not yet at the front per soldier who first considers an offer", "requests/soldier", ge=0.0, le=100.0)
-    private_mean: float = P(-1.5, "004 (Kuran); assumption, set so that history_2022 has hotline requests of the order of csv:hotline_requests_cumulative", "Mean hidden private preference for leaving the war, in HLY (D1); negative: loyalty to one's unit beyond the material terms", "HLY", ge=-100.0, le=100.0)
+    opportunity_rate: Share = P(0.00015, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); csv:hotline_surrenders_cumulative (216 surrenders for about 22,000 requests)", "Daily probability a soldier considering an offer gets the chance to act (contact with the enemy line, rotation, a wound)", "1/day")
+    request_multiplier: float = P(1.4, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); csv:hotline_requests_cumulative note (callers include relatives and men not yet mobilized)", "Hotline requests from relatives and men not yet at the front per soldier who first considers an offer", "requests/soldier", ge=0.0, le=100.0)
+    private_mean: float = P(-4.2, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); 004 (Kuran)", "Mean hidden private preference for leaving the war, in HLY (D1); negative: loyalty to one's unit beyond the material terms", "HLY", ge=-100.0, le=100.0)
     private_weight: float = P(6.0, "004 (Kuran); assumption", "HLY per unit of hidden unwillingness above the mean of front.unwillingness (D1)", "HLY", ge=0.0, le=100.0)
-    weariness_per_year: float = P(0.0, "assumption (Mediazona via csv:awol_court_cases_year: AWOL cases doubled in 2023, mostly mobilized men); calibrated (docs/calibration.md)", "War weariness: utility of leaving added per year a soldier has served at the front without relief, in HLY (D1, D2)", "HLY/year", ge=0.0, le=100.0)
+    weariness_per_year: float = P(1.5, "calibrated: posterior median, docs/calibration.md (ABC-SMC on csv:defection_2022_2023); csv:awol_court_cases_year (AWOL cases doubled in 2023, mostly mobilized men)", "War weariness: utility of leaving added per year a soldier has served at the front without relief, in HLY (D2)", "HLY/year", ge=0.0, le=100.0)
     sigma: float = P(2.0, "assumption (docs/defection_choice.md)", "Scale of the logit noise of the choice, HLY", "HLY", gt=0.0, le=100.0)
     c_home_usd: float = P(13_000.0, "Rosstat 2022 average wage, about 65,000 RUB/month at 60 RUB/USD", "Consumption at home (its bounds keep it above subsistence's)", "USD/year", ge=6_000.0, le=1e6)
     c_sub_usd: float = P(2_900.0, "Russian subsistence minimum 2022, about 14,400 RUB/month", "Subsistence consumption (utility 0; a status or AWOL consumption below it has negative utility)", "USD/year", ge=100.0, le=5_000.0)
@@ -567,11 +567,12 @@ def _default_offers() -> list[OfferConfig]:
     """Ukraine's real offer, in force since before the mobilization (the status quo): the
     'I Want to Live' hotline (from 18 Sep 2022, day -3: csv:policy_ukraine_surrender_hotline_opens),
     amnesty and 5 million roubles, about $48,000 (002, 004). Its value hinges on the war
-    (D8), and repatriation in an exchange remains possible (D11)."""
+    (D8), and repatriation in an exchange remains possible (D11). Its publicity is the
+    calibrated posterior median (docs/calibration.md)."""
     return [OfferConfig(name="ukraine_amnesty", maker="ukraine", eligible=["soldiers"], payment_usd=48_000.0,
                         status="amnesty", route="via_ukraine", destination={},
                         credibility=Credibility(model="war_tied", base=0.7, war_weight=0.6), surrender_survival=0.8,
-                        repatriation_probability=0.15, start_day=-3, publicity=0.02)]
+                        repatriation_probability=0.15, start_day=-3, publicity=0.007)]
 
 
 class ExitVoice(Strict):
@@ -610,7 +611,7 @@ class SecurityConfig(Strict):
 
 
 class UncertaintyConfig(Strict):
-    posterior: str | None = P(None, "docs/calibration.md", "Posterior sample whose draws set the uncertain parameters (parquet: one row per particle, columns = parameter paths such as defection.private_mean, plus weight summing to 1); package:NAME is sim/data/posterior/NAME.parquet, any other path is relative to the file that sets it; none = fixed parameters, bands show replication noise only")
+    posterior: str | None = P("package:history_2022", "docs/calibration.md (the shipped ABC-SMC posterior of history_2022)", "Posterior sample whose draws set the uncertain parameters (parquet: one row per particle, columns = parameter paths such as defection.private_mean, plus weight summing to 1); package:NAME is sim/data/posterior/NAME.parquet, any other path is relative to the file that sets it; none = fixed parameters, bands show replication noise only")
 
 
 # ---------------------------------------------------------------------------------------
