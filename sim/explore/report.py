@@ -1,0 +1,194 @@
+"""Figures and the generated block of ``docs/sensitivity.md`` from experiment folders.
+
+Figures (PNG, in the folder, or ``docs/img/`` for the docs):
+
+- ``claims-<outcome>.png``: which claims decide the outcome (the per-claim index, with its
+  bootstrap interval);
+- ``morris-<outcome>.png``: Morris ``mu*`` against ``sigma``, per parameter;
+- ``tornado-<outcome>.png``: one-at-a-time swings;
+- ``prim.png``: PRIM's peeling trajectory, coverage against density, the chosen box marked.
+
+Usage (regenerates the docs from finished folders, in the order given)::
+
+    python -m sim.explore.report results/explore-caplan_morris results/explore-caplan_sobol
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "sensitivity.md"
+BEGIN = "<!-- BEGIN generated:explore (python -m sim.explore.report; do not edit by hand) -->"
+END = "<!-- END generated:explore -->"
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any],
+                 where: Path | None = None, prefix: str = "") -> list[Path]:
+    """Draw the experiment's figures into ``where`` (default: the folder); return the PNG paths."""
+    plt = _plt()
+    where = Path(where or folder)
+    where.mkdir(parents=True, exist_ok=True)
+    method = manifest["method"]["name"]
+    paths: list[Path] = []
+    for o in manifest["outcomes"]:
+        name = o["name"]
+        cl = tables["claims"][tables["claims"]["outcome"] == name]
+        fig, ax = plt.subplots(figsize=(7, 0.35 * len(cl) + 1.4))
+        err = cl["conf"].fillna(0).to_numpy()
+        ax.barh(cl["claim"][::-1], cl["index"][::-1], xerr=err[::-1], color="#4477aa", capsize=2)
+        label = cl["aggregate"].iloc[0] if len(cl) else ""
+        ax.set_xlabel(f"{label} ({_units(method, o)})")
+        ax.set_title(f"Which claims decide {name}?", fontsize=10)
+        paths.append(_save(fig, where / f"{prefix}claims-{name}.png"))
+        ind = tables["indices"][tables["indices"]["outcome"] == name]
+        if method == "morris":
+            fig, ax = plt.subplots(figsize=(6, 4.5))
+            ax.scatter(ind["mu_star"], ind["sigma"], s=14, color="#aa3377")
+            for _, r in ind.head(8).iterrows():
+                ax.annotate(r["name"].split(".")[-1], (r["mu_star"], r["sigma"]), fontsize=7)
+            ax.set_xlabel("mu* (mean |elementary effect|)")
+            ax.set_ylabel("sigma (spread: non-linearity, interactions)")
+            ax.set_title(f"Morris screening: {name}", fontsize=10)
+            paths.append(_save(fig, where / f"{prefix}morris-{name}.png"))
+        if method == "oat":
+            top = ind.head(15)[::-1]
+            fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.4))
+            ax.barh(top["name"], top["max"] - top["base"], left=top["base"], color="#66ccee")
+            ax.barh(top["name"], top["min"] - top["base"], left=top["base"], color="#ee6677")
+            ax.axvline(top["base"].iloc[0] if len(top) else 0, color="k", lw=0.8)
+            ax.set_title(f"One at a time: {name}", fontsize=10)
+            paths.append(_save(fig, where / f"{prefix}tornado-{name}.png"))
+    if "prim_trajectory" in tables:
+        t = tables["prim_trajectory"]
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=16)
+        c = t[t["chosen"]]
+        ax.scatter(c["coverage"], c["density"], s=120, facecolors="none", edgecolors="red", label="box reported")
+        fig.colorbar(sc, ax=ax, label="restricted dimensions")
+        ax.set_xlabel("coverage (share of all cases inside the box)")
+        ax.set_ylabel("density (share of cases inside the box)")
+        p = manifest["prim"]
+        ax.set_title(f"PRIM: {p['outcome']} {p['direction']} {p['threshold']:g}", fontsize=10)
+        ax.legend(loc="lower left", fontsize=8)
+        paths.append(_save(fig, where / f"{prefix}prim.png"))
+    return paths
+
+
+def _units(method: str, outcome: dict[str, Any]) -> str:
+    if method == "sobol":
+        return "share of the outcome's variance"
+    return f"{outcome['metric']} on day {outcome['day']}"
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def _fmt(x: float) -> str:
+    if pd.isna(x):
+        return "n/a"
+    return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any], img: str, top: int = 10) -> str:
+    """The block for one experiment: what ran, the claims table, the top parameters, PRIM."""
+    m, d = manifest, manifest["design"]
+    method = m["method"]
+    runs = m.get("jobs", {}).get("total", 0)
+    wall = m.get("timings", {}).get("wall_seconds_total", 0.0)
+    workers = max((s.get("workers", 1) for s in m.get("sessions", [])), default=1)
+    lines = [f"### `{d['name']}` ({method['name']}{', grouped by claim' if method['group_by'] == 'claim' else ''})", "",
+             f"Command: `asylumsim explore {Path(d['file']).as_posix()}`; {m['points']} sample points, "
+             f"{len(m['scenarios'])} scenarios, {m['replications']} replication(s) each: **{runs} model runs** in "
+             f"**{wall / 60:.1f} min** of wall time on {workers} worker(s) (2-core machine shared with other jobs); "
+             f"root seed {m['root_seed']}; {len(m['factors'])} parameters.", ""]
+    for o in m["outcomes"]:
+        name = o["name"]
+        what = f"{o['scenario']} minus {o['minus']}" if o.get("minus") else o["scenario"]
+        cl = tables["claims"][tables["claims"]["outcome"] == name]
+        agg = cl["aggregate"].iloc[0]
+        lines += [f"**{name}**: `{o['metric']}` on day {o['day']}, {what} (paired: common random numbers).", "",
+                  f"![claims {name}]({img}claims-{name}.png)", "",
+                  f"| claim | {agg} | ± | parameters |", "|---|---|---|---|"]
+        for _, r in cl.iterrows():
+            lines.append(f"| {r['claim']} | {_fmt(r['index'])} | {_fmt(r['conf'])} | {r['parameters']} |")
+        ind = tables["indices"][tables["indices"]["outcome"] == name].head(top)
+        if method["group_by"] != "claim":
+            cols = {"morris": ["mu_star", "mu_star_conf", "sigma"], "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+                    "oat": ["low", "high", "swing"]}[method["name"]]
+            lines += ["", f"Top {len(ind)} parameters:", "", "| parameter | claim | " + " | ".join(cols) + " |",
+                      "|---|---|" + "---|" * len(cols)]
+            for _, r in ind.iterrows():
+                lines.append(f"| `{r['name']}` | {r['claim']} | " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+        lines.append("")
+    if "prim_box" in tables:
+        p, t = m["prim"], tables["prim_trajectory"]
+        box = t[t["chosen"]].iloc[0]
+        lines += [f"**PRIM**: points with `{p['outcome']}` {p['direction']} {p['threshold']:,g}: "
+                  f"{int(box['cases'])} of {int(box['points'])}. Box reported (highest coverage with density >= "
+                  f"{p['min_density']}): coverage {box['coverage']:.2f}, density {box['density']:.2f}, mass "
+                  f"{box['mass']:.2f}, {int(box['res_dim'])} restricted dimension(s):", "",
+                  "| parameter | low | high | values |", "|---|---|---|---|"]
+        for _, r in tables["prim_box"].iterrows():
+            lines.append(f"| `{r['name']}` | {_fmt(r['low'])} | {_fmt(r['high'])} | {r['values'] or ''} |")
+        lines += ["", f"![PRIM]({img}prim.png)", ""]
+    if m.get("notes"):
+        lines += ["<details><summary>Claim parameters not varied</summary>", "",
+                  *[f"- {n}" for n in m["notes"]], "", "</details>", ""]
+    return "\n".join(lines)
+
+
+def write_doc(folders: list[Path], doc: Path = DOC, img_dir: Path | None = None) -> str:
+    """Regenerate the figures (into ``docs/img/``) and the generated block of ``doc``."""
+    from sim.explore.analyse import analyse_folder
+    from sim.runner import storage
+
+    img_dir = img_dir or doc.parent / "img"
+    blocks = []
+    for folder in folders:
+        m = storage.read_manifest(folder)
+        tables = analyse_folder(folder)
+        prefix = f"explore_{m['design']['name']}_"
+        draw_figures(folder, tables, m, img_dir, prefix)
+        rel = Path("img") / prefix
+        blocks.append(markdown(folder, tables, m, rel.as_posix()))
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else f"# Sensitivity\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{doc} has no generated block ({BEGIN} ... {END})")
+    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: BEGIN + "\n" + "\n".join(blocks) + END,
+                 text, flags=re.S)
+    doc.write_text(new, encoding="utf-8")
+    return new
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.explore.report", description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="finished asylumsim explore folders, in order")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the document with the generated block")
+    args = parser.parse_args(argv)
+    write_doc(args.folders, args.doc)
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
