@@ -67,10 +67,9 @@ def explore_cmd(
             raise ResultsError(f"{manifest['jobs']['failed']} of {manifest['jobs']['total']} runs failed (first: "
                                f"{first.get('scenario')} point {first.get('point')}: {first.get('error')}); "
                                f"details in {folder / 'manifest.json'}; rerun them with: {manifest['resume_hint']}")
-        try:
-            tables = write_analysis(folder)
-        except ValueError as exc:  # e.g. PRIM with no case of interest
-            raise ResultsError(f"{folder}: the runs are saved but the analysis failed: {exc}") from None
+        tables = write_analysis(folder)
+        if "prim_note" in tables:
+            typer.echo(f"note: PRIM: {tables['prim_note']['note'].iloc[0]}", err=True)
         if plots:
             draw_figures(folder, tables, manifest)
         _print(tables, manifest)

@@ -181,7 +181,8 @@ def prim_box(values: pd.DataFrame, y: np.ndarray, *, threshold: float, direction
 
 def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
     """Every table of a finished experiment folder: ``indices``, ``claims`` (each with an
-    ``outcome`` column), and for PRIM ``prim_trajectory`` and ``prim_box``."""
+    ``outcome`` column), and for PRIM ``prim_trajectory`` and ``prim_box`` (or ``prim_note``
+    saying why there is no box)."""
     from sim.runner import storage
 
     folder = Path(folder)
@@ -215,9 +216,13 @@ def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
     spec = m.get("prim")
     if spec:
         values = samples[names]
-        res = prim_box(values, y[spec["outcome"]].to_numpy(dtype=float), threshold=spec["threshold"],
-                       direction=spec["direction"], peel_alpha=spec["peel_alpha"], min_density=spec["min_density"],
-                       min_mass=spec["min_mass"])
+        try:
+            res = prim_box(values, y[spec["outcome"]].to_numpy(dtype=float), threshold=spec["threshold"],
+                           direction=spec["direction"], peel_alpha=spec["peel_alpha"],
+                           min_density=spec["min_density"], min_mass=spec["min_mass"])
+        except ValueError as exc:  # no case of interest, or only such cases: nothing to discover
+            out["prim_note"] = pd.DataFrame({"note": [str(exc)]})
+            return out
         out["prim_trajectory"] = res.trajectory.assign(chosen=lambda t: t.index == res.chosen, cases=res.cases,
                                                        points=res.points)
         out["prim_box"] = res.limits

@@ -200,7 +200,9 @@ def parse_design(data: Any, source: str) -> Design:
     try:
         return Design.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errs = exc.errors()
+        # an unknown key (a typo) explains a "missing" one better than the other way round
+        err = next((e for e in errs if e["type"] == "extra_forbidden"), errs[0])
         msg = str(err["msg"]).removeprefix("Value error, ")
         key = _key(tuple(err["loc"]))
         if err["type"] == "extra_forbidden":

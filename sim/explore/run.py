@@ -278,9 +278,10 @@ def _run_locked(exp: Experiment, folder: Path, manifest: dict[str, Any], jobs: l
     manifest["status"] = "running"
     storage.write_manifest(folder, manifest)
     storage.atomic_write_text(folder / "design.yaml", exp.text)
-    samples = value_table(exp.factors, exp.units)
-    for j, f in enumerate(exp.factors):
-        samples[f"u:{f.name}"] = exp.units[:, j]
+    import pandas as pd
+
+    units = pd.DataFrame(exp.units, columns=[f"u:{f.name}" for f in exp.factors])
+    samples = pd.concat([value_table(exp.factors, exp.units), units], axis=1)
     storage.atomic_write_parquet(folder / "samples.parquet", samples)
     wanted = exp.wanted()
     failed: list[dict[str, Any]] = []
