@@ -28,6 +28,8 @@ parameters:
 method: {name: morris, trajectories: 3, levels: 4}
 outcomes:
   - {name: caplan_effect, metric: front_effective, day: 20, scenario: caplan, minus: baseline}
+  - {name: removed, metric: front_effective, day: 20, scenario: caplan, minus: baseline, sign: -1}
+  - {name: defected_per_removed, metric: defected_cum, day: 20, scenario: caplan, per: removed}
 prim: {outcome: caplan_effect, threshold: -2400, direction: above}
 """
 
@@ -59,7 +61,10 @@ def test_an_experiment_is_identical_on_1_and_2_workers(tmp_path):
     assert [f["name"] for f in m["factors"]] == ["front.kia_rate", "defection.private_mean",
                                                  "offers.caplan_v2.credibility.base"]
     # the paired difference: caplan minus baseline at the same point and seed, kia_rate cancels out
-    assert _y(one)["caplan_effect"].round(6).nunique() <= 4
+    y = _y(one)
+    assert y["caplan_effect"].round(6).nunique() <= 4
+    pd.testing.assert_series_equal(y["removed"], -y["caplan_effect"], check_names=False)
+    pd.testing.assert_series_equal(y["defected_per_removed"], 600.0 / y["removed"], check_names=False)
     for name in ("indices.csv", "claims.csv", "prim_trajectory.csv", "prim_box.csv", "samples.parquet"):
         assert (one / name).is_file(), name
     claims = pd.read_csv(one / "claims.csv")
@@ -113,6 +118,7 @@ def test_an_experiment_resumes_after_a_kill(tmp_path):
     ("scenario: caplan, minus: baseline", "scenario: caplan, minus: kuran", ["outcomes", "'kuran'"]),
     ("range: [-4.0, 0.0]", "range: [0.0, -4.0]", ["parameters[1]", "lo must be below hi"]),
     ("prim: {outcome: caplan_effect", "prim: {outcome: nothing", ["prim", "'nothing'"]),
+    ("per: removed}", "per: later}", ["outcomes", "divides by 'later'"]),
     ("offers.caplan_v2.credibility.base", "offers.caplan_v3.credibility.base", ["parameters", "no scenario"]),
     ("days: 20", "days: twenty", ["days", "twenty"]),
 ])

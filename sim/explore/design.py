@@ -109,7 +109,10 @@ class OutcomeSpec(_Strict):
     """A scalar outcome per sample point: a metric on a day, a level or a paired difference.
 
     ``minus``: the baseline scenario; the difference pairs each point and replication of
-    the two scenarios, which share their seed (common random numbers).
+    the two scenarios, which share their seed (common random numbers). ``sign``: -1 turns
+    a fall into a positive number (soldier-equivalents *removed*). ``per``: divide by an
+    outcome listed before this one, run by run (e.g. USD paid per soldier-equivalent
+    removed); a denominator of 0 or less gives no value (NaN).
     """
 
     name: Annotated[str, Field(pattern=NAME)]
@@ -117,6 +120,8 @@ class OutcomeSpec(_Strict):
     day: int = Field(ge=-60, le=3650)
     scenario: str
     minus: str | None = None
+    sign: Literal[1, -1] = 1
+    per: str | None = None
 
 
 class PrimSpec(_Strict):
@@ -163,7 +168,9 @@ class Design(_Strict):
         outs = [o.name for o in self.outcomes]
         if len(set(outs)) != len(outs):
             raise ValueError(f"outcomes: names repeat: {outs}")
-        for o in self.outcomes:
+        for i, o in enumerate(self.outcomes):
+            if o.per is not None and o.per not in outs[:i]:
+                raise ValueError(f"outcomes: {o.name} divides by {o.per!r}, which is not an outcome listed before it")
             for ref in (o.scenario, o.minus):
                 if ref is not None and ref not in names:
                     raise ValueError(f"outcomes: {o.name} names scenario {ref!r}, not among {names}")

@@ -90,6 +90,15 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
     return paths
 
 
+def outcome_text(o: dict[str, Any]) -> str:
+    """``front_effective on day 365, caplan minus baseline`` (with sign and ratio if any)."""
+    what = f"{o['scenario']} minus {o['minus']}" if o.get("minus") else o["scenario"]
+    text = f"`{o['metric']}` on day {o['day']}, {what}"
+    if o.get("sign", 1) == -1:
+        text = f"minus ({text})"
+    return text + (f", per {o['per']}" if o.get("per") else "")
+
+
 def _units(method: str, outcome: dict[str, Any]) -> str:
     if method == "sobol":
         return "share of the outcome's variance"
@@ -123,10 +132,10 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
              f"root seed {m['root_seed']}; {len(m['factors'])} parameters.", ""]
     for o in m["outcomes"]:
         name = o["name"]
-        what = f"{o['scenario']} minus {o['minus']}" if o.get("minus") else o["scenario"]
         cl = tables["claims"][tables["claims"]["outcome"] == name]
         agg = cl["aggregate"].iloc[0]
-        lines += [f"**{name}**: `{o['metric']}` on day {o['day']}, {what} (paired: common random numbers).", "",
+        paired = " (paired: common random numbers)" if o.get("minus") else ""
+        lines += [f"**{name}**: {outcome_text(o)}{paired}.", "",
                   f"![claims {name}]({img}claims-{name}.png)", "",
                   f"| claim | {agg} | ± | parameters |", "|---|---|---|---|"]
         for _, r in cl.iterrows():

@@ -354,9 +354,15 @@ def outcome_table(exp: Experiment, long: pd.DataFrame) -> pd.DataFrame:
 
     idx = long.set_index(["scenario", "metric", "day", "point", "replication"])["value"].sort_index()
     out = pd.DataFrame({"point": np.arange(exp.points, dtype=np.int64)})
+    per_run: dict[str, pd.Series] = {}
     for o in exp.design.outcomes:
         y = idx.loc[(o.scenario, o.metric, o.day)]
         if o.minus is not None:
             y = y - idx.loc[(o.minus, o.metric, o.day)]
+        y = o.sign * y
+        if o.per is not None:
+            den = per_run[o.per]
+            y = (y / den.where(den > 0)).astype("float64")
+        per_run[o.name] = y
         out[o.name] = y.groupby(level="point").mean().reindex(out["point"]).to_numpy()
     return out
