@@ -23,7 +23,10 @@ SETTING = {"cop_density": 0.074, "legitimacy": 0.7, "max_jail_term": 30}
 
 
 def _mesa(seed: int) -> float:
-    from mesa.examples.advanced.epstein_civil_violence.model import EpsteinCivilViolence, EpsteinScenario
+    from mesa.examples.advanced.epstein_civil_violence.model import (
+        EpsteinCivilViolence,
+        EpsteinScenario,
+    )
 
     sc = EpsteinScenario(cop_density=SETTING["cop_density"], legitimacy=SETTING["legitimacy"],
                          max_jail_term=SETTING["max_jail_term"], citizen_vision=VISION, cop_vision=VISION, rng=seed)

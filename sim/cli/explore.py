@@ -15,7 +15,17 @@ from typing import Annotated
 import typer
 
 from sim.cli.common import SetOpt, fail
-from sim.cli.ensemble import ExecutorChoice, ExecutorOpt, Model, Out, Plots, Resume, Scheduler, Workers, signal_name
+from sim.cli.ensemble import (
+    ExecutorChoice,
+    ExecutorOpt,
+    Model,
+    Out,
+    Plots,
+    Resume,
+    Scheduler,
+    Workers,
+    signal_name,
+)
 from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ResourceError, ResultsError
 
@@ -92,13 +102,12 @@ def _print(tables: dict, manifest: dict) -> None:
     from rich.table import Table
 
     from sim.cli.headline import interactive
-    from sim.explore.report import _fmt
+    from sim.explore.report import _fmt, outcome_text
 
     console = Console(width=None if interactive() else 150)
     for o in manifest["outcomes"]:
         cl = tables["claims"][tables["claims"]["outcome"] == o["name"]]
-        what = f"{o['scenario']} minus {o['minus']}" if o.get("minus") else o["scenario"]
-        t = Table(title=f"{o['name']}: {o['metric']} day {o['day']}, {what}; by claim ({cl['aggregate'].iloc[0]})")
+        t = Table(title=f"{o['name']}: {outcome_text(o).replace('`', '')}; by claim ({cl['aggregate'].iloc[0]})")
         for c in ("claim", "index", "±", "parameters"):
             t.add_column(c, justify="left" if c == "claim" else "right")
         for _, r in cl.head(12).iterrows():

@@ -38,6 +38,17 @@ def _plt() -> Any:
     return plt
 
 
+def claim_label(cid: str, width: int = 48) -> str:
+    """``D16: Defectors get shot by their own side …`` (the id alone if it is not a claim)."""
+    from sim.claims import claims_by_id
+
+    c = claims_by_id().get(cid)
+    if c is None:
+        return cid
+    text = c.short_text.rstrip(" …")
+    return f"{cid}: {text if len(text) <= width else text[:width].rsplit(' ', 1)[0] + ' …'}"
+
+
 def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any],
                  where: Path | None = None, prefix: str = "") -> list[Path]:
     """Draw the experiment's figures into ``where`` (default: the folder); return the PNG paths."""
@@ -49,9 +60,11 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
     for o in manifest["outcomes"]:
         name = o["name"]
         cl = tables["claims"][tables["claims"]["outcome"] == name]
-        fig, ax = plt.subplots(figsize=(7, 0.35 * len(cl) + 1.4))
+        fig, ax = plt.subplots(figsize=(9, 0.3 * len(cl) + 1.4))
         err = cl["conf"].fillna(0).to_numpy()
-        ax.barh(cl["claim"][::-1], cl["index"][::-1], xerr=err[::-1], color="#4477aa", capsize=2)
+        ax.barh([claim_label(c) for c in cl["claim"]][::-1], cl["index"][::-1], xerr=err[::-1], color="#4477aa",
+                capsize=2)
+        ax.tick_params(axis="y", labelsize=7)
         label = cl["aggregate"].iloc[0] if len(cl) else ""
         ax.set_xlabel(f"{label} ({_units(method, o)})")
         ax.set_title(f"Which claims decide {name}?", fontsize=10)
@@ -139,7 +152,8 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
                   f"![claims {name}]({img}claims-{name}.png)", "",
                   f"| claim | {agg} | ± | parameters |", "|---|---|---|---|"]
         for _, r in cl.iterrows():
-            lines.append(f"| {r['claim']} | {_fmt(r['index'])} | {_fmt(r['conf'])} | {r['parameters']} |")
+            label = claim_label(r["claim"], 60).replace("|", "\\|").replace("$", "\\$")
+            lines.append(f"| {label} | {_fmt(r['index'])} | {_fmt(r['conf'])} | {r['parameters']} |")
         ind = tables["indices"][tables["indices"]["outcome"] == name].head(top)
         if method["group_by"] != "claim":
             cols = {"morris": ["mu_star", "mu_star_conf", "sigma"], "sobol": ["S1", "S1_conf", "ST", "ST_conf"],

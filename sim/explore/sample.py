@@ -294,7 +294,7 @@ def locate(data: dict[str, Any], path: str) -> list[tuple[Any, str | int]]:
     found: list[tuple[Any, str | int]] = [(None, "")]
     nodes: list[Any] = [data]
     parts = path.split(".")
-    for j, part in enumerate(parts):
+    for part in parts:
         nxt_nodes, nxt_found = [], []
         for node in nodes:
             if isinstance(node, list):
