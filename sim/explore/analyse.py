@@ -114,8 +114,9 @@ class PrimResult:
 
     Attributes:
         trajectory: One row per box: ``coverage``, ``density``, ``mass``, ``res_dim`` (restricted dimensions).
-        chosen: Row of ``trajectory`` reported: the highest coverage among the boxes with
-            density >= min_density, the densest of those (else the densest box).
+        chosen: Row of ``trajectory`` reported: of the boxes restricting at most
+            ``max_dims`` parameters, the highest coverage among those with density >=
+            min_density, the densest of those (else the densest box).
         limits: The chosen box's restricted dimensions: ``name, low, high`` (or ``values`` for choices).
         cases: Number of cases of interest; ``points``: sample size.
     """
@@ -132,7 +133,8 @@ class PrimResult:
 
 
 def prim_box(values: pd.DataFrame, y: np.ndarray, *, threshold: float, direction: str = "above",
-             peel_alpha: float = 0.05, min_density: float = 0.8, min_mass: float = 0.05) -> PrimResult:
+             peel_alpha: float = 0.05, min_density: float = 0.8, min_mass: float = 0.05,
+             max_dims: int | None = None) -> PrimResult:
     """PRIM (EMA Workbench) on the sample's values: where is ``y`` above (below) ``threshold``?
 
     Args:
@@ -160,10 +162,11 @@ def prim_box(values: pd.DataFrame, y: np.ndarray, *, threshold: float, direction
         p = prim.Prim(x, cases, peel_alpha=peel_alpha, mass_min=min_mass)
         box = p.find_box()
     traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
-    ok = traj.index[traj["density"] >= min_density]
-    # highest coverage among the dense enough boxes; of equal coverage, the densest
-    chosen = (int(traj.loc[ok].sort_values(["coverage", "density"], kind="stable").index[-1]) if len(ok)
-              else int(traj["density"].idxmax()))
+    simple = traj[traj["res_dim"] <= max_dims] if max_dims is not None else traj
+    ok = simple.index[simple["density"] >= min_density]
+    # highest coverage among the dense enough boxes; of equal coverage, the densest; else the densest
+    chosen = (int(simple.loc[ok].sort_values(["coverage", "density"], kind="stable").index[-1]) if len(ok)
+              else int(simple["density"].idxmax()))
     lims = box.box_lims[chosen]
     first = box.box_lims[0]
     rows = []
@@ -219,7 +222,8 @@ def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
         try:
             res = prim_box(values, y[spec["outcome"]].to_numpy(dtype=float), threshold=spec["threshold"],
                            direction=spec["direction"], peel_alpha=spec["peel_alpha"],
-                           min_density=spec["min_density"], min_mass=spec["min_mass"])
+                           min_density=spec["min_density"], min_mass=spec["min_mass"],
+                           max_dims=spec.get("max_dims"))
         except ValueError as exc:  # no case of interest, or only such cases: nothing to discover
             out["prim_note"] = pd.DataFrame({"note": [str(exc)]})
             return out

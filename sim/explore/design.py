@@ -130,6 +130,8 @@ class PrimSpec(_Strict):
     Attributes:
         min_density: The box reported is the one of the peeling trajectory with the
             highest coverage among those whose density reaches this.
+        max_dims: Consider only boxes restricting at most this many parameters (a box
+            of a small sample that restricts many overfits; none = any).
     """
 
     outcome: str
@@ -138,6 +140,7 @@ class PrimSpec(_Strict):
     peel_alpha: float = Field(0.05, gt=0.0, lt=0.5)
     min_density: float = Field(0.8, gt=0.0, le=1.0)
     min_mass: float = Field(0.05, gt=0.0, lt=1.0)
+    max_dims: int | None = Field(None, ge=1, le=1000)
 
 
 class Design(_Strict):

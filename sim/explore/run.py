@@ -108,8 +108,13 @@ class Experiment:
         return out
 
     def digest(self) -> str:
-        """SHA-256 of what decides every job: the design text, CLI settings, scenarios, sample."""
-        blob = json.dumps({"design": self.text, "model": self.model,
+        """SHA-256 of what decides the runs and the outcomes: scenarios (with every ``--set``),
+        sample, model, days, replications, seed, outcomes. The analysis settings (PRIM, the
+        bootstrap) are not in it: changing them and resuming re-analyses without rerunning."""
+        d = self.design
+        blob = json.dumps({"model": self.model, "days": d.days, "replications": d.replications, "seed": d.seed,
+                           "outcomes": [o.model_dump() for o in d.outcomes],
+                           "factors": [f.name for f in self.factors],
                            "scenarios": [s.model_dump(mode="json") for s in self.scenarios],
                            "units": np.nan_to_num(self.units, nan=-1.0).round(12).tolist()}, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -248,6 +253,9 @@ def run_experiment(exp: Experiment, folder: Path, *, executor: str = "process", 
             if manifest.get("kind") != KIND or manifest.get("design", {}).get("digest") != exp.digest():
                 raise ResultsError(f"--resume: {folder} holds another experiment (or this design, its scenarios or "
                                    "--set changed since); start a new --out")
+            # the analysis settings may change: they are read from the design as it is now
+            manifest.update(method=exp.design.method.model_dump(),
+                            prim=exp.design.prim.model_dump() if exp.design.prim else None)
         else:
             manifest = new_manifest(exp)
         jobs = exp.jobs()
