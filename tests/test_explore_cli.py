@@ -75,7 +75,7 @@ def test_an_experiment_is_identical_on_1_and_2_workers(tmp_path):
 
     doc = tmp_path / "docs" / "sensitivity.md"
     doc.parent.mkdir()
-    doc.write_text(f"# S\n\nkept\n\n{BEGIN}\nold\n{END}\n")
+    doc.write_text(f"# S\n\nkept\n\n{BEGIN}\nSTALE-BLOCK\n{END}\n")
     assert main([str(one), "--doc", str(doc)]) == 0
     text = doc.read_text()
     assert "kept" in text and "STALE-BLOCK" not in text and "24 model runs" in text and "**PRIM**" in text
