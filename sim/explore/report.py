@@ -80,11 +80,20 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
             ax.set_title(f"Morris screening: {name}", fontsize=10)
             paths.append(_save(fig, where / f"{prefix}morris-{name}.png"))
         if method == "oat":
+            import numpy as np
+
             top = ind.head(15)[::-1]
-            fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.4))
-            ax.barh(top["name"], top["max"] - top["base"], left=top["base"], color="#66ccee")
-            ax.barh(top["name"], top["min"] - top["base"], left=top["base"], color="#ee6677")
-            ax.axvline(top["base"].iloc[0] if len(top) else 0, color="k", lw=0.8)
+            pos = np.arange(len(top))
+            base = float(top["base"].iloc[0]) if len(top) else 0.0
+            fig, ax = plt.subplots(figsize=(8, 0.4 * len(top) + 1.6))
+            ax.barh(pos - 0.2, top["low"] - base, left=base, height=0.4, color="#ee6677",
+                    label="low end of the range (first choice)")
+            ax.barh(pos + 0.2, top["high"] - base, left=base, height=0.4, color="#4477aa",
+                    label="high end of the range (last choice)")
+            ax.set_yticks(pos, top["name"], fontsize=7)
+            ax.axvline(base, color="k", lw=0.8)
+            ax.set_xlabel(f"{_units(method, o)}; the line: every parameter at the scenario's value")
+            ax.legend(fontsize=7, loc="best")
             ax.set_title(f"One at a time: {name}", fontsize=10)
             paths.append(_save(fig, where / f"{prefix}tornado-{name}.png"))
     if "prim_trajectory" in tables:
@@ -133,7 +142,10 @@ def _fmt(x: float) -> str:
 
 def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any], img: str, top: int = 10) -> str:
     """The block for one experiment: what ran, the claims table, the top parameters, PRIM."""
+    from sim.runner import storage
+
     m, d = manifest, manifest["design"]
+    ys = storage.read_parquet(Path(folder) / "y.parquet") if (Path(folder) / "y.parquet").is_file() else None
     method = m["method"]
     runs = m.get("jobs", {}).get("total", 0)
     wall = m.get("timings", {}).get("wall_seconds_total", 0.0)
@@ -148,13 +160,24 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
         cl = tables["claims"][tables["claims"]["outcome"] == name]
         agg = cl["aggregate"].iloc[0]
         paired = " (paired: common random numbers)" if o.get("minus") else ""
-        lines += [f"**{name}**: {outcome_text(o)}{paired}.", "",
+        y = ys[name] if ys is not None else None
+        spread = (f" Over the sample: median {_fmt(y.median())}, 5-95% [{_fmt(y.quantile(0.05))}, "
+                  f"{_fmt(y.quantile(0.95))}], min {_fmt(y.min())}, max {_fmt(y.max())}." if y is not None else "")
+        s1 = method["name"] == "sobol" and method["group_by"] == "claim"
+        lines += [f"**{name}**: {outcome_text(o)}{paired}.{spread}", "",
                   f"![claims {name}]({img}claims-{name}.png)", "",
-                  f"| claim | {agg} | ± | parameters |", "|---|---|---|---|"]
+                  f"| claim | {agg} | ± |{' S1 | ± |' if s1 else ''} parameters |",
+                  "|---|---|---|" + ("---|---|" if s1 else "") + "---|"]
+        grouped_ind = tables["indices"][tables["indices"]["outcome"] == name].set_index("name")
         for _, r in cl.iterrows():
             label = claim_label(r["claim"], 60).replace("|", "\\|").replace("$", "\\$")
-            lines.append(f"| {label} | {_fmt(r['index'])} | {_fmt(r['conf'])} | {r['parameters']} |")
+            extra = (f" {_fmt(grouped_ind.loc[r['claim'], 'S1'])} | {_fmt(grouped_ind.loc[r['claim'], 'S1_conf'])} |"
+                     if s1 else "")
+            lines.append(f"| {label} | {_fmt(r['index'])} | {_fmt(r['conf'])} |{extra} {r['parameters']} |")
         ind = tables["indices"][tables["indices"]["outcome"] == name].head(top)
+        if method["name"] in ("morris", "oat"):
+            kind = "morris" if method["name"] == "morris" else "tornado"
+            lines += ["", f"![{kind} {name}]({img}{kind}-{name}.png)"]
         if method["group_by"] != "claim":
             cols = {"morris": ["mu_star", "mu_star_conf", "sigma"], "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
                     "oat": ["low", "high", "swing"]}[method["name"]]
@@ -166,10 +189,15 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
     if "prim_box" in tables:
         p, t = m["prim"], tables["prim_trajectory"]
         box = t[t["chosen"]].iloc[0]
+        dims = f" restricting at most {p['max_dims']} parameters" if p.get("max_dims") else ""
+        rule = (f"the highest coverage among the boxes{dims} with density >= {p['min_density']}"
+                if box["density"] >= p["min_density"] else
+                f"no box{dims} reaches density {p['min_density']}: the densest of them")
         lines += [f"**PRIM**: points with `{p['outcome']}` {p['direction']} {p['threshold']:,g}: "
-                  f"{int(box['cases'])} of {int(box['points'])}. Box reported (highest coverage with density >= "
-                  f"{p['min_density']}): coverage {box['coverage']:.2f}, density {box['density']:.2f}, mass "
-                  f"{box['mass']:.2f}, {int(box['res_dim'])} restricted dimension(s):", "",
+                  f"{int(box['cases'])} of {int(box['points'])} (density of the whole sample "
+                  f"{box['cases'] / box['points']:.2f}). Box reported ({rule}): coverage {box['coverage']:.2f}, "
+                  f"density {box['density']:.2f}, mass {box['mass']:.2f}, {int(box['res_dim'])} restricted "
+                  "parameter(s):", "",
                   "| parameter | low | high | values |", "|---|---|---|---|"]
         for _, r in tables["prim_box"].iterrows():
             lines.append(f"| `{r['name']}` | {_fmt(r['low'])} | {_fmt(r['high'])} | {r['values'] or ''} |")
@@ -187,13 +215,19 @@ def write_doc(folders: list[Path], doc: Path = DOC, img_dir: Path | None = None)
 
     img_dir = img_dir or doc.parent / "img"
     blocks = []
+    runs = wall = 0.0
     for folder in folders:
         m = storage.read_manifest(folder)
+        runs += m.get("jobs", {}).get("total", 0)
+        wall += m.get("timings", {}).get("wall_seconds_total", 0.0)
         tables = analyse_folder(folder)
         prefix = f"explore_{m['design']['name']}_"
         draw_figures(folder, tables, m, img_dir, prefix)
         rel = Path("img") / prefix
         blocks.append(markdown(folder, tables, m, rel.as_posix()))
+    if len(folders) > 1:
+        blocks.append(f"**In total: {int(runs)} model runs, {wall / 60:.1f} min of wall time** (the sum over the "
+                      "experiments above, each on 2 worker processes of a 2-core machine shared with other jobs).\n")
     text = doc.read_text(encoding="utf-8") if doc.is_file() else f"# Sensitivity\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         raise ValueError(f"{doc} has no generated block ({BEGIN} ... {END})")
