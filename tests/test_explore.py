@@ -154,3 +154,18 @@ def test_the_panels_step_order_is_an_option_and_the_default_is_unchanged():
     assert _panel_run("arrest_then_decide") != default
     with pytest.raises(Exception, match="step_order"):
         Scenario.model_validate({"protest": {"step_order": "sideways"}})
+
+
+def test_the_example_in_docs_sensitivity_is_a_valid_design():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sensitivity.md").read_text(encoding="utf-8")
+    block = re.search(r"^```yaml\n(.*?)^```", text, flags=re.M | re.S).group(1)
+    from sim.config.yaml_safe import parse_yaml_text
+
+    design = parse_design(parse_yaml_text(block, "docs/sensitivity.md"), "docs/sensitivity.md")
+    factors, notes = expand(design, "docs/sensitivity.md")
+    names = [f.name for f in factors]
+    assert "offers.caplan_v2.credibility.base" in names and "kremlin.replacement.sources.*.elasticity" in names
+    assert names[-1] == "offers.caplan_v2.payment_usd" and notes

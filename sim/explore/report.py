@@ -112,6 +112,13 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
     return paths
 
 
+def _provenance(m: dict[str, Any]) -> str:
+    from sim.provenance import short_line
+
+    info = m.get("provenance")
+    return short_line(info) if isinstance(info, dict) else "provenance not recorded"
+
+
 def outcome_text(o: dict[str, Any]) -> str:
     """``front_effective on day 365, caplan minus baseline`` (with sign and ratio if any)."""
     what = f"{o['scenario']} minus {o['minus']}" if o.get("minus") else o["scenario"]
@@ -154,7 +161,7 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
              f"Command: `asylumsim explore {Path(d['file']).as_posix()}`; {m['points']} sample points, "
              f"{len(m['scenarios'])} scenarios, {m['replications']} replication(s) each: **{runs} model runs** in "
              f"**{wall / 60:.1f} min** of wall time on {workers} worker(s) (2-core machine shared with other jobs); "
-             f"root seed {m['root_seed']}; {len(m['factors'])} parameters.", ""]
+             f"root seed {m['root_seed']}; {len(m['factors'])} parameters; {_provenance(m)}.", ""]
     for o in m["outcomes"]:
         name = o["name"]
         cl = tables["claims"][tables["claims"]["outcome"] == name]
