@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.claims import CLAIMS, Claim, parameter_annotation, resolve_parameter, schema_paths
-from sim.config.schema import Scenario, constraint_metadata, iter_fields
+from sim.config.schema import Scenario, constraint_metadata, iter_fields, plausible_of
 from sim.config.yaml_safe import read_yaml_file
 from sim.errors import ConfigError
 
@@ -123,6 +123,25 @@ def bounds_text(info: FieldInfo, ann: Any) -> str:
     return "; ".join(parts)
 
 
+def plausible_text(info: FieldInfo, with_source: bool = True) -> str:
+    """A field's plausible range for the docs (``""`` if it declares none).
+
+    ``[lo, hi]`` is uniform, ``log-uniform [lo, hi]`` uniform in the log, ``x[lo, hi]`` a
+    log-uniform factor on the scenario's own value, ``one of a, b`` a discrete choice.
+    """
+    spec = plausible_of(info)
+    if spec is None:
+        return ""
+    dist = spec["dist"]
+    if dist == "choice":
+        text = "one of " + ", ".join(render_value(v) for v in spec["values"])
+    else:
+        lo, hi = render_value(spec["lo"]), render_value(spec["hi"])
+        text = {"uniform": f"[{lo}, {hi}]", "loguniform": f"log-uniform [{lo}, {hi}]",
+                "factor": f"x[{lo}, {hi}] of the value"}[dist]
+    return f"{text} ({spec['source']})" if with_source else text
+
+
 def _cell(text: str) -> str:
     """Make text safe inside a markdown table cell (no column breaks, no inline math)."""
     return _text(text).replace("|", "\\|").replace("\n", " ")
@@ -201,12 +220,13 @@ def scenarios_for(claim: Claim, scenarios: dict[str, set[str] | str]) -> list[st
 # the documents
 
 
-def _param_row(path: str) -> tuple[str, str, str, str]:
+def _param_row(path: str) -> tuple[str, str, str, str, str]:
     info = resolve_parameter(path)
     ann = parameter_annotation(path)
     unit = (info.json_schema_extra or {}).get("unit", "") if isinstance(info.json_schema_extra, dict) else ""
     default = render_value(info.get_default(call_default_factory=True))
-    return default, bounds_text(info, ann), str(unit), str((info.json_schema_extra or {}).get("source", ""))
+    return (default, bounds_text(info, ann), str(unit), str((info.json_schema_extra or {}).get("source", "")),
+            plausible_text(info))
 
 
 def claims_doc(scenarios_dir: Path) -> str:
@@ -228,7 +248,10 @@ def claims_doc(scenarios_dir: Path) -> str:
         "`<exit>`, `<source>` or `<offer>` have one column per name. \"Scenarios\" lists the scenario",
         "files whose own YAML sets one of the claim's parameters (values inherited through `extends`",
         "do not count; `baseline.yaml` states every parameter and is not listed). Descriptions, units",
-        "and sources of every parameter are in [parameters.md](parameters.md).",
+        "and sources of every parameter are in [parameters.md](parameters.md). \"Validation bounds\" are",
+        "what a scenario may set; the \"plausible range\" is where the value plausibly lies, with its",
+        "source, and is what `asylumsim explore` samples ([sensitivity.md](sensitivity.md)); a `-`",
+        "marks a policy lever, a fact of the sources or a structure that is not sampled.",
         "",
         "| id | claim | source | mechanism | scenarios |",
         "|---|---|---|---|---|",
@@ -255,12 +278,13 @@ def claims_doc(scenarios_dir: Path) -> str:
             f"- **Outcome columns:** {', '.join(_code(o) for o in c.outcomes)}",
             f"- **Scenarios:** {scen}",
             "",
-            "| parameter | default | range | unit |",
-            "|---|---|---|---|",
+            "| parameter | default | validation bounds | plausible range (source) | unit |",
+            "|---|---|---|---|---|",
         ]
         for p in c.parameters:
-            default, bounds, unit, _ = _param_row(p)
-            lines.append(f"| `{p}` | {_cell(_code(default))} | {_cell(bounds)} | {_cell(unit)} |")
+            default, bounds, unit, _, plausible = _param_row(p)
+            lines.append(f"| `{p}` | {_cell(_code(default))} | {_cell(bounds)} | {_cell(plausible or '-')} | "
+                         f"{_cell(unit)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -280,6 +304,14 @@ def parameters_doc() -> str:
         "are `CLAIMS.md` article ids (`000`..`004`, with comment threads), rows of",
         "`sim/data/calibration_2022.csv` (`csv:...`), published models, or `assumption`; claim ids in",
         "descriptions (F1, D9, ...) refer to [claims.md](claims.md).",
+        "",
+        "Bounds are what validation accepts; the *plausible range* is where the value plausibly",
+        "lies, with its own source: what `asylumsim explore` samples (`range: plausible`,",
+        "[sensitivity.md](sensitivity.md)). `[lo, hi]` is uniform, `log-uniform [lo, hi]` uniform in",
+        "the log, `x[lo, hi] of the value` a log-uniform factor on the scenario's own value (one factor",
+        "moves every item of a list; results are clipped to the bounds), `one of ...` a discrete",
+        "(structural) choice, sampled with equal probability. A parameter without a plausible range is",
+        "a fact of the sources, a policy lever or a run setting, not an uncertainty.",
     ]
     groups: dict[str, list[tuple[str, FieldInfo, Any]]] = {}
     for path, info, ann in iter_fields(Scenario):
@@ -292,11 +324,12 @@ def parameters_doc() -> str:
         lines += ["", f"## {title}", ""]
         if intro:
             lines += [f"{intro}.", ""]
-        lines += ["| parameter | description | default | bounds | unit | source |", "|---|---|---|---|---|---|"]
+        lines += ["| parameter | description | default | bounds | plausible range (source) | unit | source |",
+                  "|---|---|---|---|---|---|---|"]
         for path, info, _ in fields:
-            default, bounds, unit, source = _param_row(path)
+            default, bounds, unit, source, plausible = _param_row(path)
             lines.append(f"| `{path}` | {_cell(info.description or '')} | {_cell(_code(default))} | "
-                         f"{_cell(bounds)} | {_cell(unit)} | {_cell(source)} |")
+                         f"{_cell(bounds)} | {_cell(plausible)} | {_cell(unit)} | {_cell(source)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -13,8 +13,9 @@ The layers, from the bottom (a module may import its own layer and those below):
 7. ``sim.simulate``, ``sim.calibration``, ``sim.inference``, ``sim.analysis``, ``sim.runner`` (engine),
    ``sim.plots``: running, summarizing and drawing replications.
 8. ``sim.claims``, ``sim.docs_gen``, ``sim.published``: the claims registry and documentation.
-9. ``sim.dashboard``: the explorer page (registered by the command line).
-10. ``sim.cli``: the command line (a package: the app imports the command modules).
+9. ``sim.explore``: experiments over the claims' parameters (design, sample, run, analyse, report).
+10. ``sim.dashboard``: the explorer page (registered by the command line).
+11. ``sim.cli``: the command line (a package: the app imports the command modules).
 
 Imports are read with ``ast``: module-level and function-level ``import`` statements
 (not those under ``if TYPE_CHECKING:``, which never run), and string literals naming a
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim.model",),
     ("sim.simulate", "sim.calibration", "sim.inference", "sim.analysis", "sim.runner", "sim.plots"),
     ("sim.claims", "sim.docs_gen", "sim.published"),
+    ("sim.explore",),
     ("sim.dashboard",),
     ("sim.cli",),
 )
@@ -190,7 +192,7 @@ def test_commands_are_registered_explicitly():
     known = modules()
     init = known["sim.cli"].read_text()
     names = [c.name for c in app.registered_commands]
-    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "dashboard", "calibrate"]
+    assert names == ["list", "show", "validate", "claims", "run", "compare", "plot", "explore", "dashboard", "calibrate"]
     assert all(f'app.command("{n}")(' in init for n in names)
     for m, p in known.items():
         if m.startswith("sim.cli.") and m != "sim.cli.__main__":

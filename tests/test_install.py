@@ -19,7 +19,7 @@ from sim.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = {"run": ROOT / "requirements" / "run.lock", "dask": ROOT / "requirements" / "dask.lock",
-         "test": ROOT / "requirements" / "test.lock"}
+         "explore": ROOT / "requirements" / "explore.lock", "test": ROOT / "requirements" / "test.lock"}
 
 
 def readme_commands() -> list[str]:
@@ -48,7 +48,8 @@ def _pins(path: Path) -> dict[str, str]:
     return provenance.read_lock(path)
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("run", ()), ("dask", ("dask",)), ("test", ("test",))])
+@pytest.mark.parametrize(("lock", "extras"), [("run", ()), ("dask", ("dask",)), ("explore", ("explore",)),
+                                               ("test", ("test",))])
 def test_each_lock_pins_every_dependency_within_pyprojects_ranges(lock, extras):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = [Requirement(r) for r in project["dependencies"]]
@@ -63,8 +64,9 @@ def test_each_lock_pins_every_dependency_within_pyprojects_ranges(lock, extras):
 
 
 def test_locks_agree_with_each_other_and_carry_hashes():
-    run, dask, test = (_pins(LOCKS[k]) for k in ("run", "dask", "test"))
+    run, dask, explore, test = (_pins(LOCKS[k]) for k in ("run", "dask", "explore", "test"))
     assert run.items() <= dask.items() and run.items() <= test.items(), "the locks pin different versions"
+    assert run.items() <= explore.items() <= test.items(), "the locks pin different versions"
     for path in LOCKS.values():
         text = path.read_text(encoding="utf-8")
         blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])

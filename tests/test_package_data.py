@@ -21,7 +21,8 @@ from sim.config.files import SHIPPED_SCENARIOS, list_scenarios
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(
     p.relative_to(ROOT / "sim").as_posix()
-    for folder, pattern in (("scenarios", "*.yaml"), ("data", "*.csv"), ("data", "*.yaml"), ("data", "*.md"),
+    for folder, pattern in (("scenarios", "*.yaml"), ("explore/designs", "*.yaml"), ("data", "*.csv"),
+                            ("data", "*.yaml"), ("data", "*.md"),
                             ("data/posterior", "*.parquet"), ("data/posterior", "*.json"))
     for p in (ROOT / "sim" / folder).glob(pattern)
 )

@@ -2,7 +2,8 @@
 
 Commands live in one module per topic and are registered here, explicitly, in the order
 ``--help`` lists them: :mod:`sim.cli.scenarios` (list, show, validate),
-:mod:`sim.cli.claims` (claims), :mod:`sim.cli.ensemble` (run, compare, plot). Imports flow
+:mod:`sim.cli.claims` (claims), :mod:`sim.cli.ensemble` (run, compare, plot),
+:mod:`sim.cli.explore` (explore). Imports flow
 one way: this module imports the command modules, which import only
 :mod:`sim.cli.common` and the layers below, never the app.
 
@@ -25,6 +26,7 @@ from sim.cli.calibrate import calibrate_cmd
 from sim.cli.claims import claims_cmd
 from sim.cli.common import fail
 from sim.cli.ensemble import compare_cmd, plot_cmd, run_cmd
+from sim.cli.explore import explore_cmd
 from sim.cli.scenarios import list_cmd, show_cmd, validate_cmd
 from sim.dashboard.cli import dashboard_cmd
 from sim.errors import AsylumsimError
@@ -137,6 +139,7 @@ app.command("claims")(claims_cmd)
 app.command("run")(run_cmd)
 app.command("compare")(compare_cmd)
 app.command("plot")(plot_cmd)
+app.command("explore")(explore_cmd)
 app.command("dashboard")(dashboard_cmd)
 app.command("calibrate")(calibrate_cmd)
 

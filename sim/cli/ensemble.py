@@ -193,7 +193,9 @@ def run_cmd(
 
         requested = None
         if scenario is not None:
-            s = _load(scenario, _overrides(set_, scale, days, seed, replications))
+            from sim.config.scoped import overrides_for
+
+            s = _load(scenario, _overrides(overrides_for(set_ or [], [scenario])[0], scale, days, seed, replications))
             requested = EnsembleSpec(kind="run", scenarios=[s], replications=s.run.replications,
                                      root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT,
                                      parameter_uncertainty=not no_parameter_uncertainty)
@@ -274,7 +276,12 @@ def compare_cmd(
 def _compare_spec(refs: list[str], baseline: str | None, replications: int | None, days: int | None,
                   seed: int | None, scale: int | None, set_: list[str] | None, model: str | None,
                   parameter_uncertainty: bool = True) -> EnsembleSpec:
-    """Load the scenarios so that they share days, replications, root seed and posterior draws."""
+    """Load the scenarios so that they share days, replications, root seed and posterior draws.
+
+    ``--set KEY=V`` applies to every scenario, ``--set NAME:KEY=V`` to scenario NAME only;
+    an error names the scenario that could not take the value.
+    """
+    from sim.config.scoped import overrides_for
     from sim.runner.spec import EnsembleSpec
 
     refs = list(dict.fromkeys(refs))
@@ -283,13 +290,30 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     if len(refs) < 2:
         raise ResultsError("compare needs at least two scenarios (a baseline and one more)")
     base_ref = baseline if baseline is not None else refs[0]
-    base = _load(base_ref, _overrides(set_, scale, days, seed, replications))
+    own = dict(zip(refs, overrides_for(set_ or [], refs), strict=True))  # --set NAME:KEY=V applies to NAME only
+    base = _load_named(base_ref, _overrides(own[base_ref], scale, days, seed, replications), refs, set_)
     # The baseline's run settings become everyone's, so replication i is paired across scenarios.
-    common = _overrides(set_, scale, base.run.days, base.run.seed, base.run.replications)
-    loaded = [base if r == base_ref else _load(r, common) for r in refs]
+    loaded = [base if r == base_ref else
+              _load_named(r, _overrides(own[r], scale, base.run.days, base.run.seed, base.run.replications), refs, set_)
+              for r in refs]
     return EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
                         parameter_uncertainty=parameter_uncertainty)
+
+
+def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:
+    """:func:`_load` in a comparison: a ``--set`` error names the scenario and suggests scoping it."""
+    from sim.config.scoped import name_scenario, split_scope
+    from sim.errors import ConfigError
+
+    try:
+        return _load(ref, overrides)
+    except ConfigError as exc:
+        others = [r for r in refs if r != ref]
+        culprit = next((t for t in sets or [] if split_scope(t)[0] is None
+                        and split_scope(t)[1].partition("=")[0].startswith(exc.key.split(".")[0])), None)
+        example = f"{others[0] if len(others) == 1 else 'SCENARIO'}:{culprit}" if culprit else None
+        raise name_scenario(exc, ref, example) from None
 
 
 # --------------------------------------------------------------------------------------

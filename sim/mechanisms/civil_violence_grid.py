@@ -42,7 +42,9 @@ same step.  Here each step is:
 
    a. *Move*: each agent draws a random site among those empty within its
       vision; when several pick the same site the one earliest in a fresh
-      random permutation gets it and the others stay put.
+      random permutation gets it and the others stay put. (With
+      ``step_order="decide_then_move"``, as in Mesa's example, this comes last:
+      b, c, then a.)
    b. *Decide*: each citizen applies Rule A to the cops and actives now within
       its vision, including those who turned active in earlier batches of this
       step.  The counts for all sites come at once from a convolution on the
@@ -70,6 +72,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -85,6 +88,8 @@ from sim.mechanisms.protest_rule import (
 )
 
 LegitimacySchedule = float | ArrayLike | Callable[[int], float]
+StepOrder = Literal["move_then_decide", "decide_then_move"]
+STEP_ORDERS: tuple[str, ...] = ("move_then_decide", "decide_then_move")
 
 EMPTY = -1
 
@@ -126,6 +131,10 @@ class CivilViolenceGrid:
         movement: Whether agents move (Rule M).
         n_batches: Number of random batches the agents act in each step (1 is a
             synchronous update; see module docstring).
+        step_order: Order within a batch: ``"move_then_decide"`` (default, as NetLogo
+            Rebellion: move, then decide and arrest at the new site) or
+            ``"decide_then_move"`` (as Mesa's example: citizens decide and cops arrest
+            where they stand, then everyone moves). See docs/protest_epstein.md.
 
     Attributes:
         occupant: ``(height, width)`` array: agent index at each site, ``EMPTY`` (-1)
@@ -152,6 +161,7 @@ class CivilViolenceGrid:
         neighbourhood: Neighbourhood = "von_neumann",
         movement: bool = True,
         n_batches: int = 20,
+        step_order: StepOrder = "move_then_decide",
     ) -> None:
         n_sites = height * width
         self.n_citizens = round(citizen_density * n_sites)
@@ -168,6 +178,9 @@ class CivilViolenceGrid:
         self.neighbourhood = neighbourhood
         self.movement = movement
         self.n_batches = n_batches
+        if step_order not in STEP_ORDERS:
+            raise ValueError(f"unknown step_order {step_order!r}; expected one of {STEP_ORDERS}")
+        self.step_order = step_order
         self.offsets = vision_offsets(vision, neighbourhood)
         # seen[s] = flat indices of the sites seen from flat site s (torus), computed once
         site_r, site_c = np.divmod(np.arange(n_sites), width)
@@ -312,10 +325,14 @@ class CivilViolenceGrid:
             citizens = batch[batch < self.n_citizens]
             citizens = citizens[~self.jailed[citizens]]  # arrested by an earlier batch
             cops = batch[batch >= self.n_citizens]
-            if self.movement:
+            move_first = self.step_order == "move_then_decide"
+            if self.movement and move_first:
                 self.move(np.concatenate([citizens, cops]))
             self.decide(citizens, legitimacy)
             self.arrest(cops)
+            if self.movement and not move_first:
+                citizens = citizens[~self.jailed[citizens]]  # just arrested: off the lattice
+                self.move(np.concatenate([citizens, cops]))
 
     def counts(self) -> tuple[int, int, int]:
         """``(active, jailed, quiet)`` citizens now."""

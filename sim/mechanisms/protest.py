@@ -57,15 +57,41 @@ class ProtestPanel:
         self.cops = police_ratio * panel
 
     def step(self, rng: np.random.Generator, day: int, hardship_r: np.ndarray, legitimacy: float, shift: float,
-             k: float, threshold: float, variant: str, arrest_capacity: float, max_jail: int) -> tuple[np.ndarray, np.ndarray]:
-        """One day: decide activity, then arrest. Returns (active share, arrested share) per region."""
+             k: float, threshold: float, variant: str, arrest_capacity: float, max_jail: int,
+             order: str = "decide_then_arrest") -> tuple[np.ndarray, np.ndarray]:
+        """One day. Returns (active share, arrested share) per region, arrays of shape (n_regions,).
+
+        Args:
+            order: ``"decide_then_arrest"`` (default): every free member decides on
+                yesterday's actives, then police arrest among today's actives.
+                ``"arrest_then_decide"``: police first arrest among yesterday's actives
+                still free, then the free members decide on the actives left (the panel
+                has no space, so of the grid's move/decide order only the order of
+                deciding and arresting remains; docs/protest_epstein.md).
+        """
         free = self.jail_until <= day
         was_active = self.active & free
+        if order == "arrest_then_decide":
+            arrested, n_arrest = self._arrest(rng, day, was_active, arrest_capacity, max_jail)
+            free &= ~arrested
+            was_active &= ~arrested
         # each citizen counts the *other* actives he saw yesterday; the rule adds himself
         others = was_active.sum(axis=1)[:, None] - was_active
         p = arrest_probability(self.cops[:, None], others, k, variant)
         g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
         act = is_active(g + shift, self.risk_aversion, p, threshold) & free
+        n_act = act.sum(axis=1)
+        if order == "arrest_then_decide":
+            self.active = act
+            return n_act / self.panel, n_arrest / self.panel
+        arrested, n_arrest = self._arrest(rng, day, act, arrest_capacity, max_jail)
+        self.active = act & ~arrested
+        return n_act / self.panel, n_arrest / self.panel
+
+    def _arrest(self, rng: np.random.Generator, day: int, act: np.ndarray, arrest_capacity: float,
+                max_jail: int) -> tuple[np.ndarray, np.ndarray]:
+        """Police arrest random members of ``act`` (at most the cops, and ``arrest_capacity``
+        of the actives, per region) and jail them; returns (arrested mask, count per region)."""
         n_act = act.sum(axis=1)
         n_arrest = np.minimum(np.minimum(n_act, np.floor(self.cops).astype(np.int64)),
                               np.ceil(arrest_capacity * n_act).astype(np.int64))
@@ -77,5 +103,4 @@ class ProtestPanel:
             arrested[np.repeat(np.arange(self.n_regions), n_arrest), order[first]] = True
             terms = rng.integers(1, max_jail + 1, size=act.shape)
             self.jail_until = np.where(arrested, day + terms, self.jail_until)
-        self.active = act & ~arrested
-        return n_act / self.panel, n_arrest / self.panel
+        return arrested, n_arrest

@@ -60,7 +60,8 @@ class Protest:
         sig.legitimacy = float(np.clip(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
                                        - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0, 1.0))
         active, arrested = self.panel.step(self.rng, day, hardship, sig.legitimacy, shift, p.k, p.threshold,
-                                           p.arrest_variant, p.arrest_capacity, p.max_jail_days)
+                                           p.arrest_variant, p.arrest_capacity, p.max_jail_days,
+                                           p.step_order)
         sig.protest_active_real = float((active * potential).sum())
         arrests_real = arrested * potential
         acc.arrests_real += float(arrests_real.sum())

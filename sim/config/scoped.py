@@ -1,0 +1,68 @@
+"""``--set`` scoped to one scenario: ``--set caplan:offers.caplan_v2.payment_usd=50000``.
+
+In a comparison (and in an experiment file) every ``--set`` applies to every scenario
+unless its key names a scenario before a colon; a scoped ``--set`` applies to that one
+scenario only. Keys never contain a colon (values may: ``package:NAME``), so the scope is
+the text before the first colon of the part before ``=``. Errors name the scenario that
+could not take the value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.errors import ConfigError
+
+
+def split_scope(text: str) -> tuple[str | None, str]:
+    """``"caplan:a.b=1"`` -> ``("caplan", "a.b=1")``; an unscoped ``"a.b=1"`` -> ``(None, "a.b=1")``."""
+    key, eq, value = text.partition("=")
+    scope, colon, rest = key.partition(":")
+    if not colon:
+        return None, text
+    scope = scope.strip()
+    if not scope:
+        raise ConfigError("--set", text, "empty scenario before ':' (write SCENARIO:KEY=VALUE)")
+    return scope, rest + eq + value
+
+
+def scope_matches(scope: str, ref: str) -> bool:
+    """Whether a scope names the scenario given as ``ref`` (its name as typed, or a file's stem)."""
+    return scope == ref or scope == Path(ref).stem
+
+
+def overrides_for(sets: list[str], refs: list[str]) -> list[list[str]]:
+    """The ``--set`` texts each scenario takes, in order: unscoped ones and its own.
+
+    Args:
+        sets: ``--set`` texts, scoped (``name:key=value``) or not.
+        refs: The scenarios as given (names or YAML paths), in order.
+
+    Returns:
+        One list of unscoped ``key=value`` texts per scenario of ``refs``.
+
+    Raises:
+        ConfigError: a scope names no scenario of ``refs``.
+    """
+    out: list[list[str]] = [[] for _ in refs]
+    for text in sets:
+        scope, plain = split_scope(text)
+        hits = [i for i, r in enumerate(refs) if scope is None or scope_matches(scope, r)]
+        if not hits:
+            raise ConfigError("--set", text, f"no scenario {scope!r} here (scenarios: {', '.join(refs)}); "
+                              "write SCENARIO:KEY=VALUE with one of them")
+        for i in hits:
+            out[i].append(plain)
+    return out
+
+
+def name_scenario(exc: ConfigError, scenario: str, example: str | None = None) -> ConfigError:
+    """``exc`` raised while loading ``scenario`` with ``--set``, re-worded to name the scenario.
+
+    A ``--set`` error from another source (the file itself) is returned unchanged; for one
+    from ``--set`` the hint suggests scoping it (``example``: the scoped form to show).
+    """
+    if exc.source != "--set":
+        return exc
+    hint = f"; to set it in one scenario only, scope it: --set {example}" if example else ""
+    return ConfigError(f"--set (scenario {scenario!r})", exc.key, exc.problem + hint)
