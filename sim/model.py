@@ -19,6 +19,7 @@ import mesa
 import numpy as np
 
 from sim.actors import Actors, Host, Kremlin, OfferMaker
+from sim.allocator import tune_allocator
 from sim.config.schema import Scenario
 from sim.observed import Observed
 from sim.outcomes import daily_row, output_names
@@ -48,6 +49,7 @@ class AsylumModel(mesa.Model):
     def __init__(self, scenario: Scenario, rng: np.random.Generator | np.random.SeedSequence | int | None = None):
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
+        tune_allocator()  # once per process: no daily page-fault churn (sim/allocator.py)
         super().__init__(rng=rng)
         sc = self.sc = scenario
         self.world = World.build(sc, self.rng)
