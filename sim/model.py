@@ -15,12 +15,12 @@ One step is one day. Daily order (docs/ODD.md, "Process overview"; tests pin it)
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.actors import Actors, Host, Kremlin, OfferMaker
 from sim.allocator import tune_allocator
 from sim.config.schema import Scenario
+from sim.lazy_mesa import mesa
 from sim.observed import Observed
 from sim.outcomes import daily_row, output_names
 from sim.submodels import PHASES, Routes
