@@ -173,6 +173,54 @@ def claim_columns() -> tuple[str, ...]:
     return tuple(o.name if o.per is None else f"{o.name}__{PLACEHOLDER[o.per]}" for o in OUTPUTS)
 
 
+class DailyTable:
+    """The daily outputs of one run, one preallocated float64 row per day (no DataFrame
+    until :meth:`frame`; no per-value appends).
+
+    The first :meth:`add` maps the keys of :func:`daily_row` to the registry's column
+    order (:func:`output_names`) once; every day then stores the row's values with one
+    array assignment.
+
+    Args:
+        columns: The column names (:func:`output_names`).
+        n_rows: Rows to preallocate (the table grows if more days are added).
+    """
+
+    def __init__(self, columns: list[str], n_rows: int):
+        import numpy as np
+
+        self.columns = list(columns)
+        self.values = np.empty((max(n_rows, 1), len(self.columns)))
+        self.n = 0
+        self._order = None
+        self._keys: tuple[str, ...] = ()
+
+    def add(self, row: dict[str, float]) -> None:
+        """Store one day's row (keys: the columns, in any order)."""
+        import numpy as np
+
+        keys = tuple(row)
+        if keys != self._keys:  # first day (or a new key order): where each key goes
+            if set(keys) != set(self.columns) or len(keys) != len(self.columns):
+                raise KeyError(f"daily row keys differ from the columns: {sorted(set(keys) ^ set(self.columns))}")
+            where = {c: i for i, c in enumerate(self.columns)}
+            self._order = np.array([where[k] for k in keys])
+            self._keys = keys
+        if self.n == self.values.shape[0]:
+            self.values = np.concatenate([self.values, np.empty_like(self.values)])
+        self.values[self.n, self._order] = list(row.values())
+        self.n += 1
+
+    def frame(self, days=None):
+        """The rows so far as a DataFrame (one float64 column per output), with column ``day`` first if given."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.values[: self.n], columns=self.columns)
+        if days is not None:
+            df.insert(0, "day", days)
+        return df
+
+
 def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed) -> dict[str, float]:
     """Today's value of every output column (keys: :func:`output_names`).
 
