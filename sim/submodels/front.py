@@ -85,7 +85,7 @@ class Front:
 
         present = fr.active()
         attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
-        self._awol(day, present[~attempt])
+        self._awol(day, present, attempt)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
         # mean morale does not depend on how many simulated soldiers a unit holds
         slots_u = np.maximum(fr.unit_slots, 1)
@@ -97,8 +97,8 @@ class Front:
         fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
         self.signals.attempt_share = n_tried * s / max(present.size * s, 1.0)
 
-    def _awol(self, day: int, rest: np.ndarray) -> None:
-        """Walking away without an offer, among the soldiers who did not attempt today.
+    def _awol(self, day: int, present: np.ndarray, attempt: np.ndarray) -> None:
+        """Walking away without an offer, among the soldiers of ``present`` who did not attempt today.
 
         A chance to walk comes with ``front.awol_rate`` a day (thinning); he takes it when
         his persistent taste is below the probability of the AWOL choice (status ``awol``,
@@ -108,7 +108,13 @@ class Front:
         at home (HIDING), soldiers from outside the pool are AWOL.
         """
         fr, rng, acc, w, km = self.front, self.rng, self.accounts, self.world, self.kremlin
-        rest = rest[candidates(rng, 0, rest.size, self.cfg.awol_rate)]
+        # thinning among the soldiers who did not attempt (``present[~attempt]``) without
+        # building that list: the k-th of them is present[k + attempts at or before him]
+        tried = np.flatnonzero(attempt)
+        pos = candidates(rng, 0, present.size - tried.size, self.cfg.awol_rate)
+        if tried.size:
+            pos = pos + np.searchsorted(tried - np.arange(tried.size), pos, side="right")
+        rest = present[pos]
         if rest.size == 0:
             return
         p = awol_params(self.defection.params)
