@@ -37,6 +37,7 @@ from sim.submodels.routes import Routes
 from sim.world import World
 
 _FAMILY_BOTH = np.array([0.0, 1.0])  # a bound on the choice over both values of family ties
+_BOUND_ABOVE = 2048  # aware soldiers above which the bound on the consider probability pays
 
 
 def choice_params(sc: Scenario, stay_death_hazard: float, punishment_ratio: float = 1.0,
@@ -114,6 +115,7 @@ class Defection:
         u = sc.front.unwillingness
         self.unwillingness_mean = u.a / (u.a + u.b)
         self.params: ch.ChoiceParams | None = None
+        self._params_key: tuple | None = None
 
     def new_day(self) -> None:
         """Start the day: no defectors resettled yet."""
@@ -124,7 +126,10 @@ class Defection:
         cd, km = self.cd, self.kremlin
         pun = km.punishment / cd.punishment_base if cd.punishment_base > 0 else 1.0
         rep = km.reprisal / cd.reprisal_base if cd.reprisal_base > 0 else 1.0
-        self.params = choice_params(self.sc, p_kia_daily * 365.0, pun, rep)
+        key = (p_kia_daily, pun, rep)
+        if key != self._params_key:  # unchanged inputs keep yesterday's (frozen) parameters
+            self._params_key = key
+            self.params = choice_params(self.sc, p_kia_daily * 365.0, pun, rep)
         return self.params
 
     def private(self, slots: np.ndarray, unit_morale: np.ndarray) -> np.ndarray:
@@ -185,9 +190,11 @@ class Defection:
             cred = o.credibility * (1.0 - c.repatriation_probability)
             # only an aware soldier whose taste is below the day's largest consider probability
             # can consider: evaluate the choice for those alone (same result, fewer passes)
-            du_hi = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private_hi,
-                                          gone_share.max(initial=0.0), _FAMILY_BOTH, params=p).max()
-            sub = np.flatnonzero((taste < ch.consider_probability(du_hi, p.sigma) + 1e-9) & aware)
+            sub = np.flatnonzero(aware)
+            if sub.size > _BOUND_ABOVE:
+                du_hi = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private_hi,
+                                              gone_share.max(initial=0.0), _FAMILY_BOTH, params=p).max()
+                sub = sub[taste[sub] < ch.consider_probability(du_hi, p.sigma) + 1e-9]
             du = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private[sub],
                                        gone_share[units[sub]], fr.family[present[sub]], params=p)
             considering = taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering

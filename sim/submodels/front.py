@@ -47,6 +47,7 @@ class Front:
         self.cfg, self.d_cfg, self.enemy_strength = sc.front, sc.defection, sc.front.enemy_strength
         self.kremlin, self.cd = actors.kremlin, sc.kremlin.counter_defection
         self.defection = Defection(world, routes, actors, sc)
+        self._awol_from = self._awol_p = None  # AWOL choice parameters, and the defection parameters they came from
 
     def step(self, day: int) -> None:
         """Run the day at the front."""
@@ -117,7 +118,10 @@ class Front:
         rest = present[pos]
         if rest.size == 0:
             return
-        p = awol_params(self.defection.params)
+        if self._awol_from is not self.defection.params:  # the day's parameters are frozen: derive once
+            self._awol_from = self.defection.params
+            self._awol_p = awol_params(self._awol_from)
+        p = self._awol_p
         ru = rest // fr.unit_slots
         gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
         du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru]),
