@@ -59,6 +59,7 @@ class Front:
         self.n_units = 0
         self.occupied = np.zeros(0, dtype=bool)
         self.head_count = np.zeros(0, dtype=np.int64)  # soldiers present per unit, kept up to date
+        self.quality_sum = np.zeros(0)  # summed quality of the soldiers present per unit, kept up to date
         self.man_id = np.zeros(0, dtype=np.int64)
         self.origin = np.zeros(0, dtype=np.int8)
         self.quality = np.zeros(0, dtype=np.float32)
@@ -81,6 +82,7 @@ class Front:
 
         self.occupied = ext(self.occupied, False)
         self.head_count = ext(self.head_count, 0, extra_units)
+        self.quality_sum = ext(self.quality_sum, 0.0, extra_units)
         self.man_id = ext(self.man_id, -1)
         self.origin = ext(self.origin, 0)
         self.quality = ext(self.quality, 0.0)
@@ -146,10 +148,12 @@ class Front:
         slots = self._free_slots(n)
         fr = sc.front
         self.occupied[slots] = True
-        np.add.at(self.head_count, slots // self.unit_slots, 1)
+        units = slots // self.unit_slots
+        np.add.at(self.head_count, units, 1)
         self.man_id[slots] = man_ids
         self.origin[slots] = origin
         self.quality[slots] = quality
+        np.add.at(self.quality_sum, units, self.quality[slots])
         unw = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n).astype(np.float32)
         fam = rng.random(n) < family_share
         inside = man_ids >= 0
@@ -167,7 +171,11 @@ class Front:
     def remove(self, slots: np.ndarray) -> None:
         """Free slots of soldiers who left the front."""
         self.occupied[slots] = False
-        np.subtract.at(self.head_count, slots // self.unit_slots, 1)
+        units = slots // self.unit_slots
+        np.subtract.at(self.head_count, units, 1)
+        # float32 qualities summed in float64 are exact (values of similar size, a unit's
+        # total far below 2**29 times the smallest): no drift from adding and removing
+        np.subtract.at(self.quality_sum, units, self.quality[slots])
         self.man_id[slots] = -1
         self.aware[slots] = 0
         self.considered[slots] = 0

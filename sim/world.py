@@ -195,3 +195,6 @@ class World:
             raise LedgerError("front slots != FRONT stock")
         if not np.array_equal(fr.head_count, fr.occupied.reshape(fr.n_units, fr.unit_slots).sum(axis=1)):
             raise LedgerError("front head counts per unit != occupied slots")
+        q = np.where(fr.occupied, fr.quality.astype(np.float64), 0.0).reshape(fr.n_units, fr.unit_slots).sum(axis=1)
+        if not np.array_equal(fr.quality_sum, q):  # exact: float32 values summed in float64
+            raise LedgerError("front quality sums per unit != qualities of occupied slots")

@@ -88,7 +88,7 @@ def test_defections_by_offer_sum_to_total():
 
 def test_offer_cost_equals_sum_of_payments():
     df = run("caplan")
-    assert df["offer_cost_usd_cum__caplan_v2"].iloc[-1] == pytest.approx(df["defected_cum"].iloc[-1] * 100_000)
+    assert df["offer_cost_usd_cum__caplan_v2"].iloc[-1] == pytest.approx(df["defected_cum__caplan_v2"].iloc[-1] * 100_000)
     tiers = payments_for_arrivals(0, 5, 3_000, [(10_000, 1e6)], 1e5)
     assert tiers.tolist() == [1e6, 1e6, 1e6, 1e6, 1e5]  # positions 0..12,000 by 3,000
 

@@ -89,7 +89,9 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     """:func:`candidates` for many disjoint ranges at once (one set of numpy calls, not one per range).
 
     Index ``j`` of range ``c`` (``starts[c] <= j < stops[c]``) is included independently
-    with probability ``p_max[c]``.
+    with probability ``p_max[c]``. Ranges with few expected inclusions are drawn together
+    as a binomial count per range and distinct uniform positions (:func:`distinct_uniform`);
+    the others one by one (:func:`candidates`).
 
     Returns:
         (indices, range number of each index). The entries of one range are not
@@ -105,23 +107,15 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     big = (n > 0) & (p > 0.0) & ((p > _DENSE_P) | (n * p >= _BIG_MEAN))
     sparse = np.flatnonzero((n > 0) & (p > 0.0) & ~big)
     if sparse.size:
-        ns, ps = n[sparse], p[sparse]
-        mean = ns * ps
-        m = (mean + 5.0 * np.sqrt(mean) + 16.0).astype(np.int64)  # gaps per range, as in candidates
-        seg = np.repeat(np.arange(sparse.size), m)
-        # 1-based positions, a running total over ranges; gaps capped past each range's end
-        pos = np.cumsum(np.minimum(rng.geometric(np.repeat(ps, m)), np.repeat(ns + 1, m)))
-        ends = np.cumsum(m)
-        pos -= np.repeat(np.concatenate([[0], pos[ends[:-1] - 1]]), m)  # restart the count at each range
-        keep = pos <= np.repeat(ns, m)
-        idx_parts.append(np.repeat(starts[sparse], m)[keep] - 1 + pos[keep])
-        cell_parts.append(sparse[seg[keep]])
-        # rare: a range whose gaps did not reach its end continues (the process has no memory)
-        for j in np.flatnonzero(pos[ends - 1] <= ns):
-            c = sparse[j]
-            more = candidates(rng, int(starts[c] + pos[ends[j] - 1]), int(starts[c] + n[c]), float(p[c]))
-            idx_parts.append(more)
-            cell_parts.append(np.full(more.size, c, dtype=np.int64))
+        # a Bernoulli process on a range is a binomial count of included indices placed as a
+        # uniform random subset: one binomial per range, then distinct uniform positions
+        k = rng.binomial(n[sparse], p[sparse])
+        has = np.flatnonzero(k)
+        if has.size:
+            rng_idx = sparse[has]
+            idx, which = distinct_uniform(rng, starts[rng_idx], n[rng_idx], k[has])
+            idx_parts.append(idx)
+            cell_parts.append(rng_idx[which])
     for c in np.flatnonzero(big):
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
@@ -129,6 +123,32 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     if not idx_parts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     return np.concatenate(idx_parts), np.concatenate(cell_parts)
+
+
+def distinct_uniform(rng: np.random.Generator, starts: np.ndarray, n: np.ndarray,
+                     k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``k[c]`` distinct indices drawn uniformly from ``[starts[c], starts[c] + n[c])`` for every
+    range ``c`` at once (``k <= n``; cheap when ``k`` is much smaller than ``n``).
+
+    Draws with replacement, keeps the first of any repeated index, and draws again for the
+    ranges left short: the kept set's law is invariant under relabelling a range's indices,
+    so given its size it is a uniform subset (as in :func:`draw_from_cell`).
+
+    Returns:
+        (indices, range number of each index), in no particular order.
+    """
+    which = np.repeat(np.arange(k.size), k)
+    idx = starts[which] + rng.integers(0, n[which])
+    while True:
+        _, first = np.unique(idx, return_index=True)
+        if first.size == idx.size:
+            return idx, which
+        first.sort()
+        idx, which = idx[first], which[first]
+        short = k - np.bincount(which, minlength=k.size)
+        more = np.repeat(np.arange(k.size), short)
+        idx = np.concatenate([idx, starts[more] + rng.integers(0, n[more])])
+        which = np.concatenate([which, more])
 
 
 def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray, state: np.ndarray, value: int,

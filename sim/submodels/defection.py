@@ -33,6 +33,7 @@ from sim.actors import Actors, OfferMaker
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms import choice as ch
+from sim.mechanisms.sampling import candidates
 from sim.submodels.routes import Routes
 from sim.world import World
 
@@ -147,10 +148,15 @@ class Defection:
         for ev in self.cfg.salience_events:
             if ev.day == day and (not ev.offers or o.cfg.name in ev.offers):
                 boost = 1.0 - (1.0 - boost) * (1.0 - ev.awareness_boost)
-        unaware = (fr.aware[present] & bit) == 0
-        p_aware = -np.expm1(-(o.cfg.publicity + self.cfg.word_of_mouth * gone_share[units]))
+        p_aware = -np.expm1(-(o.cfg.publicity + self.cfg.word_of_mouth * gone_share))  # per unit
         p_aware = 1.0 - (1.0 - p_aware) * (1.0 - boost)
-        learn = present[unaware & (rng.random(present.size) < p_aware)]
+        # thinning: candidates at the largest probability, accepted at their unit's; only the
+        # unaware among them learn (each unaware soldier learns with his unit's probability)
+        p_max = float(p_aware.max(initial=0.0))
+        pos = candidates(rng, 0, present.size, p_max)
+        pos = pos[rng.random(pos.size) * p_max < p_aware[units[pos]]]
+        cand = present[pos]
+        learn = cand[(fr.aware[cand] & bit) == 0]
         fr.aware[learn] |= bit
         self.accounts.aware_by_offer_sim[o.index] += learn.size
 
