@@ -40,8 +40,8 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
 
 # above this inclusion probability a uniform per index beats a geometric per inclusion
 _DENSE_P = 0.15
-# candidates_cells draws a range on its own above this many expected inclusions
-_BIG_MEAN = 2000.0
+# candidates_cells draws a range on its own (geometric gaps) above this many expected inclusions
+_BIG_MEAN = 256.0
 
 
 def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
@@ -89,9 +89,11 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     """:func:`candidates` for many disjoint ranges at once (one set of numpy calls, not one per range).
 
     Index ``j`` of range ``c`` (``starts[c] <= j < stops[c]``) is included independently
-    with probability ``p_max[c]``. Ranges with few expected inclusions are drawn together
-    as a binomial count per range and distinct uniform positions (:func:`distinct_uniform`);
-    the others one by one (:func:`candidates`).
+    with probability ``p_max[c]``. Ranges with ``p_max`` above 0.15 get one uniform per
+    index (all of them in one call); ranges with many expected inclusions geometric gaps
+    (:func:`candidates`, one by one); the others a binomial count per range and distinct
+    uniform positions (:func:`distinct_uniform`, all in one set of calls). The ranges must
+    be disjoint and sorted.
 
     Returns:
         (indices, range number of each index). The entries of one range are not
@@ -102,10 +104,21 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     p = np.broadcast_to(np.asarray(p_max, dtype=np.float64), n.shape)
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
-    # ranges with many expected inclusions go one by one (their element work dwarfs a call);
-    # the many small ones together, where the cost of a call per range would dominate
-    big = (n > 0) & (p > 0.0) & ((p > _DENSE_P) | (n * p >= _BIG_MEAN))
-    sparse = np.flatnonzero((n > 0) & (p > 0.0) & ~big)
+    live = (n > 0) & (p > 0.0)
+    dense = np.flatnonzero(live & (p > _DENSE_P))
+    if dense.size:  # one uniform per index, all dense ranges in one call
+        nd = n[dense]
+        which = np.repeat(np.arange(dense.size), nd)
+        idx = np.arange(int(nd.sum())) + np.repeat(starts[dense] - (np.cumsum(nd) - nd), nd)
+        keep = rng.random(idx.size) < p[dense][which]
+        idx_parts.append(idx[keep])
+        cell_parts.append(dense[which[keep]])
+    big = np.flatnonzero(live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN))
+    for c in big:  # many expected inclusions: geometric gaps, O(included) without a sort
+        got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
+        idx_parts.append(got)
+        cell_parts.append(np.full(got.size, c, dtype=np.int64))
+    sparse = np.flatnonzero(live & (p <= _DENSE_P) & (n * p < _BIG_MEAN))
     if sparse.size:
         # a Bernoulli process on a range is a binomial count of included indices placed as a
         # uniform random subset: one binomial per range, then distinct uniform positions
@@ -116,39 +129,37 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
             idx, which = distinct_uniform(rng, starts[rng_idx], n[rng_idx], k[has])
             idx_parts.append(idx)
             cell_parts.append(rng_idx[which])
-    for c in np.flatnonzero(big):
-        got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
-        idx_parts.append(got)
-        cell_parts.append(np.full(got.size, c, dtype=np.int64))
     if not idx_parts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if len(idx_parts) == 1:
+        return idx_parts[0], cell_parts[0]
     return np.concatenate(idx_parts), np.concatenate(cell_parts)
 
 
 def distinct_uniform(rng: np.random.Generator, starts: np.ndarray, n: np.ndarray,
                      k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``k[c]`` distinct indices drawn uniformly from ``[starts[c], starts[c] + n[c])`` for every
-    range ``c`` at once (``k <= n``; cheap when ``k`` is much smaller than ``n``).
+    range ``c`` at once (``k <= n``; cheap when ``k`` is much smaller than ``n``). The ranges
+    must be disjoint and sorted by ``starts``.
 
-    Draws with replacement, keeps the first of any repeated index, and draws again for the
-    ranges left short: the kept set's law is invariant under relabelling a range's indices,
-    so given its size it is a uniform subset (as in :func:`draw_from_cell`).
+    Draws with replacement, keeps one of any repeated index, and draws again for the ranges
+    left short: the kept set's law is invariant under relabelling a range's indices, so
+    given its size it is a uniform subset (as in :func:`draw_from_cell`).
 
     Returns:
-        (indices, range number of each index), in no particular order.
+        (indices, range number of each index), the indices ascending.
     """
     which = np.repeat(np.arange(k.size), k)
-    idx = starts[which] + rng.integers(0, n[which])
-    while True:
-        _, first = np.unique(idx, return_index=True)
-        if first.size == idx.size:
-            return idx, which
-        first.sort()
-        idx, which = idx[first], which[first]
-        short = k - np.bincount(which, minlength=k.size)
-        more = np.repeat(np.arange(k.size), short)
-        idx = np.concatenate([idx, starts[more] + rng.integers(0, n[more])])
-        which = np.concatenate([which, more])
+    idx = np.unique(starts[which] + rng.integers(0, n[which]))  # a sort, not an argsort
+    total = int(k.sum())
+    while idx.size < total:
+        have = np.bincount(np.searchsorted(starts, idx, side="right") - 1, minlength=k.size)
+        more = np.repeat(np.arange(k.size), k - have)
+        new = np.unique(starts[more] + rng.integers(0, n[more]))
+        at = np.searchsorted(idx, new)
+        fresh = idx[np.minimum(at, idx.size - 1)] != new
+        idx = np.insert(idx, at[fresh], new[fresh])  # a merge, not a new sort
+    return idx, np.searchsorted(starts, idx, side="right") - 1
 
 
 def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray, state: np.ndarray, value: int,

@@ -33,7 +33,7 @@ from sim.actors import Actors, OfferMaker
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms import choice as ch
-from sim.mechanisms.sampling import candidates
+from sim.mechanisms.sampling import candidates, candidates_cells
 from sim.submodels.routes import Routes
 from sim.world import World
 
@@ -148,15 +148,18 @@ class Defection:
         for ev in self.cfg.salience_events:
             if ev.day == day and (not ev.offers or o.cfg.name in ev.offers):
                 boost = 1.0 - (1.0 - boost) * (1.0 - ev.awareness_boost)
-        p_aware = -np.expm1(-(o.cfg.publicity + self.cfg.word_of_mouth * gone_share))  # per unit
-        p_aware = 1.0 - (1.0 - p_aware) * (1.0 - boost)
-        # thinning: candidates at the largest probability, accepted at their unit's; only the
-        # unaware among them learn (each unaware soldier learns with his unit's probability)
-        p_max = float(p_aware.max(initial=0.0))
-        pos = candidates(rng, 0, present.size, p_max)
-        pos = pos[rng.random(pos.size) * p_max < p_aware[units[pos]]]
-        cand = present[pos]
-        learn = cand[(fr.aware[cand] & bit) == 0]
+        # two independent chances give his unit's probability 1 - (1 - p0)(1 - q_u): publicity
+        # (with today's salience boost), p0, the same for all, drawn by thinning over the
+        # soldiers present; word of mouth, q_u, only in units where some have gone (by unit)
+        p0 = 1.0 - np.exp(-o.cfg.publicity) * (1.0 - boost)
+        cand = present[candidates(rng, 0, present.size, p0)]
+        gone_u = np.flatnonzero(gone_share > 0.0) if p0 < 1.0 else np.empty(0, dtype=np.int64)
+        if gone_u.size:
+            q_u = -np.expm1(-self.cfg.word_of_mouth * gone_share[gone_u])
+            us = fr.unit_slots
+            more, _ = candidates_cells(rng, gone_u * us, (gone_u + 1) * us, q_u)
+            cand = np.concatenate([cand, more[fr.occupied[more]]])
+        learn = np.unique(cand[(fr.aware[cand] & bit) == 0])
         fr.aware[learn] |= bit
         self.accounts.aware_by_offer_sim[o.index] += learn.size
 
@@ -196,11 +199,12 @@ class Defection:
             cred = o.credibility * (1.0 - c.repatriation_probability)
             # only an aware soldier whose taste is below the day's largest consider probability
             # can consider: evaluate the choice for those alone (same result, fewer passes)
-            sub = np.flatnonzero(aware)
-            if sub.size > _BOUND_ABOVE:
+            if np.count_nonzero(aware) > _BOUND_ABOVE:
                 du_hi = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private_hi,
                                               gone_share.max(initial=0.0), _FAMILY_BOTH, params=p).max()
-                sub = sub[taste[sub] < ch.consider_probability(du_hi, p.sigma) + 1e-9]
+                sub = np.flatnonzero((taste < ch.consider_probability(du_hi, p.sigma) + 1e-9) & aware)
+            else:
+                sub = np.flatnonzero(aware)
             du = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private[sub],
                                        gone_share[units[sub]], fr.family[present[sub]], params=p)
             considering = taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering
