@@ -104,7 +104,7 @@ class Front:
 
     def active(self) -> np.ndarray:
         """Slot indices of soldiers present at the front."""
-        return np.flatnonzero(self.occupied)
+        return self.occupied.nonzero()[0]
 
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit (kept up to date by :meth:`add` and :meth:`remove`; a copy)."""

@@ -155,7 +155,7 @@ class World:
         if slots.size == 0:
             return
         origins = fr.origin[slots]
-        for origin in np.flatnonzero(np.bincount(origins.view(np.uint8))):
+        for origin in (np.bincount(origins.view(np.uint8))).nonzero()[0]:
             grp = slots if origins[0] == origins[-1] and (origins == origin).all() else slots[origins == origin]
             men = fr.man_id[grp]
             inside = grp[men >= 0]

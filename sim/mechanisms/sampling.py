@@ -27,7 +27,7 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
     if p_max >= 1.0:
         return np.arange(start, stop, dtype=np.int64)
     if p_max > _DENSE_P:
-        return start + np.flatnonzero(rng.random(n) < p_max)
+        return start + (rng.random(n) < p_max).nonzero()[0]
     mean = n * p_max
     m = int(mean + 5.0 * np.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
     # 1-based positions of included indices; a gap past the end is capped at n + 1 (same
@@ -78,7 +78,7 @@ def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.nd
 
 def _scan(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
     """``k`` distinct eligible indices of ``[start, stop)`` by an explicit scan (all if fewer)."""
-    pool = start + np.flatnonzero(state[start:stop] == value)
+    pool = start + (state[start:stop] == value).nonzero()[0]
     if pool.size <= k:
         return pool
     return np.sort(rng.choice(pool, size=k, replace=False))
@@ -105,7 +105,7 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
     live = (n > 0) & (p > 0.0)
-    dense = np.flatnonzero(live & (p > _DENSE_P))
+    dense = (live & (p > _DENSE_P)).nonzero()[0]
     if dense.size:  # one uniform per index, all dense ranges in one call
         nd = n[dense]
         which = np.repeat(np.arange(dense.size), nd)
@@ -113,17 +113,17 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
         keep = rng.random(idx.size) < p[dense][which]
         idx_parts.append(idx[keep])
         cell_parts.append(dense[which[keep]])
-    big = np.flatnonzero(live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN))
+    big = (live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN)).nonzero()[0]
     for c in big:  # many expected inclusions: geometric gaps, O(included) without a sort
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
         cell_parts.append(np.full(got.size, c, dtype=np.int64))
-    sparse = np.flatnonzero(live & (p <= _DENSE_P) & (n * p < _BIG_MEAN))
+    sparse = (live & (p <= _DENSE_P) & (n * p < _BIG_MEAN)).nonzero()[0]
     if sparse.size:
         # a Bernoulli process on a range is a binomial count of included indices placed as a
         # uniform random subset: one binomial per range, then distinct uniform positions
         k = rng.binomial(n[sparse], p[sparse])
-        has = np.flatnonzero(k)
+        has = k.nonzero()[0]
         if has.size:
             rng_idx = sparse[has]
             idx, which = distinct_uniform(rng, starts[rng_idx], n[rng_idx], k[has])
@@ -176,9 +176,9 @@ def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndar
     k = np.asarray(k, dtype=np.int64)
     n = stops - starts
     want = (k > 0) & (n > 0)
-    dense = np.flatnonzero(want & (2 * k >= n))  # most of the range is wanted: scan it
+    dense = (want & (2 * k >= n)).nonzero()[0]  # most of the range is wanted: scan it
     out = [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in dense]
-    cells = np.flatnonzero(want & (2 * k < n))
+    cells = (want & (2 * k < n)).nonzero()[0]
     if cells.size:
         out.append(_draw_sparse(rng, starts[cells], stops[cells], state, value, k[cells]))
     if not out:
@@ -194,7 +194,7 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
     have = np.zeros(k.size, dtype=np.int64)
     for _ in range(6):
         need = k - have
-        active = np.flatnonzero(need > 0)
+        active = (need > 0).nonzero()[0]
         if active.size == 0:
             break
         m = (need[active] * 1.5).astype(np.int64) + 16
@@ -204,7 +204,7 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
         have = np.bincount(np.searchsorted(stops, chosen, side="right"), minlength=k.size)
     cell = np.searchsorted(stops, chosen, side="right")
     parts = []
-    short = np.flatnonzero(have < k)
+    short = (have < k).nonzero()[0]
     if short.size:  # eligible men are rare in these ranges: scan them
         parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in short]
         keep = ~np.isin(cell, short)

@@ -147,7 +147,7 @@ class Borders:
         # the destination counts, screens and pays for them like any arrival
         acc.entries_real += moved * geo.places_per_man
         sig.admitted_today_real += moved * geo.places_per_man
-        for j in np.flatnonzero(moved):
+        for j in moved.nonzero()[0]:
             resettle = moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
             acc.host_cost_usd[j] += resettle
             acc.resettlement_usd += float(resettle)

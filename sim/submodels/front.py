@@ -111,7 +111,7 @@ class Front:
         fr, rng, acc, w, km = self.front, self.rng, self.accounts, self.world, self.kremlin
         # thinning among the soldiers who did not attempt (``present[~attempt]``) without
         # building that list: the k-th of them is present[k + attempts at or before him]
-        tried = np.flatnonzero(attempt)
+        tried = attempt.nonzero()[0]
         pos = candidates(rng, 0, present.size - tried.size, self.cfg.awol_rate)
         if tried.size:
             pos = pos + np.searchsorted(tried - np.arange(tried.size), pos, side="right")
