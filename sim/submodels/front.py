@@ -92,7 +92,7 @@ class Front:
         slots_u = np.maximum(fr.unit_slots, 1)
         target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
         defect_share = float(defect_u.sum()) / max(present.size, 1)
-        fr.morale = update_morale(fr.morale, np.full(n_units, p_hit), np.full(n_units, defect_share), target,
+        fr.morale = update_morale(fr.morale, np.float64(p_hit), np.float64(defect_share), target,  # the same for every unit
                                   fr_cfg.morale_recovery, fr_cfg.morale_loss_sensitivity,
                                   fr_cfg.morale_defection_sensitivity)
         fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
