@@ -22,7 +22,7 @@ from sim.allocator import tune_allocator
 from sim.config.schema import Scenario
 from sim.lazy_mesa import mesa
 from sim.observed import Observed
-from sim.outcomes import DailyTable, daily_row, output_names
+from sim.outcomes import DailyTable, output_names
 from sim.submodels import PHASES, Routes
 from sim.world import World
 
@@ -82,4 +82,4 @@ class AsylumModel(mesa.Model):
         self.observed = Observed.of(self.world)
         if self.sc.run.check_ledger:
             self.world.check_ledger()
-        self.table.add(daily_row(self.world, self.kremlin, self.offers, self.observed))
+        self.table.record(self.world, self.kremlin, self.offers, self.observed)

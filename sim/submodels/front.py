@@ -55,7 +55,6 @@ class Front:
         fr, s, rng, acc = self.front, w.scale, self.rng, self.accounts
         self.defection.new_day()
         present = fr.active()
-        n_units = fr.n_units
         if present.size == 0:
             self.signals.attempt_share = 0.0
             return
