@@ -331,7 +331,6 @@ def timed_parts() -> list[tuple[str, object, str]]:
     """(label, owner, method name) of every part of a day the profile times: the morning
     route plan, each phase of ``sim.submodels.PHASES`` (defection inside the front), the
     snapshot and the outputs row."""
-    import sim.model as M
     import sim.observed as O
     from sim.submodels import PHASES, Routes
     from sim.submodels.defection import Defection
@@ -339,7 +338,9 @@ def timed_parts() -> list[tuple[str, object, str]]:
     parts = [("Routes.plan", Routes, "plan")] + [(f"{P.__name__}.step", P, "step") for P in PHASES]
     front = [label for label, _, _ in parts].index("Front.step")
     parts.insert(front + 1, ("  of which Defection.step", Defection, "step"))
-    return parts + [("Observed.of", O.Observed, "of"), ("daily_row", M, "daily_row")]
+    import sim.outcomes as Out
+
+    return parts + [("Observed.of", O.Observed, "of"), ("DailyTable.record", Out.DailyTable, "record")]
 
 
 def profile_year(top: int = 25) -> dict:
