@@ -28,18 +28,25 @@ DEFERRED = ("mesa.discrete_space", "mesa.experimental.continuous_space", "mesa.e
 
 
 class _Deferred(types.ModuleType):
-    """Placeholder of a module: loads the real one on the first attribute it does not have."""
+    """Placeholder of a module: becomes the real one (its code run in this very module
+    object, as an import would) on the first attribute it does not have."""
 
     def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)  # dunder look-ups (copy, pickle, inspect) do not load it
         name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        real = importlib.import_module(name)
-        self.__dict__.update(real.__dict__)
-        parent, _, child = name.rpartition(".")
-        if parent in sys.modules and getattr(sys.modules[parent], child, None) is self:
-            setattr(sys.modules[parent], child, real)
-        return getattr(real, attr)
+        self.__class__ = types.ModuleType  # from now on an ordinary module
+        # a submodule imported before the package (``import mesa.discrete_space.grid``) is
+        # still running and would import the package back: let the package import fresh
+        # copies (the import system then returns those from sys.modules)
+        partial = {k: sys.modules.pop(k) for k in list(sys.modules)
+                   if k.startswith(name + ".") and getattr(getattr(sys.modules[k], "__spec__", None), "_initializing", False)}
+        try:
+            self.__spec__.loader.exec_module(self)
+        except BaseException:
+            sys.modules.update({k: v for k, v in partial.items() if k not in sys.modules})
+            raise
+        return getattr(self, attr)
 
 
 def _defer(name: str) -> None:
