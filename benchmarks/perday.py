@@ -86,6 +86,36 @@ def child_steps(scale: int, seeds: int) -> None:
     print(json.dumps({"scale": scale, "days": n_days, "build": build, "steps": steps, "individuals": indiv}))
 
 
+def child_first_step() -> None:
+    """``asylumsim run baseline -n 1 --executor inline --no-plots`` in this process until the
+    first step begins; print JSON: seconds from process start (wall, and CPU)."""
+    import tempfile
+
+    start = _process_start()
+    import sim.model
+
+    def first(self):
+        print(json.dumps({"wall_s": time.time() - start, "cpu_s": time.process_time()}), flush=True)
+        os._exit(0)
+
+    sim.model.AsylumModel.step = first
+    from sim.cli import main
+
+    with tempfile.TemporaryDirectory() as d:
+        sys.argv = ["asylumsim", "run", "baseline", "-n", "1", "--executor", "inline", "--no-plots", "-o", str(Path(d) / "r")]
+        main()
+
+
+def _process_start() -> float:
+    """When this process started (epoch seconds), from /proc (Linux); else now."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration, ValueError, IndexError):  # pragma: no cover - not Linux
+        return time.time()
+
+
 # ---------------------------------------------------------------------------- in the parent
 def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
     """Least squares ``y = a + b x`` over (x, y) points."""
@@ -132,7 +162,8 @@ def bench_process(trees: dict[str, Path], repeats: int) -> dict:
     code = ("from sim.config import load_scenario\nfrom sim.simulate import run_replication\n"
             "run_replication(load_scenario('baseline'), 1)\n")
     exe = str(Path(sys.executable).with_name("asylumsim"))
-    res = {k: {"year_cpu": [], "year_wall": [], "run_wall": [], "run_cpu": [], "import_cpu": []} for k in trees}
+    res = {k: {"year_cpu": [], "year_wall": [], "run_wall": [], "run_cpu": [], "import_cpu": [],
+               "first_step_wall": [], "first_step_cpu": []} for k in trees}
     imp = "import sim.simulate, sim.model, sim.config\n"
     for _ in range(repeats):
         for k, tree in trees.items():
@@ -146,6 +177,9 @@ def bench_process(trees: dict[str, Path], repeats: int) -> dict:
                                                 "--no-plots", "-o", str(Path(d) / "r")])
             res[k]["run_wall"].append(wall)
             res[k]["run_cpu"].append(cpu)
+            fs = child_json(tree, "first-step")
+            res[k]["first_step_wall"].append(fs["wall_s"])
+            res[k]["first_step_cpu"].append(fs["cpu_s"])
     return {k: {m: summary(v) for m, v in d.items()} for k, d in res.items()}
 
 
@@ -222,6 +256,8 @@ def ratio_rows(r: dict, ref: str) -> list[tuple[str, str, str, str, str]]:
         add("  same, wall s (min)", n["year_wall"]["min"], o["year_wall"]["min"], "{:.2f}")
         add("  of which import sim.simulate + sim.model + sim.config, CPU s (min)", n["import_cpu"]["min"], o["import_cpu"]["min"], "{:.2f}")
         add("`asylumsim run baseline -n 1 --days 1 --executor inline`, wall s (min)", n["run_wall"]["min"], o["run_wall"]["min"], "{:.2f}")
+        add("`asylumsim run`: process start to first step, wall s (min)", n["first_step_wall"]["min"], o["first_step_wall"]["min"], "{:.2f}")
+        add("  same, CPU s (min)", n["first_step_cpu"]["min"], o["first_step_cpu"]["min"], "{:.2f}")
     if "fullscale_ab" in r and ref in r["fullscale_ab"]:
         n, o = r["fullscale_ab"]["new"], r["fullscale_ab"][ref]
         add("full scale: build + 366 steps, wall s (min)", n["wall"]["min"], o["wall"]["min"], "{:.1f}")

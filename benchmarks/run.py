@@ -526,6 +526,10 @@ def main() -> None:
         return child_full_year(a.scale, a.seed)
     if a.child == "overhead":
         return child_overhead()
+    if a.child == "first-step":
+        from perday import child_first_step  # the script folder is on the path of a child
+
+        return child_first_step()
     if a.child == "steps":
         from perday import child_steps  # the script folder is on the path of a child
 
