@@ -27,11 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path and "--child" not in sys.argv:  # a child imports sim from its PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
 GIB = 2**30
-SECTIONS = ("machine", "year", "fullscale", "ensemble", "startup", "mesa")
+SECTIONS = ("machine", "perday", "process", "year", "fullscale", "ensemble", "compare", "startup", "mesa")
+DEFAULT_SECTIONS = ("machine", "perday", "process", "year", "fullscale", "ensemble", "startup", "mesa")
 
 # (key, target, comparison, unit): "le" = at most, "ge" = at least
 TARGETS = {
@@ -292,8 +293,10 @@ def child_full_year(scale: int, seed: int) -> None:
     for _ in range(sc.run.days - sc.run.start_day + 1):
         m.step()
     t3 = time.perf_counter()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "steps_s": t3 - t2, "total_s": t3 - t1,
-                      "cpu_s": time.process_time(), "maxrss_kib": peak_rss_kib(),
+                      "cpu_s": time.process_time(), "sys_s": ru.ru_stime, "minor_faults": ru.ru_minflt,
+                      "maxrss_kib": peak_rss_kib(),
                       "n_pool": int(m.world.pool.n), "n_front": int(m.world.ledger.stock[6])}))
 
 
@@ -328,7 +331,6 @@ def timed_parts() -> list[tuple[str, object, str]]:
     """(label, owner, method name) of every part of a day the profile times: the morning
     route plan, each phase of ``sim.submodels.PHASES`` (defection inside the front), the
     snapshot and the outputs row."""
-    import sim.model as M
     import sim.observed as O
     from sim.submodels import PHASES, Routes
     from sim.submodels.defection import Defection
@@ -336,7 +338,9 @@ def timed_parts() -> list[tuple[str, object, str]]:
     parts = [("Routes.plan", Routes, "plan")] + [(f"{P.__name__}.step", P, "step") for P in PHASES]
     front = [label for label, _, _ in parts].index("Front.step")
     parts.insert(front + 1, ("  of which Defection.step", Defection, "step"))
-    return parts + [("Observed.of", O.Observed, "of"), ("daily_row", M, "daily_row")]
+    import sim.outcomes as Out
+
+    return parts + [("Observed.of", O.Observed, "of"), ("DailyTable.record", Out.DailyTable, "record")]
 
 
 def profile_year(top: int = 25) -> dict:
@@ -477,16 +481,42 @@ def table(r: dict) -> str:
         b = r["machine"]["bandwidth"]
         rows.append(("memory bandwidth (numpy copy of 1 GiB, read+write) GiB/s", f"{b['copy_gib_s']:.1f}", "", "", ""))
         rows.append(("uniform draws (Generator.random, float64) per s", f"{b['draws_per_s'] / 1e6:.0f}M", "", "", ""))
+    return md_table(rows)
+
+
+def md_table(rows: list[tuple]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
 
 
+def single_rows(r: dict) -> list[tuple]:
+    """The issue-16 figures of this tree alone (no reference)."""
+    rows = []
+    if "perday" in r:
+        n = r["perday"]["new"]
+        rows.append(("fixed cost per simulated day, ms (fit)", f"{n['fixed_ms_per_day']:.2f}", "", "", ""))
+        rows.append(("cost per individual-day, ns (fit)", f"{n['ns_per_individual_day']:.2f}", "", "", ""))
+        for s, v in n["scales"].items():
+            rows.append((f"scale {s}: steps ms/day (min, median)", f"{v['ms_per_day']['min']:.2f}", f"{v['ms_per_day']['median']:.2f}", "", ""))
+    if "process" in r:
+        n = r["process"]["new"]
+        rows.append(("default-scale year, whole process, CPU s (min, median)", f"{n['year_cpu']['min']:.2f}", f"{n['year_cpu']['median']:.2f}", "", ""))
+    if "compare" in r:
+        n = r["compare"]["new"]
+        rows.append(("compare 2 workers / 1 worker", f"{n['speedup']:.2f}x", f"{n['speedup_median']:.2f}x", "", ""))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and seeds")
-    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {','.join(SECTIONS)}")
+    ap.add_argument("--only", default=",".join(DEFAULT_SECTIONS), help=f"comma-separated sections of {','.join(SECTIONS)}")
+    ap.add_argument("--against", metavar="REF", help="also measure git REF (a temporary worktree) in the same run, "
+                    "alternating with this tree, for the sections perday, process, fullscale and compare; report ratios")
+    ap.add_argument("--compare-replications", type=int, default=10, help="replications per scenario in the compare section")
+    ap.add_argument("--seeds", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--profile", action="store_true", help="also profile one default-scale year (cProfile, phases)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
@@ -496,24 +526,48 @@ def main() -> None:
         return child_full_year(a.scale, a.seed)
     if a.child == "overhead":
         return child_overhead()
+    if a.child == "first-step":
+        from perday import child_first_step  # the script folder is on the path of a child
+
+        return child_first_step()
+    if a.child == "steps":
+        from perday import child_steps  # the script folder is on the path of a child
+
+        return child_steps(a.scale, a.seeds)
 
     q = a.quick
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown sections {sorted(unknown)}")
-    r: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": q, "loadavg_start": loadavg()}
+    r: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": q, "loadavg_start": loadavg(), "against": a.against}
+    import contextlib
+
+    from benchmarks import perday as pd_
+
+    ref_ctx = pd_.Reference(a.against) if a.against else contextlib.nullcontext()
+    with ref_ctx as ref_tree:
+        trees = {"new": ROOT, **({a.against: ref_tree} if a.against else {})}
+        run_sections(a, r, only, q, trees, pd_)
+    finish(a, r, q)
+
+
+def run_sections(a, r: dict, only: list[str], q: bool, trees: dict, pd_) -> None:
     steps = [
+        ("perday", lambda: pd_.bench_perday(trees, seeds=1 if q else 2, repeats=1 if q else 2)),
+        ("process", lambda: pd_.bench_process(trees, 2 if q else 4)),
+        ("compare", lambda: pd_.bench_compare(trees, a.compare_replications, 1)),
         ("machine", lambda: {**machine_info(), "bandwidth": bandwidth(2 if q else 5)}),
         ("year", lambda: bench_year(3 if q else 7)),
-        ("fullscale", lambda: bench_fullscale(1 if q else 3)),
+        ("fullscale", lambda: bench_fullscale(1 if q else 3) if len(trees) == 1 else None),
+        ("fullscale_ab", lambda: pd_.bench_fullscale(trees, 1 if q else 2) if "fullscale" in only and len(trees) > 1 else None),
         ("ensemble", lambda: bench_ensemble(1 if q else 2, 20)),
         ("startup", lambda: bench_startup(3 if q else 7)),
         ("mesa", lambda: bench_mesa(5 if q else 20, 20_000, 60,
                                     ((200_000, 2, 0), (2_000_000, 1, 0)) if q else ((200_000, 3, 1), (2_000_000, 2, 0)))),
     ]
     for name, fn in steps:
-        if name not in only:
+        if name not in only and not (name == "fullscale_ab" and "fullscale" in only and len(trees) > 1):
             continue
         print(f"[{time.strftime('%H:%M:%S')}] {name} ... (load {loadavg()})", file=sys.stderr, flush=True)
         try:
@@ -521,11 +575,23 @@ def main() -> None:
         except Exception as exc:  # keep going: one broken section should not hide the others
             r.setdefault("errors", {})[name] = repr(exc)
             print(f"  {name} failed: {exc!r}", file=sys.stderr)
+        if r.get(name) is None:
+            r.pop(name, None)
+
+
+def finish(a, r: dict, q: bool) -> None:
+    from benchmarks import perday as pd_
+
     if a.profile:
         print(f"[{time.strftime('%H:%M:%S')}] profile ...", file=sys.stderr, flush=True)
         r["profile"] = profile_year()
     r["loadavg_end"] = loadavg()
     md = table(r)
+    if a.against:
+        rows = [("measurement", "this tree", a.against, "ratio (reference / this)", "")] + pd_.ratio_rows(r, a.against)
+        md += "\n\n" + md_table(rows)
+    else:
+        md += "\n\n" + md_table([("measurement", "value", "", "", "")] + single_rows(r))
     head = (f"# asylumsim benchmarks ({r['started']}{', quick' if q else ''})\n\n"
             f"Machine: {r.get('machine', {}).get('nproc', '?')} cores, {r.get('machine', {}).get('cpu', '?')}, "
             f"{r.get('machine', {}).get('ram_gib', '?')} GiB; Python {platform.python_version()}; "

@@ -10,22 +10,23 @@ One step is one day. Daily order (docs/ODD.md, "Process overview"; tests pin it)
 2.-8. :data:`sim.submodels.PHASES`: Mobilization, Flight, Borders, Pipeline, Front (with
    Defection), Protest, Security.
 9. Observe (:meth:`Observed.of`), check the ledger (optional), record one row of
-   :func:`sim.outcomes.daily_row` in the DataCollector table ``daily``.
+   :func:`sim.outcomes.daily_row` in the preallocated table :attr:`AsylumModel.table`.
 """
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.actors import Actors, Host, Kremlin, OfferMaker
+from sim.allocator import tune_allocator
 from sim.config.schema import Scenario
+from sim.lazy_mesa import mesa
 from sim.observed import Observed
-from sim.outcomes import daily_row, output_names
+from sim.outcomes import DailyTable, output_names
 from sim.submodels import PHASES, Routes
 from sim.world import World
 
-TABLE = "daily"  # the DataCollector table of daily outcomes
+TABLE = "daily"  # name of the table of daily outcomes
 
 
 class AsylumModel(mesa.Model):
@@ -42,12 +43,14 @@ class AsylumModel(mesa.Model):
         routes: The morning's exit plan and journeys.
         phases: One instance of each class of :data:`sim.submodels.PHASES`, in order.
         observed: What institutions see: the snapshot taken at the end of the last day.
-        datacollector: Its table ``daily`` holds one row of outputs per day.
+        table: One row of outputs per day (:class:`sim.outcomes.DailyTable`, preallocated;
+            ``table.frame()`` is the DataFrame).
     """
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator | np.random.SeedSequence | int | None = None):
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
+        tune_allocator()  # once per process: no daily page-fault churn (sim/allocator.py)
         super().__init__(rng=rng)
         sc = self.sc = scenario
         self.world = World.build(sc, self.rng)
@@ -58,7 +61,7 @@ class AsylumModel(mesa.Model):
         self.routes = Routes(self.world, actors, sc)
         self.phases = tuple(P(self.world, self.routes, actors, sc) for P in PHASES)
         self.observed = Observed.of(self.world)
-        self.datacollector = mesa.DataCollector(tables={TABLE: output_names(sc)})
+        self.table = DailyTable(output_names(sc), sc.run.days - sc.run.start_day + 1)
 
     @property
     def day(self) -> int:
@@ -79,4 +82,4 @@ class AsylumModel(mesa.Model):
         self.observed = Observed.of(self.world)
         if self.sc.run.check_ledger:
             self.world.check_ledger()
-        self.datacollector.add_table_row(TABLE, daily_row(self.world, self.kremlin, self.offers, self.observed))
+        self.table.record(self.world, self.kremlin, self.offers, self.observed)

@@ -50,7 +50,7 @@ class Observed:
         factor = distrust_factor(fr.attempt_rate, cfg.distrust_reference_rate, cfg.distrust_weight)
         return cls(
             front_real=float(st[State.FRONT] * s),
-            front_effective_real=float((fr.quality * factor[fr.unit_of_slot] * fr.occupied).sum() * s),
+            front_effective_real=float((fr.quality_sum * factor).sum() * s),  # per-unit sums (no BLAS: its threads spin)
             pipeline_real=float((st[State.TRAINING] + st[State.RECOVERING]) * s),
             summoned_real=float(st[State.SUMMONED] * s),
             fled_real=float(world.accounts.fled_sim * s),

@@ -173,8 +173,65 @@ def claim_columns() -> tuple[str, ...]:
     return tuple(o.name if o.per is None else f"{o.name}__{PLACEHOLDER[o.per]}" for o in OUTPUTS)
 
 
+class DailyTable:
+    """The daily outputs of one run, one preallocated float64 row per day (no DataFrame
+    until :meth:`frame`; no per-value appends).
+
+    The first :meth:`add` maps the keys of :func:`daily_row` to the registry's column
+    order (:func:`output_names`) once; every day then stores the row's values with one
+    array assignment.
+
+    Args:
+        columns: The column names (:func:`output_names`).
+        n_rows: Rows to preallocate (the table grows if more days are added).
+    """
+
+    def __init__(self, columns: list[str], n_rows: int):
+        import numpy as np
+
+        self.columns = list(columns)
+        self.values = np.empty((max(n_rows, 1), len(self.columns)))
+        self.n = 0
+        self._order = None
+        self._keys: tuple[str, ...] = ()
+
+    def record(self, world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed) -> None:
+        """Store today's outputs (:func:`daily_values`) in the next row, without a dict."""
+        import numpy as np
+
+        if self.n == self.values.shape[0]:
+            self.values = np.concatenate([self.values, np.empty_like(self.values)])
+        daily_values(world, kremlin, offers, observed, self.values[self.n])
+        self.n += 1
+
+    def add(self, row: dict[str, float]) -> None:
+        """Store one day's row (keys: the columns, in any order)."""
+        import numpy as np
+
+        keys = tuple(row)
+        if keys != self._keys:  # first day (or a new key order): where each key goes
+            if set(keys) != set(self.columns) or len(keys) != len(self.columns):
+                raise KeyError(f"daily row keys differ from the columns: {sorted(set(keys) ^ set(self.columns))}")
+            where = {c: i for i, c in enumerate(self.columns)}
+            self._order = np.array([where[k] for k in keys])
+            self._keys = keys
+        if self.n == self.values.shape[0]:
+            self.values = np.concatenate([self.values, np.empty_like(self.values)])
+        self.values[self.n, self._order] = list(row.values())
+        self.n += 1
+
+    def frame(self, days=None):
+        """The rows so far as a DataFrame (one float64 column per output), with column ``day`` first if given."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.values[: self.n], columns=self.columns)
+        if days is not None:
+            df.insert(0, "day", days)
+        return df
+
+
 def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed) -> dict[str, float]:
-    """Today's value of every output column (keys: :func:`output_names`).
+    """Today's value of every output column (keys: :func:`output_names`, in that order).
 
     Args:
         world: The world after the day's phases.
@@ -187,6 +244,18 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
     """
     import numpy as np  # here, not at the top: the registry above is read by the CLI
 
+    names = output_names(world.sc)
+    out = np.empty(len(names))
+    daily_values(world, kremlin, offers, observed, out)
+    return dict(zip(names, out.tolist(), strict=True))
+
+
+def daily_values(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed, out) -> None:
+    """Write today's value of every output column into ``out`` (float64, shape
+    (len(output_names),), the registry's order): the single columns, then each family's
+    members as one array assignment. :func:`daily_row` is the same as a dict."""
+    import numpy as np  # here, not at the top: the registry above is read by the CLI
+
     from sim.ledger import State
     from sim.mechanisms.security import pretext_risk
 
@@ -194,81 +263,76 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
     st = world.ledger.stock
     pop = sc.population
     fled_real = acc.fled_sim * s
-    out: dict[str, float] = {
-        "front_strength": float(st[State.FRONT] * s),
-        "front_effective": observed.front_effective_real,
-        "in_training": float(st[State.TRAINING] * s),
-        "summoned": float(st[State.SUMMONED] * s),
-        "summoned_cum": float(acc.summoned_sim * s),
-        "mobilized_cum": float(acc.mobilized_sim * s),
-        "mobilized_minority_cum": float(acc.mobilized_minority_sim * s),
-        "fled_cum": float(fled_real),
-        "abroad": float(st[State.ABROAD] * s),
-        "turned_back_cum": float(acc.turned_back_sim * s),
-        "returned_cum": float(acc.returned_sim * s),
-        "evading_at_home": float(st[State.HIDING] * s),
-        "casualties_cum": float((acc.kia_sim + acc.wia_sim) * s),
-        "kia_cum": float(acc.kia_sim * s),
-        "wia_cum": float(acc.wia_sim * s),
-        "defected_cum": float(acc.defected_sim * s),
-        "caught_cum": float(acc.caught_sim * s),
-        "awol_cum": float(acc.awol_sim * s),
-        "awol_court_cases_cum": float(acc.awol_court_sim * s),
-        "refusal_court_cases_cum": float(acc.refusal_court_sim * s),
-        "captured_by_enemy_cum": float(acc.captured_sim * s),
-        "pow_voluntary_share": float(acc.defected_sim / (acc.defected_sim + acc.captured_sim))
-        if acc.defected_sim + acc.captured_sim > 0 else 0.0,
-        "executed_cum": float(acc.executed_sim * s),
-        "imprisoned_cum": float(acc.imprisoned_sim * s),
-        "repatriated_cum": float(acc.repatriated_sim * s),
-        "offer_cost_usd_cum": float(sum(o.cost_usd for o in offers)),
-        "protest_active": world.signals.protest_active_real,
-        "arrests_cum": acc.arrests_real,
-        "legitimacy": world.signals.legitimacy,
-        "concessions_cum": float(kremlin.concessions),
-        "exit_restriction_active": float(kremlin.restriction_active),
-        "detection": kremlin.detection,
-        "infiltrators_admitted_cum": float(acc.infiltrators_real.sum()),
-        "war_criminals_admitted_cum": float(acc.war_criminals_real),
-        "incidents_cum": acc.incidents_real,
-        "intelligence_cum": acc.intelligence_real,
-        "host_cost_usd_cum": float(acc.host_cost_usd.sum()),
-        "resettlement_usd_cum": float(acc.resettlement_usd),
-        "non_eligible_emigrants_cum": float(fled_real * pop.non_eligible_per_leaver),
-        "skilled_emigrants_cum": float(fled_real * pop.skilled_share_of_leavers),
+    defected_captured = acc.defected_sim + acc.captured_sim
+    singles = [  # in the order of OUTPUTS (checked in tests/test_outcomes.py)
+        float(st[State.FRONT] * s),  # front_strength
+        observed.front_effective_real,  # front_effective
+        float(st[State.TRAINING] * s),  # in_training
+        float(st[State.SUMMONED] * s),  # summoned
+        float(acc.summoned_sim * s),  # summoned_cum
+        float(acc.mobilized_sim * s),  # mobilized_cum
+        float(acc.mobilized_minority_sim * s),  # mobilized_minority_cum
+        float(fled_real),  # fled_cum
+        float(st[State.ABROAD] * s),  # abroad
+        float(acc.turned_back_sim * s),  # turned_back_cum
+        float(acc.returned_sim * s),  # returned_cum
+        float(st[State.HIDING] * s),  # evading_at_home
+        float((acc.kia_sim + acc.wia_sim) * s),  # casualties_cum
+        float(acc.kia_sim * s),  # kia_cum
+        float(acc.wia_sim * s),  # wia_cum
+        float(acc.defected_sim * s),  # defected_cum
+        float(acc.caught_sim * s),  # caught_cum
+        float(acc.awol_sim * s),  # awol_cum
+        float(acc.awol_court_sim * s),  # awol_court_cases_cum
+        float(acc.refusal_court_sim * s),  # refusal_court_cases_cum
+        float(acc.captured_sim * s),  # captured_by_enemy_cum
+        float(acc.defected_sim / defected_captured) if defected_captured > 0 else 0.0,  # pow_voluntary_share
+        float(acc.executed_sim * s),  # executed_cum
+        float(acc.imprisoned_sim * s),  # imprisoned_cum
+        float(acc.repatriated_sim * s),  # repatriated_cum
+        float(sum(o.cost_usd for o in offers)),  # offer_cost_usd_cum
+        world.signals.protest_active_real,  # protest_active
+        acc.arrests_real,  # arrests_cum
+        world.signals.legitimacy,  # legitimacy
+        float(kremlin.concessions),  # concessions_cum
+        float(kremlin.restriction_active),  # exit_restriction_active
+        kremlin.detection,  # detection
+        float(acc.infiltrators_real.sum()),  # infiltrators_admitted_cum
+        float(acc.war_criminals_real),  # war_criminals_admitted_cum
+        acc.incidents_real,  # incidents_cum
+        acc.intelligence_real,  # intelligence_cum
+        float(acc.host_cost_usd.sum()),  # host_cost_usd_cum
+        float(acc.resettlement_usd),  # resettlement_usd_cum
+        float(fled_real * pop.non_eligible_per_leaver),  # non_eligible_emigrants_cum
+        float(fled_real * pop.skilled_share_of_leavers),  # skilled_emigrants_cum
         # F7: everyone who left in 2022, the months before the order included
-        "emigrants_since_jan_cum": float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),
-        "replacements_cum": float(acc.replacements_real.sum()),
-    }
+        float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),  # emigrants_since_jan_cum
+        float(acc.replacements_real.sum()),  # replacements_cum
+    ]
+    n = len(singles)
+    out[:n] = singles
     abroad = acc.abroad_sim * s
-    geo = world.geo
-    for i, h in enumerate(geo.host_names):
-        out[f"entries_cum__{h}"] = float(acc.entries_real[i])
-        out[f"admitted_cum__{h}"] = float(acc.admitted_sim[i] * s)
-        out[f"abroad__{h}"] = float(abroad[i])
-        out[f"host_cost_usd_cum__{h}"] = float(acc.host_cost_usd[i])
-    for i, e in enumerate(geo.exit_names):
-        out[f"queue__{e}"] = float(world.queues[i].length * s)
-    for i, name in enumerate(geo.source_names):
-        out[f"replacements_cum__{name}"] = float(acc.replacements_real[i])
-    for i, name in enumerate(geo.origin_names):
-        out[f"kia_cum__{name}"] = float(acc.kia_by_origin_sim[i] * s)
-    for o in offers:
-        i, name = o.index, o.cfg.name
-        out[f"defected_cum__{name}"] = float(acc.defected_by_offer_sim[i] * s)
-        out[f"offer_aware_cum__{name}"] = float(acc.aware_by_offer_sim[i] * s)
-        out[f"offer_considering_cum__{name}"] = float(acc.considered_by_offer_sim[i] * s)
-        out[f"offer_requests_cum__{name}"] = float(acc.considered_by_offer_sim[i] * s * (1.0 + sc.defection.request_multiplier))
-        out[f"defection_attempts_cum__{name}"] = float(acc.attempts_by_offer_sim[i] * s)
-        out[f"defection_caught_cum__{name}"] = float(acc.caught_by_offer_sim[i] * s)
-        out[f"defection_killed_cum__{name}"] = float(acc.killed_by_offer_sim[i] * s)
-        out[f"offer_cost_usd_cum__{o.cfg.name}"] = float(o.cost_usd)
+    n_off = len(offers)
+    families = [  # in the order of OUTPUTS' families; offers are in index order
+        acc.entries_real, acc.admitted_sim * s, abroad,  # entries_cum, admitted_cum, abroad (per host)
+        [q.length * s for q in world.queues],  # queue (per exit)
+        acc.replacements_real,  # replacements_cum (per source)
+        acc.kia_by_origin_sim * s,  # kia_cum (per origin)
+        acc.defected_by_offer_sim[:n_off] * s, acc.aware_by_offer_sim[:n_off] * s,
+        acc.considered_by_offer_sim[:n_off] * s,
+        acc.considered_by_offer_sim[:n_off] * s * (1.0 + sc.defection.request_multiplier),
+        acc.attempts_by_offer_sim[:n_off] * s, acc.caught_by_offer_sim[:n_off] * s,
+        acc.killed_by_offer_sim[:n_off] * s, [o.cost_usd for o in offers],
+        acc.host_cost_usd,  # host_cost_usd_cum (per host)
+    ]
+    for v in families:
+        k = len(v)
+        out[n:n + k] = v
+        n += k
     small = [h for h in sc.hosts if h.size_class == "small_frontline"]
     if small:
-        idx = [geo.host_names.index(h.name) for h in small]
+        idx = [world.geo.host_names.index(h.name) for h in small]
         diaspora = np.array([h.initial_diaspora for h in small]) + abroad[idx] * (1 + pop.non_eligible_per_leaver) \
             + acc.host_defectors_real[idx]
-        risk = pretext_risk(diaspora, np.array([h.population for h in small]), sc.security.pretext_reference_share)
-        for h, r in zip(small, risk, strict=False):
-            out[f"pretext_risk__{h.name}"] = float(r)
-    return out
+        out[n:n + len(small)] = pretext_risk(diaspora, np.array([h.population for h in small]),
+                                             sc.security.pretext_reference_share)

@@ -79,7 +79,7 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days
         One row per day from ``run.start_day`` to ``days`` inclusive: column ``day`` then
         one column per output metric (see :func:`sim.outcomes.output_names`).
     """
-    from sim.model import TABLE, AsylumModel
+    from sim.model import AsylumModel
 
     last = scenario.run.days if days is None else days
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -87,6 +87,4 @@ def run_replication(scenario: Scenario, seed: np.random.SeedSequence | int, days
     n_steps = last - scenario.run.start_day + 1
     for _ in range(n_steps):
         model.step()
-    df = model.datacollector.get_table_dataframe(TABLE)
-    df.insert(0, "day", np.arange(scenario.run.start_day, last + 1, dtype=np.int64))
-    return df
+    return model.table.frame(np.arange(scenario.run.start_day, last + 1, dtype=np.int64))

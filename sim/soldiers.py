@@ -58,6 +58,8 @@ class Front:
         self.morale0 = morale0
         self.n_units = 0
         self.occupied = np.zeros(0, dtype=bool)
+        self.head_count = np.zeros(0, dtype=np.int64)  # soldiers present per unit, kept up to date
+        self.quality_sum = np.zeros(0)  # summed quality of the soldiers present per unit, kept up to date
         self.man_id = np.zeros(0, dtype=np.int64)
         self.origin = np.zeros(0, dtype=np.int8)
         self.quality = np.zeros(0, dtype=np.float32)
@@ -80,6 +82,8 @@ class Front:
             return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)])
 
         self.occupied = ext(self.occupied, False)
+        self.head_count = ext(self.head_count, 0, extra_units)
+        self.quality_sum = ext(self.quality_sum, 0.0, extra_units)
         self.man_id = ext(self.man_id, -1)
         self.origin = ext(self.origin, 0)
         self.quality = ext(self.quality, 0.0)
@@ -102,12 +106,22 @@ class Front:
 
     def active(self) -> np.ndarray:
         """Slot indices of soldiers present at the front."""
-        return np.flatnonzero(self.occupied)
+        return self.occupied.nonzero()[0]
 
     def unit_present(self) -> np.ndarray:
-        """Soldiers present per unit."""
-        # no matrix-vector product here: BLAS threads would spin on the other core
-        return self.occupied.reshape(self.n_units, self.unit_slots).sum(axis=1)
+        """Soldiers present per unit (kept up to date by :meth:`add` and :meth:`remove`; a copy)."""
+        return self.head_count.copy()
+
+    def _free_slots(self, n: int) -> np.ndarray:
+        """The first ``n`` free slots, emptiest units first and, within a unit, lowest slot
+        first (the order of a stable sort of all free slots by their unit's head count),
+        from the head counts: only the units needed are looked at."""
+        us = self.unit_slots
+        order = np.argsort(self.head_count, kind="stable")  # emptiest first, then by unit
+        k = int(np.searchsorted(np.cumsum(us - self.head_count[order]), n)) + 1  # units needed
+        units = order[:k]
+        free = ~self.occupied.reshape(self.n_units, us)[units]
+        return (units[:, None] * us + np.arange(us))[free][:n]
 
     def add(self, rng: np.random.Generator, sc: Scenario, origin: np.ndarray, quality: np.ndarray,
             man_ids: np.ndarray, family_share: float, opposition: np.ndarray | None = None,
@@ -131,21 +145,19 @@ class Front:
         n = origin.size
         if n <= 0:
             return np.empty(0, dtype=np.int64)
-        free = np.flatnonzero(~self.occupied)
-        if free.size < n:
-            self._grow(int(np.ceil((n - free.size) / self.unit_slots)) + 1)
-            free = np.flatnonzero(~self.occupied)
-        # emptiest units first; within a unit, lowest slot first: a stable sort of the free
-        # slots (ascending) by their unit's head count (a radix sort on small integers)
-        present = self.unit_present()
-        key = present.astype(np.int16 if self.unit_slots < 2**15 else np.int64)[free // self.unit_slots]
-        order = np.argsort(key, kind="stable")
-        slots = free[order[:n]]
+        n_free = self.occupied.size - int(self.head_count.sum())
+        if n_free < n:
+            self._grow(int(np.ceil((n - n_free) / self.unit_slots)) + 1)
+        # emptiest units first; within a unit, lowest slot first
+        slots = self._free_slots(n)
         fr = sc.front
         self.occupied[slots] = True
+        units = slots // self.unit_slots
+        np.add.at(self.head_count, units, 1)
         self.man_id[slots] = man_ids
         self.origin[slots] = origin
         self.quality[slots] = quality
+        np.add.at(self.quality_sum, units, self.quality[slots])
         unw = rng.beta(fr.unwillingness.a, fr.unwillingness.b, n).astype(np.float32)
         fam = rng.random(n) < family_share
         inside = man_ids >= 0
@@ -164,6 +176,11 @@ class Front:
     def remove(self, slots: np.ndarray) -> None:
         """Free slots of soldiers who left the front."""
         self.occupied[slots] = False
+        units = slots // self.unit_slots
+        np.subtract.at(self.head_count, units, 1)
+        # float32 qualities summed in float64 are exact (values of similar size, a unit's
+        # total far below 2**29 times the smallest): no drift from adding and removing
+        np.subtract.at(self.quality_sum, units, self.quality[slots])
         self.man_id[slots] = -1
         self.aware[slots] = 0
         self.considered[slots] = 0

@@ -152,8 +152,11 @@ class World:
         """Soldiers who will come back (wounded who recover, men sent back) keep their
         origin and mean quality per origin, and reach the front again on day ``arrive``."""
         fr = self.front
-        for origin in np.unique(fr.origin[slots]):
-            grp = slots[fr.origin[slots] == origin]
+        if slots.size == 0:
+            return
+        origins = fr.origin[slots]
+        for origin in (np.bincount(origins.view(np.uint8))).nonzero()[0]:
+            grp = slots if origins[0] == origins[-1] and (origins == origin).all() else slots[origins == origin]
             men = fr.man_id[grp]
             inside = grp[men >= 0]
             outside = grp[men < 0]
@@ -187,5 +190,11 @@ class World:
     def check_ledger(self) -> None:
         """Raise LedgerError if the ledger does not balance against a recount."""
         self.ledger.check(self.recount())
-        if self.front.occupied.sum() != self.ledger.stock[State.FRONT]:
+        fr = self.front
+        if fr.occupied.sum() != self.ledger.stock[State.FRONT]:
             raise LedgerError("front slots != FRONT stock")
+        if not np.array_equal(fr.head_count, fr.occupied.reshape(fr.n_units, fr.unit_slots).sum(axis=1)):
+            raise LedgerError("front head counts per unit != occupied slots")
+        q = np.where(fr.occupied, fr.quality.astype(np.float64), 0.0).reshape(fr.n_units, fr.unit_slots).sum(axis=1)
+        if not np.array_equal(fr.quality_sum, q):  # exact: float32 values summed in float64
+            raise LedgerError("front quality sums per unit != qualities of occupied slots")

@@ -84,11 +84,11 @@ def _expected(folder: Path, scenario: str, day: int, level: bool) -> str:
     return f"{m} [{lo}, {hi}]"
 
 
-def _defected(folder: Path, scenario: str, day: int) -> float:
-    """Caplan's offer's defections (real people) summed over replications on ``day``."""
+def _considering(folder: Path, scenario: str, day: int) -> float:
+    """Soldiers who considered Caplan's offer (real people), summed over replications on ``day``."""
     ts = pd.read_parquet(folder / "timeseries.parquet")
     r = ts[(ts.scenario == scenario) & (ts.day == day)]
-    return float(r["defected_cum__caplan_v2"].sum())
+    return float(r["offer_considering_cum__caplan_v2"].sum())
 
 
 def test_results_then_what_if_then_save(page, server, workdir):
@@ -151,13 +151,13 @@ def test_results_then_what_if_then_save(page, server, workdir):
     assert [r[0] for r in rows] == ["baseline (level)", "caplan_whatif"]
     assert rows[1][1:] == [_expected(where, "caplan_whatif", d, False) for d in (30, 60)]
     # Paired with the same seeds: the baseline runs are the folder's, and ten times the
-    # payment draws more soldiers through Caplan's offer than the offer itself (at this
-    # small size the front's difference is within replication noise; defections are not:
-    # the same soldiers' private draws meet a larger payment).
+    # payment makes more soldiers consider Caplan's offer (the same soldiers' persistent
+    # tastes meet a larger payment: 1.8 to 2.5 times as many in every pair of replications
+    # tried). Defections are too few at this size and horizon (two simulated soldiers in
+    # two replications) for two runs to tell: about one pair in four ties or reverses.
     assert rows[0][1:] == [_expected(folder, "baseline", d, True) for d in (30, 60)]
-    # (At this size and horizon Caplan's own payment may draw nobody by day 60: 0 here.)
-    richer, caplan = _defected(where, "caplan_whatif", 60), _defected(folder, "caplan", 60)
-    assert richer > caplan >= 0, (richer, caplan)
+    richer, caplan = _considering(where, "caplan_whatif", 60), _considering(folder, "caplan", 60)
+    assert richer > caplan > 0, (richer, caplan)
 
     # Save as scenario, then the CLI validates the file.
     page.get_by_label("New scenario name").fill("rich_offer")

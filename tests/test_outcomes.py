@@ -55,3 +55,40 @@ def test_titles_of_family_members_and_unknown_metrics():
 def test_members_rejects_an_unknown_grouping():
     with pytest.raises(KeyError):
         members(Scenario(), "planet")
+
+
+def test_daily_values_land_in_their_named_columns():
+    """outcomes.daily_values writes the singles as a list and each family as one slice:
+    spot-check every kind of column against the world it reads."""
+    import numpy as np
+
+    from sim.config import load_scenario
+    from sim.ledger import State
+    from sim.model import AsylumModel
+    from sim.outcomes import daily_row
+
+    sc = load_scenario("caplan", ["population.scale=2000"])
+    m = AsylumModel(sc, rng=5)
+    for _ in range(40):
+        m.step()
+    w, acc, s = m.world, m.world.accounts, m.world.scale
+    row = daily_row(w, m.kremlin, m.offers, m.observed)
+    assert list(row) == output_names(sc)
+    assert row["front_strength"] == w.ledger.stock[State.FRONT] * s
+    assert row["front_effective"] == m.observed.front_effective_real
+    assert row["fled_cum"] == acc.fled_sim * s and row["kia_cum"] == acc.kia_sim * s
+    assert row["detection"] == m.kremlin.detection
+    assert row["replacements_cum"] == acc.replacements_real.sum()
+    for i, h in enumerate(w.geo.host_names):
+        assert row[f"entries_cum__{h}"] == acc.entries_real[i]
+        assert row[f"abroad__{h}"] == acc.abroad_sim[i] * s
+        assert row[f"host_cost_usd_cum__{h}"] == acc.host_cost_usd[i]
+    for i, e in enumerate(w.geo.exit_names):
+        assert row[f"queue__{e}"] == w.queues[i].length * s
+    for i, name in enumerate(w.geo.origin_names):
+        assert row[f"kia_cum__{name}"] == acc.kia_by_origin_sim[i] * s
+    for o in m.offers:
+        assert row[f"offer_aware_cum__{o.cfg.name}"] == acc.aware_by_offer_sim[o.index] * s
+        assert row[f"offer_cost_usd_cum__{o.cfg.name}"] == o.cost_usd
+    table_row = m.table.values[m.table.n - 1]
+    np.testing.assert_array_equal(table_row, np.array(list(row.values())))

@@ -54,3 +54,36 @@ def test_draw_from_cells_gives_each_cell_its_count_when_possible():
     cell = np.searchsorted([100, 200, 300], men, side="right")
     assert np.bincount(cell, minlength=3).tolist() == [30, 5, 100]
     assert (state[men] == 0).all() and np.unique(men).size == men.size
+
+
+def test_distinct_uniform_gives_distinct_uniform_indices_in_each_range():
+    from sim.mechanisms.sampling import distinct_uniform
+
+    rng = np.random.default_rng(3)
+    starts, n, k = np.array([0, 10, 40]), np.array([10, 30, 5]), np.array([6, 3, 5])  # k close to n: many repeats
+    hits = np.zeros(45)
+    for _ in range(4000):
+        idx, which = distinct_uniform(rng, starts, n, k)
+        assert np.unique(idx).size == idx.size == k.sum()
+        assert np.array_equal(np.bincount(which, minlength=3), k)
+        assert np.all((idx >= starts[which]) & (idx < starts[which] + n[which]))
+        hits[idx] += 1
+    for c in range(3):  # each index of range c is in with probability k / n
+        freq = hits[starts[c]:starts[c] + n[c]] / 4000
+        assert np.allclose(freq, k[c] / n[c], atol=0.035), (c, freq)
+
+
+def test_candidates_cells_mixes_dense_geometric_and_binomial_ranges():
+    rng = np.random.default_rng(5)
+    starts = np.array([0, 100, 5_100, 105_100])
+    stops = np.array([100, 5_100, 105_100, 105_200])
+    p = np.array([0.5, 0.001, 0.01, 0.0])  # dense; few inclusions (binomial); many (geometric); none
+    counts = np.zeros(4)
+    for _ in range(300):
+        idx, cell = candidates_cells(rng, starts, stops, p)
+        assert np.unique(idx).size == idx.size
+        assert np.all((idx >= starts[cell]) & (idx < stops[cell]))
+        counts += np.bincount(cell, minlength=4)
+    expected = 300 * (stops - starts) * p
+    assert counts[3] == 0
+    assert np.all(np.abs(counts[:3] - expected[:3]) < 5 * np.sqrt(expected[:3]))

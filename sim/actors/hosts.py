@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import mesa
-
 from sim.config.schema import HostConfig, HostPolicyConfig
+from sim.lazy_mesa import mesa
 
 
 class Host(mesa.Agent):

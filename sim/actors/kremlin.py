@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
-import mesa
 import numpy as np
 
 from sim.config.schema import KremlinConfig, MobilizationConfig
+from sim.lazy_mesa import mesa
 from sim.mechanisms.front import step_value
 from sim.mechanisms.mobilization import wave_target
 from sim.mechanisms.replacement import orders

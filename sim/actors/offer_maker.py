@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import mesa
 import numpy as np
 
 from sim.config.schema import OfferConfig
+from sim.lazy_mesa import mesa
 from sim.mechanisms.defection import credibility, payments_for_arrivals, ukraine_win_probability
 
 

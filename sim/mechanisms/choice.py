@@ -197,6 +197,13 @@ def value_cross(payment_usd: float | np.ndarray, status: str, family: float | np
 
 
 def _check_probs(p_caught: np.ndarray, p_killed: np.ndarray, credibility: np.ndarray) -> None:
+    if p_caught.ndim == p_killed.ndim == credibility.ndim == 0:  # scalars (every daily call): no array passes
+        for name, v in (("p_caught", float(p_caught)), ("p_killed", float(p_killed)), ("credibility", float(credibility))):
+            if not 0.0 <= v <= 1.0:  # also false for NaN
+                raise ValueError(f"{name} must be in [0, 1]")
+        if float(p_caught) + float(p_killed) > 1 + 1e-12:
+            raise ValueError("p_caught + p_killed must not exceed 1")
+        return
     for name, x in (("p_caught", p_caught), ("p_killed", p_killed), ("credibility", credibility)):
         if np.any((x < 0) | (x > 1)) or np.any(np.isnan(x)):
             raise ValueError(f"{name} must be in [0, 1]")

@@ -36,7 +36,7 @@ def update_morale(morale: np.ndarray, loss_share: np.ndarray, defect_share: np.n
     """Unit morale: pulled toward ``target`` (rest, rotation), pushed down by the day's
     losses and defections as shares of the unit (D2)."""
     m = morale + recovery * (target - morale) - loss_sensitivity * loss_share - defection_sensitivity * defect_share
-    return np.clip(m, 0.0, 1.0).astype(np.float32)
+    return np.minimum(np.maximum(m, 0.0), 1.0).astype(np.float32)  # np.clip, without its Python wrapper
 
 
 def distrust_factor(attempt_rate: np.ndarray, reference_rate: float, weight: float) -> np.ndarray:

@@ -55,11 +55,17 @@ class ProtestPanel:
         self.jail_until = np.full((n_regions, panel), -(10**9), dtype=np.int64)
         self.active = np.zeros((n_regions, panel), dtype=bool)
         self.cops = police_ratio * panel
+        self.hardship_max = self.hardship.max(axis=1, initial=0.0)  # per region: bounds the day's grievance
 
     def step(self, rng: np.random.Generator, day: int, hardship_r: np.ndarray, legitimacy: float, shift: float,
              k: float, threshold: float, variant: str, arrest_capacity: float, max_jail: int,
              order: str = "decide_then_arrest") -> tuple[np.ndarray, np.ndarray]:
         """One day. Returns (active share, arrested share) per region, arrays of shape (n_regions,).
+
+        With ``decide_then_arrest``, a day on which no member's grievance (plus the shift)
+        can exceed the threshold, even without any risk of arrest, is decided from each
+        region's largest hardship alone: no one is active, no one arrested, nothing drawn
+        (the same outcome as the full rule).
 
         Args:
             order: ``"decide_then_arrest"`` (default): every free member decides on
@@ -69,15 +75,23 @@ class ProtestPanel:
                 has no space, so of the grid's move/decide order only the order of
                 deciding and arresting remains; docs/protest_epstein.md).
         """
+        if order == "decide_then_arrest":
+            g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
+            if not (g_max + shift > threshold).any():
+                self.active = np.zeros_like(self.active)
+                return np.zeros(self.n_regions), np.zeros(self.n_regions)
         free = self.jail_until <= day
         was_active = self.active & free
         if order == "arrest_then_decide":
             arrested, n_arrest = self._arrest(rng, day, was_active, arrest_capacity, max_jail)
             free &= ~arrested
             was_active &= ~arrested
-        # each citizen counts the *other* actives he saw yesterday; the rule adds himself
-        others = was_active.sum(axis=1)[:, None] - was_active
-        p = arrest_probability(self.cops[:, None], others, k, variant)
+        # each citizen counts the *other* actives he saw yesterday (the rule adds himself):
+        # two values per region, so the arrest probability is computed per region
+        n_was = was_active.sum(axis=1)
+        p_act = arrest_probability(self.cops, np.maximum(n_was - 1, 0), k, variant)  # used where n_was > 0
+        p_not = arrest_probability(self.cops, n_was, k, variant)
+        p = np.where(was_active, p_act[:, None], p_not[:, None])
         g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
         act = is_active(g + shift, self.risk_aversion, p, threshold) & free
         n_act = act.sum(axis=1)

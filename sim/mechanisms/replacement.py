@@ -3,6 +3,7 @@ and the arrival pipeline that delays men between order and front (R4)."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -63,6 +64,9 @@ class Pipeline:
 
 def stochastic_round(rng: np.random.Generator, x: np.ndarray | float) -> np.ndarray:
     """Round to an integer up or down with probabilities that keep the expectation."""
+    if isinstance(x, float | int) and math.isfinite(x):  # a scalar: the same draw, no arrays
+        base = math.floor(x)
+        return np.int64(base + (rng.random() < x - base))
     x = np.asarray(x, dtype=float)
     base = np.floor(x)
     return (base + (rng.random(x.shape) < (x - base))).astype(np.int64)

@@ -27,7 +27,7 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
     if p_max >= 1.0:
         return np.arange(start, stop, dtype=np.int64)
     if p_max > _DENSE_P:
-        return start + np.flatnonzero(rng.random(n) < p_max)
+        return start + (rng.random(n) < p_max).nonzero()[0]
     mean = n * p_max
     m = int(mean + 5.0 * np.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
     # 1-based positions of included indices; a gap past the end is capped at n + 1 (same
@@ -40,8 +40,8 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
 
 # above this inclusion probability a uniform per index beats a geometric per inclusion
 _DENSE_P = 0.15
-# candidates_cells draws a range on its own above this many expected inclusions
-_BIG_MEAN = 2000.0
+# candidates_cells draws a range on its own (geometric gaps) above this many expected inclusions
+_BIG_MEAN = 256.0
 
 
 def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.nd
 
 def _scan(rng: np.random.Generator, start: int, stop: int, state: np.ndarray, value: int, k: int) -> np.ndarray:
     """``k`` distinct eligible indices of ``[start, stop)`` by an explicit scan (all if fewer)."""
-    pool = start + np.flatnonzero(state[start:stop] == value)
+    pool = start + (state[start:stop] == value).nonzero()[0]
     if pool.size <= k:
         return pool
     return np.sort(rng.choice(pool, size=k, replace=False))
@@ -89,7 +89,11 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     """:func:`candidates` for many disjoint ranges at once (one set of numpy calls, not one per range).
 
     Index ``j`` of range ``c`` (``starts[c] <= j < stops[c]``) is included independently
-    with probability ``p_max[c]``.
+    with probability ``p_max[c]``. Ranges with ``p_max`` above 0.15 get one uniform per
+    index (all of them in one call); ranges with many expected inclusions geometric gaps
+    (:func:`candidates`, one by one); the others a binomial count per range and distinct
+    uniform positions (:func:`distinct_uniform`, all in one set of calls). The ranges must
+    be disjoint and sorted.
 
     Returns:
         (indices, range number of each index). The entries of one range are not
@@ -100,35 +104,62 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     p = np.broadcast_to(np.asarray(p_max, dtype=np.float64), n.shape)
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
-    # ranges with many expected inclusions go one by one (their element work dwarfs a call);
-    # the many small ones together, where the cost of a call per range would dominate
-    big = (n > 0) & (p > 0.0) & ((p > _DENSE_P) | (n * p >= _BIG_MEAN))
-    sparse = np.flatnonzero((n > 0) & (p > 0.0) & ~big)
-    if sparse.size:
-        ns, ps = n[sparse], p[sparse]
-        mean = ns * ps
-        m = (mean + 5.0 * np.sqrt(mean) + 16.0).astype(np.int64)  # gaps per range, as in candidates
-        seg = np.repeat(np.arange(sparse.size), m)
-        # 1-based positions, a running total over ranges; gaps capped past each range's end
-        pos = np.cumsum(np.minimum(rng.geometric(np.repeat(ps, m)), np.repeat(ns + 1, m)))
-        ends = np.cumsum(m)
-        pos -= np.repeat(np.concatenate([[0], pos[ends[:-1] - 1]]), m)  # restart the count at each range
-        keep = pos <= np.repeat(ns, m)
-        idx_parts.append(np.repeat(starts[sparse], m)[keep] - 1 + pos[keep])
-        cell_parts.append(sparse[seg[keep]])
-        # rare: a range whose gaps did not reach its end continues (the process has no memory)
-        for j in np.flatnonzero(pos[ends - 1] <= ns):
-            c = sparse[j]
-            more = candidates(rng, int(starts[c] + pos[ends[j] - 1]), int(starts[c] + n[c]), float(p[c]))
-            idx_parts.append(more)
-            cell_parts.append(np.full(more.size, c, dtype=np.int64))
-    for c in np.flatnonzero(big):
+    live = (n > 0) & (p > 0.0)
+    dense = (live & (p > _DENSE_P)).nonzero()[0]
+    if dense.size:  # one uniform per index, all dense ranges in one call
+        nd = n[dense]
+        which = np.repeat(np.arange(dense.size), nd)
+        idx = np.arange(int(nd.sum())) + np.repeat(starts[dense] - (np.cumsum(nd) - nd), nd)
+        keep = rng.random(idx.size) < p[dense][which]
+        idx_parts.append(idx[keep])
+        cell_parts.append(dense[which[keep]])
+    big = (live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN)).nonzero()[0]
+    for c in big:  # many expected inclusions: geometric gaps, O(included) without a sort
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
         cell_parts.append(np.full(got.size, c, dtype=np.int64))
+    sparse = (live & (p <= _DENSE_P) & (n * p < _BIG_MEAN)).nonzero()[0]
+    if sparse.size:
+        # a Bernoulli process on a range is a binomial count of included indices placed as a
+        # uniform random subset: one binomial per range, then distinct uniform positions
+        k = rng.binomial(n[sparse], p[sparse])
+        has = k.nonzero()[0]
+        if has.size:
+            rng_idx = sparse[has]
+            idx, which = distinct_uniform(rng, starts[rng_idx], n[rng_idx], k[has])
+            idx_parts.append(idx)
+            cell_parts.append(rng_idx[which])
     if not idx_parts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if len(idx_parts) == 1:
+        return idx_parts[0], cell_parts[0]
     return np.concatenate(idx_parts), np.concatenate(cell_parts)
+
+
+def distinct_uniform(rng: np.random.Generator, starts: np.ndarray, n: np.ndarray,
+                     k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``k[c]`` distinct indices drawn uniformly from ``[starts[c], starts[c] + n[c])`` for every
+    range ``c`` at once (``k <= n``; cheap when ``k`` is much smaller than ``n``). The ranges
+    must be disjoint and sorted by ``starts``.
+
+    Draws with replacement, keeps one of any repeated index, and draws again for the ranges
+    left short: the kept set's law is invariant under relabelling a range's indices, so
+    given its size it is a uniform subset (as in :func:`draw_from_cell`).
+
+    Returns:
+        (indices, range number of each index), the indices ascending.
+    """
+    which = np.repeat(np.arange(k.size), k)
+    idx = np.unique(starts[which] + rng.integers(0, n[which]))  # a sort, not an argsort
+    total = int(k.sum())
+    while idx.size < total:
+        have = np.bincount(np.searchsorted(starts, idx, side="right") - 1, minlength=k.size)
+        more = np.repeat(np.arange(k.size), k - have)
+        new = np.unique(starts[more] + rng.integers(0, n[more]))
+        at = np.searchsorted(idx, new)
+        fresh = idx[np.minimum(at, idx.size - 1)] != new
+        idx = np.insert(idx, at[fresh], new[fresh])  # a merge, not a new sort
+    return idx, np.searchsorted(starts, idx, side="right") - 1
 
 
 def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray, state: np.ndarray, value: int,
@@ -145,9 +176,9 @@ def draw_from_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.ndar
     k = np.asarray(k, dtype=np.int64)
     n = stops - starts
     want = (k > 0) & (n > 0)
-    dense = np.flatnonzero(want & (2 * k >= n))  # most of the range is wanted: scan it
+    dense = (want & (2 * k >= n)).nonzero()[0]  # most of the range is wanted: scan it
     out = [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in dense]
-    cells = np.flatnonzero(want & (2 * k < n))
+    cells = (want & (2 * k < n)).nonzero()[0]
     if cells.size:
         out.append(_draw_sparse(rng, starts[cells], stops[cells], state, value, k[cells]))
     if not out:
@@ -163,7 +194,7 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
     have = np.zeros(k.size, dtype=np.int64)
     for _ in range(6):
         need = k - have
-        active = np.flatnonzero(need > 0)
+        active = (need > 0).nonzero()[0]
         if active.size == 0:
             break
         m = (need[active] * 1.5).astype(np.int64) + 16
@@ -173,7 +204,7 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
         have = np.bincount(np.searchsorted(stops, chosen, side="right"), minlength=k.size)
     cell = np.searchsorted(stops, chosen, side="right")
     parts = []
-    short = np.flatnonzero(have < k)
+    short = (have < k).nonzero()[0]
     if short.size:  # eligible men are rare in these ranges: scan them
         parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in short]
         keep = ~np.isin(cell, short)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -312,7 +313,7 @@ def plot_overview(ts: pd.DataFrame, metrics: Sequence[str], stem: Path, cmap: di
 
 
 def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None = None,
-                 notes: list[str] | None = None) -> list[Path]:
+                 notes: list[str] | None = None, part: tuple[int, int] | None = None) -> list[Path]:
     """Draw the standard figures of a results folder (or only ``metrics``).
 
     Without ``metrics``: the main figure (``compare.png`` for comparisons,
@@ -328,6 +329,8 @@ def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metri
         notes: If given, notes for the user (scenarios without data, missing glyphs) are
             appended here, one line each; if None they are printed to stderr as
             ``note: ...`` lines, each at most once.
+        part: ``(i, n)``: draw only share ``i`` of ``n`` of the figures (every n-th, from
+            the i-th), so that ``n`` processes can draw them at once.
 
     Returns:
         Paths written.
@@ -337,7 +340,7 @@ def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metri
     """
     NOTES.clear()
     try:
-        return _draw_results(Path(folder), manifest, ts, metrics)
+        return _draw_results(Path(folder), manifest, ts, metrics, part)
     finally:
         found, NOTES[:] = list(NOTES), []
         if notes is not None:
@@ -353,25 +356,42 @@ def _baseline_and_colors(manifest: dict[str, Any], ts: pd.DataFrame) -> tuple[st
     return baseline, run_colors(manifest, ts)
 
 
-def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None) -> list[Path]:
+def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: Sequence[str] | None,
+                  part: tuple[int, int] | None = None) -> list[Path]:
     plots = folder / storage.PLOTS_DIR
     baseline, cmap = _baseline_and_colors(manifest, ts)
-    written: list[Path] = []
+    figures: list[Callable[[], list[Path]]] = []  # each draws one figure (png and svg)
     if metrics:
-        for m in metrics:
-            written += plot_metric(ts, m, plots / m, baseline, cmap=cmap)
-        return written
-    if baseline:
-        written += plot_compare(ts, baseline, folder / "compare", cmap=cmap)
+        figures += [partial(plot_metric, ts, m, plots / m, baseline, cmap=cmap) for m in metrics]
     else:
-        written += plot_overview(ts, DEFAULT_METRICS, folder / "overview", cmap=cmap)
-    main = MAIN_METRIC if MAIN_METRIC in ts.columns else "front_strength"
-    for m in DEFAULT_METRICS:
-        if baseline and m == main:
-            continue  # compare.png is this figure
-        if m in ts.columns and ts[m].notna().any():
-            written += plot_metric(ts, m, plots / m, baseline, cmap=cmap)
-    for prefix in FLOW_PREFIXES:
-        if flow_columns(ts, prefix):
-            written += plot_flows(ts, prefix, plots / f"flows_{prefix.rstrip('_')}", cmap=cmap)
+        if baseline:
+            figures.append(partial(plot_compare, ts, baseline, folder / "compare", cmap=cmap))
+        else:
+            figures.append(partial(plot_overview, ts, DEFAULT_METRICS, folder / "overview", cmap=cmap))
+        main = MAIN_METRIC if MAIN_METRIC in ts.columns else "front_strength"
+        for m in DEFAULT_METRICS:
+            if baseline and m == main:
+                continue  # compare.png is this figure
+            if m in ts.columns and ts[m].notna().any():
+                figures.append(partial(plot_metric, ts, m, plots / m, baseline, cmap=cmap))
+        for prefix in FLOW_PREFIXES:
+            if flow_columns(ts, prefix):
+                figures.append(partial(plot_flows, ts, prefix, plots / f"flows_{prefix.rstrip('_')}", cmap=cmap))
+    if part is not None:
+        figures = figures[part[0]::part[1]]
+    written: list[Path] = []
+    for draw in figures:
+        written += draw()
     return written
+
+
+def draw_share(folder: Path, manifest: dict[str, Any], i: int, n: int) -> tuple[list[Path], list[str]]:
+    """Share ``i`` of ``n`` of a results folder's standard figures, read from its
+    ``timeseries.parquet`` (runs on a worker while the parent writes the summary tables).
+
+    Returns:
+        (paths written, notes for the user).
+    """
+    ts = storage.read_parquet(Path(folder) / storage.TIMESERIES)
+    notes: list[str] = []
+    return draw_results(folder, manifest, ts, notes=notes, part=(i, n)), notes

@@ -33,7 +33,7 @@ import platform
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,7 @@ class EnsembleOutcome:
     skipped: int
     failed: list[dict[str, Any]]
     timeseries: pd.DataFrame | None
+    side_results: list[Any] | None = None  # results of ``side_tasks`` (an exception where one failed)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +73,8 @@ class EnsembleOutcome:
 
 
 ProgressHook = Callable[[ReplicationResult], None]
+# (folder, manifest, workers) -> (function, args) pairs to run on the ensemble's executor
+SideTasks = Callable[[Path, dict[str, Any], int], list[tuple[Callable[..., Any], tuple]]]
 
 
 def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
@@ -196,6 +199,7 @@ def run_ensemble(
     on_result: ProgressHook | None = None,
     on_note: Callable[[str], None] | None = None,
     config_text: str | None = None,
+    side_tasks: SideTasks | None = None,
 ) -> EnsembleOutcome:
     """Run (or resume) an ensemble into ``folder`` and write its combined tables.
 
@@ -215,6 +219,11 @@ def run_ensemble(
         on_result: Called as each replication finishes (in this thread).
         on_note: Called with one-line notes (a replication file redone, tables being written).
         config_text: Text for ``config.yaml`` (default: rendered from the scenarios).
+        side_tasks: Called with (folder, manifest, workers) once ``timeseries.parquet``
+            is written; returns ``(function, args)`` pairs that run on the same executor
+            (its workers are warm) while this process writes the summary tables, e.g. the
+            figures, a share each. Their results (or exceptions) are in
+            ``EnsembleOutcome.side_results``.
 
     Returns:
         An :class:`EnsembleOutcome`; ``timeseries`` is ``None`` if nothing succeeded.
@@ -243,7 +252,7 @@ def run_ensemble(
         try:
             with make_executor(executor, n_workers, scheduler) as ex:
                 return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
-                                   on_start, on_result, on_note, config_text)
+                                   on_start, on_result, on_note, config_text, side_tasks)
         except RunInterrupted as exc:
             if (folder / storage.MANIFEST).is_file():
                 exc.hint = resume_hint(spec, folder)
@@ -253,7 +262,8 @@ def run_ensemble(
 def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: Executor, executor: str,
                 n_workers: int, scheduler: str | None, stop: StopSignals,
                 on_start: Callable[[int, int], None] | None, on_result: ProgressHook | None,
-                on_note: Callable[[str], None] | None, config_text: str | None) -> EnsembleOutcome:
+                on_note: Callable[[str], None] | None, config_text: str | None,
+                side_tasks: SideTasks | None = None) -> EnsembleOutcome:
     note = on_note or (lambda _msg: None)
     storage.remove_temp_files(folder)
     entries = _sync_runs(manifest, spec)
@@ -332,14 +342,27 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
         "replication_seconds_total": round(sum(e.get("seconds") or 0.0 for e in manifest["runs"]), 3),
     }
     ts = None
+    side: list[Future] = []
+
+    def start_side() -> None:
+        if side_tasks is not None:
+            for fn, args in side_tasks(folder, dict(manifest), 1 if executor == "inline" else n_workers):
+                side.append(ex.submit(fn, *args))
+
     if len(failed) < len(manifest["runs"]):
         note("writing tables")
         ts = combine_replications(folder, manifest)
         with stop.deferred():
-            write_tables(folder, manifest, ts)
+            write_tables(folder, manifest, ts, after_timeseries=start_side)
+    side_results: list[Any] = []
+    for f in side:
+        try:
+            side_results.append(f.result())
+        except Exception as exc:  # noqa: BLE001 - a side task's failure is reported, not fatal
+            side_results.append(exc)
     storage.write_manifest(folder, manifest)
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
-                           failed=failed, timeseries=ts)
+                           failed=failed, timeseries=ts, side_results=side_results if side_tasks else None)
 
 
 def render_configs(spec: EnsembleSpec) -> str:

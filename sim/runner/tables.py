@@ -3,6 +3,7 @@ comparison, and reading them back for ``plot``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,20 @@ def combine_replications(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
-    """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``."""
+def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame,
+                 after_timeseries: Callable[[], Any] | None = None) -> None:
+    """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``.
+
+    ``after_timeseries`` is called once ``timeseries.parquet`` is on disk, before the
+    summaries are computed (so work that reads it, such as the figures, can start on other
+    processes meanwhile).
+    """
     from sim.analysis.compare import comparison_table, summary_table
 
     folder = Path(folder)
     storage.atomic_write_parquet(folder / storage.TIMESERIES, ts)
+    if after_timeseries is not None:
+        after_timeseries()
     outputs = {"timeseries": storage.TIMESERIES}
     summary = summary_table(ts)
     storage.atomic_write_text(folder / storage.SUMMARY, summary.to_csv(index=False))

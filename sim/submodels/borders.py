@@ -35,6 +35,8 @@ class Borders:
         self.accounts, self.signals, self.geo, self.queues = world.accounts, world.signals, world.geo, world.queues
         self.routes, self.kremlin, self.hosts, self.offers = routes, actors.kremlin, actors.hosts, actors.offers
         self.exits, self.restriction, self.retry = sc.exits, sc.kremlin.exit_restriction, sc.flight.turned_back_retry
+        self._exit_host = [int(h) for h in self.geo.exit_host]
+        self._no_arrivals = np.zeros(len(sc.exits), dtype=np.int64)
 
     def turn_back(self, men: np.ndarray) -> None:
         """Men turned back at the border go home, or into hiding (``turned_back_retry``)."""
@@ -61,14 +63,21 @@ class Borders:
         er = self.restriction
         sig.admitted_today_real = np.zeros(len(self.hosts))
         sig.exit_demand = np.zeros(len(self.exits))
+        exit_of = pool.exit_idx[arriving]
+        arrivals = np.bincount(exit_of, minlength=len(self.exits)) if arriving.size else self._no_arrivals
         for e, ex in enumerate(self.exits):
             q = self.queues[e]
-            q.push(arriving[pool.exit_idx[arriving] == e])
-            h = int(geo.exit_host[e])
+            if arrivals[e]:
+                q.push(arriving if arrivals[e] == arriving.size else arriving[exit_of == e])
+            h = self._exit_host[e]
             if crossable[e]:
                 # border statistics count everyone; background traffic crosses first, up to
                 # the capacity, and leavers get the places that remain
                 acc.entries_real[h] += min(ex.background_per_day, ex.capacity_per_day)
+            if q.length == 0:  # nobody waiting: nothing crosses (an open exit carries no capacity over)
+                if is_open[e]:
+                    q.slots_today(self.rng, ex.capacity_per_day, ex.background_per_day, geo.places_per_man)
+                continue
             if not is_open[e]:
                 self.turn_back(q.clear())  # a closed exit admits no leaver
                 continue
@@ -138,7 +147,7 @@ class Borders:
         # the destination counts, screens and pays for them like any arrival
         acc.entries_real += moved * geo.places_per_man
         sig.admitted_today_real += moved * geo.places_per_man
-        for j in np.flatnonzero(moved):
+        for j in moved.nonzero()[0]:
             resettle = moved[j] * s * self.hosts[j].resettlement_usd(deserter=False)
             acc.host_cost_usd[j] += resettle
             acc.resettlement_usd += float(resettle)

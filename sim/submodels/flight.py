@@ -9,8 +9,6 @@ those whose region has no way out evade at home instead (P3); the rest set out
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim.actors import Actors, flight_pull
 from sim.config.schema import Scenario
 from sim.ledger import State
@@ -43,7 +41,7 @@ class Flight:
         pressure = (f.base_hazard + f.callup_risk_weight * self.signals.cell_intensity + rum * self.rumour_weight) \
             * flight_pull(self.offers, day)
         bound = fl.hazard_to_probability(pressure * pool.cell_max_propensity)
-        cells = np.flatnonzero(bound > 0)  # all cells in one set of array calls
+        cells = (bound > 0).nonzero()[0]  # all cells in one set of array calls
         cand, ci = candidates_cells(rng, pool.cell_start[cells], pool.cell_stop[cells], bound[cells])
         c = cells[ci]
         home = pool.state[cand] == State.HOME

@@ -47,6 +47,7 @@ class Front:
         self.cfg, self.d_cfg, self.enemy_strength = sc.front, sc.defection, sc.front.enemy_strength
         self.kremlin, self.cd = actors.kremlin, sc.kremlin.counter_defection
         self.defection = Defection(world, routes, actors, sc)
+        self._awol_from = self._awol_p = None  # AWOL choice parameters, and the defection parameters they came from
 
     def step(self, day: int) -> None:
         """Run the day at the front."""
@@ -54,7 +55,6 @@ class Front:
         fr, s, rng, acc = self.front, w.scale, self.rng, self.accounts
         self.defection.new_day()
         present = fr.active()
-        n_units = fr.n_units
         if present.size == 0:
             self.signals.attempt_share = 0.0
             return
@@ -85,20 +85,20 @@ class Front:
 
         present = fr.active()
         attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
-        self._awol(day, present[~attempt])
+        self._awol(day, present, attempt)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
         # mean morale does not depend on how many simulated soldiers a unit holds
         slots_u = np.maximum(fr.unit_slots, 1)
         target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
         defect_share = float(defect_u.sum()) / max(present.size, 1)
-        fr.morale = update_morale(fr.morale, np.full(n_units, p_hit), np.full(n_units, defect_share), target,
+        fr.morale = update_morale(fr.morale, np.float64(p_hit), np.float64(defect_share), target,  # the same for every unit
                                   fr_cfg.morale_recovery, fr_cfg.morale_loss_sensitivity,
                                   fr_cfg.morale_defection_sensitivity)
         fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
         self.signals.attempt_share = n_tried * s / max(present.size * s, 1.0)
 
-    def _awol(self, day: int, rest: np.ndarray) -> None:
-        """Walking away without an offer, among the soldiers who did not attempt today.
+    def _awol(self, day: int, present: np.ndarray, attempt: np.ndarray) -> None:
+        """Walking away without an offer, among the soldiers of ``present`` who did not attempt today.
 
         A chance to walk comes with ``front.awol_rate`` a day (thinning); he takes it when
         his persistent taste is below the probability of the AWOL choice (status ``awol``,
@@ -108,10 +108,19 @@ class Front:
         at home (HIDING), soldiers from outside the pool are AWOL.
         """
         fr, rng, acc, w, km = self.front, self.rng, self.accounts, self.world, self.kremlin
-        rest = rest[candidates(rng, 0, rest.size, self.cfg.awol_rate)]
+        # thinning among the soldiers who did not attempt (``present[~attempt]``) without
+        # building that list: the k-th of them is present[k + attempts at or before him]
+        tried = attempt.nonzero()[0]
+        pos = candidates(rng, 0, present.size - tried.size, self.cfg.awol_rate)
+        if tried.size:
+            pos = pos + np.searchsorted(tried - np.arange(tried.size), pos, side="right")
+        rest = present[pos]
         if rest.size == 0:
             return
-        p = awol_params(self.defection.params)
+        if self._awol_from is not self.defection.params:  # the day's parameters are frozen: derive once
+            self._awol_from = self.defection.params
+            self._awol_p = awol_params(self._awol_from)
+        p = self._awol_p
         ru = rest // fr.unit_slots
         gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
         du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru], day),

@@ -59,7 +59,7 @@ class Mobilization:
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
         """Serve ``cells_n[c]`` summonses to men at home in each cell; return how many were served."""
         pool = self.pool
-        cells = np.flatnonzero(cells_n)
+        cells = cells_n.nonzero()[0]
         if cells.size == 0:
             return 0
         men = draw_from_cells(self.rng, pool.cell_start[cells], pool.cell_stop[cells], pool.state, State.HOME, cells_n[cells])
@@ -97,8 +97,8 @@ class Mobilization:
             arrested = sig.arrested_to_summon.astype(np.int64)
             take = allocate(self.rng, min(issue, int(arrested.sum())), arrested, np.ones(arrested.size))
             per_cell = np.zeros(pool.cell_stop.size, dtype=np.int64)
-            for r in np.flatnonzero(take):
-                cells = np.flatnonzero(self.geo.region_of_cell == r)
+            for r in take.nonzero()[0]:
+                cells = (self.geo.region_of_cell == r).nonzero()[0]
                 per_cell[cells] = allocate(self.rng, int(take[r]), home[cells], np.ones(cells.size))
             issue -= self.summon(per_cell, tag)
             home = pool.home_cells.copy()

@@ -36,6 +36,9 @@ class Routes:
         self.open = np.ones(n_exits, dtype=bool)
         self.prices = np.zeros(n_exits)
         self.probs = np.zeros((len(sc.regions), n_exits))
+        self._reach = np.zeros(len(sc.regions), dtype=bool)  # from probs, with the plan
+        self._cost_r = np.full(len(sc.regions), np.inf)  # expected route cost per region (inf: no route)
+        self._key: tuple | None = None  # the plan's inputs when probs was computed
         self._base_cost = np.array([e.base_cost_usd for e in sc.exits])
         self._surge = np.array([e.price_surge for e in sc.exits])
         self._capacity = np.array([e.capacity_per_day for e in sc.exits])
@@ -59,17 +62,22 @@ class Routes:
         self.prices = fl.exit_prices(self._base_cost, self._surge, self.signals.exit_demand * self.geo.places_per_man,
                                      self._capacity)
         usable = self.open & (wait <= f.max_queue_days)
-        self.probs = fl.route_probabilities(self.geo.travel_finite, self.geo.reachable, usable, wait, self.prices,
-                                            f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
+        key = (usable.tobytes(), wait.tobytes(), self.prices.tobytes())
+        if key != self._key:  # the plan's inputs moved (else yesterday's plan stands, unchanged)
+            self._key = key
+            self.probs = fl.route_probabilities(self.geo.travel_finite, self.geo.reachable, usable, wait, self.prices,
+                                                f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
+            self._reach = self.probs.sum(axis=1) > 0
+            cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
+            self._cost_r = np.where(cost_r > 0, cost_r, np.inf)
 
     def reach(self) -> np.ndarray:
         """Whether each region has a usable exit this morning, shape (n_regions,)."""
-        return self.probs.sum(axis=1) > 0
+        return self._reach
 
     def afford(self, men: np.ndarray) -> np.ndarray:
         """Probability each man can pay his region's expected route (F2), shape (len(men),)."""
-        cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
-        cost = np.where(cost_r > 0, cost_r, np.inf)[self.pool.region[men]]
+        cost = self._cost_r[self.pool.region[men]]
         return fl.affordability(self.pool.means[men], np.where(np.isfinite(cost), cost, 1.0), self.f.cost_sensitivity)
 
     def start_journey(self, men: np.ndarray, day: int, src: State) -> None:
@@ -79,7 +87,7 @@ class Routes:
             return
         pool = self.pool
         regions = pool.region[men].astype(np.int64)
-        ok = self.probs.sum(axis=1)[regions] > 0
+        ok = self._reach[regions]
         if src == State.HOME:
             pool.left_home(men)
         stuck = men[~ok]

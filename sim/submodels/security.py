@@ -8,6 +8,8 @@ tolerance (H4).
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.actors import Actors
 from sim.config.schema import Scenario
 from sim.mechanisms.security import screen_infiltrators
@@ -28,15 +30,21 @@ class Security:
         self.catch = world.geo.screening_catch_rate
         self.hosts = actors.hosts
         self.sec, self.per_1000 = sc.security, sc.kremlin.infiltrators_per_1000_leavers
+        self._no_incidents = np.zeros(len(sc.hosts), dtype=np.int64)
 
     def step(self, day: int) -> None:
         """Screen today's flow, draw incidents, let hosts check their tolerance."""
         acc, sig = self.accounts, self.signals
         flow = sig.admitted_today_real + sig.defector_flow_real
-        _, admitted, matter = screen_infiltrators(self.rng, flow, self.per_1000, self.catch, self.sec.infiltrator_matter_share)
-        acc.infiltrators_real += admitted
-        acc.infiltrators_matter_real += matter
-        incidents = self.rng.poisson(self.sec.incident_rate * acc.infiltrators_matter_real)
+        if flow.any():  # no flow: no one seeded (Poisson and binomial draws of 0 consume nothing)
+            _, admitted, matter = screen_infiltrators(self.rng, flow, self.per_1000, self.catch,
+                                                      self.sec.infiltrator_matter_share)
+            acc.infiltrators_real += admitted
+            acc.infiltrators_matter_real += matter
+        if acc.infiltrators_matter_real.any():
+            incidents = self.rng.poisson(self.sec.incident_rate * acc.infiltrators_matter_real)
+        else:
+            incidents = self._no_incidents
         acc.incidents_real += float(incidents.sum())
         for h in self.hosts:
             h.check_tolerance(day, float(flow[h.index]), float(incidents[h.index]))
