@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sim.cli.common import SetOpt, fail
+from sim.cli.figures import figure_tasks, figures_drawn, record_figures
 from sim.cli.headline import print_headline
 from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ResultsError
@@ -84,8 +85,8 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
         with RunProgress(f"{label}: replications") as bar:
             outcome = run_ensemble(spec, folder, executor=executor.value, workers=workers, scheduler=scheduler,
                                    resume=resume, on_start=bar.start, on_result=bar.advance, on_note=bar.stage,
-                                   side_tasks=_figure_tasks if plots else None)
-            if plots and outcome.timeseries is not None and not _figures_drawn(outcome):
+                                   side_tasks=figure_tasks if plots else None)
+            if plots and outcome.timeseries is not None and not figures_drawn(outcome):
                 bar.stage("drawing figures")
     except RunInterrupted as exc:
         where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
@@ -95,39 +96,10 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     except KeyboardInterrupt:
         typer.echo(f"interrupted; continue with: asylumsim {spec.kind} --resume --out {folder}", err=True)
         raise typer.Exit(130) from None
-    if plots and outcome.timeseries is not None and not _record_figures(outcome):
+    if plots and outcome.timeseries is not None and not record_figures(outcome):
         _draw(outcome.folder, outcome.manifest, outcome.timeseries)  # the workers could not: here, serially
     _report(outcome, time.perf_counter() - t0)
     return outcome
-
-
-def _figure_tasks(folder: Path, manifest: dict[str, Any], workers: int) -> list[tuple[Any, tuple]]:
-    """The figures as one share per worker, drawn on the ensemble's workers while this
-    process writes the summary tables."""
-    from sim.plots import draw_share
-
-    return [(draw_share, (folder, manifest, i, workers)) for i in range(workers)]
-
-
-def _figures_drawn(outcome: EnsembleOutcome) -> bool:
-    res = outcome.side_results
-    return bool(res) and not any(isinstance(r, BaseException) for r in res)
-
-
-def _record_figures(outcome: EnsembleOutcome) -> bool:
-    """Put the figures the workers drew in the manifest and print their notes; False if
-    they did not all succeed (then they are drawn here)."""
-    from sim.runner import storage
-
-    if not _figures_drawn(outcome):
-        return False
-    paths = [p for got, _ in outcome.side_results for p in got]
-    for note in dict.fromkeys(n for _, notes in outcome.side_results for n in notes):
-        typer.echo(f"note: {note}", err=True)
-    folder, manifest = outcome.folder, outcome.manifest
-    manifest.setdefault("outputs", {})["plots"] = sorted(str(Path(p).relative_to(folder)) for p in paths)
-    storage.write_manifest(folder, manifest)
-    return True
 
 
 def signal_name(signum: int) -> str:

@@ -1,0 +1,45 @@
+"""Figures of a run or comparison drawn on the ensemble's own workers (issue 16).
+
+:func:`figure_tasks` gives the runner one share of the figures per worker, drawn while the
+parent writes the summary tables; :func:`record_figures` puts what they drew in the
+manifest, or says they must be drawn in the parent (a share failed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sim.runner.ensemble import EnsembleOutcome
+
+
+def figure_tasks(folder: Path, manifest: dict[str, Any], workers: int) -> list[tuple[Any, tuple]]:
+    """The figures as one share per worker, drawn on the ensemble's workers while this
+    process writes the summary tables."""
+    from sim.plots import draw_share
+
+    return [(draw_share, (folder, manifest, i, workers)) for i in range(workers)]
+
+
+def figures_drawn(outcome: EnsembleOutcome) -> bool:
+    res = outcome.side_results
+    return bool(res) and not any(isinstance(r, BaseException) for r in res)
+
+
+def record_figures(outcome: EnsembleOutcome) -> bool:
+    """Put the figures the workers drew in the manifest and print their notes; False if
+    they did not all succeed (then they are drawn here)."""
+    from sim.runner import storage
+
+    if not figures_drawn(outcome):
+        return False
+    paths = [p for got, _ in outcome.side_results for p in got]
+    for note in dict.fromkeys(n for _, notes in outcome.side_results for n in notes):
+        typer.echo(f"note: {note}", err=True)
+    folder, manifest = outcome.folder, outcome.manifest
+    manifest.setdefault("outputs", {})["plots"] = sorted(str(Path(p).relative_to(folder)) for p in paths)
+    storage.write_manifest(folder, manifest)
+    return True
