@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/calibration_recovery.py --scale 500 --days 120 --populations 6 --particles 100 --workers 2
 
 The larger version of ``tests/test_inference.py::test_abc_recovers_known_parameters_and_resumes``.
-Observations: ``history_2022`` (with ``defection.private_mean=4.0`` so that the defection and
+Observations: ``history_2022`` (with ``defection.private_mean=4.0``, publicity 0.02 and detection 0.25 so that the defection and
 AWOL rates show within the horizon) simulated at the TRUTH values, averaged over
 ``--obs-replications`` replications; summary statistics: ``defected_cum``, ``caught_cum``
 and ``awol_cum`` every ``--every`` days (bound ``approx``). Priors: log-uniform, a factor 5-10
@@ -37,7 +37,7 @@ from sim.inference import targets as tg  # noqa: E402
 TRUTH = {"defection.opportunity_rate": 0.1, "front.awol_rate": 0.01}
 PRIORS = [A.Prior("defection.opportunity_rate", "loguniform", 0.01, 0.5, "assumption"),
           A.Prior("front.awol_rate", "loguniform", 0.0005, 0.05, "assumption")]
-BASE = ("defection.private_mean=4.0",)
+BASE = ("defection.private_mean=4.0", "offers.ukraine_amnesty.publicity=0.02", "kremlin.counter_defection.detection_base=0.25")
 
 
 def synthetic_targets(scale: int, days: int, every: int, reps: int, seed: int) -> tg.TargetSet:

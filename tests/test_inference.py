@@ -235,7 +235,10 @@ def test_targets_the_model_cannot_produce_are_refused(tmp_path):
 
 
 TRUTH = {"defection.opportunity_rate": 0.1, "front.awol_rate": 0.01}
-BASE = ("defection.private_mean=4.0",)  # more soldiers who consider defecting, so the two rates show in 40 days
+# more soldiers who hear of the offer and consider it (and fewer caught) than the calibrated
+# defaults, so that the two rates show in 40 days at this coarse scale
+BASE = ("defection.private_mean=4.0", "offers.ukraine_amnesty.publicity=0.02",
+        "kremlin.counter_defection.detection_base=0.25")
 
 
 def _synthetic_targets(scale: int, days: int, obs_days: list[int]) -> tg.TargetSet:
