@@ -32,8 +32,8 @@ class _Deferred(types.ModuleType):
     object, as an import would) on the first attribute it does not have."""
 
     def __getattr__(self, attr: str):
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(attr)  # dunder look-ups (copy, pickle, inspect) do not load it
+        if attr.startswith("__") and attr.endswith("__") and attr != "__all__":
+            raise AttributeError(attr)  # dunder probes (copy, pickle, inspect) do not load it; star imports do
         name = self.__name__
         self.__class__ = types.ModuleType  # from now on an ordinary module
         # a submodule imported before the package (``import mesa.discrete_space.grid``) is

@@ -34,6 +34,16 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     return base
 
 
+def _draw_f32(n: int, draw, block: int = 2**21) -> np.ndarray:
+    """``draw(n).astype(float32)`` in blocks: the same values (float64 draws consume the
+    generator one variate after another, so blocks concatenate to the same sequence)
+    without a float64 temporary of n values (200 MB at full scale)."""
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, block):
+        out[a:a + block] = draw(min(block, n - a))
+    return out
+
+
 class IndexList:
     """A growable set of pool indices (no duplicates), sampled by thinning, compacted when stale.
 
@@ -143,11 +153,12 @@ class Pool:
 
         shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
         mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
-        self.opposition = rng.beta(pop.opposition.a, pop.opposition.b, self.n).astype(np.float32)
+        self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
         self.opposition += shift[self.region]
         np.clip(self.opposition, 0.0, 1.0, out=self.opposition)
-        self.risk_tolerance = rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, self.n).astype(np.float32)
-        self.means = rng.lognormal(np.log(max(pop.means_median_usd, 1e-9)), pop.means_sigma, self.n).astype(np.float32)
+        self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
+        mu = np.log(max(pop.means_median_usd, 1e-9))
+        self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
         self.means *= mult[self.region]
         self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
         self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,

@@ -21,6 +21,9 @@ elif order == "from the package":
     from mesa.discrete_space import OrthogonalMooreGrid
     import mesa.discrete_space.grid as g
     assert g.OrthogonalMooreGrid is OrthogonalMooreGrid
+elif order == "star import":
+    from mesa.discrete_space import *  # noqa: F403
+    assert "OrthogonalMooreGrid" in dir()
 elif order == "attribute":
     import mesa
     C = mesa.discrete_space.CellAgent
@@ -40,7 +43,7 @@ assert len(list(grid.all_cells)) == 25 and a.cell.coordinate == (1, 1)
 """
 
 
-@pytest.mark.parametrize("order", ["submodule first", "from the package", "attribute", "mesa.space"])
+@pytest.mark.parametrize("order", ["submodule first", "from the package", "star import", "attribute", "mesa.space"])
 def test_deferred_subpackages_load_on_first_use(order):
     r = subprocess.run([sys.executable, "-c", CHECK, order], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -203,3 +203,25 @@ def test_sealed_exits_keep_the_front_within_the_kremlins_target():
     target = max(v for _, v in sc.kremlin.replacement.target_strength)
     assert df["evading_at_home"].max() > 500_000
     assert df["front_strength"].max() <= target
+
+
+def test_pool_draws_in_blocks_equal_one_draw():
+    """population._draw_f32 and flight.propensity work in blocks: the same values, and the
+    generator left in the same state, as one whole-array draw."""
+    from sim.mechanisms import flight as fl
+    from sim.population import _draw_f32
+
+    for draw in (lambda r, k: r.beta(2.0, 3.0, k), lambda r, k: r.lognormal(7.0, 1.2, k)):
+        r1, r2 = np.random.default_rng(7), np.random.default_rng(7)
+        whole = draw(r1, 10_007).astype(np.float32)
+        assert np.array_equal(whole, _draw_f32(10_007, lambda k, r2=r2, draw=draw: draw(r2, k), block=1_000))
+        assert r1.random() == r2.random()
+    rng = np.random.default_rng(3)
+    o, r = rng.random(10_007, dtype=np.float32), rng.random(10_007, dtype=np.float32)
+    f = rng.random(10_007) < 0.4
+    whole = (o ** np.float32(1.5) * (1.0 - 0.5 * f) * (0.5 + r)).astype(np.float32)
+    old, fl._BLOCK = fl._BLOCK, 1_000
+    try:
+        assert np.array_equal(fl.propensity(o, r, f, 1.5, 0.5), whole)
+    finally:
+        fl._BLOCK = old

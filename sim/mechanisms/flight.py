@@ -23,8 +23,20 @@ import numpy as np
 
 
 def propensity(opposition: np.ndarray, risk: np.ndarray, family: np.ndarray, exponent: float, family_penalty: float) -> np.ndarray:
-    """Static part of the flight hazard (F1, D1: private opposition drives exit)."""
-    return (opposition ** np.float32(exponent) * (1.0 - family_penalty * family) * (0.5 + risk)).astype(np.float32)
+    """Static part of the flight hazard (F1, D1: private opposition drives exit).
+
+    Computed in blocks of 2**20 men (the same arithmetic per man): the float64
+    temporaries stay in cache instead of costing 200 MB each at full scale.
+    """
+    out = np.empty(np.shape(opposition), dtype=np.float32)
+    e = np.float32(exponent)
+    for a in range(0, out.size, _BLOCK):
+        b = a + _BLOCK
+        out[a:b] = opposition[a:b] ** e * (1.0 - family_penalty * family[a:b]) * (0.5 + risk[a:b])
+    return out
+
+
+_BLOCK = 2**20
 
 
 def affordability(means: np.ndarray, cost: np.ndarray | float, sensitivity: float) -> np.ndarray:
