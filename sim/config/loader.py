@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from sim.config.files import resolve_ref
-from sim.config.merge import Path_t, apply_override, merge
+from sim.config.merge import Path_t, _item_names, apply_override, merge, named_item_model
 from sim.config.schema import Scenario, _is_list, _model_in
 from sim.config.yaml_safe import one_line_error, read_yaml_file
 from sim.errors import ConfigError
@@ -224,22 +224,30 @@ def _resolve_posterior(s: Scenario, prov: dict[Path_t, str], fallback: str) -> S
     return s.model_copy(update={"uncertainty": s.uncertainty.model_copy(update={"posterior": resolved})})
 
 
-def absent_item_columns(scenario: Scenario, columns: list[str] | tuple[str, ...]) -> list[str]:
+def absent_item_columns(scenario: Scenario | dict[str, Any], columns: list[str] | tuple[str, ...]) -> list[str]:
     """Posterior columns that address an item of a named list the scenario does not have.
 
     ``offers.ukraine_amnesty.publicity`` in a scenario without the offer ``ukraine_amnesty``
     (``no_offers``): the parameter does not exist there and has no effect, so the particle
-    skips it (:func:`apply_particle`).
+    skips it (:func:`apply_particle`). Named lists are those of
+    :func:`sim.config.merge.named_item_model`, at any depth (``kremlin.replacement.sources``).
+
+    Args:
+        scenario: The scenario, or its ``model_dump(mode="json")``.
+        columns: Dotted parameter paths.
     """
-    data = scenario.model_dump(mode="json")
+    data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
     out = []
     for col in columns:
-        head, _, rest = col.partition(".")
-        item = rest.split(".", 1)[0]
-        items = data.get(head)
-        if rest and isinstance(items, list) and all(isinstance(x, dict) and "name" in x for x in items) \
-                and not any(x["name"] == item for x in items):
-            out.append(col)
+        keys, node = col.split("."), data
+        for i, k in enumerate(keys[:-1]):
+            if not isinstance(node, dict):
+                break
+            if named_item_model(tuple(keys[: i + 1])) is not None and isinstance(node.get(k), list):
+                if keys[i + 1] not in _item_names(node[k]):
+                    out.append(col)
+                break
+            node = node.get(k)
     return out
 
 
@@ -260,7 +268,7 @@ def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> S
     data = scenario.model_dump(mode="json")
     prov: dict[Any, str] = {}
     row = posterior.row(particle)
-    skip = set(absent_item_columns(scenario, list(row)))
+    skip = set(absent_item_columns(data, list(row)))
     for col, value in row.items():
         if col in skip:
             continue

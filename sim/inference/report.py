@@ -233,7 +233,6 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     files = [f["file"] for f in m["data_files"]]
     cmd += " --targets " + ("all" if len(files) > 1 else "defection")
     cmd += "".join(f" --set {o}" for o in m["base_overrides"])
-    fitted = {k.rsplit("@", 1)[0] for k in m.get("target_points", [])}
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
     sched = pd.DataFrame({"population": range(1, len(eps) + 1),
@@ -257,7 +256,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         lines += [f"Note: {m['note']}", ""]
     lines += [
         "**Data.** The distance: " + ", ".join(f"`{f['file']}` (SHA-256 `{f['sha256'][:16]}...`)" for f in m["data_files"])
-        + f", {len(m.get('target_points', []))} points in {len(fitted)} series to day {m['days']}. The predictive "
+        + f", {len(m.get('target_points', []))} points in {len(fitted_series)} series to day {m['days']}. The predictive "
         f"check below covers every target row of both CSVs with a model counterpart, days "
         f"{int(ts.points['day'].min())}..{int(ts.points['day'].max())}: {len(ts.points)} points in "
         f"{ts.points['quantity'].nunique()} series ({series}); {n_lower} points are lower bounds (the real number is at "
