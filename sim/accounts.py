@@ -44,8 +44,8 @@ class Accounts:
     imprisoned_sim: int = 0
     repatriated_sim: int = 0
     captured_sim: int = 0  # taken prisoner by the enemy in combat (involuntary)
-    awol_court_sim: int = 0  # AWOL soldiers caught and brought before a court
-    refusal_court_sim: int = 0  # court cases for refusing to fight: AWOL cases and caught defectors not shot
+    awol_court_sim: int = 0  # AWOL cases that have reached a court (caught AWOL soldiers, after the court delay)
+    refusal_court_sim: int = 0  # court cases for refusing to fight that have reached a court: AWOL cases and caught defectors not shot
     war_criminals_real: float = 0.0
     incidents_real: float = 0.0
     intelligence_real: float = 0.0
@@ -64,6 +64,10 @@ class Accounts:
     attempts_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     caught_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     killed_by_offer_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # hotline requests from men called up and their relatives (expected values, real requests)
+    callup_requests_by_offer_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # court cases caught but not yet before a court: due day -> [AWOL cases, refusal cases] (simulated)
+    court_pending: dict[int, list[int]] = field(default_factory=dict)
     host_cost_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
     host_defectors_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
     infiltrators_real: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -77,8 +81,30 @@ class Accounts:
                    abroad_sim=z(n_hosts, dtype=np.int64), replacements_real=z(n_sources),
                    kia_by_origin_sim=z(n_origins), defected_by_offer_sim=z(n_offers),
                    aware_by_offer_sim=z(n_offers), considered_by_offer_sim=z(n_offers), attempts_by_offer_sim=z(n_offers),
-                   caught_by_offer_sim=z(n_offers), killed_by_offer_sim=z(n_offers), host_cost_usd=z(n_hosts),
+                   caught_by_offer_sim=z(n_offers), killed_by_offer_sim=z(n_offers),
+                   callup_requests_by_offer_real=z(n_offers), host_cost_usd=z(n_hosts),
                    host_defectors_real=z(n_hosts), infiltrators_real=z(n_hosts), infiltrators_matter_real=z(n_hosts))
+
+    def schedule_court(self, due_day: int, awol: int, refusal: int) -> None:
+        """Book cases of men caught today that reach a court on ``due_day``.
+
+        Args:
+            due_day: Day the cases reach a court (today + ``kremlin.counter_defection.court_delay_days``).
+            awol: AWOL cases among them (simulated soldiers).
+            refusal: All refusal-to-fight cases among them, AWOL included (simulated soldiers).
+        """
+        if awol == 0 and refusal == 0:
+            return
+        due = self.court_pending.setdefault(due_day, [0, 0])
+        due[0] += awol
+        due[1] += refusal
+
+    def release_court(self, day: int) -> None:
+        """Count the cases due on or before ``day`` as having reached a court."""
+        for d in [d for d in self.court_pending if d <= day]:
+            awol, refusal = self.court_pending.pop(d)
+            self.awol_court_sim += awol
+            self.refusal_court_sim += refusal
 
     def book_offer_payment(self, offer: OfferConfig, paid_usd: float) -> None:
         """Share a Western maker's offer payment among hosts by burden share (D7).

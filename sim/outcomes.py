@@ -115,7 +115,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("offer_aware_cum", "soldiers", "Soldiers who learned of the offer, by offer (cumulative)", per="offer"),
     Output("offer_considering_cum", "soldiers", "Soldiers who considered the offer, by offer (first time, cumulative)", per="offer"),
     Output("offer_requests_cum", "requests",
-           "Requests to the offer maker, by offer (soldiers considering it, plus relatives and men not at the front; cumulative)",
+           "Requests to the offer maker, by offer (soldiers considering it and their relatives, plus men called up and their relatives; cumulative)",
            per="offer"),
     Output("defection_attempts_cum", "soldiers", "Defection attempts, by offer (cumulative)", per="offer"),
     Output("defection_caught_cum", "soldiers", "Defection attempts caught by their own side, by offer (cumulative)", per="offer"),
@@ -320,7 +320,8 @@ def daily_values(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], o
         acc.kia_by_origin_sim * s,  # kia_cum (per origin)
         acc.defected_by_offer_sim[:n_off] * s, acc.aware_by_offer_sim[:n_off] * s,
         acc.considered_by_offer_sim[:n_off] * s,
-        acc.considered_by_offer_sim[:n_off] * s * (1.0 + sc.defection.request_multiplier),
+        acc.considered_by_offer_sim[:n_off] * s * (1.0 + sc.defection.request_multiplier)
+        + acc.callup_requests_by_offer_real[:n_off],
         acc.attempts_by_offer_sim[:n_off] * s, acc.caught_by_offer_sim[:n_off] * s,
         acc.killed_by_offer_sim[:n_off] * s, [o.cost_usd for o in offers],
         acc.host_cost_usd,  # host_cost_usd_cum (per host)

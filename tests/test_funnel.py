@@ -20,7 +20,8 @@ def _sc(name: str, scale: int, *sets: str, days: int | None = None):
 
 def test_funnel_stages_are_monotone_per_offer_every_day():
     # many soldiers consider and get chances, so every stage is populated within 60 days
-    sc = _sc("caplan", 200, "defection.opportunity_rate=0.01")
+    sc = _sc("caplan", 100, "defection.opportunity_rate=0.01", "defection.callup_request_share=0",
+             "defection.private_mean=0")
     df = run_replication(sc, 3, days=60)
     for o in ("ukraine_amnesty", "caplan_v2"):
         cols = [f"{s}__{o}" for s in STAGES]
@@ -32,6 +33,20 @@ def test_funnel_stages_are_monotone_per_offer_every_day():
         assert np.allclose(att, out), "every attempt ends caught, killed or across"
         req = df[f"offer_requests_cum__{o}"]
         assert np.allclose(req, df[f"offer_considering_cum__{o}"] * (1 + sc.defection.request_multiplier))
+
+
+def test_men_called_up_add_requests_in_proportion_to_the_men_mobilized():
+    # history_2022: Ukraine's hotline is open from day -3, the call-up starts on day 0; the
+    # requests beyond the soldiers' (considering x (1 + multiplier)) are share x mobilized
+    sc = _sc("history_2022", 200, "defection.callup_request_share=0.02")
+    df = run_replication(sc, 5, days=30)
+    o = "ukraine_amnesty"
+    soldiers = df[f"offer_considering_cum__{o}"] * (1 + sc.defection.request_multiplier)
+    extra = df[f"offer_requests_cum__{o}"] - soldiers
+    assert df["mobilized_cum"].iloc[-1] > 0
+    assert np.allclose(extra, 0.02 * df["mobilized_cum"])
+    off = run_replication(_sc("history_2022", 200, "defection.callup_request_share=0"), 5, days=30)
+    assert np.allclose(off[f"offer_requests_cum__{o}"], off[f"offer_considering_cum__{o}"] * (1 + sc.defection.request_multiplier))
 
 
 def test_no_soldier_defects_under_an_offer_he_does_not_know():
@@ -177,3 +192,36 @@ def test_war_weariness_raises_later_requests_and_awol():
                   df["awol_cum"][300] - df["awol_cum"][150])
     assert out[4.0][0] > 1.5 * max(out[0.0][0], 1), out
     assert out[4.0][1] > out[0.0][1], out
+
+
+def test_court_cases_reach_a_court_after_the_court_delay():
+    # the delay draws nothing: the same seed catches the same men, whose cases are counted
+    # court_delay_days later (AWOL and refusal cases alike)
+    sets = ("front.awol_rate=0.003", "defection.opportunity_rate=0.01")
+    now = run_replication(_sc("history_2022", 200, "kremlin.counter_defection.court_delay_days=0", *sets), 6, days=120)
+    later = run_replication(_sc("history_2022", 200, "kremlin.counter_defection.court_delay_days=30", *sets), 6, days=120)
+    now, later = now.set_index("day"), later.set_index("day")
+    for col in ("awol_court_cases_cum", "refusal_court_cases_cum"):
+        assert now[col].iloc[-1] > 0, f"{col}: no cases, the test would show nothing"
+        first = int(now.index[0])  # the run starts before day 0
+        assert np.array_equal(later[col].loc[first + 30:].to_numpy(), now[col].loc[:120 - 30].to_numpy()), col
+        assert (later[col].loc[:first + 29] == 0).all()
+    assert now["awol_cum"].equals(later["awol_cum"])
+
+
+def test_front_loading_moves_the_call_up_earlier_not_its_size():
+    from sim.mechanisms.mobilization import wave_share, wave_target
+
+    xs = np.linspace(0, 1, 11)
+    assert np.allclose([wave_share(x, 0.0) for x in xs], xs)
+    for k in (0.5, 1.5, 4.0):
+        v = np.array([wave_share(x, k) for x in xs])
+        assert v[0] == 0 and np.isclose(v[-1], 1.0) and (np.diff(v) > 0).all()
+        assert (v[1:-1] > xs[1:-1]).all(), "front-loaded: more due early than at an even pace"
+    waves = [(0, 300_000, 37)]
+    assert wave_target(22, waves, 1.5) > wave_target(22, waves, 0.0)
+    assert wave_target(36, waves, 1.5) == wave_target(36, waves, 0.0) == 300_000
+    early = run_replication(_sc("history_2022", 200, "mobilization.front_loading=3"), 7, days=40).set_index("day")
+    even = run_replication(_sc("history_2022", 200, "mobilization.front_loading=0"), 7, days=40).set_index("day")
+    assert early["mobilized_cum"][15] > 1.1 * even["mobilized_cum"][15]
+    assert abs(early["mobilized_cum"][40] - even["mobilized_cum"][40]) < 0.05 * even["mobilized_cum"][40]

@@ -30,6 +30,7 @@ class Kremlin(mesa.Agent):
         super().__init__(model)
         self.cfg = cfg
         self.waves = [(w.day, w.total, w.duration_days) for w in mob.waves]
+        self.front_loading = mob.front_loading
         self.source_names = source_names
         src = cfg.replacement.sources
         self._elasticity = np.array([s.elasticity for s in src])
@@ -77,7 +78,7 @@ class Kremlin(mesa.Agent):
             self.callup_factor *= 1.0 - con.callup_slowdown
             self._protest_days = 0
         # call-up waves still owed (R3); a concession slows the daily rate from then on
-        self._wave_due += (wave_target(day, self.waves) - wave_target(day - 1, self.waves)) * self.callup_factor
+        self._wave_due += (wave_target(day, self.waves, self.front_loading) - wave_target(day - 1, self.waves, self.front_loading)) * self.callup_factor
         self.owed_wave = max(0.0, self._wave_due - seen.mobilized_wave_real)
         # replacement orders for the front's shortfall (R1)
         target = step_value(cfg.replacement.target_strength, day)

@@ -31,8 +31,8 @@ Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated 
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in --out up to --populations populations.")]
 TargetsOpt = Annotated[str, typer.Option(
-    "--targets", help="Target data in the distance: 'defection' (defection_2022_2023.csv: the series the funnel's "
-                      "parameters move) or 'all' (both CSVs).")]
+    "--targets", help="Target data in the distance: 'defection' (defection_2022_2023.csv and the call-up series of "
+                      "calibration_2022.csv: the series the calibrated parameters move) or 'all' (both CSVs).")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
 
 
@@ -51,19 +51,20 @@ def calibrate_cmd(
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, calibrate
-    from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
+    from sim.inference.targets import TargetSet
 
-    files = {"defection": (DEFECTION_CSV,), "all": (DEFECTION_CSV, CALIBRATION_CSV)}
-    if targets not in files:
-        fail(CalibrationError(f"--targets: {targets!r} is not one of defection, all"))
+    try:
+        target_set, files = TargetSet.named(targets)
+    except ValueError as exc:
+        fail(CalibrationError(str(exc)))
 
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
                f"{workers} worker(s), into {folder}")
     try:
-        post = calibrate(scenario, DEFAULT_PRIORS, TargetSet.from_csvs(files[targets]), folder, populations=populations,
+        post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
                          particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), data_files=files[targets], echo=typer.echo)
+                         base_overrides=tuple(set_ or ()), data_files=files, echo=typer.echo)
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:

@@ -72,6 +72,7 @@ class Prior:
         low: Lower bound (in the parameter's own units, > 0 for loguniform).
         high: Upper bound (> low).
         source: Where the range comes from, or "assumption".
+        integer: The parameter is a whole number (days): the sampled value is rounded.
     """
 
     path: str
@@ -79,6 +80,7 @@ class Prior:
     low: float
     high: float
     source: str = "assumption"
+    integer: bool = False
 
     def __post_init__(self) -> None:
         if self.distribution not in ("uniform", "loguniform"):
@@ -104,8 +106,9 @@ class Prior:
         return pyabc.RV("uniform", lo, hi - lo)
 
     def value(self, sampled: float) -> float:
-        """The parameter's value from the sampled pyabc value."""
-        return float(10.0**sampled) if self.distribution == "loguniform" else float(sampled)
+        """The parameter's value from the sampled pyabc value (rounded if :attr:`integer`)."""
+        v = float(10.0**sampled) if self.distribution == "loguniform" else float(sampled)
+        return float(round(v)) if self.integer else v
 
     def quantile(self, q: float) -> float:
         """Prior quantile in the parameter's units."""
@@ -128,8 +131,11 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors of the eight funnel parameters the defection/desertion data can inform (issue 15):
-#: Ukraine's publicity (awareness), the private preference mean (who considers), the request
+#: Priors of the twelve parameters the defection/desertion data can inform (issue 15):
+#: Ukraine's publicity (awareness), the private preference mean (who considers), requests
+#: from men called up (per man mobilized), the call-up's pace and training time (when they
+#: are mobilized and reach the front),
+#: the court delay (when caught men's cases reach a court), the request
 #: multiplier (hotline requests per considering soldier), war weariness (who comes to
 #: consider it, and to walk away, the longer he serves), the opportunity rate (who acts),
 #: detection (who is caught), AWOL rate and capture rate. Ranges span the scenario default
@@ -140,6 +146,15 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
           "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
     Prior("defection.private_mean", "uniform", -6.0, 3.0,
           "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
+    Prior("defection.callup_request_share", "loguniform", 0.001, 0.1,
+          "assumption (default 0.015): csv 2,000 requests by day 13 for about 200,000 men mobilized; 0.1 = one call in ten"),
+    Prior("mobilization.front_loading", "uniform", 0.0, 4.0,
+          "assumption: 0 = an even pace (the earlier schedule); 4 = 80% of a wave due in its first 40%"),
+    Prior("mobilization.training_days", "uniform", 7.0, 45.0,
+          "002 (weeks of training or less; default 21); csv: 218,000 of 300,000 still in training on day 37",
+          integer=True),
+    Prior("kremlin.counter_defection.court_delay_days", "uniform", 0.0, 150.0,
+          "assumption: CPC art. 162, a preliminary investigation lasts up to 2 months, extendable; 150 = five months"),
     Prior("defection.request_multiplier", "uniform", 0.0, 3.0,
           "assumption (default 1); csv note: callers include relatives and men not yet mobilized"),
     Prior("defection.weariness_per_year", "uniform", 0.0, 6.0,

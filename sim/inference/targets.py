@@ -58,6 +58,8 @@ from sim.inference.quantities import (
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFECTION_CSV = DATA_DIR / "defection_2022_2023.csv"
 CALIBRATION_CSV = DATA_DIR / "calibration_2022.csv"
+#: Series of calibration_2022.csv in the ``defection`` target set (:meth:`TargetSet.named`).
+CALLUP_SERIES = ("mobilized_cumulative",)
 BOUNDS = ("exact", "approx", "lower")
 BEFORE_RUN = -10**6  # a window start before any simulated day: the column counts from 0
 
@@ -165,6 +167,28 @@ class TargetSet:
         df = pd.concat([read_targets(Path(f)) for f in files], ignore_index=True)
         df = df.sort_values(["quantity", "day"], kind="stable")
         return cls.from_frame(df, default_quantities(offer) if quantities is None else quantities)
+
+    @classmethod
+    def named(cls, name: str) -> tuple[TargetSet, tuple[Path, ...]]:
+        """A named target set for ``asylumsim calibrate --targets`` and the files it reads.
+
+        ``defection``: every target of defection_2022_2023.csv plus the call-up series of
+        calibration_2022.csv (:data:`CALLUP_SERIES`: the call-up's pace sets when men called
+        up contact the hotline, ``defection.callup_request_share``); ``all``: both CSVs.
+
+        Raises:
+            ValueError: an unknown name.
+        """
+        if name == "all":
+            files = (DEFECTION_CSV, CALIBRATION_CSV)
+            return cls.from_csvs(files), files
+        if name == "defection":
+            files = (DEFECTION_CSV, CALIBRATION_CSV)
+            ts = cls.from_csvs(files)
+            src = pd.concat([read_targets(Path(f)).assign(_file=Path(f).name) for f in files], ignore_index=True)
+            keep_q = set(src.loc[src["_file"] == DEFECTION_CSV.name, "quantity"]) | set(CALLUP_SERIES)
+            return ts.subset(ts.points["quantity"].isin(keep_q)), files
+        raise ValueError(f"--targets: {name!r} is not one of defection, all")
 
     def subset(self, keep: np.ndarray | pd.Series) -> TargetSet:
         """The points where ``keep`` is True."""

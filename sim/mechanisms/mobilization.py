@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
-def wave_target(day: int, waves: list[tuple[int, int, int]]) -> float:
-    """Men the call-up waves aim to have mobilized by ``day`` (linear within a wave)."""
+def wave_share(x: float, front_loading: float) -> float:
+    """Share of a wave due by the fraction ``x`` of its duration (clipped to [0, 1]).
+
+    ``(1 - exp(-k x)) / (1 - exp(-k))`` with ``k = front_loading`` (``mobilization.front_loading``):
+    an even pace (``x``) at ``k = 0``, front-loaded for ``k > 0``. Assumption (a
+    one-parameter concave schedule), calibrated on csv:mobilized_cumulative (docs/calibration.md).
+    """
+    x = min(max(x, 0.0), 1.0)
+    if front_loading <= 1e-9:
+        return x
+    return math.expm1(-front_loading * x) / math.expm1(-front_loading)
+
+
+def wave_target(day: int, waves: list[tuple[int, int, int]], front_loading: float = 0.0) -> float:
+    """Men the call-up waves aim to have mobilized by ``day`` (:func:`wave_share` within a wave).
+
+    Args:
+        day: Calendar day.
+        waves: ``(start day, men, duration in days)`` per wave.
+        front_loading: Shape ``k`` of :func:`wave_share` (0: an even pace).
+
+    Returns:
+        Real men due by the end of ``day``.
+    """
     total = 0.0
     for start, size, duration in waves:
         if day >= start:
-            total += size * min(1.0, (day - start + 1) / duration)
+            total += size * wave_share((day - start + 1) / duration, front_loading)
     return total
 
 

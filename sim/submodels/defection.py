@@ -10,7 +10,9 @@ Run by the front between casualties and AWOL. Per offer and day (issue 15, point
    favours defecting: ``taste_i < P(consider)``, where ``taste_i`` is his persistent
    uniform (so the same man keeps considering as long as his utility does not fall). A
    soldier's first day of considering an offer is one hotline request, plus
-   ``defection.request_multiplier`` requests from relatives and men not yet at the front;
+   ``defection.request_multiplier`` requests from his relatives; men called up (not yet
+   at the front) and their relatives add ``defection.callup_request_share`` requests per
+   man mobilized (:meth:`Defection.new_day`);
 3. **acting**: a considering soldier acts, under the offer he values most, when an
    opportunity arises (``defection.opportunity_rate`` a day); commanders paid by an offer
    bring whole units (D17);
@@ -117,10 +119,26 @@ class Defection:
         self.unwillingness_mean = u.a / (u.a + u.b)
         self.params: ch.ChoiceParams | None = None
         self._params_key: tuple | None = None
+        self._mobilized_seen = 0  # accounts.mobilized_sim at the start of the day
 
     def new_day(self) -> None:
-        """Start the day: no defectors resettled yet."""
+        """Start the day: no defectors resettled yet; requests from men called up.
+
+        Men mobilized since yesterday's start (not yet at the front), or their relatives,
+        contact each offer open to soldiers: ``defection.callup_request_share`` requests
+        per man (csv:hotline_requests_cumulative: the first weeks' calls came largely from
+        them). Booked at the expected value (real requests): a count that changes no
+        one's state and takes no random draw. A man who called on his call-up may call
+        again once at the front (counted again if he considers an offer there).
+        """
         self.signals.defector_flow_real = np.zeros(self.n_hosts)
+        new_sim = self.accounts.mobilized_sim - self._mobilized_seen
+        self._mobilized_seen = self.accounts.mobilized_sim
+        share = self.cfg.callup_request_share
+        if share > 0.0 and new_sim > 0:
+            for o in self.offers:
+                if o.open_to("soldiers"):
+                    self.accounts.callup_requests_by_offer_real[o.index] += new_sim * self.world.scale * share
 
     def today_params(self, p_kia_daily: float) -> ch.ChoiceParams:
         """Today's choice parameters from the kill rate (1/day) and the Kremlin's levels."""
@@ -278,7 +296,7 @@ class Defection:
         acc.caught_sim += c_slots.size
         acc.executed_sim += shot.size
         acc.imprisoned_sim += jail.size
-        acc.refusal_court_sim += jail.size + sent.size
+        acc.schedule_court(day + round(cd.court_delay_days), 0, jail.size + sent.size)  # cases reach a court later
         w.leave_front(shot, State.EXECUTED)
         w.leave_front(jail, State.IMPRISONED)
         w.to_pipeline(sent, day + cd.sent_back_delay_days)

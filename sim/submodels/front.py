@@ -50,7 +50,12 @@ class Front:
         self._awol_from = self._awol_p = None  # AWOL choice parameters, and the defection parameters they came from
 
     def step(self, day: int) -> None:
-        """Run the day at the front."""
+        """Run the day at the front; then count the court cases due today (caught
+        ``kremlin.counter_defection.court_delay_days`` ago, today's own with no delay)."""
+        self._day(day)
+        self.accounts.release_court(day)
+
+    def _day(self, day: int) -> None:
         fr_cfg, w = self.cfg, self.world
         fr, s, rng, acc = self.front, w.scale, self.rng, self.accounts
         self.defection.new_day()
@@ -129,8 +134,7 @@ class Front:
         acc.awol_sim += walk.size
         caught = rng.random(walk.size) < km.detection
         tried = walk[caught]
-        acc.awol_court_sim += tried.size
-        acc.refusal_court_sim += tried.size
+        acc.schedule_court(day + round(self.cd.court_delay_days), tried.size, tried.size)  # cases reach a court later
         back = rng.random(tried.size) < self.cfg.awol_suspended_share
         w.to_pipeline(tried[back], day + self.cd.sent_back_delay_days)
         w.leave_front(tried[~back], State.IMPRISONED)
