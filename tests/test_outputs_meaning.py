@@ -9,7 +9,7 @@ import pytest
 from helpers_runner import FAKE, invoke
 
 from sim.analysis.compare import COST_PER_SOLDIER, comparison_table
-from sim.analysis.headline import NO_REDUCTION, cost_label, format_cost, run_summary
+from sim.analysis.headline import NO_REDUCTION, SAVES_MONEY, cost_label, format_cost, run_summary
 from sim.config import load_scenario
 from sim.plots.data import FLOW_PREFIXES, LABELS, title_for
 from sim.simulate import run_replication
@@ -92,6 +92,9 @@ def test_no_reduction_prints_not_applicable_and_the_label_names_day_and_unit():
     assert format_cost(np.inf, np.inf, np.inf) == NO_REDUCTION
     assert format_cost(2e4, 1e4, np.inf) == f"20k [10k, {NO_REDUCTION}]"
     assert format_cost(np.nan, np.nan, np.nan) == "-"
+    # spending less than the baseline is not a negative price per soldier
+    assert format_cost(-4470.0, -9e3, 2e3) == SAVES_MONEY
+    assert format_cost(1e3, -2e3, 5e3) == "1k [saves money, 5k]"
     assert cost_label(["front_effective", "kia_cum"], 180) == "USD per soldier-equivalent removed (day 180)"
     assert cost_label(["front_strength"], 30) == "USD per soldier removed (day 30)"
     # a scenario identical to the baseline removes no one: inf in the table, never a number

@@ -33,6 +33,7 @@ RUN_HEADLINE = (
     ("resettlement_usd_cum", "hosts' resettlement costs", "USD"),
 )
 NO_REDUCTION = "n/a (no reduction)"
+SAVES_MONEY = "n/a (saves money)"
 REMOVED_UNITS = {"front_effective": "soldier-equivalent", "front_strength": "soldier"}
 
 
@@ -98,15 +99,21 @@ def cost_label(columns: pd.Index | list[str], day: int) -> str:
 
 def format_cost(median: float, p05: float, p95: float) -> str:
     """A cost-per-soldier cell: ``median [p05, p95]``; ``inf`` (nothing removed) reads as
-    "n/a (no reduction)" and NaN (no data) as "-"."""
+    "n/a (no reduction)", a negative value (soldiers removed while the scenario spends
+    less than the baseline: no cost to divide) as "n/a (saves money)" (a bound: "saves
+    money"), and NaN (no data) as "-"."""
     if median is None or (isinstance(median, float) and math.isnan(median)):
         return "-"
 
     def one(x: float) -> str:
-        return NO_REDUCTION if math.isinf(x) and x > 0 else _compact(x)
+        if math.isinf(x) and x > 0:
+            return NO_REDUCTION
+        return "saves money" if x < 0 else _compact(x)
 
-    if math.isinf(median):
+    if math.isinf(median) and median > 0:
         return NO_REDUCTION
+    if median < 0:
+        return SAVES_MONEY
     return f"{one(median)} [{one(p05)}, {one(p95)}]"
 
 
