@@ -313,3 +313,20 @@ def test_single_core_calibration_is_reproducible(tmp_path):
     assert sims[0] == sims[1]
     c = A.load_posterior(A.calibrate("history_2022", pri, ts, tmp_path / "c", **{**kw, "seed": 6}))
     assert not np.allclose(a["front.awol_rate"].to_numpy(), c["front.awol_rate"].to_numpy())
+
+
+def test_named_target_sets_and_the_report_reads_them_back():
+    from sim.inference.report import target_set_name
+
+    d, files = tg.TargetSet.named("defection")
+    q = set(d.points["quantity"])
+    assert set(tg.read_targets(tg.DEFECTION_CSV)["quantity"]) <= q
+    assert "mobilized_cumulative" in q and "finland_entries_daily" not in q
+    a, _ = tg.TargetSet.named("all")
+    assert q < set(a.points["quantity"]) and files == (tg.DEFECTION_CSV, tg.CALIBRATION_CSV)
+    with pytest.raises(ValueError, match="not one of defection, all"):
+        tg.TargetSet.named("borders")
+    assert target_set_name({"target_set": "all"}) == "all"
+    keys = lambda ts: ts.mapped().keys  # noqa: E731
+    assert target_set_name({"target_points": keys(d)}) == "defection"
+    assert target_set_name({"target_points": keys(a)}) == "all"

@@ -2,8 +2,9 @@
 
 Registered on the app in :mod:`sim.cli`. The work is :func:`sim.inference.abc.calibrate`:
 the priors are :data:`sim.inference.abc.DEFAULT_PRIORS`; the targets (``--targets``) are every
-mapped target of the defection CSV (default: the series the calibrated parameters move) or
-of both CSVs (``all``; :meth:`sim.inference.targets.TargetSet.from_csvs`). Progress is one plain line
+mapped target of the defection CSV plus the call-up series of the 2022 CSV (default
+``defection``: the series the calibrated parameters move) or of both CSVs (``all``;
+:meth:`sim.inference.targets.TargetSet.named`). Progress is one plain line
 per population; ``--out`` holds the database (the resume state), ``posterior.parquet`` and
 ``manifest.json``, rewritten after every population.
 """
@@ -64,7 +65,7 @@ def calibrate_cmd(
     try:
         post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
                          particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), data_files=files, echo=typer.echo)
+                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, echo=typer.echo)
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:

@@ -275,7 +275,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
               populations: int = 6, particles: int = 100, workers: int = 1, seed: int = 2022, resume: bool = False,
               *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
               initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
-              data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), echo=print) -> Path:
+              data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), target_set: str | None = None,
+              echo=print) -> Path:
     """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
 
     Args:
@@ -298,6 +299,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             simulations) or a number (``inf``: the first population is the prior).
         min_epsilon: Stop when the tolerance falls to this value.
         data_files: Data files recorded (with SHA-256) in the manifest.
+        target_set: Name of the target set (``--targets``), recorded in the manifest.
         echo: Where the one-line progress per population goes.
 
     Returns:
@@ -341,7 +343,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
             "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
-            "workers": workers, "seed": seed}
+            "workers": workers, "seed": seed, "target_set": target_set}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)

@@ -70,6 +70,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "days": meta["days"],
         "base_overrides": meta["base_overrides"],
         "data_files": [{"file": Path(f).name, "sha256": _sha256(Path(f))} for f in meta["data_files"]],
+        "target_set": meta.get("target_set"),
         "target_points": ts.keys,
         "priors": [asdict(p) for p in priors],
         "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "

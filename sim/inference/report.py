@@ -71,6 +71,19 @@ def install(run_dir: Path, note: str = "") -> tuple[Path, Path]:
     return parquet, js
 
 
+def target_set_name(manifest: dict) -> str:
+    """The ``--targets`` name of a calibration run: its manifest's ``target_set``, or, for a
+    run that did not record it, ``defection`` when every fitted series is one of
+    defection_2022_2023.csv's or :data:`~sim.inference.targets.CALLUP_SERIES`, else ``all``."""
+    if manifest.get("target_set"):
+        return str(manifest["target_set"])
+    from sim.inference.targets import CALLUP_SERIES, DEFECTION_CSV, read_targets
+
+    fitted = {k.rsplit("@", 1)[0] for k in manifest.get("target_points", [])}
+    defection = set(read_targets(DEFECTION_CSV)["quantity"]) | set(CALLUP_SERIES)
+    return "defection" if fitted <= defection else "all"
+
+
 def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """Per parameter: prior, its source, and the posterior's weighted median and 90% interval."""
     w = post["weight"].to_numpy(float)
@@ -230,8 +243,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     fit.insert(1, "fitted", ["yes" if q in fitted_series else "no" for q in fit["series"]])
     cmd = (f"asylumsim calibrate {m['scenario']} --populations {m['populations']} --particles {m['particles']} "
            f"--scale {m['scale']} --days {m['days']} --workers {m['workers']} --seed {m['seed']}")
-    files = [f["file"] for f in m["data_files"]]
-    cmd += " --targets " + ("all" if len(files) > 1 else "defection")
+    cmd += " --targets " + target_set_name(m)
     cmd += "".join(f" --set {o}" for o in m["base_overrides"])
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
@@ -261,7 +273,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"{int(ts.points['day'].min())}..{int(ts.points['day'].max())}: {len(ts.points)} points in "
         f"{ts.points['quantity'].nunique()} series ({series}); {n_lower} points are lower bounds (the real number is at "
         "least the value). Series outside the distance are marked `fitted: no` below: the calibrated parameters do not "
-        "move them (borders, call-up, recruitment, protest: hand-fitted earlier, see below).",
+        "move them (borders, recruitment, protest: hand-fitted earlier, see below).",
         "",
         "**Summary statistics and distance.** The model's value at every target point (levels, one-day differences, "
         "window differences per month, shares) from one replication per particle. Per point the relative difference "
