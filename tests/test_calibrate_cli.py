@@ -31,8 +31,29 @@ def test_calibrate_command_runs_resumes_and_refuses_to_overwrite(tmp_path):
     assert "population 2/2:" in res.output
     man = json.loads((out / "manifest.json").read_text())
     assert man["populations"] == 2 and [p["path"] for p in man["priors"]] == [p.path for p in A.DEFAULT_PRIORS]
+    assert man["kernel"] == "beaumont" and man["target_set"] == "defection"
     eps = man["epsilon"]["values"]
     assert eps[1] < eps[0], eps  # each population's tolerance is a quantile of the previous one's distances
+
+
+def test_calibrate_command_rejects_an_unknown_kernel_before_writing(tmp_path):
+    res = invoke(["calibrate", "history_2022", "--kernel", "gaussian", "--out", tmp_path / "k"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].startswith("error: ") and "kernel" in res.output
+    assert not (tmp_path / "k" / "abc.db").exists()
+
+
+def test_the_beaumont_kernel_has_twice_the_weighted_covariance():
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(0, 3, size=400)})
+    w = np.full(400, 1 / 400)
+    wide, narrow = A.transition("beaumont"), A.transition("silverman")
+    wide.fit(X, w)
+    narrow.fit(X, w)
+    assert np.allclose(wide.cov, 2 * np.cov(X.to_numpy().T, bias=True), rtol=0.02)
+    assert (np.diag(wide.cov) > np.diag(narrow.cov)).all()
 
 
 def test_calibrate_command_reports_a_missing_database_in_one_line(tmp_path):

@@ -34,6 +34,9 @@ Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in
 TargetsOpt = Annotated[str, typer.Option(
     "--targets", help="Target data in the distance: 'defection' (defection_2022_2023.csv and the call-up series of "
                       "calibration_2022.csv: the series the calibrated parameters move) or 'all' (both CSVs).")]
+Kernel = Annotated[str, typer.Option(
+    "--kernel", help="Perturbation kernel: 'beaumont' (twice the previous population's covariance, Beaumont et al. "
+                     "2009) or 'silverman' (pyabc's default).")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
 
 
@@ -48,6 +51,7 @@ def calibrate_cmd(
     resume: Resume = False,
     seed: Seed = 2022,
     targets: TargetsOpt = "defection",
+    kernel: Kernel = "beaumont",
     set_: SetOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
@@ -65,7 +69,7 @@ def calibrate_cmd(
     try:
         post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
                          particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, echo=typer.echo)
+                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel, echo=typer.echo)
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:

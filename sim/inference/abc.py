@@ -17,6 +17,8 @@ multivariate normal transition) and lower the tolerance.
   The replication seed is drawn from numpy's global generator, which pyabc's sampler owns.
 * **Distance**: the bound-aware, per-series-averaged relative difference of
   :meth:`~sim.inference.targets.TargetSet.distance` (a lower bound is an inequality).
+* **Perturbation kernel** (:func:`transition`): a multivariate normal with twice the previous
+  population's weighted covariance (Beaumont et al. 2009), or pyabc's default.
 * **Tolerance schedule**: pyabc's :class:`~pyabc.epsilon.QuantileEpsilon`: each
   population's tolerance is the weighted ``alpha``-quantile (default the median) of the
   previous population's distances; the first from a prior sample (``from_sample``) or given.
@@ -255,6 +257,44 @@ def _next_epsilon(history, alpha: float) -> float:
     return float(wq(points=wd["distance"].to_numpy(float), weights=w / w.sum(), alpha=alpha))
 
 
+KERNELS = ("beaumont", "silverman")
+
+
+def _twice_the_covariance(n_samples: float, dimension: int) -> float:
+    """Bandwidth factor sqrt(2): pyabc's kernel covariance is then twice the previous
+    population's weighted covariance (Beaumont et al. 2009; Filippi et al. 2013)."""
+    return math.sqrt(2.0)
+
+
+def transition(kernel: str):
+    """The perturbation kernel of populations after the first.
+
+    Args:
+        kernel: ``beaumont``: a multivariate normal whose covariance is twice the previous
+            population's weighted covariance (Beaumont, Cornuet, Marin & Robert 2009,
+            "Adaptive approximate Bayesian computation"; Filippi et al. 2013 show it is the
+            locally optimal choice for ABC-SMC); ``silverman``: pyabc's default, the
+            covariance times Silverman's rule of thumb squared (about 0.48 for 12
+            parameters and 100 particles). The narrower kernel concentrated the weights of
+            the 12-parameter calibration on a few particles (effective sample size 2 of 100
+            after 5 populations): particles perturbed into the tails have a small proposal
+            density and so a large importance weight.
+
+    Returns:
+        A :class:`pyabc.MultivariateNormalTransition`.
+
+    Raises:
+        ValueError: an unknown kernel.
+    """
+    import pyabc
+
+    if kernel == "beaumont":
+        return pyabc.MultivariateNormalTransition(bandwidth_selector=_twice_the_covariance)
+    if kernel == "silverman":
+        return pyabc.MultivariateNormalTransition()
+    raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+
+
 def _quiet_pyabc() -> None:
     for name in ("ABC", "ABC.Sampler", "ABC.History", "ABC.Epsilon", "ABC.Distance", "ABC.Transition",
                  "ABC.Adaptation", "ABC.Acceptor", "ABC.Population"):
@@ -276,7 +316,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
               *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
               initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
               data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), target_set: str | None = None,
-              echo=print) -> Path:
+              kernel: str = "beaumont", echo=print) -> Path:
     """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
 
     Args:
@@ -300,6 +340,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         min_epsilon: Stop when the tolerance falls to this value.
         data_files: Data files recorded (with SHA-256) in the manifest.
         target_set: Name of the target set (``--targets``), recorded in the manifest.
+        kernel: Perturbation kernel (:func:`transition`), recorded in the manifest.
         echo: Where the one-line progress per population goes.
 
     Returns:
@@ -314,6 +355,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
 
     if populations < 1 or particles < 2:
         raise ValueError("need populations >= 1 and particles >= 2")
+    transition(kernel)  # an unknown kernel fails before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / DB_NAME
@@ -330,7 +372,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     # on resume the tolerance continues from the last stored population's distances: pyabc
     # would otherwise restart a numeric initial_epsilon at the resumed population
     eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon="from_sample" if resume else initial_epsilon, alpha=alpha)
-    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts), population_size=particles, eps=eps, sampler=_sampler(workers))
+    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts), population_size=particles, eps=eps, sampler=_sampler(workers),
+                       transitions=transition(kernel))
     manifest_path = out_dir / MANIFEST_NAME
     previous_wall = 0.0
     if resume:
@@ -343,7 +386,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
             "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
-            "workers": workers, "seed": seed, "target_set": target_set}
+            "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
@@ -402,4 +445,4 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
 
 __all__ = ["DB_NAME", "DEFAULT_PRIORS", "MANIFEST_NAME", "POSTERIOR_NAME", "Prior", "ScenarioSimulator", "TargetDistance",
            "_sha256", "calibrate", "load_posterior", "posterior_frame", "posterior_predictive", "prepare_targets",
-           "priors_from_spec", "weighted_quantile", "write_outputs"]
+           "priors_from_spec", "transition", "weighted_quantile", "write_outputs"]

@@ -85,6 +85,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "wall_time_s": round(wall, 2),
         "workers": workers,
         "sampler": "SingleCoreSampler" if workers == 1 else f"MulticoreEvalParallelSampler(n_procs={workers})",
+        "kernel": meta.get("kernel", "silverman"),
         "seed": meta["seed"],
         "pyabc_version": pyabc.__version__,
         "version": prov.get("version"),

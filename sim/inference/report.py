@@ -243,7 +243,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     fit.insert(1, "fitted", ["yes" if q in fitted_series else "no" for q in fit["series"]])
     cmd = (f"asylumsim calibrate {m['scenario']} --populations {m['populations']} --particles {m['particles']} "
            f"--scale {m['scale']} --days {m['days']} --workers {m['workers']} --seed {m['seed']}")
-    cmd += " --targets " + target_set_name(m)
+    cmd += " --targets " + target_set_name(m) + f" --kernel {m.get('kernel', 'silverman')}"
     cmd += "".join(f" --set {o}" for o in m["base_overrides"])
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
@@ -281,8 +281,9 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         "over its points; the distance is the mean of the series' ARDs (each series counts once, whatever its number "
         "of points).",
         "",
-        f"**Priors.** Independent; `loguniform` is uniform in log10. Sampler: {m['sampler']}, pyabc's default "
-        f"multivariate normal perturbation.",
+        f"**Priors.** Independent; `loguniform` is uniform in log10. Sampler: {m['sampler']}; perturbation: "
+        + ("a multivariate normal with twice the previous population's weighted covariance (Beaumont et al. 2009)"
+           if m.get("kernel") == "beaumont" else "pyabc's default multivariate normal (Silverman's bandwidth)") + ".",
         "",
         _md(pd.DataFrame([{"parameter": f"`{p['path']}`", "prior": f"{p['distribution']} [{_num(p['low'])}, "
                            f"{_num(p['high'])}]", "source": p["source"]} for p in m["priors"]])),
