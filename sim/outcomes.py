@@ -75,9 +75,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("defected_cum", "soldiers", "Soldiers who defected (cumulative)", headline=3, figure=True),
     Output("caught_cum", "soldiers", "Soldiers caught defecting (cumulative)"),
     Output("awol_cum", "soldiers", "Soldiers who went AWOL, caught or not (cumulative)"),
-    Output("awol_court_cases_cum", "court cases", "AWOL court cases: AWOL soldiers caught and tried (cumulative)"),
+    Output("awol_caught_cum", "soldiers", "AWOL soldiers caught by their own side, to be tried (cumulative)"),
+    Output("awol_court_cases_cum", "court cases",
+           "AWOL court cases: caught AWOL soldiers whose case has reached a court, court_delay_days after capture (cumulative)"),
     Output("refusal_court_cases_cum", "court cases",
-           "Court cases for refusing to fight: AWOL cases plus caught defectors not shot (cumulative)"),
+           "Court cases for refusing to fight: AWOL cases plus caught defectors not shot, once they reach a court (cumulative)"),
     Output("captured_by_enemy_cum", "soldiers", "Soldiers captured by the enemy in combat, involuntary (cumulative)"),
     Output("pow_voluntary_share", "share", "Share of prisoners held by the enemy who surrendered voluntarily (defected / (defected + captured))"),
     Output("executed_cum", "soldiers", "Soldiers executed (cumulative)"),
@@ -283,6 +285,7 @@ def daily_values(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], o
         float(acc.defected_sim * s),  # defected_cum
         float(acc.caught_sim * s),  # caught_cum
         float(acc.awol_sim * s),  # awol_cum
+        float(acc.awol_caught_sim * s),  # awol_caught_cum
         float(acc.awol_court_sim * s),  # awol_court_cases_cum
         float(acc.refusal_court_sim * s),  # refusal_court_cases_cum
         float(acc.captured_sim * s),  # captured_by_enemy_cum

@@ -20,10 +20,11 @@ def _sc(name: str, scale: int, *sets: str, days: int | None = None):
 
 def test_funnel_stages_are_monotone_per_offer_every_day():
     # many soldiers consider and get chances, so every stage is populated within 60 days
-    sc = _sc("caplan", 100, "defection.opportunity_rate=0.01", "defection.callup_request_share=0",
-             "defection.private_mean=0")
-    df = run_replication(sc, 3, days=60)
-    for o in ("ukraine_amnesty", "caplan_v2"):
+    # (in caplan most take Caplan's larger offer, so Ukraine's is checked alone in the baseline)
+    for name, o in (("baseline", "ukraine_amnesty"), ("caplan", "caplan_v2")):
+        sc = _sc(name, 100, "defection.opportunity_rate=0.01", "defection.callup_request_share=0",
+                 "defection.private_mean=0")
+        df = run_replication(sc, 3, days=60)
         cols = [f"{s}__{o}" for s in STAGES]
         v = df[cols].to_numpy()
         assert (np.diff(v, axis=1) <= 0).all(), f"{o}: a later stage exceeds an earlier one"
@@ -133,9 +134,12 @@ def test_captures_awol_and_court_cases_are_separate_flows():
 
 
 def test_more_detection_deters_awol():
-    lo = run_replication(_sc("baseline", 200, "kremlin.counter_defection.detection_base=0.05"), 8, days=90)
+    # enough chances and takers to count (rates above the calibrated ones)
+    more = ("front.awol_rate=0.003", "defection.private_mean=-1.5")
+    lo = run_replication(_sc("baseline", 200, "kremlin.counter_defection.detection_base=0.05", *more), 8, days=90)
     hi = run_replication(_sc("baseline", 200, "kremlin.counter_defection.detection_base=0.9",
-                             "kremlin.counter_defection.detection_max=0.95"), 8, days=90)
+                             "kremlin.counter_defection.detection_max=0.95", *more), 8, days=90)
+    assert lo["awol_cum"].iloc[-1] >= 10_000, "too few AWOL to compare"
     assert hi["awol_cum"].iloc[-1] < 0.7 * lo["awol_cum"].iloc[-1]
 
 
@@ -206,7 +210,8 @@ def test_court_cases_reach_a_court_after_the_court_delay():
         first = int(now.index[0])  # the run starts before day 0
         assert np.array_equal(later[col].loc[first + 30:].to_numpy(), now[col].loc[:120 - 30].to_numpy()), col
         assert (later[col].loc[:first + 29] == 0).all()
-    assert now["awol_cum"].equals(later["awol_cum"])
+    assert now["awol_cum"].equals(later["awol_cum"]) and now["awol_caught_cum"].equals(later["awol_caught_cum"])
+    assert now["awol_caught_cum"].equals(now["awol_court_cases_cum"])  # no delay: caught and before a court at once
 
 
 def test_front_loading_moves_the_call_up_earlier_not_its_size():

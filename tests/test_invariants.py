@@ -107,9 +107,10 @@ def assert_invariants(df: pd.DataFrame, sc: Scenario) -> None:
     at_most(x["fled_cum"] - x["returned_cum"], sc.population.draft_pool + s, "men abroad <= draft pool")
     at_most(x["summoned"], x["summoned_cum"], "summoned now <= summoned ever")
     at_most(x["mobilized_minority_cum"], x["mobilized_cum"], "minority mobilized <= mobilized")
-    at_most(x["executed_cum"] + x["imprisoned_cum"], x["caught_cum"] + x["awol_court_cases_cum"],
-            "executed + imprisoned <= caught defectors + AWOL court cases")
-    at_most(x["awol_court_cases_cum"], x["awol_cum"], "AWOL court cases <= AWOL")
+    at_most(x["executed_cum"] + x["imprisoned_cum"], x["caught_cum"] + x["awol_caught_cum"],
+            "executed + imprisoned <= caught defectors + caught AWOL")
+    at_most(x["awol_court_cases_cum"], x["awol_caught_cum"], "AWOL court cases <= caught AWOL (cases reach a court later)")
+    at_most(x["awol_caught_cum"], x["awol_cum"], "caught AWOL <= AWOL")
     at_most(x["awol_court_cases_cum"], x["refusal_court_cases_cum"], "AWOL court cases <= refusal court cases")
     for o in sc.offers:  # the funnel: aware >= considering >= acting >= crossed (issue 15)
         n = o.name

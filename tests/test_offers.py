@@ -84,6 +84,7 @@ def test_defections_by_offer_sum_to_total():
                                          "destination: {eu_west: 1.0}, credibility: {model: fixed, base: 0.9}}, "
                                          "{name: b, maker: ukraine, eligible: [soldiers], payment_usd: 0, status: amnesty, route: via_ukraine, "
                                          "destination: {}, credibility: {model: fixed, base: 0.9}}]"])
+    sc = sc.model_copy(update={"defection": sc.defection.model_copy(update={"opportunity_rate": 0.01})})  # some defect
     df = run_replication(sc, 4, days=150)
     assert df["defected_cum"].iloc[-1] > 0
     np.testing.assert_allclose(df["defected_cum__a"] + df["defected_cum__b"], df["defected_cum"])

@@ -205,13 +205,13 @@ def test_same_results_inline_and_on_1_and_2_workers(tmp_path: Path, spread: Path
 
 
 def test_real_model_bands_are_wider_with_parameter_uncertainty(tmp_path: Path) -> None:
-    # two particles an order of magnitude apart: the draws visibly move deaths and AWOL
-    _posterior(tmp_path / "post.parquet", {"front.kia_rate": [0.0002, 0.002], "front.awol_rate": [0.0001, 0.003]})
+    # two particles more than an order of magnitude apart: the draws visibly move deaths and AWOL
+    _posterior(tmp_path / "post.parquet", {"front.kia_rate": [0.0001, 0.004], "front.awol_rate": [0.0001, 0.003]})
     a, b = _scenario(tmp_path, "a", "post.parquet"), _scenario(tmp_path, "b", "post.parquet", "offers: {ukraine_amnesty: {payment_usd: 200000}}\n")
     width = {}
     for label, extra in {"with": [], "without": ["--no-parameter-uncertainty"]}.items():
         out = tmp_path / label
-        r = invoke(["compare", a, b, "--scale", "1000", "--days", "30", "-n", "6", "--executor", "inline",
+        r = invoke(["compare", a, b, "--scale", "1000", "--days", "30", "-n", "10", "--executor", "inline",
                     "--no-plots", "--out", out, *extra])
         assert r.exit_code == 0, r.output
         comp = pd.read_csv(out / "comparison.csv")

@@ -134,6 +134,7 @@ class Front:
         acc.awol_sim += walk.size
         caught = rng.random(walk.size) < km.detection
         tried = walk[caught]
+        acc.awol_caught_sim += tried.size
         acc.schedule_court(day + round(self.cd.court_delay_days), tried.size, tried.size)  # cases reach a court later
         back = rng.random(tried.size) < self.cfg.awol_suspended_share
         w.to_pipeline(tried[back], day + self.cd.sent_back_delay_days)
