@@ -139,7 +139,8 @@ def answer_table(pub: Published) -> str:
     """The answer per offer and day: paired differences from the baseline (median [90% interval]).
 
     Rows: every compared scenario but the baseline, at :data:`ANSWER_DAYS` (those the run
-    has); columns: effective front strength, defections, USD per soldier-equivalent removed
+    has); columns: effective front strength, the head count at the front (when the table
+    has ``front_strength``), defections, USD per soldier-equivalent removed
     (the median and 90% interval of the per-replication costs; "n/a" where a replication had
     no reduction). Ukraine's real offer is the baseline minus ``no_offers``: its row reads
     with the sign reversed.
@@ -149,13 +150,17 @@ def answer_table(pub: Published) -> str:
     base = pub.manifest.get("baseline", "baseline")
     scenarios = list(dict.fromkeys(r["scenario"] for r in pub.comparison if r["scenario"] != base))
     days = [d for d in ANSWER_DAYS if d in _days(pub, "front_effective")]
-    lines = ["| scenario | day | effective front strength (trained-soldier equivalents) | defections (soldiers) "
-             "| USD per soldier-equivalent removed |", "|---|---|---|---|---|"]
+    head = "front_strength" in {r["metric"] for r in pub.comparison}
+    lines = ["| scenario | day | effective front strength (trained-soldier equivalents) "
+             + ("| soldiers at the front (head count) " if head else "")
+             + "| defections (soldiers) | USD per soldier-equivalent removed |",
+             "|---|---|---|" + ("---|" if head else "") + "---|---|"]
     for sc in scenarios:
         for day in days:
             cost = format_cost(*(_value(pub, sc, "cost_per_soldier_removed_usd", day, c)
                                  for c in ("median", "p05", "p95")))
-            lines.append(f"| {sc} | {day} | {_interval(pub, sc, 'front_effective', day)} | "
+            count = f"{_interval(pub, sc, 'front_strength', day)} | " if head else ""
+            lines.append(f"| {sc} | {day} | {_interval(pub, sc, 'front_effective', day)} | {count}"
                          f"{_interval(pub, sc, 'defected_cum', day)} | {cost} |")
     return "\n".join(lines) + "\n"
 
