@@ -221,3 +221,22 @@ def test_real_model_bands_are_wider_with_parameter_uncertainty(tmp_path: Path) -
     assert width["without", "kia_cum"] > 0  # replication noise alone is visible ...
     for metric in ("kia_cum", "awol_cum"):  # ... and the posterior's spread widens it
         assert width["with", metric] > 3 * max(width["without", metric], 1.0), width
+
+
+def test_a_set_the_posterior_would_replace_is_refused_in_one_line(tmp_path: Path) -> None:
+    _posterior(tmp_path / "post.parquet", {"front.kia_rate": [0.0002, 0.002]})
+    a = _scenario(tmp_path, "a", "post.parquet")
+    b = _scenario(tmp_path, "b", "post.parquet")
+    for sets in (["--set", "front.kia_rate=0.001"], ["--set", "b:front.kia_rate=0.001"], ["--set", "front={kia_rate: 0.001}"]):
+        r = invoke(["compare", a, b, "--scale", "1000", "--days", "3", "-n", "1", "--no-plots",
+                    "--out", tmp_path / "refused", *sets])
+        assert r.exit_code == 1, r.output
+        last = r.output.strip().splitlines()[-1]
+        assert last.startswith("error: --set: ") and "front.kia_rate" in last and "--no-parameter-uncertainty" in last
+        assert not (tmp_path / "refused").exists()
+    # with the flag the value is used; a parameter the posterior does not draw is fine without it
+    for extra in (["--set", "front.kia_rate=0.001", "--no-parameter-uncertainty"], ["--set", "front.awol_rate=0.001"]):
+        out = tmp_path / f"ok{len(extra)}"
+        r = invoke(["run", a, "--scale", "1000", "--days", "3", "-n", "1", "--no-plots", "--executor", "inline",
+                    "--out", out, *extra])
+        assert r.exit_code == 0, r.output
