@@ -245,3 +245,29 @@ def test_a_list_item_whose_name_is_not_a_string_is_a_config_error(tmp_path):
                  "  - {name: [], share: 0.2, priority: 1.0}\n  - {name: cat2}\n  - {name: cat3}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"population\.categories"):
         load_scenario(f)
+
+
+@pytest.mark.parametrize("text, key", [
+    ("population:\n  categories:\n    - {name: a, share: 1.0, priority: -1}\n", "population.categories.a.priority"),
+    ("hosts:\n  - {name: zz, size_class: small, population: 5, draftee_policy: open, deserter_policy: closed}\n",
+     "hosts.zz.size_class"),
+])
+def test_bad_value_in_a_new_list_item_is_blamed_on_the_file_that_adds_it(tmp_path, text, key):
+    # the new item takes index 0, where the parent's first item was: the parent's
+    # provenance of that index must not survive the list that replaced it
+    f = write(tmp_path, "t.yaml", "name: t\ndescription: x\nextends: baseline\n" + text)
+    with pytest.raises(ConfigError) as e:
+        load_scenario(f)
+    assert (e.value.source, e.value.key) == (str(f), key)
+
+
+def test_bad_value_in_a_reordered_item_is_blamed_on_the_file_that_set_it(tmp_path):
+    # parent sets a bad value in its second category; the child only reorders the list
+    write(tmp_path, "p.yaml", "name: p\ndescription: x\nextends: baseline\n"
+                              "population:\n  categories:\n    cat2: {priority: -1}\n")
+    f = write(tmp_path, "c.yaml", "name: c\ndescription: x\nextends: p.yaml\n"
+                                  "population:\n  categories: [{name: cat2}, {name: cat1}, {name: cat3}]\n")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(f)
+    assert e.value.source == str(tmp_path / "p.yaml")
+    assert e.value.key == "population.categories.cat2.priority"

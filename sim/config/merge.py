@@ -132,6 +132,11 @@ def _patch_items_by_list(base: list[Any], patch: list[dict[str, Any]], item_mode
     index = _item_names(base)
     required = ADD_REQUIRED.get(item_model.__name__, ("name",))
     out: list[Any] = []
+    # Items move to the list's positions: so must who set their values, or a new item at a
+    # kept index would be blamed on whoever set the old item there (a parent file).
+    moves = {index[x["name"]]: j for j, x in enumerate(patch)
+             if isinstance(x, dict) and isinstance(x.get("name"), str) and x["name"] in index}
+    _reindex(prov, path, moves)
     _record(prov, path, source)  # the list itself (which items, in which order) is this source's
     for j, item in enumerate(patch):
         name = item.get("name")
@@ -149,6 +154,22 @@ def _patch_items_by_list(base: list[Any], patch: list[dict[str, Any]], item_mode
             )
         out.append(_mark(item, source, prov, path + (j,)))
     return out
+
+
+def _reindex(prov: dict[Path_t, str], path: Path_t, moves: dict[int, int]) -> None:
+    """Move the provenance of the items of the list at ``path`` from old to new indices.
+
+    Entries of items not kept are dropped; the order of ``prov`` (last set last) is kept.
+    """
+    n = len(path)
+    entries = list(prov.items())
+    prov.clear()
+    for p, src in entries:
+        if len(p) > n and p[:n] == path and isinstance(p[n], int):
+            if p[n] not in moves:
+                continue
+            p = path + (moves[p[n]],) + p[n + 1:]
+        prov[p] = src
 
 
 def _mark(value: Any, source: str, prov: dict[Path_t, str], path: Path_t) -> Any:
