@@ -271,3 +271,9 @@ def test_bad_value_in_a_reordered_item_is_blamed_on_the_file_that_set_it(tmp_pat
         load_scenario(f)
     assert e.value.source == str(tmp_path / "p.yaml")
     assert e.value.key == "population.categories.cat2.priority"
+
+
+def test_a_set_replacing_a_named_list_with_bad_items_is_blamed_on_set():
+    with pytest.raises(ConfigError) as e:
+        load_scenario("baseline", ["hosts=[1, 2]"])
+    assert (e.value.source, e.value.key) == ("--set", "hosts.0")

@@ -91,6 +91,11 @@ def merge(base: Any, patch: Any, source: str, prov: dict[Path_t, str], path: Pat
         return _patch_items_by_mapping(base, patch, source, prov, path)
     if item_model is not None and isinstance(patch, list) and all(isinstance(x, dict) for x in patch):
         return _patch_items_by_list(base, patch, item_model, source, prov, path)
+    if isinstance(base, (dict, list)):
+        # ``patch`` replaces the whole value: who set its old parts no longer counts
+        n = len(path)
+        for p in [p for p in prov if len(p) > n and p[:n] == path]:
+            del prov[p]
     return _mark(patch, source, prov, path)
 
 
