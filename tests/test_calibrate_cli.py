@@ -83,3 +83,22 @@ def test_calibration_doc_holds_the_generated_block():
     assert text.count(f"<!-- BEGIN generated:{report.BLOCK}") == 1 and text.count(f"<!-- END generated:{report.BLOCK} -->") == 1
     man = json.loads(report.shipped_paths("history_2022")[1].read_text())
     assert f"--particles {man['particles']}" in text and f"{man['simulations']:,} simulations" in text
+
+
+def test_calibrate_refuses_a_folder_that_holds_other_files(tmp_path):
+    # a run's results folder (or any user folder): its manifest.json must not be replaced
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"mine": 1}')
+    res = invoke(["calibrate", "history_2022", "--particles", "2", "--populations", "1", "--scale", "2000",
+                  "--days", "40", "--out", out])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].startswith("error: ") and "not empty" in res.output
+    assert (out / "manifest.json").read_text() == '{"mine": 1}'
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+def test_calibrate_resume_without_database_creates_nothing(tmp_path):
+    res = invoke(["calibrate", "history_2022", "--resume", "--out", tmp_path / "none"])
+    assert res.exit_code == 1
+    assert not (tmp_path / "none").exists()

@@ -357,13 +357,18 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         raise ValueError("need populations >= 1 and particles >= 2")
     transition(kernel)  # an unknown kernel fails before anything is written
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / DB_NAME
     db = f"sqlite:///{db_path}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file, not a folder")
     if db_path.exists() and not resume:
         raise FileExistsError(f"{db_path} exists: pass resume=True to continue it, or choose another out_dir")
     if resume and not db_path.exists():
         raise FileNotFoundError(f"nothing to resume: {db_path} does not exist")
+    if not resume and out_dir.is_dir() and any(out_dir.iterdir()):
+        # its manifest.json and posterior.parquet would replace files of the same name
+        raise ValueError(f"{out_dir} already exists and is not empty (it holds no calibration); choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
     _quiet_pyabc()
     sim = ScenarioSimulator(scenario_ref, list(priors), targets, scale, days, tuple(base_overrides))
     ts = prepare_targets(sim, targets)
