@@ -42,10 +42,10 @@ Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draw
 
 def calibrate_cmd(
     scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
-    populations: Populations = 6,
+    populations: Populations = 7,
     particles: Particles = 100,
     workers: Workers = 1,
-    scale: Scale = 500,
+    scale: Scale = 20,
     days: Days = None,
     out: Out = None,
     resume: Resume = False,
