@@ -69,6 +69,7 @@ class Front:
         self.aware = np.zeros(0, dtype=np.uint8)
         self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
         self.arrived = np.zeros(0, dtype=np.int32)  # day he (last) reached the front
+        self.arrived_min = np.iinfo(np.int32).max  # the earliest ``arrived`` ever given (a bound for every soldier present)
         self.morale = np.zeros(0, dtype=np.float32)
         self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
         self.attempt_rate = np.zeros(0, dtype=np.float32)
@@ -171,6 +172,7 @@ class Front:
         self.aware[slots] = 0
         self.considered[slots] = 0
         self.arrived[slots] = day
+        self.arrived_min = min(self.arrived_min, int(day))
         return slots
 
     def remove(self, slots: np.ndarray) -> None:
