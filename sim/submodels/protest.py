@@ -48,7 +48,7 @@ class Protest:
         home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
         potential = home_r * s * (1.0 + p.family_multiplier)
         region_size = np.maximum(self.geo.region_size, 1)
-        summoned_month = np.sum(sig.summons_window, axis=0) / region_size
+        summoned_month = sig.summons_window.sum() / region_size
         casualty_share = sig.region_casualties / region_size
         announcement = fl.rumour(day, self.wave_days, 1.0, self.rumour_decay_days)
         hardship = (p.hardship_base + p.hardship_announcement_weight * announcement
