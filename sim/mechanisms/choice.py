@@ -139,35 +139,17 @@ class ChoiceParams:
 
     def status_usd(self, status: str) -> float:
         """Consumption (USD/year) under ``status``; raises KeyError for an unknown status."""
-        return self._status_usd[status]
+        return dict(self.status_consumption_usd)[status]
 
-    # Terms that depend on the parameters alone, computed once per (frozen) instance by the
-    # same expressions as before (so every result is the same to the bit).
+    # Terms of the parameters alone, computed once per (frozen) instance by the same expressions as before.
     @cached_property
-    def _status_usd(self) -> dict[str, float]:
-        return dict(self.status_consumption_usd)
-
-    @cached_property
-    def _annuity(self) -> np.ndarray:
-        """A: the remaining life's annuity factor."""
+    def _annuity(self) -> np.ndarray:  # A, the remaining life's annuity factor
         return annuity(self.remaining_years, self.discount_rate)
 
     @cached_property
-    def _log_home(self) -> np.ndarray:
-        """ln(c_home / c_sub), the denominator of :func:`_u`."""
-        return np.log(self.c_home_usd / self.c_sub_usd)
-
-    @cached_property
     def _value_stay(self) -> np.ndarray:
-        q = stay_death_probability(self)
         a = self._annuity
-        return (1.0 - q) * a * _u(self.c_home_usd + self.soldier_pay_usd * self.service_years / a, self)
-
-    @cached_property
-    def _value_caught(self) -> float:
-        a = self._annuity
-        a_y = annuity(min(self.prison_years, self.remaining_years), self.discount_rate)
-        return float((1.0 - self.p_executed_if_caught) * (a - a_y))
+        return (1.0 - stay_death_probability(self)) * a * _u(self.c_home_usd + self.soldier_pay_usd * self.service_years / a, self)
 
 
 def annuity(years: float | np.ndarray, rate: float) -> float | np.ndarray:
@@ -177,7 +159,7 @@ def annuity(years: float | np.ndarray, rate: float) -> float | np.ndarray:
 
 def _u(c_usd: np.ndarray | float, p: ChoiceParams) -> np.ndarray:
     """Utility of a year at consumption ``c_usd`` (USD/year) in HLY: ln(c/c_sub)/ln(c_home/c_sub)."""
-    return np.log(np.asarray(c_usd, dtype=float) / p.c_sub_usd) / p._log_home
+    return np.log(np.asarray(c_usd, dtype=float) / p.c_sub_usd) / np.log(p.c_home_usd / p.c_sub_usd)
 
 
 def stay_death_probability(p: ChoiceParams) -> float:
@@ -202,7 +184,8 @@ def value_stay(p: ChoiceParams, stay_death: float | np.ndarray | None = None) ->
 
 def value_caught(p: ChoiceParams) -> float:
     """Expected utility of being caught (or exchanged back), HLY: (1 - p_exec)(A - A_Y)."""
-    return p._value_caught
+    a_y = annuity(min(p.prison_years, p.remaining_years), p.discount_rate)
+    return float((1.0 - p.p_executed_if_caught) * (p._annuity - a_y))
 
 
 def value_cross(payment_usd: float | np.ndarray, status: str, family: float | np.ndarray, p: ChoiceParams) -> np.ndarray:

@@ -78,12 +78,14 @@ class Front:
         w.leave_front(out, State.WOUNDED_OUT)
         w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
         # involuntary captures in combat (prisoners of war), at the day's intensity
-        present = fr.active()
+        if hit.size:
+            present = fr.active()
         cap = present[candidates(rng, 0, present.size, min(1.0, fr_cfg.capture_rate * intensity))]
         acc.captured_sim += cap.size
         w.leave_front(cap, State.CAPTURED)
 
-        present = fr.active()
+        if cap.size:
+            present = fr.active()
         attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
         self._awol(day, present, attempt)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that

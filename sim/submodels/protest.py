@@ -57,8 +57,8 @@ class Protest:
         ev = p.exit_voice
         shift = exit_voice_shift(ev.link, exodus, ev.strength, ev.reference_share, ev.peak_share)
         nat_casualties = (acc.kia_sim + acc.wia_sim) / max(pool.n, 1)
-        sig.legitimacy = float(np.clip(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
-                                       - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0, 1.0))
+        sig.legitimacy = float(min(max(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
+                                       - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0), 1.0))
         active, arrested = self.panel.step(self.rng, day, hardship, sig.legitimacy, shift, p.k, p.threshold,
                                            p.arrest_variant, p.arrest_capacity, p.max_jail_days,
                                            p.step_order)
