@@ -118,7 +118,9 @@ class Front:
         first (the order of a stable sort of all free slots by their unit's head count),
         from the head counts: only the units needed are looked at."""
         us = self.unit_slots
-        order = np.argsort(self.head_count, kind="stable")  # emptiest first, then by unit
+        # emptiest first, then by unit: a stable sort of small integers (a radix sort)
+        small = np.uint8 if us < 2**8 else np.uint16 if us < 2**16 else np.int64
+        order = np.argsort(self.head_count.astype(small), kind="stable")
         k = int(np.searchsorted(np.cumsum(us - self.head_count[order]), n)) + 1  # units needed
         units = order[:k]
         free = ~self.occupied.reshape(self.n_units, us)[units]
