@@ -55,6 +55,7 @@ class Mobilization:
         self.domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
         self.domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
         self._cells_today = np.zeros(self.pool.cell_stop.size)
+        self._cell_size = np.maximum(self.pool.cell_stop - self.pool.cell_start, 1)  # men per cell (at least 1)
         self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
 
     def _note_reports(self, reported: int, answered: int) -> None:
@@ -114,7 +115,7 @@ class Mobilization:
         if issue > 0:
             self.summon(allocate(self.rng, issue, home, self.geo.cell_callup_weight), tag)
         sig.summons_window.append(np.bincount(self.geo.region_of_cell, weights=self._cells_today, minlength=self.n_regions))
-        sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / np.maximum(pool.cell_stop - pool.cell_start, 1)
+        sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / self._cell_size
         self._choose(day)
 
     def _choose(self, day: int) -> None:

@@ -39,6 +39,7 @@ class Protest:
         self.summoned_share = sc.mobilization.arrested_protesters_summoned
         self.n_regions = len(sc.regions)
         self.memory = 0.0  # protest's drag on legitimacy
+        self._region_size = np.maximum(self.geo.region_size, 1)
 
     def step(self, day: int) -> None:
         """Update legitimacy, run the panels, book arrests and tomorrow's summonses."""
@@ -47,7 +48,7 @@ class Protest:
         hiding = pool.in_state(State.HIDING)
         home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
         potential = home_r * s * (1.0 + p.family_multiplier)
-        region_size = np.maximum(self.geo.region_size, 1)
+        region_size = self._region_size
         summoned_month = sig.summons_window.sum() / region_size
         casualty_share = sig.region_casualties / region_size
         announcement = fl.rumour(day, self.wave_days, 1.0, self.rumour_decay_days)
