@@ -69,6 +69,7 @@ class Front:
         self.aware = np.zeros(0, dtype=np.uint8)
         self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
         self.arrived = np.zeros(0, dtype=np.int32)  # day he (last) reached the front
+        self.arrived_min = np.iinfo(np.int32).max  # the earliest ``arrived`` ever given (a bound for every soldier present)
         self.morale = np.zeros(0, dtype=np.float32)
         self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
         self.attempt_rate = np.zeros(0, dtype=np.float32)
@@ -117,7 +118,9 @@ class Front:
         first (the order of a stable sort of all free slots by their unit's head count),
         from the head counts: only the units needed are looked at."""
         us = self.unit_slots
-        order = np.argsort(self.head_count, kind="stable")  # emptiest first, then by unit
+        # emptiest first, then by unit: a stable sort of small integers (a radix sort)
+        small = np.uint8 if us < 2**8 else np.uint16 if us < 2**16 else np.int64
+        order = np.argsort(self.head_count.astype(small), kind="stable")
         k = int(np.searchsorted(np.cumsum(us - self.head_count[order]), n)) + 1  # units needed
         units = order[:k]
         free = ~self.occupied.reshape(self.n_units, us)[units]
@@ -171,6 +174,7 @@ class Front:
         self.aware[slots] = 0
         self.considered[slots] = 0
         self.arrived[slots] = day
+        self.arrived_min = min(self.arrived_min, int(day))
         return slots
 
     def remove(self, slots: np.ndarray) -> None:

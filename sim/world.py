@@ -8,7 +8,6 @@ submodel passes to another, each with exactly one writer.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +23,58 @@ from sim.population import Pool
 from sim.soldiers import Front, units_for
 
 
+class Window:
+    """The last ``maxlen`` rows appended (each a float array of ``shape``, or a float), kept
+    oldest first in one contiguous block, so that their sum or mean needs no copy.
+
+    :meth:`sum` and :meth:`mean` equal ``np.sum(rows, axis=0)`` and ``np.mean(rows)`` of
+    the same rows in a list (numpy reduces the same contiguous array). A drop-in for the
+    ``deque(maxlen=...)`` it replaces: ``append``, ``len``, iteration, indexing.
+
+    Args:
+        maxlen: Rows kept.
+        shape: Shape of one row (``()`` for floats).
+    """
+
+    def __init__(self, maxlen: int, shape: tuple[int, ...] = ()):
+        self.maxlen = maxlen
+        self._buf = np.zeros((2 * max(maxlen, 1),) + tuple(shape))  # every row written twice: a window is a slice
+        self._next = 0  # where the next row goes (0 .. maxlen-1)
+        self._n = 0
+
+    def append(self, row) -> None:
+        """Add a row; the oldest drops out once ``maxlen`` rows are kept."""
+        if self.maxlen <= 0:
+            return
+        i = self._next
+        self._buf[i] = row
+        self._buf[i + self.maxlen] = row
+        self._next = (i + 1) % self.maxlen
+        self._n = min(self._n + 1, self.maxlen)
+
+    def rows(self) -> np.ndarray:
+        """The rows, oldest first, shape (len, *shape) (a view: do not keep across appends)."""
+        start = self._next if self._n == self.maxlen else 0
+        return self._buf[start:start + self._n]
+
+    def sum(self):
+        """Sum of the rows (0.0 when empty), as ``np.sum(rows, axis=0)``."""
+        return np.add.reduce(self.rows(), axis=0) if self._n else 0.0
+
+    def mean(self) -> float:
+        """Mean of scalar rows (``np.mean``); 0.0 when empty."""
+        return float(self.rows().mean()) if self._n else 0.0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self):
+        return iter(self.rows().copy())
+
+    def __getitem__(self, i):
+        return self.rows()[i]
+
+
 @dataclass(eq=False)
 class Signals:
     """The day's cross-submodel quantities; each field has one writer (named below).
@@ -31,8 +82,8 @@ class Signals:
     Attributes:
         cell_intensity: Smoothed summonses per man per cell, (n_cells,). Writer:
             Mobilization; reader: Flight.
-        summons_window: Summonses per region over the last 30 days. Writer: Mobilization;
-            reader: Protest.
+        summons_window: Summonses per region over the last 30 days (a :class:`Window`).
+            Writer: Mobilization; reader: Protest.
         wave_reported_sim: Men reported under the call-up waves (simulated). Writer:
             Mobilization; reader: Observed.
         owed_domestic_real: Domestic call-up still owed (real men). Writer: Mobilization;
@@ -55,7 +106,7 @@ class Signals:
     """
 
     cell_intensity: np.ndarray
-    summons_window: deque
+    summons_window: Window
     exit_demand: np.ndarray
     admitted_today_real: np.ndarray
     region_casualties: np.ndarray
@@ -119,7 +170,7 @@ class World:
         panel = ProtestPanel(rng, n_regions, sc.protest.panel_per_region, np.array([r.police_ratio for r in sc.regions]))
         accounts = Accounts.empty(n_hosts, len(geo.source_names), len(geo.origin_names), len(sc.offers), geo.burden_share)
         signals = Signals(
-            cell_intensity=np.zeros(pool.cell_stop.size), summons_window=deque(maxlen=30),
+            cell_intensity=np.zeros(pool.cell_stop.size), summons_window=Window(30, (n_regions,)),
             exit_demand=np.zeros(len(sc.exits)), admitted_today_real=np.zeros(n_hosts),
             region_casualties=np.zeros(n_regions), defector_flow_real=np.zeros(n_hosts),
             arrested_to_summon=np.zeros(n_regions, dtype=np.int64), legitimacy=sc.protest.legitimacy_initial)

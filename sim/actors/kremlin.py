@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from sim.config.schema import KremlinConfig, MobilizationConfig
@@ -11,6 +9,7 @@ from sim.lazy_mesa import mesa
 from sim.mechanisms.front import step_value
 from sim.mechanisms.mobilization import wave_target
 from sim.mechanisms.replacement import orders
+from sim.world import Window
 
 
 class Kremlin(mesa.Agent):
@@ -44,7 +43,7 @@ class Kremlin(mesa.Agent):
         self.restriction_active = False
         cd = cfg.counter_defection
         self.detection, self.punishment, self.reprisal = cd.detection_base, cd.punishment_base, cd.reprisal_base
-        self._attempts = deque(maxlen=cd.window_days)
+        self._attempts = Window(cd.window_days)  # attempt shares seen, the last window_days days
         self.owed_wave = 0.0
         self._wave_due = 0.0  # men the waves have asked for so far, at the (conceded) daily rate
         self._domestic = np.array([s.name == "domestic_callup" for s in src])
@@ -66,7 +65,7 @@ class Kremlin(mesa.Agent):
         self.restriction_active = self.restriction_triggered_day is not None and day >= self.restriction_triggered_day + er.delay_days
         # counter-defection rises with the observed rate (D16, D19, D15)
         cd = cfg.counter_defection
-        self.defection_rate = float(np.mean(self._attempts)) if self._attempts else 0.0
+        self.defection_rate = self._attempts.mean()
         self.detection = min(cd.detection_max, cd.detection_base + cd.detection_slope * self.defection_rate)
         self.punishment = cd.punishment_base + cd.punishment_slope * self.defection_rate
         self.reprisal = cd.reprisal_base + cd.reprisal_slope * self.defection_rate

@@ -35,6 +35,7 @@ class OfferMaker(mesa.Agent):
         self.credibility = cfg.credibility.base
         self.defected_real = 0.0
         self.cost_usd = 0.0
+        self._next_payment = (None, 0.0)  # (defected_real, next_payment()) cached
 
     def open_to(self, group: str) -> bool:
         """Whether the offer is open today to ``group`` (``"soldiers"`` or ``"draftees"``)."""
@@ -42,8 +43,11 @@ class OfferMaker(mesa.Agent):
 
     def next_payment(self) -> float:
         """What the next real defector would be paid, USD (a soldier weighs this)."""
-        tiers = [(t.first, t.amount_usd) for t in self.cfg.tiers]
-        return float(payments_for_arrivals(self.defected_real, 1, 1, tiers, self.cfg.payment_usd)[0])
+        if self._next_payment[0] != self.defected_real:  # changes only with the defectors paid
+            tiers = [(t.first, t.amount_usd) for t in self.cfg.tiers]
+            self._next_payment = (self.defected_real,
+                                  float(payments_for_arrivals(self.defected_real, 1, 1, tiers, self.cfg.payment_usd)[0]))
+        return self._next_payment[1]
 
     def pay(self, n_sim: int, scale: int) -> float:
         """Pay ``n_sim`` simulated arrivals (``n_sim * scale`` real people) at their tiered

@@ -55,6 +55,7 @@ The break-even table and figure are in :mod:`sim.mechanisms.break_even`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -140,6 +141,16 @@ class ChoiceParams:
         """Consumption (USD/year) under ``status``; raises KeyError for an unknown status."""
         return dict(self.status_consumption_usd)[status]
 
+    # Terms of the parameters alone, computed once per (frozen) instance by the same expressions as before.
+    @cached_property
+    def _annuity(self) -> np.ndarray:  # A, the remaining life's annuity factor
+        return annuity(self.remaining_years, self.discount_rate)
+
+    @cached_property
+    def _value_stay(self) -> np.ndarray:
+        a = self._annuity
+        return (1.0 - stay_death_probability(self)) * a * _u(self.c_home_usd + self.soldier_pay_usd * self.service_years / a, self)
+
 
 def annuity(years: float | np.ndarray, rate: float) -> float | np.ndarray:
     """Discounted years ``(1 - exp(-r T)) / r`` (continuous discounting; standard formula)."""
@@ -164,16 +175,17 @@ def value_stay(p: ChoiceParams, stay_death: float | np.ndarray | None = None) ->
         stay_death: Probability of dying if he stays (overrides the hazard in ``p``); scalar
             or array of any shape.
     """
-    q = stay_death_probability(p) if stay_death is None else np.asarray(stay_death, dtype=float)
-    a = annuity(p.remaining_years, p.discount_rate)
+    if stay_death is None:
+        return p._value_stay
+    q = np.asarray(stay_death, dtype=float)
+    a = p._annuity
     return (1.0 - q) * a * _u(p.c_home_usd + p.soldier_pay_usd * p.service_years / a, p)
 
 
 def value_caught(p: ChoiceParams) -> float:
     """Expected utility of being caught (or exchanged back), HLY: (1 - p_exec)(A - A_Y)."""
-    a = annuity(p.remaining_years, p.discount_rate)
     a_y = annuity(min(p.prison_years, p.remaining_years), p.discount_rate)
-    return float((1.0 - p.p_executed_if_caught) * (a - a_y))
+    return float((1.0 - p.p_executed_if_caught) * (p._annuity - a_y))
 
 
 def value_cross(payment_usd: float | np.ndarray, status: str, family: float | np.ndarray, p: ChoiceParams) -> np.ndarray:
@@ -191,7 +203,7 @@ def value_cross(payment_usd: float | np.ndarray, status: str, family: float | np
     pay = np.asarray(payment_usd, dtype=float)
     if np.any(pay < 0):
         raise ValueError("payment_usd must be >= 0")
-    a = annuity(p.remaining_years, p.discount_rate)
+    a = p._annuity
     fam = np.asarray(family, dtype=float)
     return a * _u(p.status_usd(status) + pay / a, p) - p.home_attachment - fam * p.p_reprisal * p.reprisal_cost
 

@@ -63,14 +63,14 @@ def payments_for_arrivals(cum_real_before: float, n_new: int, scale: int, tiers:
 def ukraine_win_probability(own_effective: float, enemy_strength: float) -> float:
     """A strength-ratio proxy for the war's outcome, 0.5 at parity."""
     total = own_effective + enemy_strength
-    return 0.5 if total <= 0 else float(np.clip(0.5 + 0.5 * (enemy_strength - own_effective) / total, 0.0, 1.0))
+    return 0.5 if total <= 0 else float(min(max(0.5 + 0.5 * (enemy_strength - own_effective) / total, 0.0), 1.0))
 
 
 def credibility(model: str, base: float, war_weight: float, p_ukraine_wins: float) -> float:
     """Credibility of an offer: fixed, or tied to the war's course (D8)."""
     if model == "fixed":
         return base
-    return float(np.clip(base * ((1.0 - war_weight) + war_weight * 2.0 * p_ukraine_wins), 0.0, 1.0))
+    return float(min(max(base * ((1.0 - war_weight) + war_weight * 2.0 * p_ukraine_wins), 0.0), 1.0))
 
 
 def success_probability(route: str, detection: float, surrender_survival: float, repatriation: float, cred: float) -> float:

@@ -19,6 +19,8 @@ are drawn by thinning (:mod:`sim.mechanisms.sampling`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -51,8 +53,16 @@ def hazard_to_probability(rate: np.ndarray | float) -> np.ndarray:
 
 def rumour(day: int, wave_days: list[int], weight: float, half_life: float) -> float:
     """National rumour of call-ups: jumps at each wave's announcement and decays."""
+    total = _rumour_sum(day, tuple(wave_days), half_life)
+    return float(weight * total) if total is not None else 0.0
+
+
+@lru_cache(maxsize=64)
+def _rumour_sum(day: int, wave_days: tuple[int, ...], half_life: float) -> np.float64 | None:
+    """The decayed sum of :func:`rumour` for weight 1 (None before the first wave); cached,
+    as flight and protest ask for the same day."""
     ages = np.array([day - d for d in wave_days if day >= d], dtype=float)
-    return float(weight * np.exp(-np.log(2.0) * ages / half_life).sum()) if ages.size else 0.0
+    return np.exp(-np.log(2.0) * ages / half_life).sum() if ages.size else None
 
 
 def exit_prices(base_cost: np.ndarray, surge: np.ndarray, demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:

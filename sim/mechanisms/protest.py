@@ -41,7 +41,7 @@ def exit_voice_shift(link: str, exodus_share: float, strength: float, reference_
     else:
         z = exodus_share / peak_share
         g = z * (2.0 - z)
-    return 0.1 * strength * float(np.clip(g, -5.0, 5.0))
+    return 0.1 * strength * float(min(max(g, -5.0), 5.0))  # np.clip without its wrapper
 
 
 class ProtestPanel:

@@ -11,6 +11,8 @@ rejected.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -29,13 +31,16 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
     if p_max > _DENSE_P:
         return start + (rng.random(n) < p_max).nonzero()[0]
     mean = n * p_max
-    m = int(mean + 5.0 * np.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
+    m = int(mean + 5.0 * math.sqrt(mean) + 16.0)  # enough gaps to pass the end almost always
     # 1-based positions of included indices; a gap past the end is capped at n + 1 (same
     # outcome: nothing more in range) so tiny probabilities cannot overflow the sum
-    pos = np.cumsum(np.minimum(rng.geometric(p_max, size=m), n + 1))
+    gaps = rng.geometric(p_max, size=m)
+    pos = np.minimum(gaps, n + 1, out=gaps).cumsum()
     while pos[-1] <= n:  # rare: extend the process past the end of the range
         pos = np.concatenate([pos, pos[-1] + np.cumsum(np.minimum(rng.geometric(p_max, size=m), n + 1))])
-    return (start - 1) + pos[: np.searchsorted(pos, n, side="right")]
+    pos = pos[: pos.searchsorted(n, side="right")]
+    pos += start - 1
+    return pos
 
 
 # above this inclusion probability a uniform per index beats a geometric per inclusion
@@ -101,7 +106,9 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     """
     starts = np.asarray(starts, dtype=np.int64)
     n = np.asarray(stops, dtype=np.int64) - starts
-    p = np.broadcast_to(np.asarray(p_max, dtype=np.float64), n.shape)
+    p = np.asarray(p_max, dtype=np.float64)
+    if p.shape != n.shape:
+        p = np.broadcast_to(p, n.shape)
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
     live = (n > 0) & (p > 0.0)

@@ -37,6 +37,10 @@ class Borders:
         self.exits, self.restriction, self.retry = sc.exits, sc.kremlin.exit_restriction, sc.flight.turned_back_retry
         self._exit_host = [int(h) for h in self.geo.exit_host]
         self._no_arrivals = np.zeros(len(sc.exits), dtype=np.int64)
+        # static per scenario: the daily leaving rate abroad per host, its bound, the onward CDF
+        self._leave_rate = self.geo.return_rate + self.geo.onward.sum(axis=1)
+        self._leave_max = float(self._leave_rate.max(initial=0.0))
+        self._onward_cdf = np.cumsum(self.geo.onward, axis=1)
 
     def turn_back(self, men: np.ndarray) -> None:
         """Men turned back at the border go home, or into hiding (``turned_back_retry``)."""
@@ -57,7 +61,10 @@ class Borders:
         pool, s, acc, sig, geo = self.pool, self.world.scale, self.accounts, self.signals, self.geo
         transit = pool.in_state(State.TRANSIT)
         arriving = transit[pool.due_day[transit] == day]
-        arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
+        if arriving.size > 1:
+            arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
+        elif arriving.size:
+            self.rng.random(1)  # one man: the order is his, the draw is kept (the same stream)
         is_open, crossable = self.routes.open, self.routes.crossable
         restricted = self.kremlin.restriction_active
         er = self.restriction
@@ -115,14 +122,13 @@ class Borders:
     def _abroad(self, s: int) -> None:
         """Men abroad return home (F5) or move on (onward moves), drawn by thinning."""
         pool, acc, sig, geo = self.pool, self.accounts, self.signals, self.geo
-        leave_rate = geo.return_rate + geo.onward.sum(axis=1)
-        abroad = pool.abroad.sample(self.rng, float(leave_rate.max(initial=0.0)))
+        abroad = pool.abroad.sample(self.rng, self._leave_max)
         abroad = abroad[pool.state[abroad] == State.ABROAD]
         if not abroad.size:
             return
         n_hosts = len(self.hosts)
         h = pool.host_idx[abroad].astype(np.int64)
-        u = self.rng.random(abroad.size) * leave_rate.max()
+        u = self.rng.random(abroad.size) * self._leave_max
         back = u < geo.return_rate[h]
         ret = abroad[back]
         pool.state[ret] = State.HOME
@@ -132,7 +138,7 @@ class Borders:
         self.ledger.move(State.ABROAD, State.HOME, ret.size)
         acc.returned_sim += ret.size
         stay = ~back
-        cum = np.cumsum(geo.onward, axis=1)[h[stay]]
+        cum = self._onward_cdf[h[stay]]
         u2 = u[stay] - geo.return_rate[h[stay]]
         dest = (u2[:, None] >= cum).sum(axis=1)
         moving = dest < geo.onward.shape[1]

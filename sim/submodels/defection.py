@@ -40,7 +40,6 @@ from sim.submodels.routes import Routes
 from sim.world import World
 
 _FAMILY_BOTH = np.array([0.0, 1.0])  # a bound on the choice over both values of family ties
-_BOUND_ABOVE = 2048  # aware soldiers above which the bound on the consider probability pays
 
 
 def choice_params(sc: Scenario, stay_death_hazard: float, punishment_ratio: float = 1.0,
@@ -120,6 +119,8 @@ class Defection:
         self.params: ch.ChoiceParams | None = None
         self._params_key: tuple | None = None
         self._mobilized_seen = 0  # accounts.mobilized_sim at the start of the day
+        self._base: dict[int, np.ndarray] = {}  # per offer: dU without private utility and cascade, family 0 and 1
+        self._base_key: dict[int, tuple] = {}  # the inputs it came from
 
     def new_day(self) -> None:
         """Start the day: no defectors resettled yet; requests from men called up.
@@ -164,8 +165,24 @@ class Defection:
             out += d.weariness_per_year / 365.0 * (day - fr.arrived[slots])
         return out
 
-    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, units: np.ndarray, gone_share: np.ndarray) -> None:
-        """Awareness (D5): publicity, word of mouth and today's salience shocks."""
+    def private_bound(self, day: int) -> float:
+        """An upper bound on :meth:`private` over every soldier at the front on ``day``, from
+        the ranges of its terms (unwillingness in [0, 1], unit morale between the lowest
+        and highest unit's, time served between 0 and the earliest arrival's), without a
+        pass over the soldiers; padded for the float32 rounding of :meth:`private`."""
+        fr, d, f = self.front, self.cfg, self.fr_cfg
+        m_lo, m_hi = float(fr.morale.min(initial=f.morale_initial)), float(fr.morale.max(initial=f.morale_initial))
+        served = max(day - fr.arrived_min, 0)
+        hi = (d.private_mean + max(d.private_weight * (0.0 - self.unwillingness_mean), d.private_weight * (1.0 - self.unwillingness_mean))
+              + max(f.morale_weight * (f.morale_initial - m_lo), f.morale_weight * (f.morale_initial - m_hi))
+              + max(0.0, d.weariness_per_year / 365.0 * served))
+        return hi + 1e-4 * (1.0 + abs(hi))
+
+    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, units: np.ndarray | None, gone_share: np.ndarray) -> None:
+        """Awareness (D5): publicity, word of mouth and today's salience shocks.
+
+        ``units`` is not used (kept for the callers).
+        """
         fr, rng = self.front, self.rng
         bit = np.uint8(1 << o.index)
         boost = 0.0
@@ -183,16 +200,26 @@ class Defection:
             us = fr.unit_slots
             more, _ = candidates_cells(rng, gone_u * us, (gone_u + 1) * us, q_u)
             cand = np.concatenate([cand, more[fr.occupied[more]]])
-        learn = np.unique(cand[(fr.aware[cand] & bit) == 0])
+            learn = np.unique(cand[(fr.aware[cand] & bit) == 0])
+        else:
+            learn = cand[(fr.aware[cand] & bit) == 0]  # ascending and distinct already
         fr.aware[learn] |= bit
         self.accounts.aware_by_offer_sim[o.index] += learn.size
 
     def step(self, day: int, present: np.ndarray, p_kia_daily: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Today's funnel among the soldiers present, and the attempts' fates.
 
+        Only an aware soldier whose persistent taste is below the day's largest consider
+        probability can consider an offer (the bound: :meth:`private_bound`, the unit with
+        the largest gone share, both values of family ties), so the choice is evaluated
+        for those soldiers alone, found among all slots (unoccupied slots are never aware)
+        without a pass over the soldiers present; the result is the same as evaluating it
+        for every soldier.
+
         Args:
             day: Calendar day.
-            present: Slot indices of the soldiers at the front after today's casualties, (n,).
+            present: Slot indices of the soldiers at the front after today's casualties, (n,),
+                ascending.
             p_kia_daily: Today's probability a soldier is killed (1/day): the risk of dying
                 if he stays.
 
@@ -203,51 +230,76 @@ class Defection:
         """
         fr, d_cfg, rng, km, acc = self.front, self.cfg, self.rng, self.kremlin, self.accounts
         p = self.today_params(p_kia_daily)
-        n_units = fr.n_units
-        units = present // fr.unit_slots
-        private = self.private(present, fr.morale[units], day)
-        taste = fr.taste[present]
-        private_hi = private.max(initial=-np.inf)
-        best_du = np.full(present.size, -np.inf)
-        best_offer = np.full(present.size, -1, dtype=np.int64)
+        n_units, us = fr.n_units, fr.unit_slots
+        private_hi = None
+        slots_o: list[np.ndarray] = []  # per open offer: the slots considering it, and their utility
+        du_o: list[np.ndarray] = []
+        offer_o: list[int] = []
         for o in self.offers:
             if not o.open_to("soldiers"):
                 continue
             bit = np.uint8(1 << o.index)
-            gone_share = np.minimum(fr.gone[:, o.index] / fr.unit_slots, 1.0)
-            self._learn(o, day, present, units, gone_share)
-            aware = (fr.aware[present] & bit) != 0
+            gone_share = np.minimum(fr.gone[:, o.index] / us, 1.0)
+            self._learn(o, day, present, None, gone_share)
             c = o.cfg
             p_caught, p_killed, _ = attempt_risks(c.route, km.detection, c.surrender_survival)
             payment = o.next_payment() + c.equipment_share * c.equipment_bounty_usd
             cred = o.credibility * (1.0 - c.repatriation_probability)
-            # only an aware soldier whose taste is below the day's largest consider probability
-            # can consider: evaluate the choice for those alone (same result, fewer passes)
-            if np.count_nonzero(aware) > _BOUND_ABOVE:
-                du_hi = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private_hi,
-                                              gone_share.max(initial=0.0), _FAMILY_BOTH, params=p).max()
-                sub = np.flatnonzero((taste < ch.consider_probability(du_hi, p.sigma) + 1e-9) & aware)
-            else:
-                sub = np.flatnonzero(aware)
-            du = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, private[sub],
-                                       gone_share[units[sub]], fr.family[present[sub]], params=p)
-            considering = taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering
+            # the choice without private utility and cascade, for both values of family ties:
+            # dU = base[family] + private + social_weight * gone_share (the same arithmetic as
+            # utility_difference on every soldier)
+            key = (payment, p_killed, p_caught, cred, p)
+            if self._base_key.get(o.index) != key:  # unchanged inputs: yesterday's values
+                self._base_key[o.index] = key
+                self._base[o.index] = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, 0.0, 0.0,
+                                                            _FAMILY_BOTH, params=p)
+            base = self._base[o.index]
+            if private_hi is None:
+                private_hi = self.private_bound(day)
+            du_hi = float(base.max()) + private_hi + p.social_weight * float(gone_share.max(initial=0.0))
+            # compared in float32, rounded up (a superset of the soldiers below the bound)
+            top = np.nextafter(np.float32(float(ch.consider_probability(du_hi, p.sigma)) + 1e-9), np.float32(np.inf))
+            sub = np.flatnonzero(fr.taste < top)
+            sub = sub[(fr.aware[sub] & bit) != 0]
+            du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale[sub // us], day)
+                  + p.social_weight * gone_share[sub // us].astype(np.float64))
+            considering = fr.taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering
             idx, du = sub[considering], du[considering]
-            first = present[idx[(fr.considered[present[idx]] & bit) == 0]]
+            first = idx[(fr.considered[idx] & bit) == 0]
             fr.considered[first] |= bit
             acc.considered_by_offer_sim[o.index] += first.size
-            better = du > best_du[idx]
-            best_du[idx[better]] = du[better]
-            best_offer[idx[better]] = o.index
-        attempt = best_offer >= 0  # considering some offer; a draw only for them
-        want = np.flatnonzero(attempt)
-        attempt[want] = rng.random(want.size) < d_cfg.opportunity_rate
+            slots_o.append(idx)
+            du_o.append(du)
+            offer_o.append(o.index)
+        # each considering soldier under the offer he values most (the first of equals)
+        if len(slots_o) == 1:
+            want, want_offer = slots_o[0], np.full(slots_o[0].size, offer_o[0], dtype=np.int64)
+        elif slots_o:
+            sl = np.concatenate(slots_o)
+            of = np.concatenate([np.full(a.size, i, dtype=np.int64) for a, i in zip(slots_o, offer_o, strict=True)])
+            order = np.lexsort((-np.concatenate(du_o), sl))  # by slot, then utility descending; stable
+            sl, of = sl[order], of[order]
+            head = np.ones(sl.size, dtype=bool)
+            head[1:] = sl[1:] != sl[:-1]
+            want, want_offer = sl[head], of[head]
+        else:
+            want, want_offer = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        # considering some offer; a draw only for them, in the order of ``present``
+        act = rng.random(want.size) < d_cfg.opportunity_rate
+        attempt = np.zeros(present.size, dtype=bool)
+        attempt[np.searchsorted(present, want[act])] = True
+        tried, tried_offer = want[act], want_offer[act]
         # commander payments move whole units (D17): a commander who has heard of the offer
         # (the unit's aware share) may take it and bring his unit; his men count as
         # considering it (they are told) and as attempting
-        real_units_per_unit = fr.unit_slots * self.world.scale / max(self.fr_cfg.unit_size, 1)
+        real_units_per_unit = us * self.world.scale / max(self.fr_cfg.unit_size, 1)
+        best_offer = None
         for o in self.offers:
             if o.open_to("soldiers") and o.cfg.commander_payment_usd > 0:
+                if best_offer is None:
+                    units = present // us
+                    best_offer = np.full(present.size, -1, dtype=np.int64)
+                    best_offer[np.searchsorted(present, tried)] = tried_offer
                 bit = np.uint8(1 << o.index)
                 n_u = np.maximum(fr.unit_sum(present), 1)
                 unwill_u = fr.unit_sum(present, fr.unwillingness[present]) / n_u
@@ -266,10 +318,11 @@ class Defection:
                     attempt |= moved
                     best_offer[moved] = o.index
                     acc.book_offer_payment(o.cfg, o.pay_commanders(flip.sum(), real_units_per_unit))
-        tried = present[attempt]
+        if best_offer is not None:
+            tried, tried_offer = present[attempt], best_offer[attempt]
         defect_u = np.zeros(n_units)
         attempts_u = fr.unit_sum(tried)
-        self._resolve(tried, best_offer[attempt], day, defect_u)
+        self._resolve(tried, tried_offer, day, defect_u)
         return attempt, defect_u, attempts_u, tried.size
 
     def _resolve(self, tried: np.ndarray, offer_idx: np.ndarray, day: int, defect_u: np.ndarray) -> None:

@@ -1,8 +1,9 @@
 """Flight (ODD 7.2): men at home leave by hazard, drawn by thinning per cell.
 
 A man's daily hazard is (base + call-up intensity in his cell + rumour of a call-up) x
-offers' pull x his static propensity (F1, D1). Candidates are drawn per cell at the
-cell's largest hazard and accepted at their own (thinning). Leavers who cannot pay stay;
+offers' pull x his static propensity (F1, D1). Candidates are drawn per propensity band
+of each cell (:meth:`sim.population.Pool._order_by_band`) at the band's largest hazard
+and accepted at their own (thinning). Leavers who cannot pay stay;
 those whose region has no way out evade at home instead (P3); the rest set out
 (:meth:`sim.submodels.routes.Routes.start_journey`).
 """
@@ -40,14 +41,15 @@ class Flight:
         rum = fl.rumour(day, self.wave_days, f.rumour_weight, f.rumour_decay_days)
         pressure = (f.base_hazard + f.callup_risk_weight * self.signals.cell_intensity + rum * self.rumour_weight) \
             * flight_pull(self.offers, day)
-        bound = fl.hazard_to_probability(pressure * pool.cell_max_propensity)
-        cells = (bound > 0).nonzero()[0]  # all cells in one set of array calls
-        cand, ci = candidates_cells(rng, pool.cell_start[cells], pool.cell_stop[cells], bound[cells])
-        c = cells[ci]
+        # thinning per propensity band of each cell (Pool._order_by_band), at the band's bound
+        bound = fl.hazard_to_probability(pressure[pool.band_cell] * pool.band_max_propensity)
+        bands = (bound > 0).nonzero()[0]  # all bands in one set of array calls
+        cand, bi = candidates_cells(rng, pool.band_start[bands], pool.band_stop[bands], bound[bands])
+        b = bands[bi]
         home = pool.state[cand] == State.HOME
-        cand, c = cand[home], c[home]
-        p = fl.hazard_to_probability(pressure[c] * pool.propensity[cand])
-        men = cand[rng.random(cand.size) * bound[c] < p]
+        cand, b = cand[home], b[home]
+        p = fl.hazard_to_probability(pressure[pool.band_cell[b]] * pool.propensity[cand])
+        men = cand[rng.random(cand.size) * bound[b] < p]
         if men.size:
             can_pay = rng.random(men.size) < self.routes.afford(men)
             men = men[can_pay]

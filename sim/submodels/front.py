@@ -69,7 +69,8 @@ class Front:
         p_kia, p_wia = casualty_rates(fr_cfg.attrition, fr_cfg.kia_rate, fr_cfg.wia_rate, intensity,
                                       present.size * s, self.enemy_strength, fr_cfg.lanchester_coefficient)
         p_hit = p_kia + p_wia
-        hit = present[candidates(rng, 0, present.size, p_hit)]
+        hit_pos = candidates(rng, 0, present.size, p_hit)
+        hit = present[hit_pos]
         v = rng.random(hit.size) * p_hit
         kia = hit[v < p_kia]
         wia = hit[v >= p_kia]
@@ -82,13 +83,17 @@ class Front:
         back, out = wia[ret], wia[~ret]
         w.leave_front(out, State.WOUNDED_OUT)
         w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
-        # involuntary captures in combat (prisoners of war), at the day's intensity
-        present = fr.active()
-        cap = present[candidates(rng, 0, present.size, min(1.0, fr_cfg.capture_rate * intensity))]
+        # involuntary captures in combat (prisoners of war), at the day's intensity, among the
+        # soldiers not hit (the k-th of them is present[k + hits at or before him])
+        pos = candidates(rng, 0, present.size - hit_pos.size, min(1.0, fr_cfg.capture_rate * intensity))
+        if hit_pos.size:
+            pos = pos + np.searchsorted(hit_pos - np.arange(hit_pos.size), pos, side="right")
+        cap = present[pos]
         acc.captured_sim += cap.size
         w.leave_front(cap, State.CAPTURED)
 
-        present = fr.active()
+        if hit.size or cap.size:
+            present = fr.active()
         attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
         self._awol(day, present, attempt)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that

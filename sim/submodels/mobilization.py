@@ -47,6 +47,7 @@ class Mobilization:
         self.served = np.zeros(self.pool.n, dtype=bool)  # reported at least once
         self.expected_yield = 1.0 / sc.mobilization.summons_overshoot
         self.report_hist: deque[tuple[int, int]] = deque(maxlen=14)  # (reported, answered) per day
+        self._report_sums = (0, 0)  # their sums, kept up to date
         names = self.geo.source_names
         self.domestic = names.index("domestic_callup") if "domestic_callup" in names else None
         dom = [x for x in sc.kremlin.replacement.sources if x.name == "domestic_callup"]
@@ -54,7 +55,17 @@ class Mobilization:
         self.domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
         self.domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
         self._cells_today = np.zeros(self.pool.cell_stop.size)
+        self._cell_size = np.maximum(self.pool.cell_stop - self.pool.cell_start, 1)  # men per cell (at least 1)
         self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
+
+    def _note_reports(self, reported: int, answered: int) -> None:
+        """Add a day to ``report_hist`` (the oldest drops out) and to its sums."""
+        rep, res = self._report_sums
+        if len(self.report_hist) == self.report_hist.maxlen:
+            old_rep, old_res = self.report_hist[0]
+            rep, res = rep - old_rep, res - old_res
+        self.report_hist.append((reported, answered))
+        self._report_sums = (rep + reported, res + answered)
 
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
         """Serve ``cells_n[c]`` summonses to men at home in each cell; return how many were served."""
@@ -84,8 +95,7 @@ class Mobilization:
         need_real = self.kremlin.owed_wave + sig.owed_domestic_real
         y = self.expected_yield
         if mob.adapt_overshoot and self.report_hist:
-            rep = sum(a for a, _ in self.report_hist)
-            res = sum(b for _, b in self.report_hist)
+            rep, res = self._report_sums
             if res > 0:
                 y = min(1.0, max(0.05, rep / res))
         summoned_real = float(self.ledger.stock[State.SUMMONED] * s)
@@ -105,7 +115,7 @@ class Mobilization:
         if issue > 0:
             self.summon(allocate(self.rng, issue, home, self.geo.cell_callup_weight), tag)
         sig.summons_window.append(np.bincount(self.geo.region_of_cell, weights=self._cells_today, minlength=self.n_regions))
-        sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / np.maximum(pool.cell_stop - pool.cell_start, 1)
+        sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / self._cell_size
         self._choose(day)
 
     def _choose(self, day: int) -> None:
@@ -125,7 +135,7 @@ class Mobilization:
             pool.state[hide] = State.HIDING
             self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
             self.routes.start_journey(men[ch == 3], day, State.SUMMONED)
-            self.report_hist.append((int((ch == 1).sum()), int((ch != 0).sum())))
+            self._note_reports(int(np.count_nonzero(ch == 1)), int(np.count_nonzero(ch)))
         hiding = pool.in_state(State.HIDING)
         if hiding.size:
             found = hiding[rng.random(hiding.size) < mob.hiding_catch_rate]

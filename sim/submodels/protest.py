@@ -39,6 +39,7 @@ class Protest:
         self.summoned_share = sc.mobilization.arrested_protesters_summoned
         self.n_regions = len(sc.regions)
         self.memory = 0.0  # protest's drag on legitimacy
+        self._region_size = np.maximum(self.geo.region_size, 1)
 
     def step(self, day: int) -> None:
         """Update legitimacy, run the panels, book arrests and tomorrow's summonses."""
@@ -47,8 +48,8 @@ class Protest:
         hiding = pool.in_state(State.HIDING)
         home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
         potential = home_r * s * (1.0 + p.family_multiplier)
-        region_size = np.maximum(self.geo.region_size, 1)
-        summoned_month = np.sum(sig.summons_window, axis=0) / region_size
+        region_size = self._region_size
+        summoned_month = sig.summons_window.sum() / region_size
         casualty_share = sig.region_casualties / region_size
         announcement = fl.rumour(day, self.wave_days, 1.0, self.rumour_decay_days)
         hardship = (p.hardship_base + p.hardship_announcement_weight * announcement
@@ -57,8 +58,8 @@ class Protest:
         ev = p.exit_voice
         shift = exit_voice_shift(ev.link, exodus, ev.strength, ev.reference_share, ev.peak_share)
         nat_casualties = (acc.kia_sim + acc.wia_sim) / max(pool.n, 1)
-        sig.legitimacy = float(np.clip(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
-                                       - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0, 1.0))
+        sig.legitimacy = float(min(max(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
+                                       - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0), 1.0))
         active, arrested = self.panel.step(self.rng, day, hardship, sig.legitimacy, shift, p.k, p.threshold,
                                            p.arrest_variant, p.arrest_capacity, p.max_jail_days,
                                            p.step_order)

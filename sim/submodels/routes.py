@@ -43,6 +43,7 @@ class Routes:
         self._surge = np.array([e.price_surge for e in sc.exits])
         self._capacity = np.array([e.capacity_per_day for e in sc.exits])
         self._free_capacity = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in sc.exits])
+        self._free_men = self._free_capacity / self.geo.places_per_man
 
     def plan(self, day: int) -> None:
         """Set this morning's crossable and open exits, prices and route probabilities.
@@ -55,7 +56,7 @@ class Routes:
         self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
                                         and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
         admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.geo.exit_host])
-        cap = self._free_capacity / self.geo.places_per_man  # places left after background traffic, in men
+        cap = self._free_men  # places left after background traffic, in men
         self.open = self.crossable & admits & (cap > 0)
         f = self.f
         wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
