@@ -129,3 +129,22 @@ def test_run_prints_a_headline_summary(tmp_path):
     line = next(x for x in r.stdout.splitlines() if "men who fled abroad" in x)
     assert line.split()[4] == compact(med)
     assert run_summary(ts.iloc[0:0]) == []
+
+
+def test_compare_headline_prints_a_saves_money_bound_not_as_markup(tmp_path, capsys):
+    # "[saves money, 136k]" starts like a rich style tag: printed unescaped, rich dropped it
+    from sim.cli.headline import print_headline
+
+    twin = tmp_path / "twin.yaml"
+    twin.write_text("name: twin\ndescription: baseline under another name\nextends: baseline\n")
+    out = tmp_path / "cmp"
+    r = invoke(["compare", "baseline", twin, "--days", "20", "-n", "2", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--out", out])
+    assert r.exit_code == 0, r.stderr
+    comp = pd.read_csv(out / "comparison.csv")
+    cost = (comp["metric"] == COST_PER_SOLDIER) & (comp["scenario"] == "twin") & (comp["day"] == comp["day"].max())
+    comp.loc[cost, ["median", "p05", "p95"]] = [10_200.0, -3_000.0, 136_000.0]
+    comp.to_csv(out / "comparison.csv", index=False)
+    capsys.readouterr()
+    print_headline(out)
+    assert "10.2k [saves money, 136k]" in capsys.readouterr().out

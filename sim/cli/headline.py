@@ -34,7 +34,9 @@ def print_headline(folder: Path) -> None:
         """Names and paths are data, never rich markup or terminal control."""
         return escape(one_line(str(text)))
 
-    cell = format_cell
+    def cell(row: pd.Series | None, kind: str) -> str:
+        """A cell as text, never rich markup ("[saves money, 136k]" would read as a style tag)."""
+        return escape(format_cell(row, kind))
 
     def lookup(s: str, metric: str, day: int) -> pd.Series | None:
         r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
