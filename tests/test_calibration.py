@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sim.calibration import KNOWN_MISFITS, evaluate, load_targets, naive_value, run_history, series_ard
+from sim.calibration import (
+    KNOWN_MISFITS,
+    evaluate,
+    load_targets,
+    naive_value,
+    run_history,
+    series_ard,
+)
 
 
 def test_targets_are_read_from_the_csv():

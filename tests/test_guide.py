@@ -142,11 +142,11 @@ TABLE: dict[str, Run | Skip] = {
         Run(f"asylumsim run caplan {SMALL} --executor dask --scheduler {{scheduler}} --no-plots --out results/caplan-cluster",
             creates=("results/caplan-cluster/timeseries.parquet",), needs="distributed"),
     # 9 What the bands mean
-    "asylumsim compare baseline caplan --set defection.private_mean=0.0 --replications 20 --scale 50 --out results/caplan-private-0":
-        Run(f"asylumsim compare baseline caplan --set defection.private_mean=0.0 {SMALL} --executor inline --no-plots --out results/caplan-private-0"),
-    "asylumsim compare baseline caplan --set defection.private_mean=-3.0 --replications 20 --scale 50 --out results/caplan-private-minus3":
-        Run(f"asylumsim compare baseline caplan --set defection.private_mean=-3.0 {SMALL} --executor inline --no-plots --out results/caplan-private-minus3"),
-    "asylumsim compare baseline caplan --replications 20 --scale 50 --seed 7 --out results/caplan-seed-7":
+    "asylumsim compare baseline caplan --set defection.private_mean=0.0 --no-parameter-uncertainty --replications 20 --scale 10 --out results/caplan-private-0":
+        Run(f"asylumsim compare baseline caplan --set defection.private_mean=0.0 --no-parameter-uncertainty {SMALL} --executor inline --no-plots --out results/caplan-private-0"),
+    "asylumsim compare baseline caplan --set defection.private_mean=-3.0 --no-parameter-uncertainty --replications 20 --scale 10 --out results/caplan-private-minus3":
+        Run(f"asylumsim compare baseline caplan --set defection.private_mean=-3.0 --no-parameter-uncertainty {SMALL} --executor inline --no-plots --out results/caplan-private-minus3"),
+    "asylumsim compare baseline caplan --replications 20 --scale 10 --seed 7 --out results/caplan-seed-7":
         Run(f"asylumsim compare baseline caplan {SMALL} --seed 7 --executor inline --no-plots --out results/caplan-seed-7"),
 }
 

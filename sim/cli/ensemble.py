@@ -201,7 +201,7 @@ def run_cmd(
             requested = EnsembleSpec(kind="run", scenarios=[s], replications=s.run.replications,
                                      root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT,
                                      parameter_uncertainty=not no_parameter_uncertainty)
-            refuse_sets_the_posterior_draws(requested, set_)
+            requested.refuse_sets(set_)
         elif not resume:
             raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
         else:
@@ -302,35 +302,8 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     spec = EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
                         parameter_uncertainty=parameter_uncertainty)
-    refuse_sets_the_posterior_draws(spec, set_)
+    spec.refuse_sets(set_)
     return spec
-
-
-def refuse_sets_the_posterior_draws(spec: EnsembleSpec, sets: list[str] | None) -> None:
-    """Refuse a ``--set`` whose value every replication would replace with a posterior draw.
-
-    With parameter uncertainty on, each replication takes the calibrated parameters of a
-    posterior particle, which would silently undo ``--set defection.private_mean=0``. A
-    ``--set`` of a posterior column (or of a section holding one) is therefore an error
-    that says how to fix the value instead (``--no-parameter-uncertainty``).
-
-    Raises:
-        ConfigError: source ``--set``, the key, and the posterior it collides with.
-    """
-    if spec.posterior is None or not sets:
-        return
-    from sim.config.scoped import split_scope
-    from sim.errors import ConfigError
-
-    cols = list(spec.posterior.columns)
-    for text in sets:
-        key = split_scope(text)[1].partition("=")[0].strip()
-        hit = [c for c in cols if c == key or c.startswith(key + ".")]
-        if hit:
-            raise ConfigError("--set", key, f"every replication draws {hit[0]} from the posterior "
-                              f"(uncertainty.posterior: {spec.posterior.ref}), which would replace this value; add "
-                              "--no-parameter-uncertainty to fix it at the value you set (bands then show "
-                              "replication noise only)")
 
 
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:

@@ -111,6 +111,31 @@ class EnsembleSpec:
         assert refs[0] is not None
         return load_posterior(refs[0])
 
+    def refuse_sets(self, sets: list[str] | None) -> None:
+        """Refuse a ``--set`` whose value every replication would replace with a posterior draw.
+
+        With parameter uncertainty on, each replication takes the calibrated parameters of a
+        posterior particle, which would silently undo ``--set defection.private_mean=0``. A
+        ``--set`` of a posterior column (or of a section holding one) is therefore an error
+        that says how to fix the value instead (``--no-parameter-uncertainty``).
+
+        Raises:
+            ConfigError: source ``--set``, the key, and the posterior it collides with.
+        """
+        if self.posterior is None or not sets:
+            return
+        from sim.config.scoped import split_scope
+
+        cols = list(self.posterior.columns)
+        for text in sets:
+            key = split_scope(text)[1].partition("=")[0].strip()
+            hit = [c for c in cols if c == key or c.startswith(key + ".")]
+            if hit:
+                raise ConfigError("--set", key, f"every replication draws {hit[0]} from the posterior "
+                                  f"(uncertainty.posterior: {self.posterior.ref}), which would replace this value; add "
+                                  "--no-parameter-uncertainty to fix it at the value you set (bands then show "
+                                  "replication noise only)")
+
     @property
     def posterior(self) -> Posterior | None:
         """The posterior the replications draw from (``None``: replication noise only)."""
