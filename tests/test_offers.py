@@ -80,11 +80,11 @@ def test_tiered_offer_front_loads_defections():
 
 
 def test_defections_by_offer_sum_to_total():
-    sc = load_scenario("caplan", [*FAST, "offers=[{name: a, maker: eu, eligible: [soldiers], payment_usd: 50000, status: asylum, route: via_ukraine, "
+    # opportunity_rate 0.01: 16-31 simulated defectors in 150 days (at the default, 0 or 1 with the streams)
+    sc = load_scenario("caplan", [*FAST, "defection.opportunity_rate=0.01", "offers=[{name: a, maker: eu, eligible: [soldiers], payment_usd: 50000, status: asylum, route: via_ukraine, "
                                          "destination: {eu_west: 1.0}, credibility: {model: fixed, base: 0.9}}, "
                                          "{name: b, maker: ukraine, eligible: [soldiers], payment_usd: 0, status: amnesty, route: via_ukraine, "
                                          "destination: {}, credibility: {model: fixed, base: 0.9}}]"])
-    sc = sc.model_copy(update={"defection": sc.defection.model_copy(update={"opportunity_rate": 0.01})})  # some defect
     df = run_replication(sc, 4, days=150)
     assert df["defected_cum"].iloc[-1] > 0
     np.testing.assert_allclose(df["defected_cum__a"] + df["defected_cum__b"], df["defected_cum"])
