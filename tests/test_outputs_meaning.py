@@ -105,13 +105,19 @@ def test_no_reduction_prints_not_applicable_and_the_label_names_day_and_unit():
     assert np.isinf(cost["median"]) and format_cost(cost["median"], cost["p05"], cost["p95"]) == NO_REDUCTION
 
 
-def test_compare_headline_names_the_day_and_never_prints_inf(tmp_path):
+def _compare_with_twin(tmp_path, days: int, n: int):
+    """compare baseline against a copy of itself under another name (stand-in model); the result and folder."""
     twin = tmp_path / "twin.yaml"
     twin.write_text("name: twin\ndescription: baseline under another name\nextends: baseline\n")
     out = tmp_path / "cmp"
-    r = invoke(["compare", "baseline", twin, "--days", "40", "-n", "3", "--model", FAKE, "--executor", "inline",
+    r = invoke(["compare", "baseline", twin, "--days", str(days), "-n", str(n), "--model", FAKE, "--executor", "inline",
                 "--no-plots", "--out", out])
     assert r.exit_code == 0, r.stderr
+    return r, out
+
+
+def test_compare_headline_names_the_day_and_never_prints_inf(tmp_path):
+    r, _ = _compare_with_twin(tmp_path, 40, 3)
     assert "USD per soldier-equivalent removed (day 40)" in r.stdout  # the last day, which the table always reports
     assert NO_REDUCTION in r.stdout and " inf" not in r.stdout
 
@@ -135,12 +141,7 @@ def test_compare_headline_prints_a_saves_money_bound_not_as_markup(tmp_path, cap
     # "[saves money, 136k]" starts like a rich style tag: printed unescaped, rich dropped it
     from sim.cli.headline import print_headline
 
-    twin = tmp_path / "twin.yaml"
-    twin.write_text("name: twin\ndescription: baseline under another name\nextends: baseline\n")
-    out = tmp_path / "cmp"
-    r = invoke(["compare", "baseline", twin, "--days", "20", "-n", "2", "--model", FAKE, "--executor", "inline",
-                "--no-plots", "--out", out])
-    assert r.exit_code == 0, r.stderr
+    _, out = _compare_with_twin(tmp_path, 20, 2)
     comp = pd.read_csv(out / "comparison.csv")
     cost = (comp["metric"] == COST_PER_SOLDIER) & (comp["scenario"] == "twin") & (comp["day"] == comp["day"].max())
     comp.loc[cost, ["median", "p05", "p95"]] = [10_200.0, -3_000.0, 136_000.0]

@@ -77,11 +77,10 @@ def target_set_name(manifest: dict) -> str:
     defection_2022_2023.csv's or :data:`~sim.inference.targets.CALLUP_SERIES`, else ``all``."""
     if manifest.get("target_set"):
         return str(manifest["target_set"])
-    from sim.inference.targets import CALLUP_SERIES, DEFECTION_CSV, read_targets
+    from sim.inference.targets import defection_series
 
     fitted = {k.rsplit("@", 1)[0] for k in manifest.get("target_points", [])}
-    defection = set(read_targets(DEFECTION_CSV)["quantity"]) | set(CALLUP_SERIES)
-    return "defection" if fitted <= defection else "all"
+    return "defection" if fitted <= defection_series() else "all"
 
 
 def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:

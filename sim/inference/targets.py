@@ -60,6 +60,12 @@ DEFECTION_CSV = DATA_DIR / "defection_2022_2023.csv"
 CALIBRATION_CSV = DATA_DIR / "calibration_2022.csv"
 #: Series of calibration_2022.csv in the ``defection`` target set (:meth:`TargetSet.named`).
 CALLUP_SERIES = ("mobilized_cumulative",)
+
+
+def defection_series() -> set[str]:
+    """Quantities of the ``defection`` target set: every target of defection_2022_2023.csv
+    plus :data:`CALLUP_SERIES`."""
+    return set(read_targets(DEFECTION_CSV)["quantity"]) | set(CALLUP_SERIES)
 BOUNDS = ("exact", "approx", "lower")
 BEFORE_RUN = -10**6  # a window start before any simulated day: the column counts from 0
 
@@ -185,9 +191,7 @@ class TargetSet:
         if name == "defection":
             files = (DEFECTION_CSV, CALIBRATION_CSV)
             ts = cls.from_csvs(files)
-            src = pd.concat([read_targets(Path(f)).assign(_file=Path(f).name) for f in files], ignore_index=True)
-            keep_q = set(src.loc[src["_file"] == DEFECTION_CSV.name, "quantity"]) | set(CALLUP_SERIES)
-            return ts.subset(ts.points["quantity"].isin(keep_q)), files
+            return ts.subset(ts.points["quantity"].isin(defection_series())), files
         raise ValueError(f"--targets: {name!r} is not one of defection, all")
 
     def subset(self, keep: np.ndarray | pd.Series) -> TargetSet:

@@ -178,11 +178,8 @@ class Defection:
               + max(0.0, d.weariness_per_year / 365.0 * served))
         return hi + 1e-4 * (1.0 + abs(hi))
 
-    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, units: np.ndarray | None, gone_share: np.ndarray) -> None:
-        """Awareness (D5): publicity, word of mouth and today's salience shocks.
-
-        ``units`` is not used (kept for the callers).
-        """
+    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, gone_share: np.ndarray) -> None:
+        """Awareness (D5): publicity, word of mouth and today's salience shocks."""
         fr, rng = self.front, self.rng
         bit = np.uint8(1 << o.index)
         boost = 0.0
@@ -240,7 +237,7 @@ class Defection:
                 continue
             bit = np.uint8(1 << o.index)
             gone_share = np.minimum(fr.gone[:, o.index] / us, 1.0)
-            self._learn(o, day, present, None, gone_share)
+            self._learn(o, day, present, gone_share)
             c = o.cfg
             p_caught, p_killed, _ = attempt_risks(c.route, km.detection, c.surrender_survival)
             payment = o.next_payment() + c.equipment_share * c.equipment_bounty_usd
