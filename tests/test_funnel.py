@@ -54,7 +54,7 @@ def test_no_soldier_defects_under_an_offer_he_does_not_know():
     # publicity 0 and no salience event: nobody learns of Caplan's offer, so nobody takes it,
     # while Ukraine's (known) offer still draws considerers
     sc = _sc("caplan", 200, "offers.caplan_v2.publicity=0", "defection.salience_events=[]",
-             "defection.opportunity_rate=0.01")
+             "defection.opportunity_rate=0.01", "defection.private_mean=0")
     df = run_replication(sc, 4, days=40)
     for s in STAGES:
         assert df[f"{s}__caplan_v2"].iloc[-1] == 0
@@ -69,6 +69,25 @@ def test_a_salience_event_makes_soldiers_aware_on_its_day():
     b = run_replication(shock, 5, days=15).set_index("day")["offer_aware_cum__ukraine_amnesty"]
     jump_b, jump_a = b[10] - b[9], a[10] - a[9]
     assert jump_b > 0.3 * base.front.initial_strength and jump_b > 20 * max(jump_a, 1)
+
+
+def test_talk_among_the_aware_spreads_awareness_and_zero_changes_nothing():
+    # Bass (1969): with publicity small, the daily learning rate grows with the aware share
+    # (an S-curve), so talk makes many more aware in 60 days; at 0 the run is the default's
+    pub = "offers.ukraine_amnesty.publicity=0.002"
+    col = "offer_aware_cum__ukraine_amnesty"
+    off = run_replication(_sc("baseline", 200, pub, "defection.salience_events=[]"), 5, days=60)
+    zero = run_replication(_sc("baseline", 200, pub, "defection.salience_events=[]",
+                               "defection.awareness_contagion=0"), 5, days=60)
+    on = run_replication(_sc("baseline", 200, pub, "defection.salience_events=[]",
+                             "defection.awareness_contagion=0.1"), 5, days=60)
+    assert off.equals(zero)
+    assert on[col].iloc[-1] > 2 * off[col].iloc[-1]
+    # learning accelerates beyond the front's own growth: the ratio of the last 20 days'
+    # learners to the first 20 days' is larger with talk than with publicity alone
+    d_on, d_off = on[col].diff().fillna(0), off[col].diff().fillna(0)
+    growth = lambda d: d.iloc[40:].sum() / max(d.iloc[:20].sum(), 1.0)  # noqa: E731
+    assert growth(d_on) > 1.5 * growth(d_off), (growth(d_on), growth(d_off))
 
 
 def _model_with_one_offer(*sets: str) -> tuple[AsylumModel, object]:

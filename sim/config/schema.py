@@ -552,6 +552,7 @@ class DefectionConfig(Strict):
         lambda: {"citizenship": 19_000.0, "asylum": 10_000.0, "amnesty": 5_000.0, "none": 2_900.0},
         "docs/defection_choice.md (Eurostat, AsylbLG, Ukrainian wages: assumption-grade)", "Consumption under the status offered (D3: a better life in the West)", "USD/year")
     salience_events: list[SalienceEvent] = PF(lambda: [SalienceEvent()], "csv:salience_event_pilot_defection", "Salience shocks that make soldiers aware of offers (a famous defection, a publicised reward)")
+    awareness_contagion: float = P(0.0, "Bass (1969), Management Science 15(5): 215-227, the imitation coefficient q; 0 = off", "Daily awareness hazard per unit share of the soldiers present who already know of the offer (talk about the offer itself, front-wide; D5)", "1/day", ge=0.0, le=10.0, plausible=Uniform(0.0, 0.05), plausible_source='assumption: 0.05 a day makes a fully aware front tell the last unaware man within about three weeks')
     word_of_mouth: float = P(2.0, "004", "Daily awareness hazard per unit share of one's unit gone under an offer (D5)", ge=0.0, le=1000.0, plausible=Uniform(0.5, 4.0), plausible_source='assumption')
     war_criminal_share: Share = P(0.02, "000", "Share of defectors guilty of war crimes (D14)", plausible=Uniform(0.005, 0.05), plausible_source='assumption')
 

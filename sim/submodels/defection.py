@@ -2,8 +2,9 @@
 
 Run by the front between casualties and AWOL. Per offer and day (issue 15, point 1):
 
-1. **aware**: unaware soldiers learn of the offer from its publicity, from word of mouth
-   in units where others already left under it (D5), and from salience shocks
+1. **aware**: unaware soldiers learn of the offer from its publicity, from talk among the
+   soldiers who know of it (``defection.awareness_contagion``, Bass's imitation term), from
+   word of mouth in units where others already left under it (D5), and from salience shocks
    (``defection.salience_events``: a famous defection, a publicised reward);
 2. **considering**: an aware soldier considers the offer (would contact the offer maker)
    when his random-utility choice (:mod:`sim.mechanisms.choice`, in home life-years)
@@ -179,7 +180,7 @@ class Defection:
         return hi + 1e-4 * (1.0 + abs(hi))
 
     def _learn(self, o: OfferMaker, day: int, present: np.ndarray, gone_share: np.ndarray) -> None:
-        """Awareness (D5): publicity, word of mouth and today's salience shocks."""
+        """Awareness (D5): publicity, talk among the aware (front-wide), word of mouth in units, and today's salience shocks."""
         fr, rng = self.front, self.rng
         bit = np.uint8(1 << o.index)
         boost = 0.0
@@ -189,7 +190,10 @@ class Defection:
         # two independent chances give his unit's probability 1 - (1 - p0)(1 - q_u): publicity
         # (with today's salience boost), p0, the same for all, drawn by thinning over the
         # soldiers present; word of mouth, q_u, only in units where some have gone (by unit)
-        p0 = 1.0 - np.exp(-o.cfg.publicity) * (1.0 - boost)
+        hazard = o.cfg.publicity
+        if self.cfg.awareness_contagion > 0.0 and present.size:  # Bass (1969): q x the aware share
+            hazard += self.cfg.awareness_contagion * np.count_nonzero(fr.aware[present] & bit) / present.size
+        p0 = 1.0 - np.exp(-hazard) * (1.0 - boost)
         cand = present[candidates(rng, 0, present.size, p0)]
         gone_u = np.flatnonzero(gone_share > 0.0) if p0 < 1.0 else np.empty(0, dtype=np.int64)
         if gone_u.size:
