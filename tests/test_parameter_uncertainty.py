@@ -240,3 +240,15 @@ def test_a_set_the_posterior_would_replace_is_refused_in_one_line(tmp_path: Path
         r = invoke(["run", a, "--scale", "1000", "--days", "3", "-n", "1", "--no-plots", "--executor", "inline",
                     "--out", out, *extra])
         assert r.exit_code == 0, r.output
+
+
+def test_validate_checks_every_particle_as_run_would(tmp_path: Path) -> None:
+    # a value out of a parameter's bounds in any particle fails `validate`, naming the file,
+    # the column and the particle, as `run` would when it draws that particle
+    _posterior(tmp_path / "oob.parquet", {"front.kia_rate": [0.001, 2.0]}, [0.5, 0.5])
+    r = invoke(["validate", _scenario(tmp_path, "oob", "oob.parquet")])
+    assert r.exit_code == 1
+    assert "oob.parquet: column front.kia_rate: particle 1 in scenario 'oob'" in r.stderr
+    _posterior(tmp_path / "ok.parquet", {"front.kia_rate": [0.001, 0.002]}, [0.5, 0.5])
+    r = invoke(["validate", _scenario(tmp_path, "fine", "ok.parquet")])
+    assert r.exit_code == 0 and r.stdout.startswith("ok: ")

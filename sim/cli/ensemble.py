@@ -19,7 +19,7 @@ from sim.cli.common import SetOpt, fail
 from sim.cli.figures import figure_tasks, figures_drawn, record_figures
 from sim.cli.headline import print_headline
 from sim.cli.progress import RunProgress
-from sim.errors import AsylumsimError, ResultsError
+from sim.errors import AsylumsimError, ConfigError, ResultsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -293,6 +293,7 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     if len(refs) < 2:
         raise ResultsError("compare needs at least two scenarios (a baseline and one more)")
     base_ref = baseline if baseline is not None else refs[0]
+    _refuse_scoped_run_settings(set_ or [], base_ref)
     own = dict(zip(refs, overrides_for(set_ or [], refs), strict=True))  # --set NAME:KEY=V applies to NAME only
     base = _load_named(base_ref, _overrides(own[base_ref], scale, days, seed, replications), refs, set_)
     # The baseline's run settings become everyone's, so replication i is paired across scenarios.
@@ -304,6 +305,28 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
                         parameter_uncertainty=parameter_uncertainty)
     spec.refuse_sets(set_)
     return spec
+
+
+_SHARED_RUN_KEYS = ("run.days", "run.seed", "run.replications")
+
+
+def _refuse_scoped_run_settings(sets: list[str], base_ref: str) -> None:
+    """A ``--set NAME:run.days=...`` (or ``run.seed``, ``run.replications``) for a scenario other
+    than the baseline would be replaced by the baseline's value, which every scenario of a
+    comparison shares so that replication i is paired: refuse it rather than ignore it.
+
+    Raises:
+        ConfigError: source ``--set``, key = the text given, naming the fix.
+    """
+    from sim.config.scoped import scope_matches, split_scope
+
+    for text in sets:
+        scope, rest = split_scope(text)
+        key = rest.partition("=")[0].strip()
+        if scope is not None and key in _SHARED_RUN_KEYS and not scope_matches(scope, base_ref):
+            raise ConfigError("--set", text, f"in a comparison every scenario takes the baseline's {key} (replication i "
+                              f"is paired across scenarios): set it for all (--set {rest}) or scope it to the "
+                              f"baseline ({base_ref}:{key}=...)")
 
 
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:
