@@ -99,3 +99,16 @@ def test_bands_and_paired_difference_bands():
 ])
 def test_compact_numbers(x, signed, text):
     assert compact(x, signed) == text
+
+
+def test_the_baseline_median_is_dashed_and_above_the_others():
+    # an offer that changes little draws its curve exactly over the baseline's: the
+    # baseline's line must stay visible (drawn later in z-order, dashed)
+    from sim.plots import metric_figure
+
+    rows = [{"scenario": s, "replication": r, "day": d, "m": float(d)}
+            for s in ("base", "offer") for r in range(3) for d in range(5)]
+    fig = metric_figure(pd.DataFrame(rows), "m", baseline="base")
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    assert lines["base"].get_zorder() > lines["offer"].get_zorder()
+    assert lines["base"].get_linestyle() == "--" and lines["offer"].get_linestyle() == "-"

@@ -101,8 +101,13 @@ def _note(text: str) -> None:
         NOTES.append(text)
 
 
-def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None) -> list[str]:
-    """Median line and 5-95% band per scenario; returns the scenarios without data."""
+def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None,
+                baseline: str | None = None) -> list[str]:
+    """Median line and 5-95% band per scenario; returns the scenarios without data.
+
+    The baseline's median is dashed and drawn above the others, so a scenario whose curve
+    coincides with it (an offer that changes little) cannot hide it.
+    """
     skipped = []
     for s in order:
         d = data[data["scenario"] == s].sort_values("day")
@@ -110,7 +115,8 @@ def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[st
             skipped.append(s)
             continue
         ax.fill_between(d["day"], d["p05"], d["p95"], color=cmap[s], alpha=0.18, linewidth=0)
-        ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""))
+        top = {"linestyle": (0, (5, 2)), "zorder": 3} if s == baseline else {}
+        ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""), **top)
     ax.yaxis.set_major_formatter(_AXIS_FMT)
     ax.grid(True, alpha=0.3)
     ax.margins(x=0)
@@ -184,7 +190,7 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
     fig = Figure(figsize=(12, 7.5 if with_diff else 4.8), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if with_diff else [fig.subplots()]
     ax = axes[0]
-    skipped = _draw_bands(ax, band(ts, metric), order, cmap)
+    skipped = _draw_bands(ax, band(ts, metric), order, cmap, baseline=baseline)
     ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
     # Legends sit beside the panels so they never hide a band.
