@@ -503,3 +503,36 @@ def test_progress_eta_ignores_the_first_replications_start_up(monkeypatch):
             clock[0] += 2.0
             bar.advance(res)
         assert bar.eta() == pytest.approx(15 * 2.0)  # 15 left at 2 s each; start-up ignored
+
+
+@pytest.mark.parametrize("stage", ["before_tables", "during_tables"])
+def test_a_stop_after_the_last_replication_leaves_an_honest_manifest(tmp_path, monkeypatch, stage):
+    # SIGTERM after the last replication: before the tables are combined, the folder says
+    # interrupted and --resume rebuilds the tables without rerunning; while they are written,
+    # the signal waits until all are written, and the folder says complete
+    import sim.runner.ensemble as ens
+    from sim.runner.interrupts import RunInterrupted
+
+    target = "combine_replications" if stage == "before_tables" else "write_tables"
+    original = getattr(ens, target)
+
+    def signalled(*a, **k):
+        signal.raise_signal(signal.SIGTERM)
+        return original(*a, **k)
+
+    monkeypatch.setattr(ens, target, signalled)
+    s = load_scenario("baseline", ["run.days=5"])
+    spec = EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=9, days=5, model=FAKE)
+    with pytest.raises(RunInterrupted):
+        run_ensemble(spec, tmp_path / "m", executor="inline")
+    m = _manifest(tmp_path / "m")
+    assert [e["status"] for e in m["runs"]] == ["ok", "ok"]
+    if stage == "before_tables":
+        assert m["status"] == "interrupted" and "--resume" in m["resume_hint"]
+        assert not (tmp_path / "m" / "timeseries.parquet").exists()
+        monkeypatch.undo()
+        out = run_ensemble(spec, tmp_path / "m", executor="inline", resume=True)
+        assert out.ran == 0 and out.manifest["status"] == "complete"
+    else:
+        assert m["status"] == "complete"
+    assert (tmp_path / "m" / "timeseries.parquet").is_file()

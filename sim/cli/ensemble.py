@@ -89,7 +89,10 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
             if plots and outcome.timeseries is not None and not figures_drawn(outcome):
                 bar.stage("drawing figures")
     except RunInterrupted as exc:
+        complete = (folder / "manifest.json").is_file() and _status(folder) == "complete"
         where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
+                 else f" after every replication and table was written: {folder} is complete "
+                      f"(redraw any missing figure with: asylumsim plot {folder})" if complete
                  else f"; nothing was written to {folder}")
         typer.echo(f"interrupted ({signal_name(exc.signum)}){where}", err=True)
         raise typer.Exit(exc.exit_code) from None
@@ -305,6 +308,16 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
                         parameter_uncertainty=parameter_uncertainty)
     spec.refuse_sets(set_)
     return spec
+
+
+def _status(folder: Path) -> str | None:
+    """The manifest's status, or None if it cannot be read."""
+    from sim.runner import storage
+
+    try:
+        return storage.read_manifest(folder).get("status")
+    except (AsylumsimError, OSError, ValueError):
+        return None
 
 
 _SHARED_RUN_KEYS = ("run.days", "run.seed", "run.replications")

@@ -254,7 +254,7 @@ def run_ensemble(
                 return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
                                    on_start, on_result, on_note, config_text, side_tasks)
         except RunInterrupted as exc:
-            if (folder / storage.MANIFEST).is_file():
+            if (folder / storage.MANIFEST).is_file() and storage.read_manifest(folder).get("status") != "complete":
                 exc.hint = resume_hint(spec, folder)
             raise
 
@@ -349,17 +349,30 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
             for fn, args in side_tasks(folder, dict(manifest), 1 if executor == "inline" else n_workers):
                 side.append(ex.submit(fn, *args))
 
-    if len(failed) < len(manifest["runs"]):
-        note("writing tables")
-        ts = combine_replications(folder, manifest)
-        with stop.deferred():
-            write_tables(folder, manifest, ts, after_timeseries=start_side)
-    side_results: list[Any] = []
-    for f in side:
-        try:
-            side_results.append(f.result())
-        except Exception as exc:  # noqa: BLE001 - a side task's failure is reported, not fatal
-            side_results.append(exc)
+    tables_written = False
+    try:
+        if len(failed) < len(manifest["runs"]):
+            note("writing tables")
+            ts = combine_replications(folder, manifest)
+            with stop.deferred():  # a signal here waits until every table is written
+                write_tables(folder, manifest, ts, after_timeseries=start_side)
+                tables_written = True
+        tables_written = True
+        side_results: list[Any] = []
+        for f in side:
+            try:
+                side_results.append(f.result())
+            except Exception as exc:  # noqa: BLE001 - a side task's failure is reported, not fatal
+                side_results.append(exc)
+    except BaseException:
+        # a stop signal after the last replication: every replication is on disk; the tables
+        # are either all written (the folder is complete) or not trusted (--resume rebuilds them)
+        with contextlib.suppress(BaseException):
+            if not tables_written:
+                manifest["status"] = "interrupted"
+                manifest["resume_hint"] = resume_hint(spec, folder)
+            storage.write_manifest(folder, manifest)
+        raise
     storage.write_manifest(folder, manifest)
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
                            failed=failed, timeseries=ts, side_results=side_results if side_tasks else None)
