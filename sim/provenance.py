@@ -12,7 +12,9 @@ How the version and the commit are found:
   the commit, to ``sim/_version.py``.
 - In a git checkout (an editable install, or running from the repository) the commit and
   the dirty flag are read live from git, because the version written at install time goes
-  stale as soon as you commit; the version string stays the one of the install.
+  stale as soon as you commit; so is the version string, through setuptools-scm when it is
+  installed (the test and development installs have it; otherwise the install's string is
+  kept, next to the live commit).
 - Outside git (a wheel installed anywhere) the commit and dirty flag are the ones the
   wheel was built from.
 
@@ -69,6 +71,30 @@ def package_version() -> str:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return UNKNOWN_VERSION
+
+
+@cache
+def live_version(root: Path = REPO) -> str | None:
+    """The version setuptools-scm computes from the git checkout at ``root`` (once per process).
+
+    Returns:
+        The PEP 440 version string, or None when setuptools-scm is not installed or cannot
+        compute one (not a checkout, git unavailable).
+    """
+    try:
+        from setuptools_scm import get_version
+    except ImportError:
+        return None
+    try:
+        return str(get_version(root=str(root)))
+    except Exception:  # noqa: BLE001 - any failure means "no live version": the install's string is used
+        return None
+
+
+def current_version(root: Path = REPO) -> str:
+    """The version of the code that runs: :func:`live_version` in a git checkout (when
+    setuptools-scm can compute it), else :func:`package_version`."""
+    return (live_version(root) if git_state(root) is not None else None) or package_version()
 
 
 def build_commit() -> tuple[str | None, bool | None]:
@@ -187,19 +213,22 @@ def provenance(root: Path = REPO) -> dict[str, Any]:
         root: The repository folder (for the live git state and the lock files).
 
     Returns:
-        A JSON-ready dict: ``version`` (str), ``commit`` (str or None), ``dirty`` (bool or
+        A JSON-ready dict: ``version`` (str: live from git in a checkout, else the
+        install's), ``commit`` (str or None), ``dirty`` (bool or
         None), ``commit_from`` (``"git"``: read live from the checkout; ``"build"``: recorded
         when the package was built; ``None``: unknown), ``python`` (version string),
         ``dependencies`` ({name: version}) and ``lock`` (see :func:`lock_status`).
     """
     live = git_state(root)
+    version = None
     if live is not None:
         commit, dirty, source = live[0], live[1], "git"
+        version = live_version(root)
     else:
         commit, dirty = build_commit()
         source = "build" if commit else None
     return {
-        "version": package_version(),
+        "version": version or package_version(),
         "commit": commit,
         "dirty": dirty,
         "commit_from": source,
@@ -211,7 +240,7 @@ def provenance(root: Path = REPO) -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     """A flat {name: version} of Python, asylumsim and the main dependencies."""
-    return {"python": platform.python_version(), DISTRIBUTION: package_version(), **dependency_versions()}
+    return {"python": platform.python_version(), DISTRIBUTION: current_version(), **dependency_versions()}
 
 
 def short_line(info: dict[str, Any]) -> str:
