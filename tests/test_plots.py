@@ -69,6 +69,33 @@ def test_plot_of_an_unfinished_run_says_how_to_finish_it(compare_folder, tmp_pat
     assert r.exit_code == 1 and "--resume" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_plot_refuses_a_table_an_unfinished_session_left_behind(compare_folder, tmp_path):
+    # an interrupted --resume leaves the earlier session's table: plotting it would show
+    # results that do not match the replications on disk
+    import shutil
+
+    stale = tmp_path / "stale"
+    shutil.copytree(compare_folder, stale)
+    m = json.loads((stale / "manifest.json").read_text())
+    m["status"] = "interrupted"
+    (stale / "manifest.json").write_text(json.dumps(m))
+    r = invoke(["plot", stale])
+    assert r.exit_code == 1 and "interrupted" in r.stderr and "--resume" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plot_refuses_a_text_day_column(compare_folder, tmp_path):
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(compare_folder, edited)
+    ts = pd.read_parquet(edited / "timeseries.parquet")
+    ts["day"] = ts["day"].astype(str)
+    ts.to_parquet(edited / "timeseries.parquet")
+    r = invoke(["plot", edited])
+    assert r.exit_code == 1 and "'day' column is not numeric" in r.stderr, r.stderr
+
+
 def test_run_draws_an_overview_and_records_plots_in_the_manifest(tmp_path):
     out = tmp_path / "run"
     r = invoke(["run", "baseline", "--days", "20", "-n", "3", "--model", FEW, "--executor", "inline", "--out", out])

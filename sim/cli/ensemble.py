@@ -399,12 +399,17 @@ def _check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, 
     """
     import difflib
 
+    import pandas as pd
+
     missing = [c for c in _KEY_COLUMNS if c not in ts.columns]
     if missing:
         raise ResultsError(f"{folder}: the table has no {', '.join(repr(c) for c in missing)} column "
                            "(hand-edited?); rerun the scenarios to rebuild it")
     if ts.empty:
         raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
+    if not pd.api.types.is_numeric_dtype(ts["day"]):
+        raise ResultsError(f"{folder}: the table's 'day' column is not numeric (hand-edited?); "
+                           "rerun the scenarios to rebuild it")
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
     if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
         have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))

@@ -57,12 +57,17 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     """Manifest and combined table of a finished results folder (for ``plot``).
 
     Raises:
-        ResultsError: not an asylumsim folder, or no combined table yet.
+        ResultsError: not an asylumsim folder, no combined table yet, or a run whose last
+            session did not finish (``running`` or ``interrupted``: a table left by an
+            earlier session would not match the replications on disk).
     """
     folder = Path(folder)
     manifest = storage.read_manifest(folder)
     path = folder / storage.TIMESERIES
+    finish = f"finish it with: asylumsim {manifest.get('kind', 'run')} --resume --out {folder}"
     if not path.is_file():
-        raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); "
-                           f"finish it with: asylumsim {manifest.get('kind', 'run')} --resume --out {folder}")
+        raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); {finish}")
+    if manifest.get("status") in ("running", "interrupted"):
+        raise ResultsError(f"{folder}: its last run is {manifest['status']}, so its tables may be an earlier "
+                           f"session's; {finish}")
     return manifest, storage.read_parquet(path)
