@@ -108,7 +108,7 @@ def record() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim"], capture_output=True, text=True,
-                           cwd=Path(__file__).parent).stdout.strip()
+                           cwd=Path(__file__).parents[1]).stdout.strip()  # the repository: "sim" is relative
     values = {name: headline_values(name).tolist() for name in SCENARIOS}
     REFERENCE.write_text(json.dumps({
         "recorded_with": commit + (" (with uncommitted changes in sim/)" if dirty else ""),

@@ -82,10 +82,10 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors of the fourteen parameters the defection/desertion data can inform (issue 15):
-#: Ukraine's publicity and talk among the soldiers who know of it (awareness), the private preference mean (who considers), requests
+#: Priors of the twelve parameters the defection/desertion data can inform (issue 15):
+#: Ukraine's publicity (awareness), the private preference mean (who considers), requests
 #: from men called up (per man mobilized), the call-up's pace and training time (when they
-#: are mobilized and reach the front), the protest's call-up weight (the detentions it set off),
+#: are mobilized and reach the front),
 #: the court delay (when caught men's cases reach a court), the request
 #: multiplier (hotline requests per considering soldier), war weariness (who comes to
 #: consider it, and to walk away, the longer he serves), the opportunity rate (who acts),
@@ -97,9 +97,6 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
           "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
     Prior("defection.private_mean", "uniform", -6.0, 3.0,
           "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
-    Prior("defection.awareness_contagion", "uniform", 0.0, 0.1,
-          "assumption (default 0: off; Bass 1969's imitation term): 0.1 a day tells a half-aware front's "
-          "unaware men within about three weeks"),
     Prior("defection.callup_request_share", "loguniform", 0.001, 0.1,
           "assumption (default 0.015): csv 2,000 requests by day 13 for about 200,000 men mobilized; 0.1 = one call in ten"),
     Prior("mobilization.front_loading", "uniform", 0.0, 4.0,
@@ -107,9 +104,6 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
     Prior("mobilization.training_days", "uniform", 7.0, 45.0,
           "002 (weeks of training or less; default 21); csv: 218,000 of 300,000 still in training on day 37",
           integer=True),
-    Prior("protest.hardship_callup_weight", "uniform", 30.0, 230.0,
-          "002 (P5); hand fit 115 at an even call-up pace, 75 under the front-loaded one (csv: 745 detentions "
-          "on day 3); from below the hand fits to double the first"),
     Prior("kremlin.counter_defection.court_delay_days", "uniform", 0.0, 150.0,
           "assumption: CPC art. 162, a preliminary investigation lasts up to 2 months, extendable; 150 = five months"),
     Prior("defection.request_multiplier", "uniform", 0.0, 3.0,

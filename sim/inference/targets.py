@@ -58,10 +58,8 @@ from sim.inference.quantities import (
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFECTION_CSV = DATA_DIR / "defection_2022_2023.csv"
 CALIBRATION_CSV = DATA_DIR / "calibration_2022.csv"
-#: Series of calibration_2022.csv in the ``defection`` target set (:meth:`TargetSet.named`):
-#: the call-up's pace (when men are mobilized and reach the front) and the protest detentions
-#: it set off (the call-up's pace and the protest's call-up weight are calibrated together).
-CALLUP_SERIES = ("mobilized_cumulative", "protest_detentions_daily")
+#: Series of calibration_2022.csv in the ``defection`` target set (:meth:`TargetSet.named`).
+CALLUP_SERIES = ("mobilized_cumulative",)
 
 
 def defection_series() -> set[str]:
