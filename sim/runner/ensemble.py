@@ -357,7 +357,8 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
             with stop.deferred():  # a signal here waits until every table is written
                 write_tables(folder, manifest, ts, after_timeseries=start_side)
                 tables_written = True
-        tables_written = True
+        else:
+            tables_written = True  # every replication failed: no table to write
         side_results: list[Any] = []
         for f in side:
             try:

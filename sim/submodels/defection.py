@@ -188,7 +188,7 @@ class Defection:
             if ev.day == day and (not ev.offers or o.cfg.name in ev.offers):
                 boost = 1.0 - (1.0 - boost) * (1.0 - ev.awareness_boost)
         # two independent chances give his unit's probability 1 - (1 - p0)(1 - q_u): publicity
-        # (with today's salience boost), p0, the same for all, drawn by thinning over the
+        # and talk (with today's salience boost), p0, the same for all, drawn by thinning over the
         # soldiers present; word of mouth, q_u, only in units where some have gone (by unit)
         hazard = o.cfg.publicity
         if self.cfg.awareness_contagion > 0.0 and present.size:  # Bass (1969): q x the aware share
