@@ -180,13 +180,22 @@ class Pool:
 
         shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
         mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
+        # each region is one index range (cells are region-major): shifts and multipliers by
+        # slice, none where they change nothing (x + 0 and x * 1 are exact), no gather
+        region_stop = self.cell_stop[n_cells_per_region - 1::n_cells_per_region].tolist()
+        region_range = list(zip([0, *region_stop[:-1]], region_stop, strict=True))
         self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
-        self.opposition += shift[self.region]
-        np.clip(self.opposition, 0.0, 1.0, out=self.opposition)
+        for (a, b), d in zip(region_range, shift, strict=True):
+            if d != 0.0:  # a beta draw is in [0, 1] already
+                part = self.opposition[a:b]
+                part += d
+                np.clip(part, 0.0, 1.0, out=part)
         self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
         mu = np.log(max(pop.means_median_usd, 1e-9))
         self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
-        self.means *= mult[self.region]
+        for (a, b), m in zip(region_range, mult, strict=True):
+            if m != 1.0:
+                self.means[a:b] *= m
         self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
         self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
                                      sc.flight.opposition_exponent, pop.family_flight_penalty)
