@@ -5,9 +5,11 @@ regional and category totals cheap (slices, not masks) and lets rules that touch
 per day (flight, call-ups) sample candidates from a cell's index range instead of scanning
 everyone (see :mod:`sim.mechanisms.sampling`).
 
-Men in the states that daily rules scan (summoned, hiding, in transit, abroad) are kept
-in the ``touched`` list, compacted daily; it stays small even at full scale. Men at HOME
-are counted per cell incrementally (``home_cells``) and sampled by cell.
+Men in the states that daily rules scan (summoned, hiding, in transit) are kept in the
+``scanned`` list (:class:`StateList`) with their states beside them, compacted daily; it
+stays small even at full scale. Every change of a man's state goes through
+:meth:`Pool.set_state`, which keeps those states exact. Men abroad are in their own list.
+Men at HOME are counted per cell incrementally (``home_cells``) and sampled by cell.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms.flight import propensity
 
-BYTES_PER_MAN = 28  # arrays below; used by the memory estimate
+BYTES_PER_MAN = 31  # arrays below; used by the memory estimate
 
 
 def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
@@ -144,6 +146,79 @@ class IndexList:
             self._stale_bound = self.n - n_keep
 
 
+class StateList:
+    """The men who may be in a scanned state, in the order they were listed, each entry
+    with its man's state beside it.
+
+    The states are kept exact by :meth:`Pool.set_state` (through :meth:`set`), so the men
+    in one state are found by reading a small int8 array in list order rather than by
+    gathering the pool's state at every listed index. ``pos[i]`` is man ``i``'s entry
+    (-1 if he is not listed), which also keeps a man from being listed twice.
+
+    Dropping an entry (:meth:`keep`) marks it :data:`DROPPED` and leaves the others where
+    they are (no rewrite of ``pos``); the dropped entries are squeezed out once they are
+    half the list. The live entries are in the same order either way: a man dropped and
+    listed again is appended at the end.
+    """
+
+    DROPPED = -1  # the state of a dropped entry (no man is in it)
+
+    def __init__(self, n_pool: int) -> None:
+        self._a = np.empty(1024, dtype=np.int64)
+        self._s = np.empty(1024, dtype=np.int8)
+        self.n = 0  # entries, dropped ones included
+        self.n_dropped = 0
+        self.pos = np.full(n_pool, -1, dtype=np.int32)
+
+    @property
+    def items(self) -> np.ndarray:
+        """Pool indices of the entries, dropped ones included (a view)."""
+        return self._a[: self.n]
+
+    @property
+    def states(self) -> np.ndarray:
+        """The state of each entry's man, aligned with :attr:`items`; :data:`DROPPED` for a
+        dropped entry (a view)."""
+        return self._s[: self.n]
+
+    def add(self, idx: np.ndarray, state: np.ndarray) -> None:
+        """List the men of ``idx`` not listed yet (distinct indices), with their ``state``."""
+        idx = idx[self.pos[idx] < 0]
+        if idx.size == 0:
+            return
+        need = self.n + idx.size
+        if need > self._a.size:
+            size = max(need, 2 * self._a.size)
+            a, s = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int8)
+            a[: self.n], s[: self.n] = self.items, self.states
+            self._a, self._s = a, s
+        self._a[self.n : need] = idx
+        self._s[self.n : need] = state[idx]
+        self.pos[idx] = np.arange(self.n, need, dtype=np.int32)
+        self.n = need
+
+    def set(self, men: np.ndarray, value: int) -> None:
+        """Record that ``men`` are now in state ``value`` (the listed ones among them)."""
+        p = self.pos[men]
+        self._s[p[p >= 0]] = value
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the live entries where ``mask`` (aligned with :attr:`items`) is false."""
+        drop = (~mask & (self.states != self.DROPPED)).nonzero()[0]
+        if drop.size == 0:
+            return
+        self.pos[self._a[drop]] = -1
+        self._s[drop] = self.DROPPED
+        self.n_dropped += drop.size
+        if 2 * self.n_dropped > self.n:
+            live = self.states != self.DROPPED
+            kept = self.items[live]
+            self._s[: kept.size] = self.states[live]
+            self._a[: kept.size] = kept
+            self.pos[kept] = np.arange(kept.size, dtype=np.int32)
+            self.n, self.n_dropped = kept.size, 0
+
+
 class Pool:
     """The men: attributes (static) and state (changes daily).
 
@@ -208,7 +283,7 @@ class Pool:
         self.host_idx = np.full(self.n, -1, dtype=np.int8)
         self.due_day = np.zeros(self.n, dtype=np.int32)
         self.home_cells = flat.astype(np.int64).copy()
-        self.scanned = IndexList(self.n)
+        self.scanned = StateList(self.n)
         self.abroad = IndexList(self.n)
 
     def _order_by_band(self) -> None:
@@ -271,24 +346,36 @@ class Pool:
 
     @property
     def touched(self) -> np.ndarray:
-        """Indices of men who may be in a scanned state (a view; do not keep across days)."""
-        return self.scanned.items
+        """Indices of men who may be in a scanned state, in list order (a copy)."""
+        return self.scanned.items[self.scanned.states != StateList.DROPPED]
+
+    def set_state(self, men: np.ndarray, value: State) -> None:
+        """Move ``men`` to state ``value``: every write of a man's state goes through here,
+        which keeps the scanned list's copy of the states exact."""
+        self.state[men] = value
+        self.scanned.set(men, value)
 
     def touch(self, idx: np.ndarray) -> None:
         """Add men entering a scanned state to the list (idempotent)."""
-        self.scanned.add(idx)
+        self.scanned.add(idx, self.state)
 
     def compact(self) -> None:
         """Drop men no longer in a scanned state (they are re-added when they enter one);
         the abroad list is compacted when a fifth of it is stale."""
         self.abroad.compact_if_stale(self.state, State.ABROAD)
-        t = self.scanned.items
-        self.scanned.keep(self._SCANNED_LUT[self.state[t].view(np.uint8)])  # a table look-up; np.isin sorts
+        self.scanned.keep(self._SCANNED_LUT[self.scanned.states.view(np.uint8)])  # a table look-up; np.isin sorts
 
     def in_state(self, state: State) -> np.ndarray:
-        """Indices of men currently in a scanned ``state``."""
-        t = self.touched
-        return t[self.state[t] == state]
+        """Indices of men currently in a scanned ``state``, in list order."""
+        return self.scanned.items[self.scanned.states == state]
+
+    def check_scanned(self) -> bool:
+        """Whether the scanned list's states and positions agree with the pool (a full check)."""
+        sl = self.scanned
+        live = (sl.states != StateList.DROPPED).nonzero()[0]
+        men = sl.items[live]
+        return (np.array_equal(sl.states[live], self.state[men]) and np.array_equal(sl.pos[men], live)
+                and np.count_nonzero(sl.pos >= 0) == live.size)
 
     def recount(self, n_states: int) -> np.ndarray:
         """Count men per state from the array (full scan; for ledger checks)."""
