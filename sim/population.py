@@ -352,8 +352,9 @@ class Pool:
     def set_state(self, men: np.ndarray, value: State) -> None:
         """Move ``men`` to state ``value``: every write of a man's state goes through here,
         which keeps the scanned list's copy of the states exact."""
-        self.state[men] = value
-        self.scanned.set(men, value)
+        if men.size:
+            self.state[men] = value
+            self.scanned.set(men, value)
 
     def touch(self, idx: np.ndarray) -> None:
         """Add men entering a scanned state to the list (idempotent)."""
