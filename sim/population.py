@@ -14,8 +14,11 @@ Men at HOME are counted per cell incrementally (``home_cells``) and sampled by c
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from sim.allocator import release_free_memory
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms.flight import propensity
@@ -34,16 +37,6 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     order = np.argsort(-(raw - base), kind="stable")
     base[order[:rest]] += 1
     return base
-
-
-def _draw_f32(n: int, draw, block: int = 2**21) -> np.ndarray:
-    """``draw(n).astype(float32)`` in blocks: the same values (float64 draws consume the
-    generator one variate after another, so blocks concatenate to the same sequence)
-    without a float64 temporary of n values (200 MB at full scale)."""
-    out = np.empty(n, dtype=np.float32)
-    for a in range(0, n, block):
-        out[a:a + block] = draw(min(block, n - a))
-    return out
 
 
 N_BANDS = 16  # propensity bands per cell (see Pool._order_by_band)
@@ -66,6 +59,34 @@ def propensity_band(prop: np.ndarray, top: float) -> np.ndarray:
     r *= r  # in [0, 1]: 2**e <= r < 2**(e + 1) with e = (biased exponent) - 127, band = -e - 1
     e = (r.view(np.int32) >> 23).astype(np.int16)
     return np.clip(126 - e, 0, N_BANDS - 1).astype(np.uint8)
+
+
+PARALLEL_MIN_MEN = 2**22  # pools of at least this many men are built on several threads
+DRAW_BLOCK = 2**18  # men per block of attribute draws (each block its own random stream)
+
+
+def build_threads(n: int) -> int:
+    """Threads for building a pool of ``n`` men: 1 below :data:`PARALLEL_MIN_MEN` (ensembles
+    of small pools run one process per core), else the CPUs this process may use, at most
+    4. Nothing built depends on it."""
+    if n < PARALLEL_MIN_MEN:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def each(fn, items: list, threads: int) -> list:
+    """``[fn(x) for x in items]``, on ``threads`` threads when more than 1 (numpy releases
+    the GIL in its random draws, sorts and gathers, so work on disjoint slices overlaps)."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(fn, items))
 
 
 class IndexList:
@@ -241,7 +262,6 @@ class Pool:
     """
 
     def __init__(self, n_cells_per_region: int, counts: np.ndarray, rng: np.random.Generator, sc: Scenario):
-        pop = sc.population
         n_regions = len(sc.regions)
         self.n_categories = n_cells_per_region
         self.counts = counts.reshape(n_regions, n_cells_per_region)
@@ -253,30 +273,12 @@ class Pool:
         self.region = np.repeat((cells // n_cells_per_region).astype(np.int8), flat)
         self.category = np.repeat((cells % n_cells_per_region).astype(np.int8), flat)
 
-        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
-        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
-        # each region is one index range (cells are region-major): shifts and multipliers by
-        # slice, none where they change nothing (x + 0 and x * 1 are exact), no gather
-        region_stop = self.cell_stop[n_cells_per_region - 1::n_cells_per_region].tolist()
-        region_range = list(zip([0, *region_stop[:-1]], region_stop, strict=True))
-        self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
-        for (a, b), d in zip(region_range, shift, strict=True):
-            if d != 0.0:  # a beta draw is in [0, 1] already
-                part = self.opposition[a:b]
-                part += d
-                np.clip(part, 0.0, 1.0, out=part)
-        self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
-        mu = np.log(max(pop.means_median_usd, 1e-9))
-        self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
-        for (a, b), m in zip(region_range, mult, strict=True):
-            if m != 1.0:
-                self.means[a:b] *= m
-        self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
-        self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
-                                     sc.flight.opposition_exponent, pop.family_flight_penalty)
+        self._draw_attributes(rng, sc)
         self.cell_max_propensity = np.array([
             self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.cell_start, self.cell_stop, strict=False)])
         self._order_by_band()
+        if build_threads(self.n) > 1:
+            release_free_memory()  # the draw threads' arenas would keep their temporaries' pages
 
         self.state = np.zeros(self.n, dtype=np.int8)
         self.exit_idx = np.full(self.n, -1, dtype=np.int8)
@@ -285,6 +287,47 @@ class Pool:
         self.home_cells = flat.astype(np.int64).copy()
         self.scanned = StateList(self.n)
         self.abroad = IndexList(self.n)
+
+    def _draw_attributes(self, rng: np.random.Generator, sc: Scenario) -> None:
+        """Draw each man's opposition, risk tolerance, means and family ties, and his
+        propensity, in blocks of :data:`DRAW_BLOCK` men, each block from its own random
+        stream (children of one seed drawn from ``rng``).
+
+        The blocks are independent, so a large pool draws them on several threads
+        (:func:`build_threads`) with the same values as on one; the float64 temporaries of
+        a block stay small (2 MB). A region's opposition shift is added (then clipped to
+        [0, 1]) and its means multiplier applied where they change something.
+        """
+        pop = sc.population
+        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
+        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
+        shifted, scaled = bool(np.any(shift != 0.0)), bool(np.any(mult != 1.0))
+        mu = np.log(max(pop.means_median_usd, 1e-9))
+        n = self.n
+        self.opposition = np.empty(n, dtype=np.float32)
+        self.risk_tolerance = np.empty(n, dtype=np.float32)
+        self.means = np.empty(n, dtype=np.float32)
+        self.family = np.empty(n, dtype=bool)
+        self.propensity = np.empty(n, dtype=np.float32)
+        n_blocks = -(-n // DRAW_BLOCK)
+        streams = np.random.SeedSequence(int(rng.integers(2**63))).spawn(n_blocks)
+
+        def draw_block(i: int) -> None:
+            g = np.random.default_rng(streams[i])
+            a, b = i * DRAW_BLOCK, min(n, (i + 1) * DRAW_BLOCK)
+            opp, risk, means, fam = self.opposition[a:b], self.risk_tolerance[a:b], self.means[a:b], self.family[a:b]
+            opp[:] = g.beta(pop.opposition.a, pop.opposition.b, b - a)
+            if shifted:
+                opp += shift[self.region[a:b]]
+                np.clip(opp, 0.0, 1.0, out=opp)
+            risk[:] = g.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, b - a)
+            means[:] = g.lognormal(mu, pop.means_sigma, b - a)
+            if scaled:
+                means *= mult[self.region[a:b]]
+            fam[:] = g.random(b - a, dtype=np.float32) < pop.family_ties_share
+            self.propensity[a:b] = propensity(opp, risk, fam, sc.flight.opposition_exponent, pop.family_flight_penalty)
+
+        each(draw_block, list(range(n_blocks)), build_threads(n))
 
     def _order_by_band(self) -> None:
         """Order each cell's men by propensity band (a stable counting sort of the band
