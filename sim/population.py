@@ -22,6 +22,7 @@ from sim.allocator import release_free_memory
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms.flight import propensity
+from sim.scanlists import IndexList, StateList
 
 BYTES_PER_MAN = 31  # arrays below; used by the memory estimate
 
@@ -37,6 +38,16 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     order = np.argsort(-(raw - base), kind="stable")
     base[order[:rest]] += 1
     return base
+
+
+def _draw_f32(n: int, draw, block: int = 2**21) -> np.ndarray:
+    """``draw(n).astype(float32)`` in blocks: the same values (float64 draws consume the
+    generator one variate after another, so blocks concatenate to the same sequence)
+    without a float64 temporary of n values (200 MB at full scale)."""
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, block):
+        out[a:a + block] = draw(min(block, n - a))
+    return out
 
 
 N_BANDS = 16  # propensity bands per cell (see Pool._order_by_band)
@@ -89,157 +100,6 @@ def each(fn, items: list, threads: int) -> list:
         return list(ex.map(fn, items))
 
 
-class IndexList:
-    """A growable set of pool indices (no duplicates), sampled by thinning, compacted when stale.
-
-    An entry stays while its man may be in the tracked state; ``compact_if_stale`` drops
-    the others. A flag per man keeps a man who leaves and comes back from being listed twice.
-    """
-
-    # a full staleness scan at least this often, even when the bound below says none is needed
-    FULL_CHECK_EVERY = 30
-
-    def __init__(self, n_pool: int) -> None:
-        self._a = np.empty(1024, dtype=np.int64)
-        self.n = 0
-        self._listed = np.zeros(n_pool, dtype=bool)
-        # upper bound on stale entries: stale at the last scan + listed men reported gone since
-        self._stale_bound = 0
-        self._since_scan = 0
-
-    @property
-    def items(self) -> np.ndarray:
-        return self._a[: self.n]
-
-    def add(self, idx: np.ndarray) -> None:
-        idx = idx[~self._listed[idx]]
-        if idx.size == 0:
-            return
-        self._listed[idx] = True
-        need = self.n + idx.size
-        if need > self._a.size:
-            grown = np.empty(max(need, 2 * self._a.size), dtype=np.int64)
-            grown[: self.n] = self._a[: self.n]
-            self._a = grown
-        self._a[self.n : need] = idx
-        self.n = need
-
-    def sample(self, rng: np.random.Generator, p: float) -> np.ndarray:
-        """Each listed index independently with probability ``p`` (see sampling.candidates)."""
-        from sim.mechanisms.sampling import candidates
-
-        return self._a[candidates(rng, 0, self.n, p)]
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Keep only the entries where ``mask`` (aligned with :attr:`items`) is true."""
-        items = self.items
-        self._listed[items[~mask]] = False
-        kept = items[mask]
-        self._a[: kept.size] = kept
-        self.n = kept.size
-
-    def note_left(self, idx: np.ndarray) -> None:
-        """Men in ``idx`` left the tracked state: raises the bound on stale entries, so
-        :meth:`compact_if_stale` can skip its scan while a fifth cannot be stale."""
-        if idx.size and self.n:
-            self._stale_bound += int(np.count_nonzero(self._listed[idx]))
-
-    def compact_if_stale(self, state: np.ndarray, value: int) -> None:
-        """Keep only entries whose man is in state ``value``, once a fifth may be stale.
-
-        The scan is skipped while the bound on stale entries (from :meth:`note_left`) is
-        below a fifth, which gives the same decision as scanning when every man leaving the
-        tracked state is reported; a scan still runs every ``FULL_CHECK_EVERY`` calls.
-        """
-        if self.n == 0:
-            return
-        self._since_scan += 1
-        if self._stale_bound < 0.2 * self.n and self._since_scan < self.FULL_CHECK_EVERY:
-            return
-        self._since_scan = 0
-        items = self.items
-        keep = state[items] == value
-        n_keep = int(np.count_nonzero(keep))
-        if n_keep / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
-            self.keep(keep)
-            self._stale_bound = 0
-        else:
-            self._stale_bound = self.n - n_keep
-
-
-class StateList:
-    """The men who may be in a scanned state, in the order they were listed, each entry
-    with its man's state beside it.
-
-    The states are kept exact by :meth:`Pool.set_state` (through :meth:`set`), so the men
-    in one state are found by reading a small int8 array in list order rather than by
-    gathering the pool's state at every listed index. ``pos[i]`` is man ``i``'s entry
-    (-1 if he is not listed), which also keeps a man from being listed twice.
-
-    Dropping an entry (:meth:`keep`) marks it :data:`DROPPED` and leaves the others where
-    they are (no rewrite of ``pos``); the dropped entries are squeezed out once they are
-    half the list. The live entries are in the same order either way: a man dropped and
-    listed again is appended at the end.
-    """
-
-    DROPPED = -1  # the state of a dropped entry (no man is in it)
-
-    def __init__(self, n_pool: int) -> None:
-        self._a = np.empty(1024, dtype=np.int64)
-        self._s = np.empty(1024, dtype=np.int8)
-        self.n = 0  # entries, dropped ones included
-        self.n_dropped = 0
-        self.pos = np.full(n_pool, -1, dtype=np.int32)
-
-    @property
-    def items(self) -> np.ndarray:
-        """Pool indices of the entries, dropped ones included (a view)."""
-        return self._a[: self.n]
-
-    @property
-    def states(self) -> np.ndarray:
-        """The state of each entry's man, aligned with :attr:`items`; :data:`DROPPED` for a
-        dropped entry (a view)."""
-        return self._s[: self.n]
-
-    def add(self, idx: np.ndarray, state: np.ndarray) -> None:
-        """List the men of ``idx`` not listed yet (distinct indices), with their ``state``."""
-        idx = idx[self.pos[idx] < 0]
-        if idx.size == 0:
-            return
-        need = self.n + idx.size
-        if need > self._a.size:
-            size = max(need, 2 * self._a.size)
-            a, s = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int8)
-            a[: self.n], s[: self.n] = self.items, self.states
-            self._a, self._s = a, s
-        self._a[self.n : need] = idx
-        self._s[self.n : need] = state[idx]
-        self.pos[idx] = np.arange(self.n, need, dtype=np.int32)
-        self.n = need
-
-    def set(self, men: np.ndarray, value: int) -> None:
-        """Record that ``men`` are now in state ``value`` (the listed ones among them)."""
-        p = self.pos[men]
-        self._s[p[p >= 0]] = value
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Drop the live entries where ``mask`` (aligned with :attr:`items`) is false."""
-        drop = (~mask & (self.states != self.DROPPED)).nonzero()[0]
-        if drop.size == 0:
-            return
-        self.pos[self._a[drop]] = -1
-        self._s[drop] = self.DROPPED
-        self.n_dropped += drop.size
-        if 2 * self.n_dropped > self.n:
-            live = self.states != self.DROPPED
-            kept = self.items[live]
-            self._s[: kept.size] = self.states[live]
-            self._a[: kept.size] = kept
-            self.pos[kept] = np.arange(kept.size, dtype=np.int32)
-            self.n, self.n_dropped = kept.size, 0
-
-
 class Pool:
     """The men: attributes (static) and state (changes daily).
 
@@ -273,7 +133,8 @@ class Pool:
         self.region = np.repeat((cells // n_cells_per_region).astype(np.int8), flat)
         self.category = np.repeat((cells % n_cells_per_region).astype(np.int8), flat)
 
-        self._draw_attributes(rng, sc)
+        # a large pool: blocks with their own streams, on threads; else one stream
+        (self._draw_blocks if self.n >= PARALLEL_MIN_MEN else self._draw_serial)(rng, sc)
         self.cell_max_propensity = np.array([
             self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.cell_start, self.cell_stop, strict=False)])
         self._order_by_band()
@@ -288,10 +149,37 @@ class Pool:
         self.scanned = StateList(self.n)
         self.abroad = IndexList(self.n)
 
-    def _draw_attributes(self, rng: np.random.Generator, sc: Scenario) -> None:
+    def _draw_serial(self, rng: np.random.Generator, sc: Scenario) -> None:
+        """Draw each man's opposition, risk tolerance, means and family ties from ``rng``,
+        attribute after attribute, and his propensity (a pool below :data:`PARALLEL_MIN_MEN`)."""
+        pop = sc.population
+        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
+        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
+        # each region is one index range (cells are region-major): shifts and multipliers by
+        # slice, none where they change nothing (x + 0 and x * 1 are exact), no gather
+        region_stop = self.cell_stop[self.n_categories - 1::self.n_categories].tolist()
+        region_range = list(zip([0, *region_stop[:-1]], region_stop, strict=True))
+        self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
+        for (a, b), d in zip(region_range, shift, strict=True):
+            if d != 0.0:  # a beta draw is in [0, 1] already
+                part = self.opposition[a:b]
+                part += d
+                np.clip(part, 0.0, 1.0, out=part)
+        self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
+        mu = np.log(max(pop.means_median_usd, 1e-9))
+        self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
+        for (a, b), m in zip(region_range, mult, strict=True):
+            if m != 1.0:
+                self.means[a:b] *= m
+        self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
+        self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
+                                     sc.flight.opposition_exponent, pop.family_flight_penalty)
+
+    def _draw_blocks(self, rng: np.random.Generator, sc: Scenario) -> None:
         """Draw each man's opposition, risk tolerance, means and family ties, and his
         propensity, in blocks of :data:`DRAW_BLOCK` men, each block from its own random
-        stream (children of one seed drawn from ``rng``).
+        stream (children of one seed drawn from ``rng``): a pool of at least
+        :data:`PARALLEL_MIN_MEN` men (smaller pools are drawn as before, one stream).
 
         The blocks are independent, so a large pool draws them on several threads
         (:func:`build_threads`) with the same values as on one; the float64 temporaries of

@@ -207,14 +207,15 @@ def test_sealed_exits_keep_the_front_within_the_kremlins_target():
 
 
 def test_pool_draws_in_blocks_equal_one_draw(monkeypatch):
-    """The pool's attributes are drawn in blocks, each from its own stream: the same pool on
-    one thread and on several; and flight.propensity works in blocks: the same values as
+    """A large pool's attributes are drawn in blocks, each from its own stream: the same pool
+    on one thread and on several; and flight.propensity works in blocks: the same values as
     one whole-array computation."""
     from sim import population
     from sim.mechanisms import flight as fl
 
     sc = load_scenario("baseline", ["population.scale=2000"])
     monkeypatch.setattr(population, "DRAW_BLOCK", 1_000)
+    monkeypatch.setattr(population, "PARALLEL_MIN_MEN", 1)  # the blocks of a large pool
     pools = []
     for threads in (1, 3):
         monkeypatch.setattr(population, "build_threads", lambda n, t=threads: t)
