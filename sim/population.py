@@ -273,6 +273,7 @@ class Pool:
     # States whose men the daily rules scan; everyone else is either at HOME (sampled by
     # cell), at the front (in front slots), in the pipeline, or in a terminal state.
     SCANNED = (State.SUMMONED, State.HIDING, State.TRANSIT)
+    _SCANNED_SET = frozenset(int(x) for x in SCANNED)
     _SCANNED_LUT = np.isin(np.arange(256, dtype=np.uint8), np.array(SCANNED, dtype=np.uint8))  # state byte -> scanned?
 
     @property
@@ -280,12 +281,18 @@ class Pool:
         """Indices of men who may be in a scanned state, in list order (a copy)."""
         return self.scanned.items[self.scanned.states != StateList.DROPPED]
 
-    def set_state(self, men: np.ndarray, value: State) -> None:
+    def set_state(self, men: np.ndarray, value: State, src: State | None = None) -> None:
         """Move ``men`` to state ``value``: every write of a man's state goes through here,
-        which keeps the scanned list's copy of the states exact."""
+        which keeps the scanned list's copy of the states exact for the scanned states.
+
+        ``src``, when given, is the state all of them leave: a move between two states that
+        are not scanned leaves the list alone (a listed man among them keeps an unscanned
+        state there until the next compaction drops him; no rule asks for it).
+        """
         if men.size:
             self.state[men] = value
-            self.scanned.set(men, value)
+            if src is None or src in self._SCANNED_SET or value in self._SCANNED_SET:
+                self.scanned.set(men, value)
 
     def touch(self, idx: np.ndarray) -> None:
         """Add men entering a scanned state to the list (idempotent)."""
@@ -302,12 +309,15 @@ class Pool:
         return self.scanned.items[self.scanned.states == state]
 
     def check_scanned(self) -> bool:
-        """Whether the scanned list's states and positions agree with the pool (a full check)."""
+        """Whether the scanned list agrees with the pool (a full check): each live entry's
+        state is its man's wherever either is a scanned state, and the positions are right."""
         sl = self.scanned
         live = (sl.states != StateList.DROPPED).nonzero()[0]
         men = sl.items[live]
-        return (np.array_equal(sl.states[live], self.state[men]) and np.array_equal(sl.pos[men], live)
-                and np.count_nonzero(sl.pos >= 0) == live.size)
+        listed, actual = sl.states[live], self.state[men]
+        lut = self._SCANNED_LUT
+        agree = np.where(lut[listed.view(np.uint8)] | lut[actual.view(np.uint8)], listed == actual, True)
+        return bool(agree.all()) and np.array_equal(sl.pos[men], live) and np.count_nonzero(sl.pos >= 0) == live.size
 
     def recount(self, n_states: int) -> np.ndarray:
         """Count men per state from the array (full scan; for ledger checks)."""

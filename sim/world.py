@@ -192,7 +192,7 @@ class World:
             return np.empty(0, dtype=np.int64)
         men = self.front.man_id[slots]
         pool_men = men[men >= 0]
-        self.pool.set_state(pool_men, dst)
+        self.pool.set_state(pool_men, dst, src=State.FRONT)
         self.ledger.move(State.FRONT, dst, slots.size)
         if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
             self.outside_terminal[dst] += int((men < 0).sum())

@@ -131,7 +131,7 @@ class Borders:
         u = self.rng.random(abroad.size) * self._leave_max
         back = u < geo.return_rate[h]
         ret = abroad[back]
-        pool.set_state(ret, State.HOME)
+        pool.set_state(ret, State.HOME, src=State.ABROAD)
         pool.came_home(ret)
         acc.abroad_sim -= np.bincount(h[back], minlength=n_hosts)
         pool.host_idx[ret] = -1
