@@ -8,7 +8,8 @@ everyone (see :mod:`sim.mechanisms.sampling`).
 Men in the states that daily rules scan (summoned, hiding, in transit) are kept in the
 ``scanned`` list (:class:`StateList`) with their states beside them, compacted daily; it
 stays small even at full scale. Every change of a man's state goes through
-:meth:`Pool.set_state`, which keeps those states exact. Men abroad are in their own list.
+:meth:`Pool.set_state`, which keeps those states exact wherever a scanned state is
+involved. Men abroad are in their own list.
 Men at HOME are counted per cell incrementally (``home_cells``) and sampled by cell.
 """
 

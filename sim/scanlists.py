@@ -2,7 +2,7 @@
 
 :class:`IndexList` (men abroad) is a growable set of pool indices sampled by thinning and
 compacted when stale; :class:`StateList` (men summoned, hiding or in transit) also keeps
-each listed man's state, kept exact by :meth:`sim.population.Pool.set_state`.
+each listed man's state, kept by :meth:`sim.population.Pool.set_state`.
 """
 
 from __future__ import annotations
@@ -92,9 +92,11 @@ class StateList:
     """The men who may be in a scanned state, in the order they were listed, each entry
     with its man's state beside it.
 
-    The states are kept exact by :meth:`Pool.set_state` (through :meth:`set`), so the men
-    in one state are found by reading a small int8 array in list order rather than by
-    gathering the pool's state at every listed index. ``pos[i]`` is man ``i``'s entry
+    The states are kept by :meth:`sim.population.Pool.set_state` (through :meth:`set`),
+    exact wherever the entry's or the man's state is a scanned one (a move between two
+    unscanned states may leave the entry's old state until compaction drops it), so the
+    men in one scanned state are found by reading a small int8 array in list order rather
+    than by gathering the pool's state at every listed index. ``pos[i]`` is man ``i``'s entry
     (-1 if he is not listed), which also keeps a man from being listed twice.
 
     Dropping an entry (:meth:`keep`) marks it :data:`DROPPED` and leaves the others where
