@@ -68,6 +68,18 @@ def tune_allocator() -> bool:
     return _done
 
 
+def release_free_memory() -> bool:
+    """Hand the C heap's free pages back to the kernel (glibc's ``malloc_trim(0)``, every
+    arena); True if done. For after work on several threads: each thread's arena keeps the
+    pages its temporaries freed (the trim threshold above applies to them too), and the
+    main thread's later allocations do not reuse them."""
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
 def worker_environment() -> dict[str, str]:
     """The same settings as glibc environment variables, for a process started from outside
     (read by glibc at start-up; ignored by other C libraries)."""

@@ -5,20 +5,27 @@ regional and category totals cheap (slices, not masks) and lets rules that touch
 per day (flight, call-ups) sample candidates from a cell's index range instead of scanning
 everyone (see :mod:`sim.mechanisms.sampling`).
 
-Men in the states that daily rules scan (summoned, hiding, in transit, abroad) are kept
-in the ``touched`` list, compacted daily; it stays small even at full scale. Men at HOME
-are counted per cell incrementally (``home_cells``) and sampled by cell.
+Men in the states that daily rules scan (summoned, hiding, in transit) are kept in the
+``scanned`` list (:class:`StateList`) with their states beside them, compacted daily; it
+stays small even at full scale. Every change of a man's state goes through
+:meth:`Pool.set_state`, which keeps those states exact wherever a scanned state is
+involved. Men abroad are in their own list.
+Men at HOME are counted per cell incrementally (``home_cells``) and sampled by cell.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from sim.allocator import release_free_memory
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms.flight import propensity
+from sim.scanlists import IndexList, StateList
 
-BYTES_PER_MAN = 28  # arrays below; used by the memory estimate
+BYTES_PER_MAN = 31  # arrays below; used by the memory estimate
 
 
 def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
@@ -66,82 +73,32 @@ def propensity_band(prop: np.ndarray, top: float) -> np.ndarray:
     return np.clip(126 - e, 0, N_BANDS - 1).astype(np.uint8)
 
 
-class IndexList:
-    """A growable set of pool indices (no duplicates), sampled by thinning, compacted when stale.
+PARALLEL_MIN_MEN = 2**22  # pools of at least this many men are built on several threads
+DRAW_BLOCK = 2**18  # men per block of attribute draws (each block its own random stream)
 
-    An entry stays while its man may be in the tracked state; ``compact_if_stale`` drops
-    the others. A flag per man keeps a man who leaves and comes back from being listed twice.
-    """
 
-    # a full staleness scan at least this often, even when the bound below says none is needed
-    FULL_CHECK_EVERY = 30
+def build_threads(n: int) -> int:
+    """Threads for building a pool of ``n`` men: 1 below :data:`PARALLEL_MIN_MEN` (ensembles
+    of small pools run one process per core), else the CPUs this process may use, at most
+    4. Nothing built depends on it."""
+    if n < PARALLEL_MIN_MEN:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
 
-    def __init__(self, n_pool: int) -> None:
-        self._a = np.empty(1024, dtype=np.int64)
-        self.n = 0
-        self._listed = np.zeros(n_pool, dtype=bool)
-        # upper bound on stale entries: stale at the last scan + listed men reported gone since
-        self._stale_bound = 0
-        self._since_scan = 0
 
-    @property
-    def items(self) -> np.ndarray:
-        return self._a[: self.n]
+def each(fn, items: list, threads: int) -> list:
+    """``[fn(x) for x in items]``, on ``threads`` threads when more than 1 (numpy releases
+    the GIL in its random draws, sorts and gathers, so work on disjoint slices overlaps)."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
 
-    def add(self, idx: np.ndarray) -> None:
-        idx = idx[~self._listed[idx]]
-        if idx.size == 0:
-            return
-        self._listed[idx] = True
-        need = self.n + idx.size
-        if need > self._a.size:
-            grown = np.empty(max(need, 2 * self._a.size), dtype=np.int64)
-            grown[: self.n] = self._a[: self.n]
-            self._a = grown
-        self._a[self.n : need] = idx
-        self.n = need
-
-    def sample(self, rng: np.random.Generator, p: float) -> np.ndarray:
-        """Each listed index independently with probability ``p`` (see sampling.candidates)."""
-        from sim.mechanisms.sampling import candidates
-
-        return self._a[candidates(rng, 0, self.n, p)]
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Keep only the entries where ``mask`` (aligned with :attr:`items`) is true."""
-        items = self.items
-        self._listed[items[~mask]] = False
-        kept = items[mask]
-        self._a[: kept.size] = kept
-        self.n = kept.size
-
-    def note_left(self, idx: np.ndarray) -> None:
-        """Men in ``idx`` left the tracked state: raises the bound on stale entries, so
-        :meth:`compact_if_stale` can skip its scan while a fifth cannot be stale."""
-        if idx.size and self.n:
-            self._stale_bound += int(np.count_nonzero(self._listed[idx]))
-
-    def compact_if_stale(self, state: np.ndarray, value: int) -> None:
-        """Keep only entries whose man is in state ``value``, once a fifth may be stale.
-
-        The scan is skipped while the bound on stale entries (from :meth:`note_left`) is
-        below a fifth, which gives the same decision as scanning when every man leaving the
-        tracked state is reported; a scan still runs every ``FULL_CHECK_EVERY`` calls.
-        """
-        if self.n == 0:
-            return
-        self._since_scan += 1
-        if self._stale_bound < 0.2 * self.n and self._since_scan < self.FULL_CHECK_EVERY:
-            return
-        self._since_scan = 0
-        items = self.items
-        keep = state[items] == value
-        n_keep = int(np.count_nonzero(keep))
-        if n_keep / self.n < 0.8:  # same test as keep.mean() < 0.8, without a float copy
-            self.keep(keep)
-            self._stale_bound = 0
-        else:
-            self._stale_bound = self.n - n_keep
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(fn, items))
 
 
 class Pool:
@@ -166,7 +123,6 @@ class Pool:
     """
 
     def __init__(self, n_cells_per_region: int, counts: np.ndarray, rng: np.random.Generator, sc: Scenario):
-        pop = sc.population
         n_regions = len(sc.regions)
         self.n_categories = n_cells_per_region
         self.counts = counts.reshape(n_regions, n_cells_per_region)
@@ -178,29 +134,89 @@ class Pool:
         self.region = np.repeat((cells // n_cells_per_region).astype(np.int8), flat)
         self.category = np.repeat((cells % n_cells_per_region).astype(np.int8), flat)
 
-        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
-        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
-        self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
-        self.opposition += shift[self.region]
-        np.clip(self.opposition, 0.0, 1.0, out=self.opposition)
-        self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
-        mu = np.log(max(pop.means_median_usd, 1e-9))
-        self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
-        self.means *= mult[self.region]
-        self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
-        self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
-                                     sc.flight.opposition_exponent, pop.family_flight_penalty)
+        # a large pool: blocks with their own streams, on threads; else one stream
+        (self._draw_blocks if self.n >= PARALLEL_MIN_MEN else self._draw_serial)(rng, sc)
         self.cell_max_propensity = np.array([
             self.propensity[a:b].max() if b > a else 0.0 for a, b in zip(self.cell_start, self.cell_stop, strict=False)])
         self._order_by_band()
+        if build_threads(self.n) > 1:
+            release_free_memory()  # the draw threads' arenas would keep their temporaries' pages
 
         self.state = np.zeros(self.n, dtype=np.int8)
         self.exit_idx = np.full(self.n, -1, dtype=np.int8)
         self.host_idx = np.full(self.n, -1, dtype=np.int8)
         self.due_day = np.zeros(self.n, dtype=np.int32)
         self.home_cells = flat.astype(np.int64).copy()
-        self.scanned = IndexList(self.n)
+        self.scanned = StateList(self.n)
         self.abroad = IndexList(self.n)
+
+    def _draw_serial(self, rng: np.random.Generator, sc: Scenario) -> None:
+        """Draw each man's opposition, risk tolerance, means and family ties from ``rng``,
+        attribute after attribute, and his propensity (a pool below :data:`PARALLEL_MIN_MEN`)."""
+        pop = sc.population
+        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
+        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
+        # each region is one index range (cells are region-major): shifts and multipliers by
+        # slice, none where they change nothing (x + 0 and x * 1 are exact), no gather
+        region_stop = self.cell_stop[self.n_categories - 1::self.n_categories].tolist()
+        region_range = list(zip([0, *region_stop[:-1]], region_stop, strict=True))
+        self.opposition = _draw_f32(self.n, lambda k: rng.beta(pop.opposition.a, pop.opposition.b, k))
+        for (a, b), d in zip(region_range, shift, strict=True):
+            if d != 0.0:  # a beta draw is in [0, 1] already
+                part = self.opposition[a:b]
+                part += d
+                np.clip(part, 0.0, 1.0, out=part)
+        self.risk_tolerance = _draw_f32(self.n, lambda k: rng.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, k))
+        mu = np.log(max(pop.means_median_usd, 1e-9))
+        self.means = _draw_f32(self.n, lambda k: rng.lognormal(mu, pop.means_sigma, k))
+        for (a, b), m in zip(region_range, mult, strict=True):
+            if m != 1.0:
+                self.means[a:b] *= m
+        self.family = rng.random(self.n, dtype=np.float32) < pop.family_ties_share
+        self.propensity = propensity(self.opposition, self.risk_tolerance, self.family,
+                                     sc.flight.opposition_exponent, pop.family_flight_penalty)
+
+    def _draw_blocks(self, rng: np.random.Generator, sc: Scenario) -> None:
+        """Draw each man's opposition, risk tolerance, means and family ties, and his
+        propensity, in blocks of :data:`DRAW_BLOCK` men, each block from its own random
+        stream (children of one seed drawn from ``rng``): a pool of at least
+        :data:`PARALLEL_MIN_MEN` men (smaller pools are drawn as before, one stream).
+
+        The blocks are independent, so a large pool draws them on several threads
+        (:func:`build_threads`) with the same values as on one; the float64 temporaries of
+        a block stay small (2 MB). A region's opposition shift is added (then clipped to
+        [0, 1]) and its means multiplier applied where they change something.
+        """
+        pop = sc.population
+        shift = np.array([r.opposition_shift for r in sc.regions], dtype=np.float32)
+        mult = np.array([r.means_multiplier for r in sc.regions], dtype=np.float32)
+        shifted, scaled = bool(np.any(shift != 0.0)), bool(np.any(mult != 1.0))
+        mu = np.log(max(pop.means_median_usd, 1e-9))
+        n = self.n
+        self.opposition = np.empty(n, dtype=np.float32)
+        self.risk_tolerance = np.empty(n, dtype=np.float32)
+        self.means = np.empty(n, dtype=np.float32)
+        self.family = np.empty(n, dtype=bool)
+        self.propensity = np.empty(n, dtype=np.float32)
+        n_blocks = -(-n // DRAW_BLOCK)
+        streams = np.random.SeedSequence(int(rng.integers(2**63))).spawn(n_blocks)
+
+        def draw_block(i: int) -> None:
+            g = np.random.default_rng(streams[i])
+            a, b = i * DRAW_BLOCK, min(n, (i + 1) * DRAW_BLOCK)
+            opp, risk, means, fam = self.opposition[a:b], self.risk_tolerance[a:b], self.means[a:b], self.family[a:b]
+            opp[:] = g.beta(pop.opposition.a, pop.opposition.b, b - a)
+            if shifted:
+                opp += shift[self.region[a:b]]
+                np.clip(opp, 0.0, 1.0, out=opp)
+            risk[:] = g.beta(pop.risk_tolerance.a, pop.risk_tolerance.b, b - a)
+            means[:] = g.lognormal(mu, pop.means_sigma, b - a)
+            if scaled:
+                means *= mult[self.region[a:b]]
+            fam[:] = g.random(b - a, dtype=np.float32) < pop.family_ties_share
+            self.propensity[a:b] = propensity(opp, risk, fam, sc.flight.opposition_exponent, pop.family_flight_penalty)
+
+        each(draw_block, list(range(n_blocks)), build_threads(n))
 
     def _order_by_band(self) -> None:
         """Order each cell's men by propensity band (a stable counting sort of the band
@@ -258,28 +274,51 @@ class Pool:
     # States whose men the daily rules scan; everyone else is either at HOME (sampled by
     # cell), at the front (in front slots), in the pipeline, or in a terminal state.
     SCANNED = (State.SUMMONED, State.HIDING, State.TRANSIT)
+    _SCANNED_SET = frozenset(int(x) for x in SCANNED)
     _SCANNED_LUT = np.isin(np.arange(256, dtype=np.uint8), np.array(SCANNED, dtype=np.uint8))  # state byte -> scanned?
 
     @property
     def touched(self) -> np.ndarray:
-        """Indices of men who may be in a scanned state (a view; do not keep across days)."""
-        return self.scanned.items
+        """Indices of men who may be in a scanned state, in list order (a copy)."""
+        return self.scanned.items[self.scanned.states != StateList.DROPPED]
+
+    def set_state(self, men: np.ndarray, value: State, src: State | None = None) -> None:
+        """Move ``men`` to state ``value``: every write of a man's state goes through here,
+        which keeps the scanned list's copy of the states exact for the scanned states.
+
+        ``src``, when given, is the state all of them leave: a move between two states that
+        are not scanned leaves the list alone (a listed man among them keeps an unscanned
+        state there until the next compaction drops him; no rule asks for it).
+        """
+        if men.size:
+            self.state[men] = value
+            if src is None or src in self._SCANNED_SET or value in self._SCANNED_SET:
+                self.scanned.set(men, value)
 
     def touch(self, idx: np.ndarray) -> None:
         """Add men entering a scanned state to the list (idempotent)."""
-        self.scanned.add(idx)
+        self.scanned.add(idx, self.state)
 
     def compact(self) -> None:
         """Drop men no longer in a scanned state (they are re-added when they enter one);
         the abroad list is compacted when a fifth of it is stale."""
         self.abroad.compact_if_stale(self.state, State.ABROAD)
-        t = self.scanned.items
-        self.scanned.keep(self._SCANNED_LUT[self.state[t].view(np.uint8)])  # a table look-up; np.isin sorts
+        self.scanned.keep(self._SCANNED_LUT[self.scanned.states.view(np.uint8)])  # a table look-up; np.isin sorts
 
     def in_state(self, state: State) -> np.ndarray:
-        """Indices of men currently in a scanned ``state``."""
-        t = self.touched
-        return t[self.state[t] == state]
+        """Indices of men currently in a scanned ``state``, in list order."""
+        return self.scanned.items[self.scanned.states == state]
+
+    def check_scanned(self) -> bool:
+        """Whether the scanned list agrees with the pool (a full check): each live entry's
+        state is its man's wherever either is a scanned state, and the positions are right."""
+        sl = self.scanned
+        live = (sl.states != StateList.DROPPED).nonzero()[0]
+        men = sl.items[live]
+        listed, actual = sl.states[live], self.state[men]
+        lut = self._SCANNED_LUT
+        agree = np.where(lut[listed.view(np.uint8)] | lut[actual.view(np.uint8)], listed == actual, True)
+        return bool(agree.all()) and np.array_equal(sl.pos[men], live) and np.count_nonzero(sl.pos >= 0) == live.size
 
     def recount(self, n_states: int) -> np.ndarray:
         """Count men per state from the array (full scan; for ledger checks)."""

@@ -192,7 +192,7 @@ class World:
             return np.empty(0, dtype=np.int64)
         men = self.front.man_id[slots]
         pool_men = men[men >= 0]
-        self.pool.state[pool_men] = dst
+        self.pool.set_state(pool_men, dst, src=State.FRONT)
         self.ledger.move(State.FRONT, dst, slots.size)
         if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
             self.outside_terminal[dst] += int((men < 0).sum())
@@ -239,7 +239,8 @@ class World:
         return counts
 
     def check_ledger(self) -> None:
-        """Raise LedgerError if the ledger does not balance against a recount."""
+        """Raise LedgerError if the ledger does not balance against a recount, or the front's
+        per-unit sums or the scanned list's states disagree with their arrays."""
         self.ledger.check(self.recount())
         fr = self.front
         if fr.occupied.sum() != self.ledger.stock[State.FRONT]:
@@ -249,3 +250,5 @@ class World:
         q = np.where(fr.occupied, fr.quality.astype(np.float64), 0.0).reshape(fr.n_units, fr.unit_slots).sum(axis=1)
         if not np.array_equal(fr.quality_sum, q):  # exact: float32 values summed in float64
             raise LedgerError("front quality sums per unit != qualities of occupied slots")
+        if not self.pool.check_scanned():
+            raise LedgerError("the scanned list's states or positions != the pool's")

@@ -5,7 +5,7 @@ The layers, from the bottom (a module may import its own layer and those below):
 0. ``sim.errors``, ``sim.config``, ``sim.provenance``: errors, the schema and its loader,
    the code and library versions of a run.
 1. ``sim.mechanisms``, ``sim.ledger``: pure rules and the state enumeration.
-2. ``sim.population``, ``sim.soldiers``: the people as arrays.
+2. ``sim.population``, ``sim.scanlists``, ``sim.soldiers``: the people as arrays.
 3. ``sim.geography``, ``sim.accounts``, ``sim.world``, ``sim.observed``: the world of a run.
 4. ``sim.actors``: the institutions.
 5. ``sim.submodels``, ``sim.outcomes``: the rules applied to the world; the outputs registry.
@@ -33,7 +33,7 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim", "sim.errors", "sim.config", "sim.provenance"),
     ("sim.mechanisms", "sim.ledger"),
-    ("sim.population", "sim.soldiers"),
+    ("sim.population", "sim.scanlists", "sim.soldiers"),
     ("sim.geography", "sim.accounts", "sim.world", "sim.observed"),
     ("sim.actors",),
     ("sim.submodels", "sim.outcomes"),

@@ -54,3 +54,19 @@ def test_eager_imports_can_be_asked_for():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={"ASYLUMSIM_EAGER_IMPORTS": "1", "PATH": ""})
     assert r.stdout.strip() == "True"
+
+
+def test_mesa_loggers_named_as_usual_and_inspect_restored():
+    code = """
+import inspect, logging, sys
+stack, getmodule, getouterframes = inspect.stack, inspect.getmodule, inspect.getouterframes
+import sim.model
+assert (inspect.stack, inspect.getmodule, inspect.getouterframes) == (stack, getmodule, getouterframes)
+print(sorted(k for k in logging.Logger.manager.loggerDict if k.startswith("MESA")))
+"""
+    names = []
+    for env in ({}, {"ASYLUMSIM_EAGER_IMPORTS": "1"}):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PATH": "", **env})
+        names.append(r.stdout.strip())
+    assert names[0] == names[1] and "MESA.mesa.model" in names[0]

@@ -206,17 +206,23 @@ def test_sealed_exits_keep_the_front_within_the_kremlins_target():
     assert df["front_strength"].max() <= target
 
 
-def test_pool_draws_in_blocks_equal_one_draw():
-    """population._draw_f32 and flight.propensity work in blocks: the same values, and the
-    generator left in the same state, as one whole-array draw."""
+def test_pool_draws_in_blocks_equal_one_draw(monkeypatch):
+    """A large pool's attributes are drawn in blocks, each from its own stream: the same pool
+    on one thread and on several; and flight.propensity works in blocks: the same values as
+    one whole-array computation."""
+    from sim import population
     from sim.mechanisms import flight as fl
-    from sim.population import _draw_f32
 
-    for draw in (lambda r, k: r.beta(2.0, 3.0, k), lambda r, k: r.lognormal(7.0, 1.2, k)):
-        r1, r2 = np.random.default_rng(7), np.random.default_rng(7)
-        whole = draw(r1, 10_007).astype(np.float32)
-        assert np.array_equal(whole, _draw_f32(10_007, lambda k, r2=r2, draw=draw: draw(r2, k), block=1_000))
-        assert r1.random() == r2.random()
+    sc = load_scenario("baseline", ["population.scale=2000"])
+    monkeypatch.setattr(population, "DRAW_BLOCK", 1_000)
+    monkeypatch.setattr(population, "PARALLEL_MIN_MEN", 1)  # the blocks of a large pool
+    pools = []
+    for threads in (1, 3):
+        monkeypatch.setattr(population, "build_threads", lambda n, t=threads: t)
+        pools.append(population.Pool.build(sc, np.random.default_rng(11)))
+    for name in ("opposition", "risk_tolerance", "means", "family", "propensity", "band_start", "band_max_propensity"):
+        assert np.array_equal(getattr(pools[0], name), getattr(pools[1], name)), name
+    assert pools[0].n > 5 * population.DRAW_BLOCK
     rng = np.random.default_rng(3)
     o, r = rng.random(10_007, dtype=np.float32), rng.random(10_007, dtype=np.float32)
     f = rng.random(10_007) < 0.4

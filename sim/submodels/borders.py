@@ -48,8 +48,8 @@ class Borders:
             return
         pool = self.pool
         hide = self.rng.random(men.size) < self.retry
-        pool.state[men[hide]] = State.HIDING
-        pool.state[men[~hide]] = State.HOME
+        pool.set_state(men[hide], State.HIDING)
+        pool.set_state(men[~hide], State.HOME)
         pool.came_home(men[~hide])
         pool.exit_idx[men] = -1
         self.ledger.move(State.TRANSIT, State.HIDING, int(hide.sum()))
@@ -101,7 +101,7 @@ class Borders:
             admit = self.rng.random(men.size) < self.hosts[h].admit_share
             self.turn_back(men[~admit])
             men = men[admit]
-            pool.state[men] = State.ABROAD
+            pool.set_state(men, State.ABROAD)
             pool.abroad.add(men)
             acc.abroad_sim[h] += men.size
             pool.host_idx[men] = h
@@ -131,7 +131,7 @@ class Borders:
         u = self.rng.random(abroad.size) * self._leave_max
         back = u < geo.return_rate[h]
         ret = abroad[back]
-        pool.state[ret] = State.HOME
+        pool.set_state(ret, State.HOME, src=State.ABROAD)
         pool.came_home(ret)
         acc.abroad_sim -= np.bincount(h[back], minlength=n_hosts)
         pool.host_idx[ret] = -1

@@ -57,7 +57,7 @@ class Flight:
             blocked = men[~reach]
             # without an exit, some would-be leavers evade at home instead (P3)
             evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
-            pool.state[evade] = State.HIDING
+            pool.set_state(evade, State.HIDING)
             pool.left_home(evade)
             pool.touch(evade)
             self.ledger.move(State.HOME, State.HIDING, evade.size)

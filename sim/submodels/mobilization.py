@@ -74,7 +74,7 @@ class Mobilization:
         if cells.size == 0:
             return 0
         men = draw_from_cells(self.rng, pool.cell_start[cells], pool.cell_stop[cells], pool.state, State.HOME, cells_n[cells])
-        pool.state[men] = State.SUMMONED
+        pool.set_state(men, State.SUMMONED)
         pool.left_home(men)
         self.tag[men] = tag
         pool.touch(men)
@@ -132,7 +132,7 @@ class Mobilization:
             ch[blocked] = 2
             self.report(men[ch == 1], day, State.SUMMONED)
             hide = men[ch == 2]
-            pool.state[hide] = State.HIDING
+            pool.set_state(hide, State.HIDING)
             self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
             self.routes.start_journey(men[ch == 3], day, State.SUMMONED)
             self._note_reports(int(np.count_nonzero(ch == 1)), int(np.count_nonzero(ch)))
@@ -176,7 +176,7 @@ class Mobilization:
         if men.size == 0:
             return
         pool, s, acc, sig = self.pool, self.world.scale, self.accounts, self.signals
-        pool.state[men] = State.TRAINING
+        pool.set_state(men, State.TRAINING)
         self.ledger.move(src, State.TRAINING, men.size)
         # AWOL men who are found again go back, but were already counted as mobilized
         first = men[~self.served[men]]

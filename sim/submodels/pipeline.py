@@ -48,7 +48,7 @@ class Pipeline:
             return
         for a in due:
             if a.men is not None:
-                self.pool.state[a.men] = State.FRONT
+                self.pool.set_state(a.men, State.FRONT, src=State(a.ledger_state))
             self.ledger.move(State(a.ledger_state), State.FRONT, a.count)
         origin = np.concatenate([np.full(a.count, a.origin, dtype=np.int8) for a in due])
         quality = np.concatenate([np.full(a.count, a.quality, dtype=np.float32) for a in due])

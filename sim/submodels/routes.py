@@ -92,11 +92,11 @@ class Routes:
         if src == State.HOME:
             pool.left_home(men)
         stuck = men[~ok]
-        pool.state[stuck] = State.HIDING
+        pool.set_state(stuck, State.HIDING)
         self.ledger.move(src, State.HIDING, stuck.size)
         men, regions = men[ok], regions[ok]
         exits = fl.choose_rows(self.rng, self.probs, regions)
-        pool.state[men] = State.TRANSIT
+        pool.set_state(men, State.TRANSIT)
         pool.exit_idx[men] = exits
         pool.due_day[men] = day + np.floor(self.geo.travel_finite[regions, exits]).astype(np.int32)
         pool.touch(men)
