@@ -281,10 +281,10 @@ def test_every_figure_uses_the_run_colours(weird_compare, monkeypatch):
     seen: dict[str, set[str]] = {}
     real = plots._draw_bands
 
-    def spy(ax, data, order, cmap, suffix=None):
+    def spy(ax, data, order, cmap, suffix=None, baseline=None):
         for s in order:
             seen.setdefault(s, set()).add(cmap[s])
-        return real(ax, data, order, cmap, suffix)
+        return real(ax, data, order, cmap, suffix, baseline)
 
     monkeypatch.setattr(plots, "_draw_bands", spy)
     # rows in another order than the manifest's: colours must not follow row order

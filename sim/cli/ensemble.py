@@ -287,7 +287,7 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     ``--set KEY=V`` applies to every scenario, ``--set NAME:KEY=V`` to scenario NAME only;
     an error names the scenario that could not take the value.
     """
-    from sim.config.scoped import overrides_for
+    from sim.config.scoped import overrides_for, refuse_scoped_run_settings
     from sim.runner.spec import EnsembleSpec
 
     refs = list(dict.fromkeys(refs))
@@ -296,7 +296,7 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     if len(refs) < 2:
         raise ResultsError("compare needs at least two scenarios (a baseline and one more)")
     base_ref = baseline if baseline is not None else refs[0]
-    _refuse_scoped_run_settings(set_ or [], base_ref)
+    refuse_scoped_run_settings(set_ or [], base_ref)
     own = dict(zip(refs, overrides_for(set_ or [], refs), strict=True))  # --set NAME:KEY=V applies to NAME only
     base = _load_named(base_ref, _overrides(own[base_ref], scale, days, seed, replications), refs, set_)
     # The baseline's run settings become everyone's, so replication i is paired across scenarios.
@@ -320,32 +320,9 @@ def _status(folder: Path) -> str | None:
         return None
 
 
-_SHARED_RUN_KEYS = ("run.days", "run.seed", "run.replications")
-
-
-def _refuse_scoped_run_settings(sets: list[str], base_ref: str) -> None:
-    """A ``--set NAME:run.days=...`` (or ``run.seed``, ``run.replications``) for a scenario other
-    than the baseline would be replaced by the baseline's value, which every scenario of a
-    comparison shares so that replication i is paired: refuse it rather than ignore it.
-
-    Raises:
-        ConfigError: source ``--set``, key = the text given, naming the fix.
-    """
-    from sim.config.scoped import scope_matches, split_scope
-
-    for text in sets:
-        scope, rest = split_scope(text)
-        key = rest.partition("=")[0].strip()
-        if scope is not None and key in _SHARED_RUN_KEYS and not scope_matches(scope, base_ref):
-            raise ConfigError("--set", text, f"in a comparison every scenario takes the baseline's {key} (replication i "
-                              f"is paired across scenarios): set it for all (--set {rest}) or scope it to the "
-                              f"baseline ({base_ref}:{key}=...)")
-
-
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:
     """:func:`_load` in a comparison: a ``--set`` error names the scenario and suggests scoping it."""
     from sim.config.scoped import name_scenario, split_scope
-    from sim.errors import ConfigError
 
     try:
         return _load(ref, overrides)
@@ -369,11 +346,11 @@ def plot_cmd(
     try:
         from sim.config.yaml_safe import one_line
         from sim.plots import draw_results
-        from sim.runner.tables import load_results
+        from sim.runner.tables import check_plot_table, load_results
 
         try:
             manifest, ts = load_results(run_dir)
-            _check_plot_table(run_dir, manifest, ts, metric or [])
+            check_plot_table(run_dir, manifest, ts, metric or [])
             notes: list[str] = []
             paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
         except OSError as exc:  # a name too long, a read-only file system, ...
@@ -385,44 +362,3 @@ def plot_cmd(
                 typer.echo(f"wrote {one_line(str(p))} (and .svg)")
     except AsylumsimError as exc:
         fail(exc)
-
-
-_KEY_COLUMNS = ("scenario", "replication", "day")
-
-
-def _check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: list[str]) -> None:
-    """Refuse, in one line, a table ``plot`` cannot draw (hand-edited or truncated).
-
-    Raises:
-        ResultsError: key columns missing, no rows, the comparison's baseline missing from
-            the table, or an unknown ``--metric`` (with the closest column names).
-    """
-    import difflib
-
-    import pandas as pd
-
-    missing = [c for c in _KEY_COLUMNS if c not in ts.columns]
-    if missing:
-        raise ResultsError(f"{folder}: the table has no {', '.join(repr(c) for c in missing)} column "
-                           "(hand-edited?); rerun the scenarios to rebuild it")
-    if ts.empty:
-        raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
-    if not pd.api.types.is_numeric_dtype(ts["day"]):
-        raise ResultsError(f"{folder}: the table's 'day' column is not numeric (hand-edited?); "
-                           "rerun the scenarios to rebuild it")
-    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
-    if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
-        have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))
-        raise ResultsError(f"{folder}: the baseline {baseline!r} named in the manifest is not in the table "
-                           f"(scenarios: {have}); was the folder edited?")
-    have = [str(c) for c in ts.columns if c not in _KEY_COLUMNS]
-    for m in metrics:
-        if m in have:
-            continue
-        close = difflib.get_close_matches(m, have, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"available: {', '.join(have)}"
-        raise ResultsError(f"unknown metric {m!r} in {folder}; {hint}")
-    numeric = ts[have].select_dtypes("number").columns
-    wanted = metrics or [c for c in have if c in set(numeric)]
-    if not any(ts[c].notna().any() for c in wanted if c in set(numeric)):
-        raise ResultsError(f"{folder}: the table has no numbers to plot for {', '.join(wanted) or 'any metric'}")

@@ -66,3 +66,23 @@ def name_scenario(exc: ConfigError, scenario: str, example: str | None = None) -
         return exc
     hint = f"; to set it in one scenario only, scope it: --set {example}" if example else ""
     return ConfigError(f"--set (scenario {scenario!r})", exc.key, exc.problem + hint)
+
+
+SHARED_RUN_KEYS = ("run.days", "run.seed", "run.replications")
+
+
+def refuse_scoped_run_settings(sets: list[str], base_ref: str) -> None:
+    """A ``--set NAME:run.days=...`` (or ``run.seed``, ``run.replications``) for a scenario other
+    than the baseline would be replaced by the baseline's value, which every scenario of a
+    comparison shares so that replication i is paired: refuse it rather than ignore it.
+
+    Raises:
+        ConfigError: source ``--set``, key = the text given, naming the fix.
+    """
+    for text in sets:
+        scope, rest = split_scope(text)
+        key = rest.partition("=")[0].strip()
+        if scope is not None and key in SHARED_RUN_KEYS and not scope_matches(scope, base_ref):
+            raise ConfigError("--set", text, f"in a comparison every scenario takes the baseline's {key} (replication i "
+                              f"is paired across scenarios): set it for all (--set {rest}) or scope it to the "
+                              f"baseline ({base_ref}:{key}=...)")

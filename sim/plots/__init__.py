@@ -103,11 +103,8 @@ def _note(text: str) -> None:
 
 def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None,
                 baseline: str | None = None) -> list[str]:
-    """Median line and 5-95% band per scenario; returns the scenarios without data.
-
-    The baseline's median is dashed and drawn above the others, so a scenario whose curve
-    coincides with it (an offer that changes little) cannot hide it.
-    """
+    """Median line and 5-95% band per scenario (the baseline's median dashed, on top, so a
+    curve that coincides with it cannot hide it); returns the scenarios without data."""
     skipped = []
     for s in order:
         d = data[data["scenario"] == s].sort_values("day")

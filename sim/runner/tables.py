@@ -71,3 +71,50 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
         raise ResultsError(f"{folder}: its last run is {manifest['status']}, so its tables may be an earlier "
                            f"session's; {finish}")
     return manifest, storage.read_parquet(path)
+
+
+_KEY_COLUMNS = ("scenario", "replication", "day")
+
+
+def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metrics: list[str]) -> None:
+    """Refuse, in one line, a table ``plot`` cannot draw (hand-edited or truncated).
+
+    Args:
+        folder: The results folder (for the messages).
+        manifest: Its manifest (the comparison's baseline).
+        ts: Its combined table, one row per scenario, replication and day.
+        metrics: The ``--metric`` names asked for (empty: every numeric column).
+
+    Raises:
+        ResultsError: key columns missing, no rows, the comparison's baseline missing from
+            the table, or an unknown ``--metric`` (with the closest column names).
+    """
+    import difflib
+
+    import pandas as pd
+
+    missing = [c for c in _KEY_COLUMNS if c not in ts.columns]
+    if missing:
+        raise ResultsError(f"{folder}: the table has no {', '.join(repr(c) for c in missing)} column "
+                           "(hand-edited?); rerun the scenarios to rebuild it")
+    if ts.empty:
+        raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
+    if not pd.api.types.is_numeric_dtype(ts["day"]):
+        raise ResultsError(f"{folder}: the table's 'day' column is not numeric (hand-edited?); "
+                           "rerun the scenarios to rebuild it")
+    baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
+    if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
+        have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))
+        raise ResultsError(f"{folder}: the baseline {baseline!r} named in the manifest is not in the table "
+                           f"(scenarios: {have}); was the folder edited?")
+    have = [str(c) for c in ts.columns if c not in _KEY_COLUMNS]
+    for m in metrics:
+        if m in have:
+            continue
+        close = difflib.get_close_matches(m, have, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"available: {', '.join(have)}"
+        raise ResultsError(f"unknown metric {m!r} in {folder}; {hint}")
+    numeric = ts[have].select_dtypes("number").columns
+    wanted = metrics or [c for c in have if c in set(numeric)]
+    if not any(ts[c].notna().any() for c in wanted if c in set(numeric)):
+        raise ResultsError(f"{folder}: the table has no numbers to plot for {', '.join(wanted) or 'any metric'}")
