@@ -86,7 +86,12 @@ def live_version(root: Path = REPO) -> str | None:
     except ImportError:
         return None
     try:
-        return str(get_version(root=str(root)))
+        import tomllib
+
+        cfg = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("setuptools_scm", {})
+        # the install's settings, so the live string equals the one an install writes (never the version file)
+        opts = {k: v for k, v in cfg.items() if k in ("fallback_version", "version_scheme", "local_scheme", "tag_regex")}
+        return str(get_version(root=str(root), **opts))
     except Exception:  # noqa: BLE001 - any failure means "no live version": the install's string is used
         return None
 

@@ -186,8 +186,9 @@ def test_compare_set_scoped_to_one_scenario(tmp_path):
       "--set caplan:offers.caplan_v2.payment_usd=50000"]),
     (["kuran:offers.kuran_asylum.payment_usd=1"], ["no scenario 'kuran' here", "baseline, caplan"]),
     (["caplan:offers.caplan_v2.payment_usd=-1"], ["offers.caplan_v2.payment_usd", "greater than or equal to 0"]),
-    (["caplan:run.days=3"], ["--set: caplan:run.days=3: in a comparison every scenario takes the baseline's run.days",
+    (["caplan:run.days=3"], ["--set: caplan:run.days=3: in a comparison every scenario takes the baseline's run settings",
                              "--set run.days=3", "baseline:run.days=..."]),
+    (["caplan:run={days: 3}"], ["every scenario takes the baseline's run settings", "baseline:run=..."]),
 ])
 def test_compare_set_errors_name_the_scenario(tmp_path, sets, fragments):
     from helpers_runner import FAKE

@@ -133,6 +133,13 @@ def test_this_checkout_reports_its_commit_and_main_dependencies():
     json.dumps(info)  # the manifest stores it as JSON
 
 
+def test_the_live_version_is_the_one_an_install_writes():
+    # the project's setuptools-scm settings (fallback_version) apply to the live string too
+    scm = pytest.importorskip("setuptools_scm")
+    cfg = {"fallback_version": "0.1.0"}
+    assert provenance.live_version.__wrapped__(ROOT) == scm.get_version(root=str(ROOT), **cfg)
+
+
 def test_version_option_prints_version_and_commit():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0

@@ -252,3 +252,23 @@ def test_validate_checks_every_particle_as_run_would(tmp_path: Path) -> None:
     _posterior(tmp_path / "ok.parquet", {"front.kia_rate": [0.001, 0.002]}, [0.5, 0.5])
     r = invoke(["validate", _scenario(tmp_path, "fine", "ok.parquet")])
     assert r.exit_code == 0 and r.stdout.startswith("ok: ")
+    # a particle run can never draw (weight 0) is not held against the file
+    _posterior(tmp_path / "w0.parquet", {"front.kia_rate": [0.001, 2.0]}, [1.0, 0.0])
+    assert invoke(["validate", _scenario(tmp_path, "w0", "w0.parquet")]).exit_code == 0
+    # a column no parameter of the scenario takes fails in validate as in run
+    _posterior(tmp_path / "extra.parquet", {"front.kia_rate": [0.001, 0.002],
+                                             "offers.caplan_v2.payment_usd": [1.0, 2.0]}, [0.5, 0.5])
+    r = invoke(["validate", _scenario(tmp_path, "extra", "extra.parquet")])
+    assert r.exit_code == 1 and "column offers.caplan_v2.payment_usd" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("values", "weights", "match"), [
+    ({"run.days": [5.0, 6.0]}, [0.5, 0.5], r"column run\.days: run settings cannot come from a posterior"),
+    ({"front.kia_rate": [0.001, 0.002]}, [1.5, -0.5], r"column weight: weights must be >= 0 \(the smallest is -0\.5\)"),
+])
+def test_run_settings_and_negative_weights_are_refused(tmp_path: Path, values, weights, match) -> None:
+    path = _posterior(tmp_path / "p.parquet", values, weights)
+    with pytest.raises(ConfigError, match=match):
+        load_posterior(str(path))
+    with pytest.raises(ConfigError, match=r"is a folder, not a posterior parquet file"):
+        load_posterior(str(tmp_path))

@@ -77,11 +77,12 @@ def test_plot_refuses_a_table_an_unfinished_session_left_behind(compare_folder, 
     stale = tmp_path / "stale"
     shutil.copytree(compare_folder, stale)
     m = json.loads((stale / "manifest.json").read_text())
-    m["status"] = "interrupted"
-    (stale / "manifest.json").write_text(json.dumps(m))
-    r = invoke(["plot", stale])
-    assert r.exit_code == 1 and "interrupted" in r.stderr and "--resume" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    for status in ("interrupted", "running", "Running", None, "banana"):
+        m["status"] = status
+        (stale / "manifest.json").write_text(json.dumps(m))
+        r = invoke(["plot", stale])
+        assert r.exit_code == 1 and repr(status) in r.stderr and "--resume" in r.stderr, (status, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_plot_refuses_a_text_day_column(compare_folder, tmp_path):
@@ -93,7 +94,7 @@ def test_plot_refuses_a_text_day_column(compare_folder, tmp_path):
     ts["day"] = ts["day"].astype(str)
     ts.to_parquet(edited / "timeseries.parquet")
     r = invoke(["plot", edited])
-    assert r.exit_code == 1 and "'day' column is not numeric" in r.stderr, r.stderr
+    assert r.exit_code == 1 and "'day' column is not whole numbers" in r.stderr, r.stderr
 
 
 def test_run_draws_an_overview_and_records_plots_in_the_manifest(tmp_path):

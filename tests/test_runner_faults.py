@@ -523,10 +523,13 @@ def test_a_stop_after_the_last_replication_leaves_an_honest_manifest(tmp_path, m
     monkeypatch.setattr(ens, target, signalled)
     s = load_scenario("baseline", ["run.days=5"])
     spec = EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=9, days=5, model=FAKE)
-    with pytest.raises(RunInterrupted):
+    with pytest.raises(RunInterrupted) as stopped:
         run_ensemble(spec, tmp_path / "m", executor="inline")
     m = _manifest(tmp_path / "m")
     assert [e["status"] for e in m["runs"]] == ["ok", "ok"]
+    # the CLI's message follows this run's outcome, not a manifest an earlier session left
+    assert stopped.value.complete == (stage == "during_tables")
+    assert bool(stopped.value.hint) == (stage == "before_tables")
     if stage == "before_tables":
         assert m["status"] == "interrupted" and "--resume" in m["resume_hint"]
         assert not (tmp_path / "m" / "timeseries.parquet").exists()

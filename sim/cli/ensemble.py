@@ -89,10 +89,9 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
             if plots and outcome.timeseries is not None and not figures_drawn(outcome):
                 bar.stage("drawing figures")
     except RunInterrupted as exc:
-        complete = (folder / "manifest.json").is_file() and _status(folder) == "complete"
         where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
                  else f" after every replication and table was written: {folder} is complete "
-                      f"(redraw any missing figure with: asylumsim plot {folder})" if complete
+                      f"(redraw any missing figure with: asylumsim plot {folder})" if exc.complete
                  else f"; nothing was written to {folder}")
         typer.echo(f"interrupted ({signal_name(exc.signum)}){where}", err=True)
         raise typer.Exit(exc.exit_code) from None
@@ -296,8 +295,8 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     if len(refs) < 2:
         raise ResultsError("compare needs at least two scenarios (a baseline and one more)")
     base_ref = baseline if baseline is not None else refs[0]
-    refuse_scoped_run_settings(set_ or [], base_ref)
     own = dict(zip(refs, overrides_for(set_ or [], refs), strict=True))  # --set NAME:KEY=V applies to NAME only
+    refuse_scoped_run_settings(set_ or [], base_ref)  # after overrides_for, which refuses unknown scopes
     base = _load_named(base_ref, _overrides(own[base_ref], scale, days, seed, replications), refs, set_)
     # The baseline's run settings become everyone's, so replication i is paired across scenarios.
     loaded = [base if r == base_ref else
@@ -308,16 +307,6 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
                         parameter_uncertainty=parameter_uncertainty)
     spec.refuse_sets(set_)
     return spec
-
-
-def _status(folder: Path) -> str | None:
-    """The manifest's status, or None if it cannot be read."""
-    from sim.runner import storage
-
-    try:
-        return storage.read_manifest(folder).get("status")
-    except (AsylumsimError, OSError, ValueError):
-        return None
 
 
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:

@@ -40,22 +40,28 @@ def show_cmd(scenario: Annotated[str, typer.Argument(help="Scenario name or YAML
 def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names or YAML files.")], set_: SetOpt = None) -> None:
     """Validate scenario files; print one line per file, exit 1 if any is invalid.
 
-    A scenario with a posterior (``uncertainty.posterior``) is also checked particle by
-    particle, as ``run`` would apply them: a value out of a parameter's bounds fails here.
+    A scenario with a posterior (``uncertainty.posterior``) is also checked as ``run``
+    checks it (every column names a parameter the scenario has), then particle by particle
+    (those ``run`` can draw: weight above 0): a value out of a parameter's bounds fails here.
     """
+    import numpy as np
+
     from sim.config import load_scenario
     from sim.config.loader import apply_particle
     from sim.config.posterior import load_posterior
     from sim.config.yaml_safe import one_line
+    from sim.runner.spec import EnsembleSpec
 
     bad = 0
     for f in files:
         try:
             s = load_scenario(f, set_ or [])
             if s.uncertainty.posterior is not None:
+                # run's checks (every column taken by the scenario), then every particle run can draw
+                EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed)
                 post = load_posterior(s.uncertainty.posterior)
-                for i in range(post.particles):
-                    apply_particle(s, post, i)
+                for i in np.flatnonzero(post.weights > 0):
+                    apply_particle(s, post, int(i))
             typer.echo(f"ok: {one_line(f)} ({one_line(s.name)}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")
         except AsylumsimError as exc:
             typer.echo(f"error: {one_line(str(exc))}", err=True)

@@ -74,6 +74,8 @@ def _schema_path_problem(column: str) -> str | None:
     from sim.config.schema import Scenario, _is_list, _model_in
 
     parts = column.split(".")
+    if parts[0] in ("run", "uncertainty", "name", "description", "extends"):
+        return f"{parts[0]} settings cannot come from a posterior (they are the run's, not a model parameter)"
     model: Any = Scenario
     i = 0
     while i < len(parts):
@@ -135,6 +137,8 @@ def load_posterior(ref: str) -> Posterior:
     import pandas as pd
 
     path = ref_path(ref)
+    if path.is_dir():
+        raise ConfigError(str(path), KEY, "is a folder, not a posterior parquet file")
     if not path.is_file():
         hint = f" (shipped posteriors: {', '.join(sorted(p.stem for p in package_dir().glob('*.parquet'))) or 'none yet'})" \
             if ref.startswith(PACKAGE_PREFIX) else ""
@@ -163,7 +167,9 @@ def load_posterior(ref: str) -> Posterior:
     except (TypeError, ValueError):
         bad = next(c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]))
         raise ConfigError(str(path), f"column {bad}", "values must be numbers") from None
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or not math.isclose(float(w.sum()), 1.0, abs_tol=1e-6):
+    if np.any(w < 0):
+        raise ConfigError(str(path), "column weight", f"weights must be >= 0 (the smallest is {float(np.nanmin(w)):.6g})")
+    if not np.all(np.isfinite(w)) or not math.isclose(float(w.sum()), 1.0, abs_tol=1e-6):
         raise ConfigError(str(path), "column weight", f"weights must be finite, >= 0 and sum to 1 (they sum to {float(np.nansum(w)):.6g})")
     finite = np.isfinite(values).all(axis=0)
     if not finite.all():

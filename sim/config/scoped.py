@@ -81,8 +81,10 @@ def refuse_scoped_run_settings(sets: list[str], base_ref: str) -> None:
     """
     for text in sets:
         scope, rest = split_scope(text)
+        rest = rest.strip()
         key = rest.partition("=")[0].strip()
-        if scope is not None and key in SHARED_RUN_KEYS and not scope_matches(scope, base_ref):
-            raise ConfigError("--set", text, f"in a comparison every scenario takes the baseline's {key} (replication i "
-                              f"is paired across scenarios): set it for all (--set {rest}) or scope it to the "
-                              f"baseline ({base_ref}:{key}=...)")
+        shared = key in SHARED_RUN_KEYS or key == "run"  # run.days=..., or the section: run={days: 3}
+        if scope is not None and shared and not scope_matches(scope, base_ref):
+            raise ConfigError("--set", text, f"in a comparison every scenario takes the baseline's run settings "
+                              f"({', '.join(SHARED_RUN_KEYS)}: replication i is paired across scenarios): set them "
+                              f"for all (--set {rest}) or scope them to the baseline ({base_ref}:{key}=...)")

@@ -254,7 +254,7 @@ def run_ensemble(
                 return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
                                    on_start, on_result, on_note, config_text, side_tasks)
         except RunInterrupted as exc:
-            if (folder / storage.MANIFEST).is_file() and storage.read_manifest(folder).get("status") != "complete":
+            if (folder / storage.MANIFEST).is_file() and not exc.complete:
                 exc.hint = resume_hint(spec, folder)
             raise
 
@@ -365,7 +365,9 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
                 side_results.append(f.result())
             except Exception as exc:  # noqa: BLE001 - a side task's failure is reported, not fatal
                 side_results.append(exc)
-    except BaseException:
+        with stop.deferred():  # the final manifest is written whole before a signal is obeyed
+            storage.write_manifest(folder, manifest)
+    except BaseException as exc:
         # a stop signal after the last replication: every replication is on disk; the tables
         # are either all written (the folder is complete) or not trusted (--resume rebuilds them)
         with contextlib.suppress(BaseException):
@@ -373,8 +375,9 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
                 manifest["status"] = "interrupted"
                 manifest["resume_hint"] = resume_hint(spec, folder)
             storage.write_manifest(folder, manifest)
+        if isinstance(exc, RunInterrupted):
+            exc.complete = tables_written
         raise
-    storage.write_manifest(folder, manifest)
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
                            failed=failed, timeseries=ts, side_results=side_results if side_tasks else None)
 

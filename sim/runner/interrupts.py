@@ -21,13 +21,16 @@ class RunInterrupted(KeyboardInterrupt):
 
     Attributes:
         signum: The signal number.
-        hint: The command that continues the run ("" if nothing was written yet).
+        hint: The command that continues the run ("" if nothing was written yet, or the run
+            is complete).
+        complete: The signal came after this run had written every replication and table.
     """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = int(signum)
         self.hint = ""
+        self.complete = False
 
     @property
     def exit_code(self) -> int:

@@ -67,8 +67,9 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     finish = f"finish it with: asylumsim {manifest.get('kind', 'run')} --resume --out {folder}"
     if not path.is_file():
         raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); {finish}")
-    if manifest.get("status") in ("running", "interrupted"):
-        raise ResultsError(f"{folder}: its last run is {manifest['status']}, so its tables may be an earlier "
+    status = manifest.get("status")
+    if status not in ("complete", "failed"):  # failed: the tables of the replications that ran
+        raise ResultsError(f"{folder}: its last run is {status!r}, not complete, so its tables may be an earlier "
                            f"session's; {finish}")
     return manifest, storage.read_parquet(path)
 
@@ -99,8 +100,9 @@ def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, m
                            "(hand-edited?); rerun the scenarios to rebuild it")
     if ts.empty:
         raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
-    if not pd.api.types.is_numeric_dtype(ts["day"]):
-        raise ResultsError(f"{folder}: the table's 'day' column is not numeric (hand-edited?); "
+    day = ts["day"]
+    if not pd.api.types.is_integer_dtype(day) or pd.api.types.is_bool_dtype(day):
+        raise ResultsError(f"{folder}: the table's 'day' column is not whole numbers (hand-edited?); "
                            "rerun the scenarios to rebuild it")
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
     if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
