@@ -48,7 +48,6 @@ def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names
 
     from sim.config import load_scenario
     from sim.config.loader import apply_particle
-    from sim.config.posterior import load_posterior
     from sim.config.yaml_safe import one_line
     from sim.runner.spec import EnsembleSpec
 
@@ -58,8 +57,7 @@ def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names
             s = load_scenario(f, set_ or [])
             if s.uncertainty.posterior is not None:
                 # run's checks (every column taken by the scenario), then every particle run can draw
-                EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed)
-                post = load_posterior(s.uncertainty.posterior)
+                post = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed).posterior
                 for i in np.flatnonzero(post.weights > 0):
                     apply_particle(s, post, int(i))
             typer.echo(f"ok: {one_line(f)} ({one_line(s.name)}: {len(s.offers)} offers, {len(s.hosts)} hosts, {s.run.days} days)")

@@ -9,8 +9,6 @@ men today (served on the spot). Men who report (or are found) enter the training
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from sim.actors import Actors, flight_pull
@@ -21,7 +19,7 @@ from sim.mechanisms.mobilization import allocate, summoned_choices
 from sim.mechanisms.replacement import Arrival, stochastic_round
 from sim.mechanisms.sampling import draw_from_cells
 from sim.submodels.routes import Routes
-from sim.world import World
+from sim.world import Window, World
 
 TAG_WAVE, TAG_DOMESTIC, TAG_NONE = 0, 1, 2  # whose call-up a man was summoned under; TAG_NONE: never summoned
 
@@ -46,8 +44,7 @@ class Mobilization:
         self.tag = np.full(self.pool.n, TAG_NONE, dtype=np.int8)  # TAG_* of each man's last summons
         self.served = np.zeros(self.pool.n, dtype=bool)  # reported at least once
         self.expected_yield = 1.0 / sc.mobilization.summons_overshoot
-        self.report_hist: deque[tuple[int, int]] = deque(maxlen=14)  # (reported, answered) per day
-        self._report_sums = (0, 0)  # their sums, kept up to date
+        self.report_hist = Window(14, (2,))  # (reported, answered) per day, the last 14 days
         names = self.geo.source_names
         self.domestic = names.index("domestic_callup") if "domestic_callup" in names else None
         dom = [x for x in sc.kremlin.replacement.sources if x.name == "domestic_callup"]
@@ -57,15 +54,6 @@ class Mobilization:
         self._cells_today = np.zeros(self.pool.cell_stop.size)
         self._cell_size = np.maximum(self.pool.cell_stop - self.pool.cell_start, 1)  # men per cell (at least 1)
         self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
-
-    def _note_reports(self, reported: int, answered: int) -> None:
-        """Add a day to ``report_hist`` (the oldest drops out) and to its sums."""
-        rep, res = self._report_sums
-        if len(self.report_hist) == self.report_hist.maxlen:
-            old_rep, old_res = self.report_hist[0]
-            rep, res = rep - old_rep, res - old_res
-        self.report_hist.append((reported, answered))
-        self._report_sums = (rep + reported, res + answered)
 
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
         """Serve ``cells_n[c]`` summonses to men at home in each cell; return how many were served."""
@@ -95,7 +83,7 @@ class Mobilization:
         need_real = self.kremlin.owed_wave + sig.owed_domestic_real
         y = self.expected_yield
         if mob.adapt_overshoot and self.report_hist:
-            rep, res = self._report_sums
+            rep, res = self.report_hist.sum()
             if res > 0:
                 y = min(1.0, max(0.05, rep / res))
         summoned_real = float(self.ledger.stock[State.SUMMONED] * s)
@@ -135,7 +123,7 @@ class Mobilization:
             pool.set_state(hide, State.HIDING)
             self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
             self.routes.start_journey(men[ch == 3], day, State.SUMMONED)
-            self._note_reports(int(np.count_nonzero(ch == 1)), int(np.count_nonzero(ch)))
+            self.report_hist.append((np.count_nonzero(ch == 1), np.count_nonzero(ch)))
         hiding = pool.in_state(State.HIDING)
         if hiding.size:
             found = hiding[rng.random(hiding.size) < mob.hiding_catch_rate]
