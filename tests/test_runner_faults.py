@@ -539,3 +539,61 @@ def test_a_stop_after_the_last_replication_leaves_an_honest_manifest(tmp_path, m
     else:
         assert m["status"] == "complete"
     assert (tmp_path / "m" / "timeseries.parquet").is_file()
+
+
+@pytest.mark.parametrize("stage", ["start", "replication", "tables"])
+def test_a_full_disk_stops_the_run_with_one_line_and_resume_finishes(tmp_path, monkeypatch, stage):
+    # ENOSPC while a replication's file or the tables are written: one error line with the
+    # cause and the resume command (no traceback), the manifest says interrupted with the
+    # error, --resume finishes (rebuilding the tables) and clears the error
+    import errno
+
+    import sim.runner.ensemble as ens
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    write = storage.atomic_write_bytes
+
+    def full_for_replications(path, data):
+        return full() if "replications" in str(path) else write(path, data)
+
+    if stage == "tables":
+        monkeypatch.setattr(ens, "write_tables", full)
+    else:
+        monkeypatch.setattr(storage, "atomic_write_bytes", full if stage == "start" else full_for_replications)
+    out = tmp_path / "m"
+    args = ["run", "baseline", "--days", "3", "--scale", "2000", "-n", "1", "--executor", "inline", "--no-plots",
+            "--no-parameter-uncertainty", "--out", out]
+    res = invoke(args)
+    assert res.exit_code == 1 and "Traceback" not in res.stdout + res.stderr, res.stderr
+    last = res.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert last.startswith("error: ") and str(out) in last and "No space left on device" in last
+    if stage == "start":  # nothing to resume
+        return
+    assert "--resume" in last
+    m = _manifest(out)
+    assert m["status"] == "interrupted" and "ENOSPC" not in m["error"] and "No space left" in m["error"]
+    assert [e["status"] for e in m["runs"]] == (["ok"] if stage == "tables" else ["pending"])
+    monkeypatch.undo()
+    _ok(invoke(["run", "--resume", "--out", out, "--no-plots"]))
+    m = _manifest(out)
+    assert m["status"] == "complete" and "error" not in m and (out / "timeseries.parquet").is_file()
+
+
+def test_a_stop_while_the_results_are_printed_says_the_folder_is_complete(tmp_path, monkeypatch):
+    # the run has finished; a SIGTERM while the CLI prints its summary ends with a message
+    # (not silently) and exit 143, and the folder stays complete
+    import sim.analysis.headline as headline
+
+    def signalled(*a, **k):
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(headline, "print_run_summary", signalled)
+    out = tmp_path / "m"
+    res = invoke(["run", "baseline", "--days", "3", "--scale", "2000", "-n", "1", "--executor", "inline",
+                  "--no-plots", "--no-parameter-uncertainty", "--out", out])
+    assert res.exit_code == 143, res.output
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted (SIGTERM)") and f"{out} is complete" in last, res.stderr
+    assert _manifest(out)["status"] == "complete"

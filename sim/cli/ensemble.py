@@ -22,6 +22,8 @@ from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ConfigError, ResultsError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from sim.config import Scenario
@@ -67,15 +69,17 @@ def _overrides(set_: list[str] | None, scale: int | None, days: int | None, seed
 
 
 def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: ExecutorChoice, workers: int | None,
-             scheduler: str | None, plots: bool, label: str) -> EnsembleOutcome:
-    """Resolve the folder (resuming if asked), run, plot, and report; exits 1 on failure.
+             scheduler: str | None, plots: bool, label: str,
+             show: Callable[[EnsembleOutcome], None] | None = None) -> EnsembleOutcome:
+    """Resolve the folder (resuming if asked), run, plot, report and ``show`` the results; exits 1 on failure.
 
     A stop signal (SIGINT, SIGTERM, SIGHUP) ends with one line naming the folder and the
-    resume command, and exit code 128 + signal (130, 143, 129).
+    resume command (or, once the run has finished, saying the folder is complete), and exit
+    code 128 + signal (130, 143, 129).
     """
     from sim.runner import storage
     from sim.runner.ensemble import run_ensemble
-    from sim.runner.interrupts import RunInterrupted
+    from sim.runner.interrupts import RunInterrupted, StopSignals
 
     if scheduler and executor is not ExecutorChoice.dask:
         raise ResultsError("--scheduler needs --executor dask")
@@ -88,6 +92,16 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
                                    side_tasks=figure_tasks if plots else None)
             if plots and outcome.timeseries is not None and not figures_drawn(outcome):
                 bar.stage("drawing figures")
+        try:
+            with StopSignals():  # a signal while the figures and summary are printed: say the folder is complete
+                if plots and outcome.timeseries is not None and not record_figures(outcome):
+                    _draw(outcome.folder, outcome.manifest, outcome.timeseries)  # the workers could not: here
+                _report(outcome, time.perf_counter() - t0)
+                if show is not None:
+                    show(outcome)
+        except RunInterrupted as exc:
+            exc.complete, exc.hint = True, ""
+            raise
     except RunInterrupted as exc:
         where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
                  else f" after every replication and table was written: {folder} is complete "
@@ -98,9 +112,8 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     except KeyboardInterrupt:
         typer.echo(f"interrupted; continue with: asylumsim {spec.kind} --resume --out {folder}", err=True)
         raise typer.Exit(130) from None
-    if plots and outcome.timeseries is not None and not record_figures(outcome):
-        _draw(outcome.folder, outcome.manifest, outcome.timeseries)  # the workers could not: here, serially
-    _report(outcome, time.perf_counter() - t0)
+    except OSError as exc:  # before the run started (its own errors carry the resume command)
+        fail(ResultsError(f"{folder}: cannot write ({exc.strerror or exc})"))
     return outcome
 
 
@@ -212,7 +225,7 @@ def run_cmd(
         spec = stored or requested
         assert spec is not None
         from sim.analysis.headline import print_run_summary
-        print_run_summary(_execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name))
+        _execute(spec, out, resume, executor, workers, scheduler, plots, spec.scenarios[0].name, print_run_summary)
     except AsylumsimError as exc:
         fail(exc)
 
@@ -271,9 +284,12 @@ def compare_cmd(
         spec = stored or requested
         assert spec is not None
         label = "compare-" + "-".join(spec.names)[:60]
-        outcome = _execute(spec, out, resume, executor, workers, scheduler, plots, label)
-        if outcome.timeseries is not None:
-            print_headline(outcome.folder)
+
+        def show(outcome: EnsembleOutcome) -> None:
+            if outcome.timeseries is not None:
+                print_headline(outcome.folder)
+
+        _execute(spec, out, resume, executor, workers, scheduler, plots, label, show)
     except AsylumsimError as exc:
         fail(exc)
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from sim import provenance
 from sim.errors import ResultsError
 from sim.runner import claim, storage
-from sim.runner.interrupts import RunInterrupted, StopSignals
+from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
 from sim.runner.seeds import replication_seed
 from sim.runner.spec import EnsembleSpec, check_memory, reconcile_resume, with_replications
@@ -324,17 +324,20 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
         on_start(len(todo), len(done))
     try:
         run_jobs(todo, ex, record)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(BaseException):
             session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
             manifest["status"] = "interrupted"
             manifest["resume_hint"] = resume_hint(spec, folder)
+            note_os_error(manifest, exc)
             storage.write_manifest(folder, manifest)
+        raise_os_error(exc, folder, resume_hint(spec, folder), "the replications finished so far are saved")
         raise
 
     session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
     failed = [e for e in manifest["runs"] if e["status"] != "ok"]
     manifest["status"] = "complete" if not failed else "failed"
+    manifest.pop("error", None)  # an earlier session's stop by a disk error
     if failed:
         manifest["resume_hint"] = resume_hint(spec, folder)
     manifest["timings"] = {
@@ -374,9 +377,12 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
             if not tables_written:
                 manifest["status"] = "interrupted"
                 manifest["resume_hint"] = resume_hint(spec, folder)
+                note_os_error(manifest, exc)
             storage.write_manifest(folder, manifest)
         if isinstance(exc, RunInterrupted):
             exc.complete = tables_written
+        if not tables_written:
+            raise_os_error(exc, folder, resume_hint(spec, folder), "every replication is saved and --resume rebuilds the tables")
         raise
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
                            failed=failed, timeseries=ts, side_results=side_results if side_tasks else None)

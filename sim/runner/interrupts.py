@@ -2,7 +2,8 @@
 
 Queued work is cancelled, workers are killed, every replication already written is kept
 (:meth:`StopSignals.deferred` holds the signal until a file and its manifest entry are both
-written), and the caller ends with exit code 128 + signal.
+written), and the caller ends with exit code 128 + signal. An operating-system error while
+writing (a full disk) stops a run the same way, as one :class:`~sim.errors.ResultsError` line.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from sim.errors import ResultsError
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -81,3 +85,33 @@ class StopSignals:
         if self._deferring == 0 and self.received is not None and not self._raised:
             self._raised = True
             raise RunInterrupted(self.received)
+
+
+def note_os_error(manifest: dict, exc: BaseException) -> None:
+    """Record in a run's manifest (key ``error``) the operating-system error that stopped it, if one did."""
+    if isinstance(exc, OSError):
+        manifest["error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        manifest.pop("error", None)
+
+
+def raise_os_error(exc: BaseException, folder: Path, hint: str, saved: str) -> None:
+    """Turn an operating-system error while a run writes into one :class:`ResultsError` line.
+
+    A full disk or a folder made read-only stops a run like a signal (the manifest says
+    ``interrupted`` and ``--resume`` continues it); the user gets the cause and the
+    resume command instead of a traceback.
+
+    Args:
+        exc: The exception that stopped the run (anything but an :class:`OSError` is left alone).
+        folder: The results folder.
+        hint: The resume command.
+        saved: What is safe on disk, in words.
+
+    Raises:
+        ResultsError: ``exc`` is an :class:`OSError`.
+    """
+    if isinstance(exc, OSError):
+        why = exc.strerror or str(exc)
+        raise ResultsError(f"{folder}: stopped by an operating-system error ({why}); {saved}: "
+                           f"fix the cause and continue with: {hint}") from exc
