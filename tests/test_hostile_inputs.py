@@ -389,3 +389,20 @@ def test_python_dash_m_has_the_same_commands_as_the_console_script(tmp_path):
     r = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--help"], cwd=tmp_path, env=_env(),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_help_is_never_cut_at_80_columns():
+    # rich's option table cut long option names and values with "…" (--no-parameter-un…);
+    # the plain help wraps them instead
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    commands = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert len(commands) >= 8
+    for name in [None, *commands]:
+        args = [name, "--help"] if name else ["--help"]
+        r = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+        assert r.exit_code == 0, (name, r.output)
+        assert "…" not in r.output and "--" in r.output, (name, r.output)
+        assert max(len(line) for line in r.output.splitlines()) <= 80, name

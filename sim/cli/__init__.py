@@ -35,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's option table cut long option names and values with "…" at 80 columns
     help="Simulate asylum offers to Russian draftees and soldiers; compare front-line manpower across scenarios.",
 )
 
