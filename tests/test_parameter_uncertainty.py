@@ -252,6 +252,10 @@ def test_validate_checks_every_particle_as_run_would(tmp_path: Path) -> None:
     _posterior(tmp_path / "ok.parquet", {"front.kia_rate": [0.001, 0.002]}, [0.5, 0.5])
     r = invoke(["validate", _scenario(tmp_path, "fine", "ok.parquet")])
     assert r.exit_code == 0 and r.stdout.startswith("ok: ")
+    # repeated particles are checked once (each distinct row): a bad one is still found
+    _posterior(tmp_path / "rep.parquet", {"front.kia_rate": [0.001, 0.001, 0.002, 2.0, 0.001, 0.002]}, [1 / 6] * 6)
+    r = invoke(["validate", _scenario(tmp_path, "rep", "rep.parquet")])
+    assert r.exit_code == 1 and "column front.kia_rate: particle 3 in scenario 'rep'" in r.stderr, r.stderr
     # a particle run can never draw (weight 0) is not held against the file
     _posterior(tmp_path / "w0.parquet", {"front.kia_rate": [0.001, 2.0]}, [1.0, 0.0])
     assert invoke(["validate", _scenario(tmp_path, "w0", "w0.parquet")]).exit_code == 0
