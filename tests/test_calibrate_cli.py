@@ -26,17 +26,23 @@ def test_calibrate_command_runs_resumes_and_refuses_to_overwrite(tmp_path):
     res = invoke([*tiny, "--populations", "2"])
     assert res.exit_code == 1
     assert res.output.strip().splitlines()[-1].startswith("error: ") and "--resume" in res.output
+    res = invoke([*tiny, "--populations", "2", "--resume", "--distance", "scaled"])
+    assert res.exit_code == 1 and "--distance" in res.output.strip().splitlines()[-1], res.output
     res = invoke([*tiny, "--populations", "2", "--resume"])
     assert res.exit_code == 0, res.output
     assert "population 2/2:" in res.output
     man = json.loads((out / "manifest.json").read_text())
     assert man["populations"] == 2 and [p["path"] for p in man["priors"]] == [p.path for p in A.DEFAULT_PRIORS]
-    assert man["kernel"] == "beaumont" and man["target_set"] == "defection"
+    assert man["kernel"] == "beaumont" and man["target_set"] == "defection" and man["distance_kind"] == "ard"
+    assert set(man["series_weights"].values()) == {1.0}
     eps = man["epsilon"]["values"]
     assert eps[1] < eps[0], eps  # each population's tolerance is a quantile of the previous one's distances
 
 
-def test_calibrate_command_rejects_an_unknown_kernel_before_writing(tmp_path):
+def test_calibrate_command_rejects_an_unknown_kernel_or_distance_before_writing(tmp_path):
+    res = invoke(["calibrate", "history_2022", "--distance", "euclid", "--out", tmp_path / "d"])
+    assert res.exit_code == 1 and not (tmp_path / "d").exists()
+    assert res.output.strip().splitlines()[-1].startswith("error: ") and "distance" in res.output
     res = invoke(["calibrate", "history_2022", "--kernel", "gaussian", "--out", tmp_path / "k"])
     assert res.exit_code == 1
     assert res.output.strip().splitlines()[-1].startswith("error: ") and "kernel" in res.output

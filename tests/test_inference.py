@@ -168,6 +168,28 @@ def test_naive_baselines_and_report():
     assert not ts.report(nv)["beats_naive"].any()
 
 
+def test_scaled_distance_measures_each_series_in_units_of_its_naive_baseline():
+    ts = _synthetic()
+    pts = pd.concat([ts.points, pd.DataFrame({"quantity": ["one"], "day": [3], "value": [5.0], "bound": ["approx"]})],
+                    ignore_index=True)
+    ts = tg.TargetSet.from_frame(pts, {**ts.quantities, "one": tg.Quantity("x", "level", naive="mean")})
+    scaled = ts.scaled_by_naive()
+    naive = ts.report(ts.values)["ARD_naive"]
+    factors = {q: scaled.quantities[q].weight / ts.quantities[q].weight for q in ("cum", "floor", "rate", "one")}
+    for q in ("cum", "floor", "rate"):
+        assert factors[q] == pytest.approx(1 / naive[q])
+    # no baseline: weighted as a typical series (the median factor of the others)
+    assert factors["one"] == pytest.approx(np.median([1 / naive[q] for q in ("cum", "floor", "rate")]))
+    # the naive baseline itself scores 1 on every series it defines (the 'one' point made exact)
+    m = ts.naive_values()
+    m[-1] = 5.0
+    ard = scaled.series_ard(m)
+    w = np.array([scaled.quantities[q].weight for q in ard.index])
+    assert (w * ard.to_numpy())[:3] == pytest.approx(np.ones(3))
+    # the unscaled distance is untouched
+    assert ts.distance(m) == pytest.approx(ard[["cum", "floor", "rate"]].sum() / 4)
+
+
 def test_single_point_series_without_reference_has_no_baseline():
     pts = pd.DataFrame({"quantity": ["one"], "day": [3], "value": [5.0]})
     ts = tg.TargetSet.from_frame(pts, {"one": tg.Quantity("x", "level", naive="mean")})

@@ -37,6 +37,9 @@ TargetsOpt = Annotated[str, typer.Option(
 Kernel = Annotated[str, typer.Option(
     "--kernel", help="Perturbation kernel: 'beaumont' (twice the previous population's covariance, Beaumont et al. "
                      "2009) or 'silverman' (pyabc's default).")]
+DistanceOpt = Annotated[str, typer.Option(
+    "--distance", help="'ard' (the mean of the series' ARDs) or 'scaled' (each series' ARD divided by its naive "
+                       "baseline's, as MASE scales errors: the series the naive baseline fits closely count more).")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
 
 
@@ -52,6 +55,7 @@ def calibrate_cmd(
     seed: Seed = 2022,
     targets: TargetsOpt = "defection",
     kernel: Kernel = "beaumont",
+    distance: DistanceOpt = "ard",
     set_: SetOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
@@ -69,7 +73,8 @@ def calibrate_cmd(
     try:
         post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
                          particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel, echo=typer.echo)
+                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel, distance=distance,
+                         echo=typer.echo)
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:

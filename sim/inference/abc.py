@@ -52,6 +52,7 @@ import pandas as pd
 
 from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
     DB_NAME,
+    DISTANCES,
     MANIFEST_NAME,
     POSTERIOR_NAME,
     _sha256,
@@ -208,7 +209,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
               *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
               initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
               data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), target_set: str | None = None,
-              kernel: str = "beaumont", echo=print) -> Path:
+              kernel: str = "beaumont", distance: str = "ard", echo=print) -> Path:
     """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
 
     Args:
@@ -233,6 +234,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         data_files: Data files recorded (with SHA-256) in the manifest.
         target_set: Name of the target set (``--targets``), recorded in the manifest.
         kernel: Perturbation kernel (:func:`transition`), recorded in the manifest.
+        distance: ``ard`` (each series' ARD counts once) or ``scaled`` (each series' ARD in
+            units of its naive baseline's, :meth:`TargetSet.scaled_by_naive`), recorded in the manifest.
         echo: Where the one-line progress per population goes.
 
     Returns:
@@ -248,6 +251,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     if populations < 1 or particles < 2:
         raise ValueError("need populations >= 1 and particles >= 2")
     transition(kernel)  # an unknown kernel fails before anything is written
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
     db = f"sqlite:///{db_path}"
@@ -264,6 +269,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     _quiet_pyabc()
     sim = ScenarioSimulator(scenario_ref, list(priors), targets, scale, days, tuple(base_overrides))
     ts = prepare_targets(sim, targets)
+    if distance == "scaled":
+        ts = ts.scaled_by_naive()
     sim.targets = ts
     prior = pyabc.Distribution(**{p.key: p.rv() for p in priors})
     # on resume the tolerance continues from the last stored population's distances: pyabc
@@ -274,16 +281,20 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     manifest_path = out_dir / MANIFEST_NAME
     previous_wall = 0.0
     if resume:
-        history = abc.load(db, 1)
         if manifest_path.exists():
-            previous_wall = float(json.loads(manifest_path.read_text()).get("wall_time_s", 0.0))
+            stored = json.loads(manifest_path.read_text())
+            if stored.get("distance_kind", "ard") != distance:
+                raise ValueError(f"--distance: the run in {out_dir} uses {stored.get('distance_kind', 'ard')!r}; "
+                                 f"resume it with the same distance")
+            previous_wall = float(stored.get("wall_time_s", 0.0))
+        history = abc.load(db, 1)
     else:
         history = abc.new(db, {"x": ts.values})
     start = time.perf_counter()
     meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
             "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
-            "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel}
+            "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel, "distance": distance}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)

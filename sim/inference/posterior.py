@@ -32,6 +32,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+#: The calibration distances (``asylumsim calibrate --distance``), as the manifest describes them.
+DISTANCES = {
+    "ard": "weighted mean over series of the averaged relative difference (weights 1: each series once); "
+           "lower bounds one-sided (sim.inference.targets.TargetSet.distance)",
+    "scaled": "weighted mean over series of the averaged relative difference, each series weighted by 1 / its naive "
+              "baseline's ARD (MASE-like scaling, Hyndman & Koehler 2006; TargetSet.scaled_by_naive); lower bounds "
+              "one-sided (sim.inference.targets.TargetSet.distance)",
+}
+
+
 def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
     """The last population as a frame: one row per particle, columns = paths + ``weight``."""
     df, w = history.get_distribution(m=0, t=history.max_t)
@@ -73,8 +83,9 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "target_set": meta.get("target_set"),
         "target_points": ts.keys,
         "priors": [asdict(p) for p in priors],
-        "distance": "weighted mean over series of the averaged relative difference; lower bounds one-sided "
-                    "(sim.inference.targets.TargetSet.distance)",
+        "distance": DISTANCES[meta.get("distance", "ard")],
+        "distance_kind": meta.get("distance", "ard"),
+        "series_weights": {q: ts.quantities[q].weight for q in dict.fromkeys(ts.points["quantity"])},
         "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": meta["alpha"], "initial": str(meta["initial_epsilon"]),
                     "minimum": meta["min_epsilon"],
                     "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},

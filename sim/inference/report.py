@@ -243,6 +243,8 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     cmd = (f"asylumsim calibrate {m['scenario']} --populations {m['populations']} --particles {m['particles']} "
            f"--scale {m['scale']} --days {m['days']} --workers {m['workers']} --seed {m['seed']}")
     cmd += " --targets " + target_set_name(m) + f" --kernel {m.get('kernel', 'silverman')}"
+    if m.get("distance_kind", "ard") != "ard":
+        cmd += f" --distance {m['distance_kind']}"
     cmd += "".join(f" --set {o}" for o in m["base_overrides"])
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
@@ -277,8 +279,14 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         "**Summary statistics and distance.** The model's value at every target point (levels, one-day differences, "
         "window differences per month, shares) from one replication per particle. Per point the relative difference "
         "|m - d| / |d|; a lower bound is an inequality and costs max(0, d - m) / |d|. Per series the ARD is the mean "
-        "over its points; the distance is the mean of the series' ARDs (each series counts once, whatever its number "
-        "of points).",
+        "over its points; " + (
+            "the distance is the weighted mean of the series' ARDs, each series weighted by 1 / its naive baseline's "
+            "ARD (so each series' error counts in units of the naive baseline's, as the mean absolute scaled error "
+            "scales a forecast's errors, Hyndman & Koehler 2006; a series without a baseline counts as a typical "
+            "series: the median weight): `--distance scaled`, weights "
+            + ", ".join(f"{q} {w:.3g}" for q, w in m.get("series_weights", {}).items()) + "."
+            if m.get("distance_kind") == "scaled" else
+            "the distance is the mean of the series' ARDs (each series counts once, whatever its number of points)."),
         "",
         f"**Priors.** Independent; `loguniform` is uniform in log10. Sampler: {m['sampler']}; perturbation: "
         + ("a multivariate normal with twice the previous population's weighted covariance (Beaumont et al. 2009)"

@@ -309,6 +309,28 @@ class TargetSet:
             raise ValueError("all series weights are 0")
         return float((w * ard.to_numpy()).sum() / w.sum())
 
+    def scaled_by_naive(self) -> TargetSet:
+        """A copy whose series weights are divided by the naive baseline's ARD (``--distance scaled``).
+
+        The distance is then the weighted mean of ARD / ARD_naive per series: each series'
+        error in units of its naive baseline's error, as the mean absolute scaled error
+        scales a forecast's errors by a naive forecast's (MASE; Hyndman & Koehler 2006,
+        "Another look at measures of forecast accuracy", Int. J. Forecasting 22: 679-688).
+        A series the naive baseline already fits closely (the call-up, ARD 0.08) then
+        counts as much as one it misses by a factor of four (surrenders, 4.5), and 1 means
+        "as good as the naive baseline" on every series. A series without a baseline (one
+        point, no outside reference) or whose baseline is exact counts as a typical series:
+        its weight is multiplied by the median of the other series' factors.
+        """
+        naive = self.report(self.values)["ARD_naive"]
+        ok = naive[np.isfinite(naive) & (naive > 0)]
+        typical = float(np.median(1.0 / ok.to_numpy(float))) if len(ok) else 1.0
+        quantities = dict(self.quantities)
+        for q in naive.index:
+            factor = 1.0 / float(naive[q]) if q in ok.index else typical
+            quantities = with_quantity(quantities, str(q), weight=self.quantities[str(q)].weight * factor)
+        return TargetSet(self.points, quantities)
+
     def naive_values(self) -> np.ndarray:
         """The naive baseline's value at every point (NaN for ``none``), shape (n_points,)."""
         out = np.full(len(self.points), np.nan)
