@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
-from helpers_runner import invoke
+import pytest
+from helpers_runner import cli_env, invoke
 
 from sim.inference import abc as A
 from sim.inference import report
@@ -108,3 +116,37 @@ def test_calibrate_resume_without_database_creates_nothing(tmp_path):
     res = invoke(["calibrate", "history_2022", "--resume", "--out", tmp_path / "none"])
     assert res.exit_code == 1
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_ends_a_calibration_in_one_line_and_resume_continues(tmp_path, sig):
+    # Ctrl-C (SIGINT to the whole process group, workers included) or SIGTERM after the
+    # first population: one line naming what is kept and the command that continues, exit
+    # 128 + signal, no worker tracebacks, no process left; the resume finishes the run
+    out = tmp_path / "cal"
+    args = [str(Path(sys.executable).with_name("asylumsim")), "calibrate", "history_2022", "--particles", "6",
+            "--populations", "4", "--scale", "2000", "--days", "40", "--workers", "2", "--seed", "3", "--out", str(out)]
+    proc = subprocess.Popen(args, env=cli_env(), start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (out / "manifest.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, stdout + stderr
+    assert "Traceback" not in stdout + stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"interrupted ({signal.Signals(sig).name}): {out} keeps the"), stderr
+    assert lines[0].endswith("--resume") and "--populations 4" in lines[0]
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no worker left in the group
+    man = json.loads((out / "manifest.json").read_text())
+    assert 1 <= man["populations"] < 4
+    command = shlex.split(lines[0].split("continue with: ", 1)[1])
+    assert command[0] == "asylumsim"
+    resumed = subprocess.run([args[0], *command[1:]], env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "manifest.json").read_text())["populations"] == 4

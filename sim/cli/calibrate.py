@@ -16,8 +16,9 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.common import SetOpt, fail
+from sim.cli.common import SetOpt, fail, signal_name
 from sim.errors import AsylumsimError
+from sim.runner.interrupts import RunInterrupted, StopSignals
 
 
 class CalibrationError(AsylumsimError):
@@ -71,10 +72,14 @@ def calibrate_cmd(
     typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
                f"{workers} worker(s), into {folder}")
     try:
-        post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
-                         particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                         base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel, distance=distance,
-                         echo=typer.echo)
+        with StopSignals() as stop:
+            post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
+                             particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
+                             base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel,
+                             distance=distance, echo=typer.echo, guard=stop.deferred)
+    except RunInterrupted as exc:
+        typer.echo(f"interrupted ({signal_name(exc.signum)}): {_kept(folder)}", err=True)
+        raise typer.Exit(exc.exit_code) from None
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:
@@ -82,3 +87,20 @@ def calibrate_cmd(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         fail(CalibrationError(str(exc)))
     typer.echo(f"posterior: {post}")
+
+
+def _kept(folder: Path) -> str:
+    """What an interrupted calibration left in ``folder``, and the command that continues it."""
+    import json
+    import shlex
+    import sys
+
+    from sim.inference.posterior import MANIFEST_NAME
+
+    try:
+        done = int(json.loads((folder / MANIFEST_NAME).read_text())["populations"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no population was finished; nothing to continue in {folder}"
+    args = [a for a in sys.argv[1:] if a != "--resume"]
+    return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); continue with: "
+            f"asylumsim {' '.join(shlex.quote(a) for a in args)} --resume")

@@ -32,3 +32,13 @@ def fail(exc: AsylumsimError) -> NoReturn:
 
     typer.echo(f"error: {one_line(str(exc))}", err=True)
     raise typer.Exit(1)
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15, etc."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli.common import SetOpt, fail
+from sim.cli.common import SetOpt, fail, signal_name
 from sim.cli.figures import figure_tasks, figures_drawn, record_figures
 from sim.cli.headline import print_headline
 from sim.cli.progress import RunProgress
@@ -115,16 +115,6 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     except OSError as exc:  # before the run started (its own errors carry the resume command)
         fail(ResultsError(f"{folder}: cannot write ({exc.strerror or exc})"))
     return outcome
-
-
-def signal_name(signum: int) -> str:
-    """``SIGTERM`` for 15, etc."""
-    import signal
-
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
 
 
 def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:

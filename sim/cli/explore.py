@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.common import SetOpt, fail
+from sim.cli.common import SetOpt, fail, signal_name
 from sim.cli.ensemble import (
     ExecutorChoice,
     ExecutorOpt,
@@ -24,7 +24,6 @@ from sim.cli.ensemble import (
     Resume,
     Scheduler,
     Workers,
-    signal_name,
 )
 from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ResourceError, ResultsError

@@ -39,11 +39,14 @@ populations leaves the posterior of the last completed one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
+import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +70,24 @@ from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
 
 def _overrides(priors: Sequence[Prior], par: dict) -> list[str]:
     return [f"{p.path}={p.value(par[p.key])!r}" for p in priors]
+
+
+_MAIN_PID = os.getpid()
+_QUIETED: set[int] = set()
+
+
+def _quiet_worker_signals() -> None:
+    """In a sampler's worker process (forked from the calibrating one): ignore SIGINT and die
+    silently on SIGTERM/SIGHUP, so a Ctrl-C reaches the parent alone, which stops (one line,
+    :mod:`sim.cli.calibrate`) and whose exit ends its daemonic workers; no worker tracebacks."""
+    pid = os.getpid()
+    if pid == _MAIN_PID or pid in _QUIETED:
+        return
+    _QUIETED.add(pid)
+    with contextlib.suppress(ValueError, AttributeError):  # not the main thread / no such signal
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for name in ("SIGTERM", "SIGHUP"):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 @dataclass
@@ -107,6 +128,7 @@ class ScenarioSimulator:
         return self.targets.model_values(table)
 
     def __call__(self, par: dict) -> dict:
+        _quiet_worker_signals()
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc samplers own and reseed the global generator)
         values = {p.path: p.value(par[p.key]) for p in self.priors}
         return {"x": self.simulate(values, seed)}
@@ -209,7 +231,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
               *, scale: int = 500, days: int | None = None, base_overrides: Sequence[str] = (), alpha: float = 0.5,
               initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
               data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), target_set: str | None = None,
-              kernel: str = "beaumont", distance: str = "ard", echo=print) -> Path:
+              kernel: str = "beaumont", distance: str = "ard", echo=print,
+              guard: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Path:
     """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
 
     Args:
@@ -237,6 +260,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         distance: ``ard`` (each series' ARD counts once) or ``scaled`` (each series' ARD in
             units of its naive baseline's, :meth:`TargetSet.scaled_by_naive`), recorded in the manifest.
         echo: Where the one-line progress per population goes.
+        guard: Context manager around each write of the outputs (the CLI's stop signals
+            wait for it, so a stop never leaves a half-written posterior or manifest).
 
     Returns:
         Path of ``posterior.parquet``.
@@ -307,13 +332,15 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         pops = history.get_all_populations()
         row = pops[pops["t"] == history.max_t].iloc[0]
         # outputs after every population: a run stopped between populations leaves a consistent posterior
-        write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
+        with guard():
+            write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
         echo(f"population {int(row['t']) + 1}/{populations}: epsilon {row['epsilon']:.4g}, "
              f"{int(row['samples'])} simulations, acceptance {int(row['particles']) / max(int(row['samples']), 1):.1%}, "
              f"{time.perf_counter() - t0:.1f} s")
         if history.max_t < t or row["epsilon"] <= min_epsilon:
             break
-    return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
+    with guard():
+        return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
 
 
 def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,
