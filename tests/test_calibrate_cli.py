@@ -150,3 +150,33 @@ def test_a_stop_signal_ends_a_calibration_in_one_line_and_resume_continues(tmp_p
     resumed = subprocess.run([args[0], *command[1:]], env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((out / "manifest.json").read_text())["populations"] == 4
+
+
+def test_collapsed_weights_stop_the_calibration_with_the_reason(tmp_path, monkeypatch):
+    # pyabc cannot fit the next population's kernel to a population whose importance
+    # weights collapsed (its covariance is NaN): the error says so, with the effective
+    # sample size and the fix, and the last population's outputs are kept
+    import pyabc
+
+    from sim.inference.posterior import effective_sample_size
+
+    assert effective_sample_size(np.ones(4)) == 4.0
+    assert effective_sample_size(np.array([1.0, 0.0, 0.0])) == 1.0
+    run, calls = pyabc.ABCSMC.run, []
+
+    def failing_second(self, *a, **k):
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("array must not contain infs or NaNs")
+        return run(self, *a, **k)
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run", failing_second)
+    out = tmp_path / "cal"
+    res = invoke(["calibrate", "history_2022", "--particles", "3", "--populations", "3", "--scale", "2000",
+                  "--days", "40", "--out", out, "--seed", "1"])
+    assert res.exit_code == 1
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: population 2 could not start") and "effective sample size" in last
+    assert "--particles" in last, last
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["populations"] == 1 and 1.0 <= man["effective_sample_size"] <= 3.0

@@ -59,6 +59,7 @@ from sim.inference.posterior import (  # re-exported (__all__): the calibration'
     MANIFEST_NAME,
     POSTERIOR_NAME,
     _sha256,
+    effective_sample_size,
     load_posterior,
     posterior_frame,
     weighted_quantile,
@@ -328,7 +329,16 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             # for every later population: set each one explicitly from the previous population
             abc.eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon=_next_epsilon(history, alpha), alpha=alpha)
         t0 = time.perf_counter()
-        history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
+        try:
+            history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=1)
+        except ValueError as exc:  # the kernel cannot be fitted to a population whose weights collapsed
+            if t == 0:
+                raise
+            ess = effective_sample_size(history.get_distribution(m=0, t=history.max_t)[1])
+            raise ValueError(
+                f"population {t + 1} could not start ({exc}): the importance weights of population {t} collapsed to an "
+                f"effective sample size of {ess:.1f} of {particles} particles; population {t}'s posterior is kept in "
+                f"{out_dir}, but it is a few particles, not a posterior: run again with more --particles") from exc
         pops = history.get_all_populations()
         row = pops[pops["t"] == history.max_t].iloc[0]
         # outputs after every population: a run stopped between populations leaves a consistent posterior
@@ -336,6 +346,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
         echo(f"population {int(row['t']) + 1}/{populations}: epsilon {row['epsilon']:.4g}, "
              f"{int(row['samples'])} simulations, acceptance {int(row['particles']) / max(int(row['samples']), 1):.1%}, "
+             f"effective sample size {effective_sample_size(history.get_distribution(m=0, t=history.max_t)[1]):.0f}, "
              f"{time.perf_counter() - t0:.1f} s")
         if history.max_t < t or row["epsilon"] <= min_epsilon:
             break

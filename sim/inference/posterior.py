@@ -50,6 +50,12 @@ def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
     return out
 
 
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2 (1 to len(w))."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum()) if len(w) and (w**2).sum() > 0 else 0.0
+
+
 def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     """Write ``posterior.parquet`` (the last population) and ``manifest.json`` of a run.
 
@@ -106,6 +112,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "dependencies": prov.get("dependencies"),
         "database": DB_NAME,
         "posterior": POSTERIOR_NAME,
+        "effective_sample_size": round(effective_sample_size(post["weight"].to_numpy(float)), 1),
     }
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
     return post_path

@@ -304,7 +304,9 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"shared with other jobs: {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation (to day "
         f"{m['days']}, at scale {m['scale']}).",
         "",
-        "**Posterior** (weighted median and 90% interval):",
+        "**Posterior** (weighted median and 90% interval" + (
+            f"; Kish's effective sample size of the last population's weights: {m['effective_sample_size']:.1f} of "
+            f"{m['particles']} particles" if "effective_sample_size" in m else "") + "):",
         "",
         _md(posterior_table(post, m).assign(parameter=lambda d: "`" + d["parameter"] + "`")),
         f"![posterior]({figures[1]})",
