@@ -82,8 +82,8 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors of the thirteen parameters the defection/desertion data can inform (issue 15):
-#: Ukraine's publicity and talk among the soldiers who know of it (awareness), the private preference mean (who considers), requests
+#: Priors of the twelve parameters the defection/desertion data can inform (issue 15):
+#: Ukraine's publicity (awareness), the private preference mean (who considers), requests
 #: from men called up (per man mobilized), the call-up's pace and training time (when they
 #: are mobilized and reach the front),
 #: the court delay (when caught men's cases reach a court), the request
@@ -97,9 +97,6 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
           "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
     Prior("defection.private_mean", "uniform", -6.0, 3.0,
           "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
-    Prior("defection.awareness_contagion", "uniform", 0.0, 0.1,
-          "assumption (default 0: off; Bass 1969's imitation term): 0.1 a day tells a half-aware front's "
-          "unaware men within about three weeks"),
     Prior("defection.callup_request_share", "loguniform", 0.001, 0.1,
           "assumption (default 0.015): csv 2,000 requests by day 13 for about 200,000 men mobilized; 0.1 = one call in ten"),
     Prior("mobilization.front_loading", "uniform", 0.0, 4.0,
