@@ -28,5 +28,12 @@ class ResultsError(AsylumsimError):
     """A results folder is missing, foreign, corrupt or cannot be written."""
 
 
+class WriteError(ResultsError):
+    """A file of a results folder could not be written (a full disk, a read-only folder, ...).
+
+    Its ``__cause__`` is the :class:`OSError`; a run stopped by it can be resumed.
+    """
+
+
 class ResourceError(AsylumsimError):
     """A run would need more memory or disk than the machine has."""

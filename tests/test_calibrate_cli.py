@@ -180,3 +180,28 @@ def test_collapsed_weights_stop_the_calibration_with_the_reason(tmp_path, monkey
     assert "--particles" in last, last
     man = json.loads((out / "manifest.json").read_text())
     assert man["populations"] == 1 and 1.0 <= man["effective_sample_size"] <= 3.0
+
+
+def test_a_resume_must_keep_the_runs_settings(tmp_path):
+    # a resume with another scale, number of days, particles, seed, target set, kernel or
+    # --set would stack populations of different designs under one manifest: refused, the
+    # folder untouched; asking for no more populations than it holds changes nothing
+    out = tmp_path / "cal"
+    tiny = ["calibrate", "history_2022", "--scale", "2000", "--days", "40", "--particles", "3", "--seed", "1",
+            "--out", out]
+    assert invoke([*tiny, "--populations", "1"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for option, value in [("--scale", "3000"), ("--days", "30"), ("--particles", "4"), ("--seed", "2"),
+                          ("--targets", "all"), ("--kernel", "silverman"), ("--set", "front.kia_rate=0.001")]:
+        changed = list(tiny)
+        if option in changed:
+            changed[changed.index(option) + 1] = value
+        else:
+            changed += [option, value]
+        res = invoke([*changed, "--populations", "2", "--resume"])
+        last = res.output.strip().splitlines()[-1]
+        assert res.exit_code == 1 and last.startswith(f"error: {option}: the run in"), (option, res.output)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, option
+    res = invoke([*tiny, "--populations", "1", "--resume"])
+    assert res.exit_code == 0 and "nothing to do" in res.output, res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

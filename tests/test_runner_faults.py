@@ -543,25 +543,21 @@ def test_a_stop_after_the_last_replication_leaves_an_honest_manifest(tmp_path, m
 
 @pytest.mark.parametrize("stage", ["start", "replication", "tables"])
 def test_a_full_disk_stops_the_run_with_one_line_and_resume_finishes(tmp_path, monkeypatch, stage):
-    # ENOSPC while a replication's file or the tables are written: one error line with the
-    # cause and the resume command (no traceback), the manifest says interrupted with the
-    # error, --resume finishes (rebuilding the tables) and clears the error
+    # ENOSPC from the file system (os.replace of the atomic write) before the run, while a
+    # replication's file is written, or while the tables are: one error line with the cause
+    # and the resume command (no traceback), the manifest says interrupted with the error,
+    # --resume finishes (rebuilding the tables) and clears the error
     import errno
 
-    import sim.runner.ensemble as ens
+    replace = os.replace
+    hit = {"start": "", "replication": "rep-000000", "tables": "timeseries.parquet"}[stage]
 
-    def full(*a, **k):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def full(src, dst, *a, **k):
+        if hit in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return replace(src, dst, *a, **k)
 
-    write = storage.atomic_write_bytes
-
-    def full_for_replications(path, data):
-        return full() if "replications" in str(path) else write(path, data)
-
-    if stage == "tables":
-        monkeypatch.setattr(ens, "write_tables", full)
-    else:
-        monkeypatch.setattr(storage, "atomic_write_bytes", full if stage == "start" else full_for_replications)
+    monkeypatch.setattr(storage.os, "replace", full)
     out = tmp_path / "m"
     args = ["run", "baseline", "--days", "3", "--scale", "2000", "-n", "1", "--executor", "inline", "--no-plots",
             "--no-parameter-uncertainty", "--out", out]

@@ -60,14 +60,16 @@ def calibrate_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
-    from sim.inference.abc import DEFAULT_PRIORS, calibrate
+    from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, calibrate, transition
     from sim.inference.targets import TargetSet
 
-    try:
+    try:  # settings checked before the first line is printed
         target_set, files = TargetSet.named(targets)
+        transition(kernel)
+        if distance not in DISTANCES:
+            raise ValueError(f"--distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
-
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
                f"{workers} worker(s), into {folder}")
@@ -95,12 +97,14 @@ def _kept(folder: Path) -> str:
     import shlex
     import sys
 
-    from sim.inference.posterior import MANIFEST_NAME
+    from sim.inference.posterior import DB_NAME, MANIFEST_NAME
 
+    command = "asylumsim " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
     try:
         done = int(json.loads((folder / MANIFEST_NAME).read_text())["populations"])
     except (OSError, ValueError, KeyError, TypeError):
+        if (folder / DB_NAME).is_file():
+            return f"no population was finished; {folder} holds the started database: continue with: {command}"
         return f"no population was finished; nothing to continue in {folder}"
-    args = [a for a in sys.argv[1:] if a != "--resume"]
-    return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); continue with: "
-            f"asylumsim {' '.join(shlex.quote(a) for a in args)} --resume")
+    return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); "
+            f"continue with: {command}")

@@ -43,16 +43,15 @@ import contextlib
 import json
 import logging
 import math
-import os
-import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.inference.guards import quiet_worker_signals, refuse_other_settings
 from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
     DB_NAME,
     DISTANCES,
@@ -71,24 +70,6 @@ from sim.inference.targets import CALIBRATION_CSV, DEFECTION_CSV, TargetSet
 
 def _overrides(priors: Sequence[Prior], par: dict) -> list[str]:
     return [f"{p.path}={p.value(par[p.key])!r}" for p in priors]
-
-
-_MAIN_PID = os.getpid()
-_QUIETED: set[int] = set()
-
-
-def _quiet_worker_signals() -> None:
-    """In a sampler's worker process (forked from the calibrating one): ignore SIGINT and die
-    silently on SIGTERM/SIGHUP, so a Ctrl-C reaches the parent alone, which stops (one line,
-    :mod:`sim.cli.calibrate`) and whose exit ends its daemonic workers; no worker tracebacks."""
-    pid = os.getpid()
-    if pid == _MAIN_PID or pid in _QUIETED:
-        return
-    _QUIETED.add(pid)
-    with contextlib.suppress(ValueError, AttributeError):  # not the main thread / no such signal
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for name in ("SIGTERM", "SIGHUP"):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 @dataclass
@@ -129,7 +110,7 @@ class ScenarioSimulator:
         return self.targets.model_values(table)
 
     def __call__(self, par: dict) -> dict:
-        _quiet_worker_signals()
+        quiet_worker_signals()
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc samplers own and reseed the global generator)
         values = {p.path: p.value(par[p.key]) for p in self.priors}
         return {"x": self.simulate(values, seed)}
@@ -309,11 +290,17 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     if resume:
         if manifest_path.exists():
             stored = json.loads(manifest_path.read_text())
-            if stored.get("distance_kind", "ard") != distance:
-                raise ValueError(f"--distance: the run in {out_dir} uses {stored.get('distance_kind', 'ard')!r}; "
-                                 f"resume it with the same distance")
+            refuse_other_settings(stored, out_dir, {
+                "scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
+                "particles": particles, "seed": seed, "target_set": target_set, "kernel": kernel,
+                "distance_kind": distance, "base_overrides": list(base_overrides),
+                "priors": [asdict(p) for p in priors]})
             previous_wall = float(stored.get("wall_time_s", 0.0))
         history = abc.load(db, 1)
+        if history.max_t + 1 >= populations:
+            echo(f"nothing to do: {out_dir} already holds {history.max_t + 1} population(s) "
+                 f"(asked for {populations}); pass a larger --populations to continue")
+            return out_dir / POSTERIOR_NAME
     else:
         history = abc.new(db, {"x": ts.values})
     start = time.perf_counter()

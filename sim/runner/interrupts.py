@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ResultsError
+from sim.errors import ResultsError, WriteError
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -89,7 +89,7 @@ class StopSignals:
 
 def note_os_error(manifest: dict, exc: BaseException) -> None:
     """Record in a run's manifest (key ``error``) the operating-system error that stopped it, if one did."""
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError | WriteError):
         manifest["error"] = f"{type(exc).__name__}: {exc}"
     else:
         manifest.pop("error", None)
@@ -103,15 +103,16 @@ def raise_os_error(exc: BaseException, folder: Path, hint: str, saved: str) -> N
     resume command instead of a traceback.
 
     Args:
-        exc: The exception that stopped the run (anything but an :class:`OSError` is left alone).
+        exc: The exception that stopped the run (anything but an :class:`OSError` or a
+            :class:`~sim.errors.WriteError` is left alone).
         folder: The results folder.
         hint: The resume command.
         saved: What is safe on disk, in words.
 
     Raises:
-        ResultsError: ``exc`` is an :class:`OSError`.
+        ResultsError: ``exc`` is an :class:`OSError` or a :class:`~sim.errors.WriteError`.
     """
-    if isinstance(exc, OSError):
-        why = exc.strerror or str(exc)
+    if isinstance(exc, OSError | WriteError):
+        why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
         raise ResultsError(f"{folder}: stopped by an operating-system error ({why}); {saved}: "
                            f"fix the cause and continue with: {hint}") from exc

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import ResultsError
+from sim.errors import ResultsError, WriteError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +98,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
     _fsync_dir(path.parent)
 
 
