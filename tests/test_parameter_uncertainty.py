@@ -75,6 +75,11 @@ def test_path_is_relative_to_the_scenario_file_and_checked(tmp_path: Path, sprea
     ({"front.kia_rate": [0.1, 0.2], "w": [0.5, 0.6]}, r"bad\.parquet: column weight: weights must be .* sum to 1"),
     ({"front.kia_rate": [0.1, 0.2], "w": [1.5, -0.5]}, r"bad\.parquet: column weight: weights must be"),
     ({"front.kia_rate": [0.1, float("nan")]}, r"bad\.parquet: column front\.kia_rate: values must be finite"),
+    ({"front.kia_rate": [0.1, 0.2], "w": [1.0, float("nan")]},
+     r"bad\.parquet: column weight: weights must be finite numbers \(row 1 is missing"),
+    ({"front.kia_rate": pd.array([0.1, 0.2], dtype="Float64"), "w": pd.array([1.0, None], dtype="Float64")},
+     r"column weight: weights must be finite numbers \(row 1 is missing"),
+    ({"front.kia_rate": ["0.001", "0.002"]}, r"bad\.parquet: column front\.kia_rate: values must be numbers"),
 ])
 def test_bad_posterior_files_give_one_line_errors(tmp_path: Path, content: object, match: str) -> None:
     bad = tmp_path / "bad.parquet"
@@ -84,10 +89,10 @@ def test_bad_posterior_files_give_one_line_errors(tmp_path: Path, content: objec
         assert isinstance(content, dict)
         cols = {k: v for k, v in content.items() if k != "w"}
         w = content.get("w")
-        if w == "no-weight":
+        if isinstance(w, str) and w == "no-weight":
             pd.DataFrame(cols).to_parquet(bad, index=False)
         else:
-            _posterior(bad, cols, w if isinstance(w, list) else None)
+            _posterior(bad, cols, w)
     with pytest.raises(ConfigError, match=match) as exc:
         load_scenario(_scenario(tmp_path, "x", "bad.parquet"))
     assert "\n" not in str(exc.value)

@@ -59,7 +59,8 @@ def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names
                 # run's checks (every column taken by the scenario), then every particle run can draw
                 post = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed).posterior
                 drawable = np.flatnonzero(post.weights > 0)
-                # each distinct particle once (about 6 ms each), in file order so the first bad one is named
+                # each distinct particle once (about 6 ms each), in file order (after run's own check above
+                # of the particles its replications draw, which names the first of those that is bad)
                 _, first = np.unique(post.values[drawable], axis=0, return_index=True)
                 todo = drawable[np.sort(first)]
                 if len(todo) >= 10_000:

@@ -161,12 +161,17 @@ def load_posterior(ref: str) -> Posterior:
         why = _schema_path_problem(str(c))
         if why:
             raise ConfigError(str(path), f"column {c}", why)
+    text = next((c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])), None)
+    if text is not None:  # numbers stored as text would be read back as numbers by accident
+        raise ConfigError(str(path), f"column {text}", f"values must be numbers (the column holds {df[text].dtype})")
     try:
-        w = df["weight"].to_numpy(dtype=float)
-        values = df[columns].to_numpy(dtype=float)
+        w = df["weight"].to_numpy(dtype=float, na_value=np.nan)
+        values = df[columns].to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
-        bad = next(c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]))
-        raise ConfigError(str(path), f"column {bad}", "values must be numbers") from None
+        raise ConfigError(str(path), KEY, "values must be numbers") from None
+    if not np.all(np.isfinite(w)):
+        raise ConfigError(str(path), "column weight",
+                          f"weights must be finite numbers (row {int(np.argmin(np.isfinite(w)))} is missing or not finite)")
     if np.any(w < 0):
         raise ConfigError(str(path), "column weight", f"weights must be >= 0 (the smallest is {float(np.nanmin(w)):.6g})")
     if not np.all(np.isfinite(w)) or not math.isclose(float(w.sum()), 1.0, abs_tol=1e-6):
