@@ -178,3 +178,19 @@ def test_compare_resume_restores_the_same_comparison(tmp_path):
     assert r.exit_code == 0, r.stderr
     assert (out / "comparison.csv").read_bytes() == before
     assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["to_run"] == 1
+
+
+def test_coarse_or_thin_runs_carry_a_caution_line():
+    # a run coarser than scale 10 or with fewer than 5 replications says so under its tables;
+    # the README's run (scale 10, 10 replications) does not
+    from sim.analysis.headline import caution_line
+
+    def manifest(scale: int, reps: int) -> dict:
+        return {"replications": reps, "scenarios": [{"config": {"population": {"scale": s}}} for s in (10, scale)]}
+
+    assert caution_line(manifest(10, 10)) is None
+    coarse = caution_line(manifest(200, 10))
+    assert coarse is not None and coarse.startswith("note: at scale 200") and "replication" not in coarse
+    thin = caution_line(manifest(10, 2))
+    assert thin == "note: with 2 replication(s) the interval is only their range"
+    assert caution_line({"scenarios": []}) is None

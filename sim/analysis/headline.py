@@ -77,6 +77,33 @@ def run_summary(ts: pd.DataFrame) -> list[str]:
     return lines
 
 
+#: The coarsest ``population.scale`` at which defection questions can be answered
+#: (docs/calibration.md, "Scale invariance"; real surrenders are counted in hundreds).
+COARSEST_DEFECTION_SCALE = 10
+
+
+def caution_line(manifest: dict[str, Any]) -> str | None:
+    """A ``note:`` line when a run's numbers are too coarse to read as findings, else None.
+
+    Args:
+        manifest: A results folder's manifest (its scenarios' resolved configs and replications).
+
+    Returns:
+        The note: the scale is coarser than :data:`COARSEST_DEFECTION_SCALE`, and/or fewer
+        than 5 replications make the "90% interval" their range.
+    """
+    scales = [s.get("config", {}).get("population", {}).get("scale") for s in manifest.get("scenarios", [])]
+    scale = max((int(x) for x in scales if isinstance(x, int | float)), default=None)
+    reps = manifest.get("replications")
+    parts = []
+    if scale is not None and scale > COARSEST_DEFECTION_SCALE:
+        parts.append(f"at scale {scale} (coarser than {COARSEST_DEFECTION_SCALE}) a few simulated soldiers stand for "
+                     "hundreds of real ones: read defection results as a smoke test, not a finding (docs/calibration.md)")
+    if isinstance(reps, int) and reps < 5:
+        parts.append(f"with {reps} replication(s) the interval is only their range")
+    return "note: " + "; ".join(parts) if parts else None
+
+
 def print_run_summary(outcome: EnsembleOutcome) -> EnsembleOutcome:
     """Print :func:`run_summary` of a finished run to stdout; returns ``outcome`` unchanged."""
     import typer
@@ -88,6 +115,9 @@ def print_run_summary(outcome: EnsembleOutcome) -> EnsembleOutcome:
         for line in run_summary(outcome.timeseries):
             typer.echo(line)
         typer.echo(one_line(bands_line(outcome.manifest.get("uncertainty"))))
+        note = caution_line(outcome.manifest)
+        if note:
+            typer.echo(note)
     return outcome
 
 

@@ -19,7 +19,7 @@ def print_headline(folder: Path) -> None:
     from rich.table import Table
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
-    from sim.analysis.headline import cost_label, format_cell
+    from sim.analysis.headline import caution_line, cost_label, format_cell
     from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
     from sim.runner import storage
@@ -70,6 +70,9 @@ def print_headline(folder: Path) -> None:
             t.add_row(shown(s), *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
         console.print(t)
     console.print(shown(bands_line(manifest.get("uncertainty"))))
+    note = caution_line(manifest)
+    if note:
+        console.print(shown(note))
     figure = folder / "compare.png"
     outputs = manifest.get("outputs")
     drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])
