@@ -51,6 +51,9 @@ def test_calibrate_command_rejects_an_unknown_kernel_or_distance_before_writing(
     res = invoke(["calibrate", "history_2022", "--distance", "euclid", "--out", tmp_path / "d"])
     assert res.exit_code == 1 and not (tmp_path / "d").exists()
     assert res.output.strip().splitlines()[-1].startswith("error: ") and "distance" in res.output
+    res = invoke(["calibrate", "history_2022", "--set", "front.awol_rate=0.001", "--out", tmp_path / "s"])
+    assert res.exit_code == 1 and not (tmp_path / "s").exists()
+    assert res.output.strip().splitlines()[-1].startswith("error: --set front.awol_rate: a calibrated parameter")
     res = invoke(["calibrate", "history_2022", "--kernel", "gaussian", "--out", tmp_path / "k"])
     assert res.exit_code == 1
     assert res.output.strip().splitlines()[-1].startswith("error: ") and "kernel" in res.output

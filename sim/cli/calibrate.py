@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.common import SetOpt, fail, signal_name
+from sim.cli.common import fail, signal_name
 from sim.errors import AsylumsimError
 from sim.runner.interrupts import RunInterrupted, StopSignals
 
@@ -41,6 +41,11 @@ Kernel = Annotated[str, typer.Option(
 DistanceOpt = Annotated[str, typer.Option(
     "--distance", help="'ard' (the mean of the series' ARDs) or 'scaled' (each series' ARD divided by its naive "
                        "baseline's, as MASE scales errors: the series the naive baseline fits closely count more).")]
+CalibrationSet = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Fix a parameter in every calibration run: --set KEY=VALUE (repeatable; a calibrated "
+                               "parameter cannot be fixed this way)."),
+]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
 
 
@@ -57,7 +62,7 @@ def calibrate_cmd(
     targets: TargetsOpt = "defection",
     kernel: Kernel = "beaumont",
     distance: DistanceOpt = "ard",
-    set_: SetOpt = None,
+    set_: CalibrationSet = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, calibrate, transition
@@ -68,6 +73,11 @@ def calibrate_cmd(
         transition(kernel)
         if distance not in DISTANCES:
             raise ValueError(f"--distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
+        calibrated = {p.path for p in DEFAULT_PRIORS}
+        fixed = next((k for k in (a.split("=", 1)[0].strip() for a in set_ or ()) if k in calibrated), None)
+        if fixed is not None:  # each particle's value would silently replace it
+            raise ValueError(f"--set {fixed}: a calibrated parameter (sim/inference/priors.py); the calibration "
+                             "draws it from its prior, so it cannot be fixed")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
