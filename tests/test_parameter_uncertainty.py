@@ -271,6 +271,13 @@ def test_validate_checks_every_particle_as_run_would(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "column offers.caplan_v2.payment_usd" in r.stderr, r.stderr
 
 
+def test_validate_refuses_a_set_the_posterior_would_replace() -> None:
+    # run and compare refuse it; validate said "ok" (a new-user check)
+    r = invoke(["validate", "caplan", "--set", "defection.private_mean=0.0"])
+    assert r.exit_code == 1 and "--set: defection.private_mean: every replication draws" in r.stderr, r.stderr
+    assert invoke(["validate", "caplan", "--set", "population.scale=50"]).exit_code == 0
+
+
 @pytest.mark.parametrize(("values", "weights", "match"), [
     ({"run.days": [5.0, 6.0]}, [0.5, 0.5], r"column run\.days: run settings cannot come from a posterior"),
     ({"front.kia_rate": [0.001, 0.002]}, [1.5, -0.5], r"column weight: weights must be >= 0 \(the smallest is -0\.5\)"),

@@ -57,7 +57,9 @@ def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names
             s = load_scenario(f, set_ or [])
             if s.uncertainty.posterior is not None:
                 # run's checks (every column taken by the scenario), then every particle run can draw
-                post = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed).posterior
+                spec = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed)
+                spec.refuse_sets(set_)  # as run and compare do: the posterior would replace the value
+                post = spec.posterior
                 drawable = np.flatnonzero(post.weights > 0)
                 # each distinct particle once (about 6 ms each), in file order (after run's own check above
                 # of the particles its replications draw, which names the first of those that is bad)
