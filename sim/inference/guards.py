@@ -15,15 +15,19 @@ _QUIETED: set[int] = set()
 
 
 def quiet_worker_signals() -> None:
-    """In a sampler's worker process (forked from the calibrating one): ignore SIGINT and die
-    silently on SIGTERM/SIGHUP, so a Ctrl-C reaches the parent alone, which stops (one line,
-    :mod:`sim.cli.calibrate`) and whose exit ends its daemonic workers; no worker tracebacks."""
+    """In a sampler's worker process (forked from the calibrating one): set it up as the
+    runner's workers are (:func:`sim.runner.executors.worker_init`: SIGINT ignored, it dies
+    with its parent), and let SIGTERM/SIGHUP end it silently instead of raising the parent's
+    inherited stop handler, so a Ctrl-C reaches the parent alone, which stops (one line,
+    :mod:`sim.cli.calibrate`); no worker tracebacks."""
     pid = os.getpid()
     if pid == _MAIN_PID or pid in _QUIETED:
         return
     _QUIETED.add(pid)
+    from sim.runner.executors import worker_init
+
+    worker_init(_MAIN_PID)
     with contextlib.suppress(ValueError, AttributeError):  # not the main thread / no such signal
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for name in ("SIGTERM", "SIGHUP"):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
 
