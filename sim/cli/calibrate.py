@@ -26,48 +26,60 @@ class CalibrationError(AsylumsimError):
 
 
 Populations = Annotated[int, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number).")]
-Particles = Annotated[int, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population.")]
+Particles = Annotated[int | None, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw).")]
-Scale = Annotated[int, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one).")]
-Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days).")]
+Scale = Annotated[int | None, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one) [default: 20; on --resume: the run's].")]
+Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days; on --resume: the run's).")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in --out up to --populations populations.")]
-TargetsOpt = Annotated[str, typer.Option(
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the database in --out up to --populations populations, with the run's own settings (its manifest.json; an option given must match them).")]
+TargetsOpt = Annotated[str | None, typer.Option(
     "--targets", help="Target data in the distance: 'defection' (defection_2022_2023.csv and the call-up series of "
-                      "calibration_2022.csv: the series the calibrated parameters move) or 'all' (both CSVs).")]
-Kernel = Annotated[str, typer.Option(
+                      "calibration_2022.csv: the series the calibrated parameters move) or 'all' (both CSVs) [default: defection; on --resume: the run's].")]
+Kernel = Annotated[str | None, typer.Option(
     "--kernel", help="Perturbation kernel: 'beaumont' (twice the previous population's covariance, Beaumont et al. "
-                     "2009) or 'silverman' (pyabc's default).")]
-DistanceOpt = Annotated[str, typer.Option(
+                     "2009) or 'silverman' (pyabc's default) [default: beaumont; on --resume: the run's].")]
+DistanceOpt = Annotated[str | None, typer.Option(
     "--distance", help="'ard' (the mean of the series' ARDs) or 'scaled' (each series' ARD divided by its naive "
-                       "baseline's, as MASE scales errors: the series the naive baseline fits closely count more).")]
+                       "baseline's, as MASE scales errors: the series the naive baseline fits closely count more) [default: ard; on "
+                       "--resume: the run's].")]
 CalibrationSet = Annotated[
     list[str] | None,
     typer.Option("--set", help="Fix a parameter in every calibration run: --set KEY=VALUE (repeatable; a calibrated "
-                               "parameter cannot be fixed this way)."),
+                               "parameter cannot be fixed this way; on --resume: the run's)."),
 ]
-Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds.")]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds [default: 2022; on --resume: the run's].")]
 
 
 def calibrate_cmd(
     scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
     populations: Populations = 7,
-    particles: Particles = 100,
+    particles: Particles = None,
     workers: Workers = 1,
-    scale: Scale = 20,
+    scale: Scale = None,
     days: Days = None,
     out: Out = None,
     resume: Resume = False,
-    seed: Seed = 2022,
-    targets: TargetsOpt = "defection",
-    kernel: Kernel = "beaumont",
-    distance: DistanceOpt = "ard",
+    seed: Seed = None,
+    targets: TargetsOpt = None,
+    kernel: Kernel = None,
+    distance: DistanceOpt = None,
     set_: CalibrationSet = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, calibrate, transition
     from sim.inference.targets import TargetSet
 
+    folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
+    # an option not given takes the resumed run's value (its manifest), else the default
+    run = _stored_settings(folder) if resume else {}
+    particles = particles if particles is not None else run.get("particles", 100)
+    scale = scale if scale is not None else run.get("scale", 20)
+    seed = seed if seed is not None else run.get("seed", 2022)
+    targets = targets if targets is not None else run.get("target_set") or "defection"
+    kernel = kernel if kernel is not None else run.get("kernel", "beaumont")
+    distance = distance if distance is not None else run.get("distance_kind", "ard")
+    days = days if days is not None else run.get("days")
+    set_ = set_ if set_ is not None else run.get("base_overrides")
     try:  # settings checked before the first line is printed
         target_set, files = TargetSet.named(targets)
         transition(kernel)
@@ -80,7 +92,6 @@ def calibrate_cmd(
                              "draws it from its prior, so it cannot be fixed")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
-    folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
                f"{workers} worker(s), into {folder}")
     try:
@@ -99,6 +110,29 @@ def calibrate_cmd(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         fail(CalibrationError(str(exc)))
     typer.echo(f"posterior: {post}")
+
+
+def _stored_settings(folder: Path) -> dict:
+    """The settings of the run in ``folder`` (its ``manifest.json``), or ``{}`` if it has none
+    yet (a run stopped in its first population: the options' defaults apply)."""
+    import json
+
+    from sim.inference.posterior import MANIFEST_NAME
+
+    try:
+        stored = json.loads((folder / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    # a value of the wrong type is left out: the resume then refuses it as a different setting
+    kinds = {"particles": int, "scale": int, "seed": int, "days": int, "target_set": str, "kernel": str,
+             "distance_kind": str}
+    out = {k: v for k, v in stored.items() if k in kinds and type(v) is kinds[k]}
+    sets = stored.get("base_overrides")
+    if isinstance(sets, list) and all(isinstance(x, str) for x in sets):
+        out["base_overrides"] = sets
+    return out
 
 
 def _kept(folder: Path) -> str:
