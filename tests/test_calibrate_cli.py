@@ -36,10 +36,12 @@ def test_calibrate_command_runs_resumes_and_refuses_to_overwrite(tmp_path):
     assert res.output.strip().splitlines()[-1].startswith("error: ") and "--resume" in res.output
     res = invoke([*tiny, "--populations", "2", "--resume", "--distance", "scaled"])
     assert res.exit_code == 1 and "--distance" in res.output.strip().splitlines()[-1], res.output
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     res = invoke([*tiny, "--populations", "2", "--resume"])
     assert res.exit_code == 0, res.output
     assert "population 2/2:" in res.output
     man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "complete" and man["populations_requested"] == 2
     assert man["populations"] == 2 and [p["path"] for p in man["priors"]] == [p.path for p in A.DEFAULT_PRIORS]
     assert man["kernel"] == "beaumont" and man["target_set"] == "defection" and man["distance_kind"] == "ard"
     assert set(man["series_weights"].values()) == {1.0}
@@ -147,12 +149,13 @@ def test_a_stop_signal_ends_a_calibration_in_one_line_and_resume_continues(tmp_p
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no worker left in the group
     man = json.loads((out / "manifest.json").read_text())
-    assert 1 <= man["populations"] < 4
+    assert 1 <= man["populations"] < 4 and man["status"] == "interrupted" and man["populations_requested"] == 4
     command = shlex.split(lines[0].split("continue with: ", 1)[1])
     assert command[0] == "asylumsim"
     resumed = subprocess.run([args[0], *command[1:]], env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads((out / "manifest.json").read_text())["populations"] == 4
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["populations"] == 4 and man["status"] == "complete"
 
 
 def test_collapsed_weights_stop_the_calibration_with_the_reason(tmp_path, monkeypatch):
@@ -182,7 +185,7 @@ def test_collapsed_weights_stop_the_calibration_with_the_reason(tmp_path, monkey
     assert last.startswith("error: population 2 could not start") and "effective sample size" in last
     assert "--particles" in last, last
     man = json.loads((out / "manifest.json").read_text())
-    assert man["populations"] == 1 and 1.0 <= man["effective_sample_size"] <= 3.0
+    assert man["populations"] == 1 and 1.0 <= man["effective_sample_size"] <= 3.0 and man["status"] == "failed"
 
 
 def test_a_resume_must_keep_the_runs_settings(tmp_path):

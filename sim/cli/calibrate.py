@@ -101,6 +101,7 @@ def calibrate_cmd(
                              base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel,
                              distance=distance, echo=typer.echo, guard=stop.deferred)
     except RunInterrupted as exc:
+        _mark_interrupted(folder)
         typer.echo(f"interrupted ({signal_name(exc.signum)}): {_kept(folder)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except AsylumsimError as exc:
@@ -133,6 +134,23 @@ def _stored_settings(folder: Path) -> dict:
     if isinstance(sets, list) and all(isinstance(x, str) for x in sets):
         out["base_overrides"] = sets
     return out
+
+
+def _mark_interrupted(folder: Path) -> None:
+    """Set the ``status`` of the run's manifest to ``interrupted`` (if it has one; a manifest
+    that cannot be read or written is left as it is: the database is the resume state)."""
+    import contextlib
+    import json
+
+    from sim.inference.posterior import MANIFEST_NAME
+    from sim.runner.storage import atomic_write_text
+
+    path = folder / MANIFEST_NAME
+    with contextlib.suppress(OSError, ValueError, AsylumsimError):
+        manifest = json.loads(path.read_text())
+        if isinstance(manifest, dict) and manifest.get("status") == "running":
+            manifest["status"] = "interrupted"
+            atomic_write_text(path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
 
 
 def _kept(folder: Path) -> str:

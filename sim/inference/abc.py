@@ -307,7 +307,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
             "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
-            "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel, "distance": distance}
+            "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel, "distance": distance,
+            "status": "running", "populations_requested": populations}
     while history.max_t + 1 < populations:
         t = history.max_t + 1
         np.random.seed([seed, t])  # noqa: NPY002 (pyabc draws priors and perturbations from the global generator)
@@ -322,6 +323,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             if t == 0:
                 raise
             ess = effective_sample_size(history.get_distribution(m=0, t=history.max_t)[1])
+            with guard():
+                write_outputs(out_dir, history, {**meta, "status": "failed"}, previous_wall + time.perf_counter() - start)
             raise ValueError(
                 f"population {t + 1} could not start ({exc}): the importance weights of population {t} collapsed to an "
                 f"effective sample size of {ess:.1f} of {particles} particles; population {t}'s posterior is kept in "
@@ -337,6 +340,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
              f"{time.perf_counter() - t0:.1f} s")
         if history.max_t < t or row["epsilon"] <= min_epsilon:
             break
+    meta["status"] = "complete"  # its populations, its minimum tolerance, or pyabc's own stop
     with guard():
         return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
 

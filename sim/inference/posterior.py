@@ -59,6 +59,11 @@ def effective_sample_size(weights: np.ndarray) -> float:
 def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     """Write ``posterior.parquet`` (the last population) and ``manifest.json`` of a run.
 
+    Both files are replaced atomically (a killed run leaves the previous pair or the new one).
+    The manifest's ``status`` is ``meta["status"]``: ``running`` while populations are added,
+    ``complete`` when the run reached its populations (or its minimum tolerance),
+    ``interrupted`` after a stop signal, ``failed`` when pyabc could not go on.
+
     Args:
         out_dir: The run's folder.
         history: The pyabc history (the database).
@@ -72,10 +77,12 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
 
     from sim.provenance import provenance
 
+    from sim.runner.storage import atomic_write_parquet, atomic_write_text
+
     priors, ts = meta["priors"], meta["targets"]
     post = posterior_frame(history, priors)
     post_path = out_dir / POSTERIOR_NAME
-    post.to_parquet(post_path, index=False)
+    atomic_write_parquet(post_path, post)
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     workers = meta["workers"]
@@ -95,7 +102,9 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "epsilon": {"schedule": "pyabc QuantileEpsilon", "alpha": meta["alpha"], "initial": str(meta["initial_epsilon"]),
                     "minimum": meta["min_epsilon"],
                     "values": [float(e) if np.isfinite(e) else None for e in pops["epsilon"]]},
+        "status": meta.get("status", "running"),
         "populations": int(history.max_t + 1),
+        "populations_requested": meta.get("populations_requested"),
         "particles": meta["particles"],
         "simulations": int(history.total_nr_simulations),
         "simulations_per_population": [int(s) for s in pops["samples"]],
@@ -114,7 +123,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "posterior": POSTERIOR_NAME,
         "effective_sample_size": round(effective_sample_size(post["weight"].to_numpy(float)), 1),
     }
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
+    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
     return post_path
 
 
