@@ -198,7 +198,8 @@ def test_a_resume_must_keep_the_runs_settings(tmp_path):
     assert invoke([*tiny, "--populations", "1"]).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     for option, value in [("--scale", "3000"), ("--days", "30"), ("--particles", "4"), ("--seed", "2"),
-                          ("--targets", "all"), ("--kernel", "silverman"), ("--set", "front.kia_rate=0.001")]:
+                          ("--targets", "all"), ("--kernel", "silverman"), ("--set", "front.kia_rate=0.001"),
+                          ("--epsilon-quantile", "0.7")]:
         changed = list(tiny)
         if option in changed:
             changed[changed.index(option) + 1] = value
@@ -219,13 +220,15 @@ def test_a_resume_takes_the_runs_own_settings_when_not_repeated(tmp_path):
     # options' defaults, which the resume would refuse as different
     out = tmp_path / "cal"
     first = ["calibrate", "history_2022", "--scale", "2000", "--days", "40", "--particles", "3", "--seed", "1",
-             "--distance", "scaled", "--set", "front.kia_rate=0.001", "--out", out, "--populations", "1"]
+             "--distance", "scaled", "--set", "front.kia_rate=0.001", "--epsilon-quantile", "0.7", "--out", out,
+             "--populations", "1"]
     assert invoke(first).exit_code == 0
     res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"])
     assert res.exit_code == 0 and "population 2/2:" in res.output, res.output
     man = json.loads((out / "manifest.json").read_text())
     assert (man["populations"], man["scale"], man["days"], man["particles"], man["seed"]) == (2, 2000, 40, 3, 1)
     assert man["distance_kind"] == "scaled" and man["base_overrides"] == ["front.kia_rate=0.001"]
+    assert man["epsilon"]["alpha"] == 0.7
     # an option given explicitly must still match
     res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "3", "--resume", "--scale", "20"])
     assert res.exit_code == 1 and res.output.strip().splitlines()[-1].startswith("error: --scale: the run in")

@@ -42,6 +42,11 @@ DistanceOpt = Annotated[str | None, typer.Option(
     "--distance", help="'ard' (the mean of the series' ARDs) or 'scaled' (each series' ARD divided by its naive "
                        "baseline's, as MASE scales errors: the series the naive baseline fits closely count more) [default: ard; on "
                        "--resume: the run's].")]
+EpsilonQuantile = Annotated[float | None, typer.Option(
+    "--epsilon-quantile", min=0.01, max=0.99,
+    help="Tolerance schedule (pyabc QuantileEpsilon's alpha): each population's tolerance is this weighted quantile "
+         "of the previous population's distances; larger shrinks the tolerance more slowly [default: 0.5; on "
+         "--resume: the run's].")]
 CalibrationSet = Annotated[
     list[str] | None,
     typer.Option("--set", help="Fix a parameter in every calibration run: --set KEY=VALUE (repeatable; a calibrated "
@@ -63,6 +68,7 @@ def calibrate_cmd(
     targets: TargetsOpt = None,
     kernel: Kernel = None,
     distance: DistanceOpt = None,
+    epsilon_quantile: EpsilonQuantile = None,
     set_: CalibrationSet = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
@@ -79,6 +85,7 @@ def calibrate_cmd(
     kernel = kernel if kernel is not None else run.get("kernel", "beaumont")
     distance = distance if distance is not None else run.get("distance_kind", "ard")
     days = days if days is not None else run.get("days")
+    alpha = epsilon_quantile if epsilon_quantile is not None else run.get("alpha", 0.5)
     set_ = set_ if set_ is not None else run.get("base_overrides")
     try:  # settings checked before the first line is printed
         target_set, files = TargetSet.named(targets)
@@ -99,7 +106,7 @@ def calibrate_cmd(
             post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
                              particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
                              base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel,
-                             distance=distance, echo=typer.echo, guard=stop.deferred)
+                             distance=distance, alpha=alpha, echo=typer.echo, guard=stop.deferred)
     except RunInterrupted as exc:
         _mark_interrupted(folder)
         typer.echo(f"interrupted ({signal_name(exc.signum)}): {_kept(folder)}", err=True)
@@ -130,6 +137,9 @@ def _stored_settings(folder: Path) -> dict:
     kinds = {"particles": int, "scale": int, "seed": int, "days": int, "target_set": str, "kernel": str,
              "distance_kind": str}
     out = {k: v for k, v in stored.items() if k in kinds and type(v) is kinds[k]}
+    eps = stored.get("epsilon")
+    if isinstance(eps, dict) and type(eps.get("alpha")) is float:
+        out["alpha"] = eps["alpha"]
     sets = stored.get("base_overrides")
     if isinstance(sets, list) and all(isinstance(x, str) for x in sets):
         out["base_overrides"] = sets

@@ -293,7 +293,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             refuse_other_settings(stored, out_dir, {
                 "scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
                 "particles": particles, "seed": seed, "target_set": target_set, "kernel": kernel,
-                "distance_kind": distance, "base_overrides": list(base_overrides),
+                "distance_kind": distance, "base_overrides": list(base_overrides), "alpha": alpha,
                 "priors": [asdict(p) for p in priors]})
             previous_wall = float(stored.get("wall_time_s", 0.0))
         history = abc.load(db, 1)

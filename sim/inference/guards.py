@@ -35,7 +35,8 @@ def quiet_worker_signals() -> None:
 #: Manifest key -> the calibrate option that sets it (a resume must not change any).
 RESUME_KEYS = {"scenario": "the scenario", "scale": "--scale", "days": "--days", "particles": "--particles",
                "seed": "--seed", "target_set": "--targets", "kernel": "--kernel", "distance_kind": "--distance",
-               "base_overrides": "--set", "priors": "the priors (sim.inference.priors.DEFAULT_PRIORS)"}
+               "base_overrides": "--set", "alpha": "--epsilon-quantile",
+               "priors": "the priors (sim.inference.priors.DEFAULT_PRIORS)"}
 
 
 def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
@@ -50,6 +51,8 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
         ValueError: naming the option of the first setting that differs, and both values.
     """
     defaults = {"distance_kind": "ard", "kernel": "silverman"}  # manifests written before these were recorded
+    eps = stored.get("epsilon")
+    stored = {**stored, "alpha": eps.get("alpha", 0.5) if isinstance(eps, dict) else 0.5}
     for key, option in RESUME_KEYS.items():
         was, now = stored.get(key, defaults.get(key)), requested[key]
         if was != now:

@@ -245,6 +245,8 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     cmd += " --targets " + target_set_name(m) + f" --kernel {m.get('kernel', 'silverman')}"
     if m.get("distance_kind", "ard") != "ard":
         cmd += f" --distance {m['distance_kind']}"
+    if m["epsilon"].get("alpha", 0.5) != 0.5:
+        cmd += f" --epsilon-quantile {m['epsilon']['alpha']:g}"
     cmd += "".join(f" --set {o}" for o in m["base_overrides"])
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
