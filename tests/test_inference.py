@@ -352,3 +352,22 @@ def test_named_target_sets_and_the_report_reads_them_back():
     keys = lambda ts: ts.mapped().keys  # noqa: E731
     assert target_set_name({"target_points": keys(d)}) == "defection"
     assert target_set_name({"target_points": keys(a)}) == "all"
+
+
+def test_width_vs_prior_is_one_for_the_prior_and_smaller_when_the_data_narrow_it():
+    # a posterior equal to its prior has width_vs_prior about 1 (on the prior's own scale,
+    # log10 for a log-uniform prior); one squeezed into a tenth of the range, about 0.1
+    from sim.inference.report import posterior_table
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    manifest = {"priors": [
+        {"path": "a.lin", "distribution": "uniform", "low": 0.0, "high": 10.0, "source": "test"},
+        {"path": "a.log", "distribution": "loguniform", "low": 1e-5, "high": 1e-1, "source": "test"},
+        {"path": "a.narrow", "distribution": "uniform", "low": 0.0, "high": 10.0, "source": "test"}]}
+    post = pd.DataFrame({"a.lin": rng.uniform(0, 10, n), "a.log": 10 ** rng.uniform(-5, -1, n),
+                         "a.narrow": rng.uniform(4.5, 5.5, n), "weight": np.full(n, 1 / n)})
+    width = posterior_table(post, manifest).set_index("parameter")["width_vs_prior"]
+    assert width["a.lin"] == pytest.approx(1.0, abs=0.02)
+    assert width["a.log"] == pytest.approx(1.0, abs=0.02)
+    assert width["a.narrow"] == pytest.approx(0.1, abs=0.01)

@@ -84,14 +84,27 @@ def target_set_name(manifest: dict) -> str:
 
 
 def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """Per parameter: prior, its source, and the posterior's weighted median and 90% interval."""
+    """Per parameter: prior, its source, the posterior's weighted median and 90% interval, and
+    how much the data narrowed it.
+
+    ``width_vs_prior`` is the width of the posterior's 90% interval divided by the width of the
+    prior's 90% interval, both on the prior's own scale (log10 for a log-uniform prior): about
+    1 means the data did not inform the parameter (its posterior is its prior), 0.5 that they
+    halved its plausible range. A marginal summary only: a parameter can be pinned in
+    combination with others (a ridge) while its marginal stays wide.
+    """
     w = post["weight"].to_numpy(float)
     rows = []
     for spec in manifest["priors"]:
         p = Prior(**spec)
-        q5, q50, q95 = weighted_quantile(post[p.path].to_numpy(float), w, [0.05, 0.5, 0.95])
+        v = post[p.path].to_numpy(float)
+        q5, q50, q95 = weighted_quantile(v, w, [0.05, 0.5, 0.95])
+        lo, hi, a, b = p.low, p.high, q5, q95
+        if p.distribution == "loguniform":
+            lo, hi, a, b = (float(np.log10(x)) for x in (lo, hi, q5, q95))
         rows.append({"parameter": p.path, "prior": f"{p.distribution} [{_num(p.low)}, {_num(p.high)}]",
-                     "median": q50, "q5": q5, "q95": q95, "source": p.source})
+                     "median": q50, "q5": q5, "q95": q95, "width_vs_prior": (b - a) / (0.9 * (hi - lo)),
+                     "source": p.source})
     return pd.DataFrame(rows)
 
 
@@ -306,7 +319,8 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"shared with other jobs: {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation (to day "
         f"{m['days']}, at scale {m['scale']}).",
         "",
-        "**Posterior** (weighted median and 90% interval" + (
+        "**Posterior** (weighted median and 90% interval; `width_vs_prior`: the 90% interval's width over the "
+        "prior's, on the prior's scale, so about 1 = not informed by the data" + (
             f"; Kish's effective sample size of the last population's weights: {m['effective_sample_size']:.1f} of "
             f"{m['particles']} particles" if "effective_sample_size" in m else "") + "):",
         "",
