@@ -232,3 +232,25 @@ def test_a_resume_takes_the_runs_own_settings_when_not_repeated(tmp_path):
     # an option given explicitly must still match
     res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "3", "--resume", "--scale", "20"])
     assert res.exit_code == 1 and res.output.strip().splitlines()[-1].startswith("error: --scale: the run in")
+
+
+def test_scaled_max_distance_is_the_worst_series_in_units_of_its_baseline(tmp_path):
+    # --distance scaled-max: each accepted particle's distance is its worst series' ARD over
+    # that series' naive ARD; recorded in the manifest and checked against the stored distances
+    import pyabc
+
+    from sim.inference.targets import TargetSet
+
+    out = tmp_path / "cal"
+    res = invoke(["calibrate", "history_2022", "--particles", "3", "--populations", "1", "--scale", "2000",
+                  "--days", "40", "--seed", "1", "--distance", "scaled-max", "--out", out])
+    assert res.exit_code == 0, res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["distance_kind"] == "scaled-max" and "Chebyshev" in man["distance"]
+    history = pyabc.History(f"sqlite:///{out / 'abc.db'}")
+    sims = history.get_weighted_sum_stats_for_model(m=0, t=0)[1]
+    dists = history.get_weighted_distances(t=0)["distance"].to_numpy(float)
+    ts, _ = TargetSet.named("defection")
+    scaled = ts.mapped().within(0, 40).scaled_by_naive()
+    expected = sorted(scaled.distance(np.asarray(s["x"], float), "max") for s in sims)
+    assert sorted(dists) == pytest.approx(expected)

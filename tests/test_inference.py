@@ -188,6 +188,17 @@ def test_scaled_distance_measures_each_series_in_units_of_its_naive_baseline():
     assert (w * ard.to_numpy())[:3] == pytest.approx(np.ones(3))
     # the unscaled distance is untouched
     assert ts.distance(m) == pytest.approx(ard[["cum", "floor", "rate"]].sum() / 4)
+    # scaled-max: the worst series in units of its baseline; the baseline itself scores 1
+    assert scaled.distance(m, "max") == pytest.approx(1.0)
+    # below 1 exactly when every series with a baseline beats it: halve one series' errors
+    # and the maximum stays 1; halve them all and it falls to 0.5
+    data, half = ts.values, ts.values + (m - ts.values) / 2
+    one_better = np.where(ts.points["quantity"].to_numpy() == "cum", half, m)
+    assert scaled.distance(one_better, "max") == pytest.approx(1.0)
+    assert scaled.distance(half, "max") == pytest.approx(0.5)
+    assert scaled.distance(data, "max") == 0.0
+    with pytest.raises(ValueError, match="norm"):
+        scaled.distance(m, "median")
 
 
 def test_single_point_series_without_reference_has_no_baseline():

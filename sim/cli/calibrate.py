@@ -39,9 +39,10 @@ Kernel = Annotated[str | None, typer.Option(
     "--kernel", help="Perturbation kernel: 'beaumont' (twice the previous population's covariance, Beaumont et al. "
                      "2009) or 'silverman' (pyabc's default) [default: beaumont; on --resume: the run's].")]
 DistanceOpt = Annotated[str | None, typer.Option(
-    "--distance", help="'ard' (the mean of the series' ARDs) or 'scaled' (each series' ARD divided by its naive "
-                       "baseline's, as MASE scales errors: the series the naive baseline fits closely count more) [default: ard; on "
-                       "--resume: the run's].")]
+    "--distance", help="'ard' (the mean of the series' ARDs), 'scaled' (the mean of each series' ARD divided by "
+                       "its naive baseline's, as MASE scales errors: the series the naive baseline fits closely count "
+                       "more) or 'scaled-max' (the largest such ratio: below 1, every series beats its baseline) "
+                       "[default: ard; on --resume: the run's].")]
 EpsilonQuantile = Annotated[float | None, typer.Option(
     "--epsilon-quantile", min=0.01, max=0.99,
     help="Tolerance schedule (pyabc QuantileEpsilon's alpha): each population's tolerance is this weighted quantile "

@@ -119,11 +119,12 @@ class ScenarioSimulator:
 class TargetDistance:
     """pyabc distance: the bound-aware target distance of a simulation (observed data are in the targets)."""
 
-    def __init__(self, targets: TargetSet):
+    def __init__(self, targets: TargetSet, norm: str = "mean"):
         self.targets = targets
+        self.norm = norm
 
     def __call__(self, x: dict, x_0: dict) -> float:
-        return self.targets.distance(np.asarray(x["x"], dtype=float))
+        return self.targets.distance(np.asarray(x["x"], dtype=float), self.norm)
 
 
 def prepare_targets(sim: ScenarioSimulator, targets: TargetSet) -> TargetSet:
@@ -276,14 +277,14 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     _quiet_pyabc()
     sim = ScenarioSimulator(scenario_ref, list(priors), targets, scale, days, tuple(base_overrides))
     ts = prepare_targets(sim, targets)
-    if distance == "scaled":
+    if distance in ("scaled", "scaled-max"):
         ts = ts.scaled_by_naive()
     sim.targets = ts
     prior = pyabc.Distribution(**{p.key: p.rv() for p in priors})
     # on resume the tolerance continues from the last stored population's distances: pyabc
     # would otherwise restart a numeric initial_epsilon at the resumed population
     eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon="from_sample" if resume else initial_epsilon, alpha=alpha)
-    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts), population_size=particles, eps=eps, sampler=_sampler(workers),
+    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts, "max" if distance == "scaled-max" else "mean"), population_size=particles, eps=eps, sampler=_sampler(workers),
                        transitions=transition(kernel))
     manifest_path = out_dir / MANIFEST_NAME
     previous_wall = 0.0

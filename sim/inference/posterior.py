@@ -39,6 +39,9 @@ DISTANCES = {
     "scaled": "weighted mean over series of the averaged relative difference, each series weighted by 1 / its naive "
               "baseline's ARD (MASE-like scaling, Hyndman & Koehler 2006; TargetSet.scaled_by_naive); lower bounds "
               "one-sided (sim.inference.targets.TargetSet.distance)",
+    "scaled-max": "largest over series of the averaged relative difference divided by the naive baseline's ARD "
+                  "(the Chebyshev norm of the MASE-like scaled errors; below 1 = every series beats its naive "
+                  "baseline); lower bounds one-sided (sim.inference.targets.TargetSet.distance, norm='max')",
 }
 
 

@@ -295,12 +295,14 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         "window differences per month, shares) from one replication per particle. Per point the relative difference "
         "|m - d| / |d|; a lower bound is an inequality and costs max(0, d - m) / |d|. Per series the ARD is the mean "
         "over its points; " + (
-            "the distance is the weighted mean of the series' ARDs, each series weighted by 1 / its naive baseline's "
+            ("the distance is the weighted mean of the series' ARDs" if m.get("distance_kind") == "scaled" else
+             "the distance is the largest of the series' weighted ARDs (so below 1 every series with a baseline "
+             "beats it)") + ", each series weighted by 1 / its naive baseline's "
             "ARD (so each series' error counts in units of the naive baseline's, as the mean absolute scaled error "
             "scales a forecast's errors, Hyndman & Koehler 2006; a series without a baseline counts as a typical "
-            "series: the median weight): `--distance scaled`, weights "
+            f"series: the median weight): `--distance {m.get('distance_kind')}`, weights "
             + ", ".join(f"{q} {w:.3g}" for q, w in m.get("series_weights", {}).items()) + "."
-            if m.get("distance_kind") == "scaled" else
+            if m.get("distance_kind") in ("scaled", "scaled-max") else
             "the distance is the mean of the series' ARDs (each series counts once, whatever its number of points)."),
         "",
         f"**Priors.** Independent; `loguniform` is uniform in log10. Sampler: {m['sampler']}; perturbation: "

@@ -297,16 +297,27 @@ class TargetSet:
         pen = pd.Series(self.penalties(model), index=self.points.index)
         return pen.groupby(self.points["quantity"], sort=False).mean()
 
-    def distance(self, model: np.ndarray) -> float:
-        """Weighted mean of the series' ARDs (weights: :attr:`Quantity.weight`).
+    def distance(self, model: np.ndarray, norm: str = "mean") -> float:
+        """Weighted mean (``norm="mean"``) or maximum (``"max"``) of the series' weighted ARDs.
+
+        Args:
+            model: Model values at the points, shape (n_points,).
+            norm: ``mean``: the weighted mean of the series' ARDs (weights :attr:`Quantity.weight`).
+                ``max``: the largest ``weight * ARD`` over the series (the Chebyshev norm). With
+                the weights of :meth:`scaled_by_naive` it is the worst series' ARD in units of its
+                naive baseline's, so a distance below 1 means every series beats its baseline.
 
         Raises:
-            ValueError: if every weight is 0.
+            ValueError: if every weight is 0, or an unknown ``norm``.
         """
         ard = self.series_ard(model)
         w = np.array([self.quantities[q].weight for q in ard.index], dtype=float)
         if w.sum() <= 0:
             raise ValueError("all series weights are 0")
+        if norm == "max":
+            return float(np.max(w * ard.to_numpy()))
+        if norm != "mean":
+            raise ValueError(f"norm must be 'mean' or 'max', got {norm!r}")
         return float((w * ard.to_numpy()).sum() / w.sum())
 
     def scaled_by_naive(self) -> TargetSet:
