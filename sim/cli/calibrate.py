@@ -25,7 +25,7 @@ class CalibrationError(AsylumsimError):
     """A calibration that cannot start or continue (bad settings, no database, bad targets)."""
 
 
-Populations = Annotated[int, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number).")]
+Populations = Annotated[int | None, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number) [default: 7; on --resume of a stopped run: the number it was asked for].")]
 Particles = Annotated[int | None, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw).")]
 Scale = Annotated[int | None, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one) [default: 20; on --resume: the run's].")]
@@ -41,7 +41,7 @@ Kernel = Annotated[str | None, typer.Option(
 DistanceOpt = Annotated[str | None, typer.Option(
     "--distance", help="'ard' (the mean of the series' ARDs), 'scaled' (the mean of each series' ARD divided by "
                        "its naive baseline's, as MASE scales errors: the series the naive baseline fits closely count "
-                       "more) or 'scaled-max' (the largest such ratio: below 1, every series beats its baseline) "
+                       "more) or 'scaled-max' (the largest such ratio: below 1, every series with a baseline beats it) "
                        "[default: ard; on --resume: the run's].")]
 EpsilonQuantile = Annotated[float | None, typer.Option(
     "--epsilon-quantile", min=0.01, max=0.99,
@@ -58,7 +58,7 @@ Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the pri
 
 def calibrate_cmd(
     scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
-    populations: Populations = 7,
+    populations: Populations = None,
     particles: Particles = None,
     workers: Workers = 1,
     scale: Scale = None,
@@ -78,7 +78,11 @@ def calibrate_cmd(
 
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     # an option not given takes the resumed run's value (its manifest), else the default
-    run = _stored_settings(folder) if resume else {}
+    try:
+        run = _stored_settings(folder) if resume else {}
+    except ValueError as exc:
+        fail(CalibrationError(str(exc)))
+    populations = populations if populations is not None else run.get("populations", 7)
     particles = particles if particles is not None else run.get("particles", 100)
     scale = scale if scale is not None else run.get("scale", 20)
     seed = seed if seed is not None else run.get("seed", 2022)
@@ -100,18 +104,26 @@ def calibrate_cmd(
                              "draws it from its prior, so it cannot be fixed")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
-    typer.echo(f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
-               f"{workers} worker(s), into {folder}")
+    header = (f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
+              f"{workers} worker(s), into {folder}")
+    stop = StopSignals()
     try:
-        with StopSignals() as stop:
-            post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
-                             particles=particles, workers=workers, seed=seed, resume=resume, scale=scale, days=days,
-                             base_overrides=tuple(set_ or ()), data_files=files, target_set=targets, kernel=kernel,
-                             distance=distance, alpha=alpha, echo=typer.echo, guard=stop.deferred)
-    except RunInterrupted as exc:
-        _mark_interrupted(folder)
-        typer.echo(f"interrupted ({signal_name(exc.signum)}): {_kept(folder)}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        try:
+            with stop:
+                post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
+                                 particles=particles, workers=workers, seed=seed, resume=resume, scale=scale,
+                                 days=days, base_overrides=tuple(set_ or ()), data_files=files, target_set=targets,
+                                 kernel=kernel, distance=distance, alpha=alpha, echo=typer.echo, guard=stop.deferred,
+                                 on_start=lambda: typer.echo(header))
+        except BaseException as exc:
+            # a stop signal, also one that surfaced as a library's error (pyabc's database
+            # session can raise its own exception over the one the signal handler raised)
+            signum = exc.signum if isinstance(exc, RunInterrupted) else stop.received
+            if signum is None or isinstance(exc, typer.Exit | SystemExit):
+                raise
+            _mark_interrupted(folder, populations)
+            typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder)}", err=True)
+            raise typer.Exit(128 + signum) from None
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:
@@ -122,34 +134,64 @@ def calibrate_cmd(
 
 
 def _stored_settings(folder: Path) -> dict:
-    """The settings of the run in ``folder`` (its ``manifest.json``), or ``{}`` if it has none
-    yet (a run stopped in its first population: the options' defaults apply)."""
-    import json
+    """The settings of the run in ``folder`` (its ``manifest.json``) as option values, or ``{}``
+    if it has none yet (a run stopped in its first population: the options' defaults apply).
 
-    from sim.inference.posterior import MANIFEST_NAME
+    ``populations`` is the number the run was asked for if it was stopped (``running``,
+    ``interrupted``, ``failed``), else the number it holds.
 
-    try:
-        stored = json.loads((folder / MANIFEST_NAME).read_text())
-    except (OSError, ValueError):
+    Raises:
+        ValueError: naming the file and the key, for an unreadable manifest or a value no
+            option could have given.
+    """
+    from sim.inference.abc import KERNELS
+    from sim.inference.guards import read_manifest
+    from sim.inference.posterior import DISTANCES, MANIFEST_NAME
+
+    stored = read_manifest(folder)
+    if stored is None:
         return {}
-    if not isinstance(stored, dict):
-        return {}
-    # a value of the wrong type is left out: the resume then refuses it as a different setting
-    kinds = {"particles": int, "scale": int, "seed": int, "days": int, "target_set": str, "kernel": str,
-             "distance_kind": str}
-    out = {k: v for k, v in stored.items() if k in kinds and type(v) is kinds[k]}
+    path = folder / MANIFEST_NAME
+    out: dict = {"kernel": "silverman", "distance_kind": "ard"}  # manifests written before these were recorded
+
+    def take(key: str, ok, what: str, value=None) -> None:
+        v = stored.get(key) if value is None else value
+        if v is None:
+            return
+        if not ok(v):
+            raise ValueError(f"{path}: {key} must be {what}, got {v!r}")
+        out[key] = v
+
+    def whole(lo: int, hi: float = float("inf")):
+        return lambda v: type(v) is int and lo <= v <= hi
+
+    take("particles", whole(2), "a whole number >= 2")
+    take("scale", whole(1), "a whole number >= 1")
+    take("seed", whole(0, 2**32 - 1), "a whole number from 0 to 2**32 - 1")
+    take("days", whole(1), "a whole number >= 1")
+    take("target_set", lambda v: v in ("defection", "all"), "'defection' or 'all'")
+    take("kernel", lambda v: v in KERNELS, "one of " + ", ".join(KERNELS))
+    take("distance_kind", lambda v: v in DISTANCES, "one of " + ", ".join(DISTANCES))
+    take("base_overrides", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of KEY=VALUE")
     eps = stored.get("epsilon")
-    if isinstance(eps, dict) and type(eps.get("alpha")) is float:
-        out["alpha"] = eps["alpha"]
-    sets = stored.get("base_overrides")
-    if isinstance(sets, list) and all(isinstance(x, str) for x in sets):
-        out["base_overrides"] = sets
+    if isinstance(eps, dict):
+        take("epsilon.alpha", lambda v: type(v) is float and 0.01 <= v <= 0.99, "a number from 0.01 to 0.99",
+             value=eps.get("alpha"))
+        if "epsilon.alpha" in out:
+            out["alpha"] = out.pop("epsilon.alpha")
+    stopped = stored.get("status") in ("running", "interrupted", "failed")
+    take("populations_requested" if stopped else "populations", whole(1), "a whole number >= 1")
+    out["populations"] = out.pop("populations_requested", out.get("populations"))
+    if out["populations"] is None:
+        del out["populations"]
     return out
 
 
-def _mark_interrupted(folder: Path) -> None:
-    """Set the ``status`` of the run's manifest to ``interrupted`` (if it has one; a manifest
-    that cannot be read or written is left as it is: the database is the resume state)."""
+def _mark_interrupted(folder: Path, populations: int) -> None:
+    """Set the ``status`` of the run's manifest to ``interrupted`` and its
+    ``populations_requested`` to ``populations`` if it holds fewer (also after a resume of a
+    ``complete`` run; a manifest that cannot be read or written is left as it is: the
+    database is the resume state)."""
     import contextlib
     import json
 
@@ -159,8 +201,9 @@ def _mark_interrupted(folder: Path) -> None:
     path = folder / MANIFEST_NAME
     with contextlib.suppress(OSError, ValueError, AsylumsimError):
         manifest = json.loads(path.read_text())
-        if isinstance(manifest, dict) and manifest.get("status") == "running":
-            manifest["status"] = "interrupted"
+        done = manifest.get("populations") if isinstance(manifest, dict) else None
+        if type(done) is int and done < populations:
+            manifest["status"], manifest["populations_requested"] = "interrupted", populations
             atomic_write_text(path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
 
 

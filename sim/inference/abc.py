@@ -40,7 +40,6 @@ populations leaves the posterior of the last completed one.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -51,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inference.guards import quiet_worker_signals, refuse_other_settings
+from sim.inference.guards import quiet_worker_signals, removed_if_unfinished, resume_check
 from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
     DB_NAME,
     DISTANCES,
@@ -215,7 +214,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
               initial_epsilon: str | float = "from_sample", min_epsilon: float = 0.0,
               data_files: Sequence[Path] = (DEFECTION_CSV, CALIBRATION_CSV), target_set: str | None = None,
               kernel: str = "beaumont", distance: str = "ard", echo=print,
-              guard: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Path:
+              guard: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+              on_start: Callable[[], None] = lambda: None) -> Path:
     """Calibrate ``scenario_ref`` to ``targets`` by ABC-SMC; write the posterior and manifest.
 
     Args:
@@ -245,6 +245,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         echo: Where the one-line progress per population goes.
         guard: Context manager around each write of the outputs (the CLI's stop signals
             wait for it, so a stop never leaves a half-written posterior or manifest).
+        on_start: Called once every check has passed, before the first simulation (the
+            CLI prints its header line there).
 
     Returns:
         Path of ``posterior.parquet``.
@@ -286,24 +288,22 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon="from_sample" if resume else initial_epsilon, alpha=alpha)
     abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts, "max" if distance == "scaled-max" else "mean"), population_size=particles, eps=eps, sampler=_sampler(workers),
                        transitions=transition(kernel))
-    manifest_path = out_dir / MANIFEST_NAME
     previous_wall = 0.0
     if resume:
-        if manifest_path.exists():
-            stored = json.loads(manifest_path.read_text())
-            refuse_other_settings(stored, out_dir, {
-                "scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
-                "particles": particles, "seed": seed, "target_set": target_set, "kernel": kernel,
-                "distance_kind": distance, "base_overrides": list(base_overrides), "alpha": alpha,
-                "priors": [asdict(p) for p in priors]})
-            previous_wall = float(stored.get("wall_time_s", 0.0))
         history = abc.load(db, 1)
+        previous_wall = resume_check(out_dir, history.max_t + 1, {
+            "scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
+            "particles": particles, "seed": seed, "target_set": target_set, "kernel": kernel,
+            "distance_kind": distance, "base_overrides": list(base_overrides), "alpha": alpha,
+            "priors": [asdict(p) for p in priors]})
         if history.max_t + 1 >= populations:
             echo(f"nothing to do: {out_dir} already holds {history.max_t + 1} population(s) "
                  f"(asked for {populations}); pass a larger --populations to continue")
             return out_dir / POSTERIOR_NAME
     else:
-        history = abc.new(db, {"x": ts.values})
+        with removed_if_unfinished(db_path):
+            history = abc.new(db, {"x": ts.values})
+    on_start()
     start = time.perf_counter()
     meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),

@@ -4,6 +4,8 @@ resumes that must keep the run's settings (used by :func:`sim.inference.abc.cali
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import signal
 from pathlib import Path
@@ -39,6 +41,66 @@ RESUME_KEYS = {"scenario": "the scenario", "scale": "--scale", "days": "--days",
                "priors": "the priors (sim.inference.priors.DEFAULT_PRIORS)"}
 
 
+def read_manifest(out_dir: Path) -> dict | None:
+    """The run's ``manifest.json`` as a dict, or None if there is none.
+
+    Raises:
+        ValueError: naming the file, if it cannot be read, is not JSON or not a JSON object.
+    """
+    path = out_dir / MANIFEST_NAME
+    if not path.exists():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot be read as a calibration manifest ({exc})") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path}: not a calibration manifest (a JSON object expected)")
+    return stored
+
+
+def resume_check(out_dir: Path, populations_done: int, requested: dict) -> float:
+    """Check that a resume continues the run in ``out_dir`` with its own settings.
+
+    Args:
+        out_dir: The run's folder.
+        populations_done: Finished populations in its database.
+        requested: The resume's settings, by :data:`RESUME_KEYS` key.
+
+    Returns:
+        The run's wall time so far, seconds (0 for a run stopped in its first population).
+
+    Raises:
+        ValueError: an unreadable manifest, a database with finished populations but no
+            manifest (their settings cannot be checked), a bad ``wall_time_s``, or a
+            setting that differs (:func:`refuse_other_settings`).
+    """
+    stored = read_manifest(out_dir)
+    if stored is None:
+        if populations_done > 0:
+            raise ValueError(f"{out_dir / MANIFEST_NAME} is missing: the settings of the {populations_done} "
+                             "population(s) in its database cannot be checked, so they are not continued")
+        return 0.0  # stopped in its first population: no manifest was written yet
+    refuse_other_settings(stored, out_dir, requested)
+    wall = stored.get("wall_time_s", 0.0)
+    if isinstance(wall, bool) or not isinstance(wall, int | float) or not math.isfinite(wall) or wall < 0:
+        raise ValueError(f"{out_dir / MANIFEST_NAME}: wall_time_s must be a number of seconds >= 0, got {wall!r}")
+    return float(wall)
+
+
+@contextlib.contextmanager
+def removed_if_unfinished(db_path: Path):
+    """Around the creation of a new run's database: if it fails or is interrupted (Ctrl-C)
+    before pyabc has stored the run, remove the half-made file, so the folder can be
+    started again (a resume of it could not work)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            db_path.unlink()
+        raise
+
+
 def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
     """Refuse a resume whose settings differ from the stored run's (a run is one design).
 
@@ -55,6 +117,9 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
     stored = {**stored, "alpha": eps.get("alpha", 0.5) if isinstance(eps, dict) else 0.5}
     for key, option in RESUME_KEYS.items():
         was, now = stored.get(key, defaults.get(key)), requested[key]
+        if was is None and now is not None and key != "target_set":
+            raise ValueError(f"{option}: the manifest of the run in {out_dir} records no value, so a resume cannot "
+                             f"check it; resume it with its own settings (in its {MANIFEST_NAME})")
         if was != now:
             what = "different priors" if key == "priors" else f"{was!r}, not {now!r}"
             raise ValueError(f"{option}: the run in {out_dir} used {what}; "

@@ -62,7 +62,9 @@ def effective_sample_size(weights: np.ndarray) -> float:
 def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     """Write ``posterior.parquet`` (the last population) and ``manifest.json`` of a run.
 
-    Both files are replaced atomically (a killed run leaves the previous pair or the new one).
+    Each file is replaced atomically (never half-written); a kill between the two replacements
+    leaves the new posterior beside the previous manifest (the database, the resume state, is
+    unaffected).
     The manifest's ``status`` is ``meta["status"]``: ``running`` while populations are added,
     ``complete`` when the run reached its populations (or its minimum tolerance),
     ``interrupted`` after a stop signal, ``failed`` when pyabc could not go on.
@@ -79,7 +81,6 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     import pyabc
 
     from sim.provenance import provenance
-
     from sim.runner.storage import atomic_write_parquet, atomic_write_text
 
     priors, ts = meta["priors"], meta["targets"]

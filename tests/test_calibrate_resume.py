@@ -1,0 +1,150 @@
+"""``asylumsim calibrate --resume`` against hostile or partial folders, and stop signals that
+reach the CLI as another library's error (round 7's adversarial check)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from helpers_runner import invoke
+
+TINY = ["--scale", "2000", "--days", "40", "--particles", "3", "--seed", "1"]
+
+
+def _run(out: Path, *extra: str):
+    return invoke(["calibrate", "history_2022", *TINY, "--out", out, *extra])
+
+
+def _last(res) -> str:
+    return res.output.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A finished one-population run (copied per test)."""
+    out = tmp_path_factory.mktemp("cal") / "run"
+    res = _run(out, "--populations", "1")
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("[1, 2, 3]", "not a calibration manifest (a JSON object expected)"),
+    ("null", "not a calibration manifest (a JSON object expected)"),
+    ("{not json", "cannot be read as a calibration manifest"),
+    ('{"particles": "3"}', "particles must be a whole number >= 2"),
+    ('{"kernel": "gauss"}', "kernel must be one of beaumont, silverman"),
+    ('{"distance_kind": "euclid"}', "distance_kind must be one of"),
+    ('{"days": 0}', "days must be a whole number >= 1"),
+    ('{"seed": -1}', "seed must be a whole number from 0"),
+    ('{"epsilon": {"alpha": 0.5}, "status": "interrupted", "populations_requested": 0}',
+     "populations_requested must be a whole number >= 1"),
+])
+def test_a_bad_manifest_is_refused_in_one_line_naming_it_before_anything_runs(finished, tmp_path, content, message):
+    out = _copy(finished, tmp_path / "run")
+    (out / "manifest.json").write_text(content)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"])
+    assert res.exit_code == 1, res.output
+    assert _last(res).startswith(f"error: {out / 'manifest.json'}: ") and message in _last(res), res.output
+    assert "Traceback" not in res.output and "calibrating" not in res.output  # no header with the defaults
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_bad_wall_time_in_the_manifest_is_refused_naming_it(finished, tmp_path):
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    man["wall_time_s"] = None
+    (out / "manifest.json").write_text(json.dumps(man))
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"])
+    assert res.exit_code == 1 and "wall_time_s must be a number of seconds" in _last(res), res.output
+
+
+def test_a_database_with_populations_but_no_manifest_is_not_continued(finished, tmp_path):
+    # its settings cannot be checked, so any options would be stacked onto it unseen
+    out = _copy(finished, tmp_path / "run")
+    (out / "manifest.json").unlink()
+    res = invoke(["calibrate", "history_2022", "--scale", "2000", "--days", "40", "--particles", "4", "--seed", "7",
+                  "--out", out, "--populations", "2", "--resume"])
+    assert res.exit_code == 1, res.output
+    assert "manifest.json is missing: the settings of the 1 population(s)" in _last(res)
+    assert not (out / "manifest.json").exists()
+
+
+def test_an_interrupt_while_the_database_is_created_leaves_a_folder_that_can_be_started_again(tmp_path, monkeypatch):
+    import pyabc
+
+    new = pyabc.ABCSMC.new
+
+    def interrupted_new(self, db, *a, **k):
+        new(self, db, *a, **k)  # the file exists, then Ctrl-C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pyabc.ABCSMC, "new", interrupted_new)
+    out = tmp_path / "cal"
+    res = _run(out, "--populations", "1")
+    assert res.exit_code != 0
+    assert not (out / "abc.db").exists()
+    monkeypatch.setattr(pyabc.ABCSMC, "new", new)
+    res = _run(out, "--populations", "1")
+    assert res.exit_code == 0, res.output
+
+
+def test_a_plain_resume_continues_to_the_populations_a_stopped_run_was_asked_for(finished, tmp_path):
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    man["status"], man["populations_requested"] = "interrupted", 2
+    (out / "manifest.json").write_text(json.dumps(man))
+    res = invoke(["calibrate", "history_2022", "--out", out, "--resume"])
+    assert res.exit_code == 0 and "population 2/2:" in res.output, res.output
+    assert res.output.splitlines()[0].startswith("calibrating history_2022: 2 populations of 3 particles, scale 2000")
+    man = json.loads((out / "manifest.json").read_text())
+    assert (man["populations"], man["status"]) == (2, "complete")
+    # a complete run: a plain resume has nothing to do
+    res = invoke(["calibrate", "history_2022", "--out", out, "--resume"])
+    assert res.exit_code == 0 and "nothing to do" in res.output, res.output
+
+
+def test_a_manifest_without_kernel_or_distance_resumes_with_the_old_defaults(finished, tmp_path):
+    # manifests written before the kernel and distance were recorded used pyabc's kernel and the ARD
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    del man["kernel"], man["distance_kind"]
+    (out / "manifest.json").write_text(json.dumps(man))
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"])
+    assert res.exit_code == 0 and "population 2/2:" in res.output, res.output
+    assert json.loads((out / "manifest.json").read_text())["kernel"] == "silverman"
+
+
+def test_a_stop_signal_that_surfaces_as_another_error_is_still_an_interruption(finished, tmp_path, monkeypatch):
+    # pyabc's database session can raise its own exception over the RunInterrupted of the
+    # stop handler: the CLI still says "interrupted" in one line, exits 128 + signal, and
+    # marks the manifest; an interrupted resume of a complete run is marked too
+    import sim.inference.abc as A
+
+    out = _copy(finished, tmp_path / "run")
+
+    def fake(*a, **k):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("PendingRollbackError: the session's transaction was rolled back") from exc
+        raise AssertionError("the stop handler did not raise")
+
+    monkeypatch.setattr(A, "calibrate", fake)
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "3", "--resume"])
+    assert res.exit_code == 128 + signal.SIGTERM, res.output
+    assert _last(res).startswith(f"interrupted (SIGTERM): {out} keeps the 1 finished population(s)"), res.output
+    assert "Traceback" not in res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert (man["status"], man["populations_requested"]) == ("interrupted", 3)
