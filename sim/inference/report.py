@@ -84,21 +84,15 @@ def target_set_name(manifest: dict) -> str:
 
 
 def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """Per parameter: prior, its source, the posterior's weighted median and 90% interval, and
-    how much the data narrowed it.
-
-    ``width_vs_prior`` is the width of the posterior's 90% interval divided by the width of the
-    prior's 90% interval, both on the prior's own scale (log10 for a log-uniform prior): about
-    1 means the data did not inform the parameter (its posterior is its prior), 0.5 that they
-    halved its plausible range. A marginal summary only: a parameter can be pinned in
-    combination with others (a ridge) while its marginal stays wide.
-    """
+    """Per parameter: prior, source, the posterior's weighted median and 90% interval, and
+    ``width_vs_prior``: that interval's width over the prior's 90% interval's, on the prior's
+    own scale (log10 if log-uniform): about 1 = not informed by the data, 0.5 = range halved.
+    A marginal summary: a parameter can be pinned in combination with others (a ridge)."""
     w = post["weight"].to_numpy(float)
     rows = []
     for spec in manifest["priors"]:
         p = Prior(**spec)
-        v = post[p.path].to_numpy(float)
-        q5, q50, q95 = weighted_quantile(v, w, [0.05, 0.5, 0.95])
+        q5, q50, q95 = weighted_quantile(post[p.path].to_numpy(float), w, [0.05, 0.5, 0.95])
         lo, hi, a, b = p.low, p.high, q5, q95
         if p.distribution == "loguniform":
             lo, hi, a, b = (float(np.log10(x)) for x in (lo, hi, q5, q95))
