@@ -145,45 +145,42 @@ def _stored_settings(folder: Path) -> dict:
             option could have given.
     """
     from sim.inference.abc import KERNELS
-    from sim.inference.guards import read_manifest
+    from sim.inference.guards import read_manifest, stored_settings
     from sim.inference.posterior import DISTANCES, MANIFEST_NAME
 
     stored = read_manifest(folder)
     if stored is None:
         return {}
     path = folder / MANIFEST_NAME
-    out: dict = {"kernel": "silverman", "distance_kind": "ard"}  # manifests written before these were recorded
-
-    def take(key: str, ok, what: str, value=None) -> None:
-        v = stored.get(key) if value is None else value
-        if v is None:
-            return
-        if not ok(v):
-            raise ValueError(f"{path}: {key} must be {what}, got {v!r}")
-        out[key] = v
+    settings = stored_settings(stored)
+    stopped = stored.get("status") in ("running", "interrupted", "failed")
+    populations_key = "populations_requested" if stopped else "populations"
+    settings["populations"] = stored.get(populations_key)
 
     def whole(lo: int, hi: float = float("inf")):
         return lambda v: type(v) is int and lo <= v <= hi
 
-    take("particles", whole(2), "a whole number >= 2")
-    take("scale", whole(1), "a whole number >= 1")
-    take("seed", whole(0, 2**32 - 1), "a whole number from 0 to 2**32 - 1")
-    take("days", whole(1), "a whole number >= 1")
-    take("target_set", lambda v: v in ("defection", "all"), "'defection' or 'all'")
-    take("kernel", lambda v: v in KERNELS, "one of " + ", ".join(KERNELS))
-    take("distance_kind", lambda v: v in DISTANCES, "one of " + ", ".join(DISTANCES))
-    take("base_overrides", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of KEY=VALUE")
-    eps = stored.get("epsilon")
-    if isinstance(eps, dict):
-        take("epsilon.alpha", lambda v: type(v) is float and 0.01 <= v <= 0.99, "a number from 0.01 to 0.99",
-             value=eps.get("alpha"))
-        if "epsilon.alpha" in out:
-            out["alpha"] = out.pop("epsilon.alpha")
-    stopped = stored.get("status") in ("running", "interrupted", "failed")
-    take("populations_requested" if stopped else "populations", whole(1), "a whole number >= 1")
-    out["populations"] = out.pop("populations_requested", out.get("populations"))
-    if out["populations"] is None:
-        del out["populations"]
+    checks = {  # option value -> (check, what it must be, the manifest's key for the message)
+        "particles": (whole(2), "a whole number >= 2", "particles"),
+        "scale": (whole(1), "a whole number >= 1", "scale"),
+        "seed": (whole(0, 2**32 - 1), "a whole number from 0 to 2**32 - 1", "seed"),
+        "days": (whole(1), "a whole number >= 1", "days"),
+        "target_set": (lambda v: v in ("defection", "all"), "'defection' or 'all'", "target_set"),
+        "kernel": (lambda v: v in KERNELS, "one of " + ", ".join(KERNELS), "kernel"),
+        "distance_kind": (lambda v: v in DISTANCES, "one of " + ", ".join(DISTANCES), "distance_kind"),
+        "base_overrides": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+                           "a list of KEY=VALUE", "base_overrides"),
+        "alpha": (lambda v: type(v) is float and 0.01 <= v <= 0.99, "a number from 0.01 to 0.99", "epsilon.alpha"),
+        "populations": (whole(1), "a whole number >= 1", populations_key),
+    }
+    out = {}
+    for key, (ok, what, name) in checks.items():
+        v = settings.get(key)
+        if v is None:
+            continue
+        if not ok(v):
+            raise ValueError(f"{path}: {name} must be {what}, got {v!r}")
+        out[key] = v
     return out
 
 
@@ -195,30 +192,30 @@ def _mark_interrupted(folder: Path, populations: int) -> None:
     import contextlib
     import json
 
+    from sim.inference.guards import read_manifest
     from sim.inference.posterior import MANIFEST_NAME
     from sim.runner.storage import atomic_write_text
 
-    path = folder / MANIFEST_NAME
     with contextlib.suppress(OSError, ValueError, AsylumsimError):
-        manifest = json.loads(path.read_text())
-        done = manifest.get("populations") if isinstance(manifest, dict) else None
+        manifest = read_manifest(folder) or {}
+        done = manifest.get("populations")
         if type(done) is int and done < populations:
             manifest["status"], manifest["populations_requested"] = "interrupted", populations
-            atomic_write_text(path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+            atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
 
 
 def _kept(folder: Path) -> str:
     """What an interrupted calibration left in ``folder``, and the command that continues it."""
-    import json
     import shlex
     import sys
 
-    from sim.inference.posterior import DB_NAME, MANIFEST_NAME
+    from sim.inference.guards import read_manifest
+    from sim.inference.posterior import DB_NAME
 
     command = "asylumsim " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
     try:
-        done = int(json.loads((folder / MANIFEST_NAME).read_text())["populations"])
-    except (OSError, ValueError, KeyError, TypeError):
+        done = int((read_manifest(folder) or {})["populations"])
+    except (ValueError, KeyError, TypeError):
         if (folder / DB_NAME).is_file():
             return f"no population was finished; {folder} holds the started database: continue with: {command}"
         return f"no population was finished; nothing to continue in {folder}"

@@ -286,8 +286,9 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     # on resume the tolerance continues from the last stored population's distances: pyabc
     # would otherwise restart a numeric initial_epsilon at the resumed population
     eps = pyabc.epsilon.QuantileEpsilon(initial_epsilon="from_sample" if resume else initial_epsilon, alpha=alpha)
-    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts, "max" if distance == "scaled-max" else "mean"), population_size=particles, eps=eps, sampler=_sampler(workers),
-                       transitions=transition(kernel))
+    norm = "max" if distance == "scaled-max" else "mean"
+    abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts, norm), population_size=particles, eps=eps,
+                       sampler=_sampler(workers), transitions=transition(kernel))
     previous_wall = 0.0
     if resume:
         history = abc.load(db, 1)

@@ -41,6 +41,21 @@ RESUME_KEYS = {"scenario": "the scenario", "scale": "--scale", "days": "--days",
                "priors": "the priors (sim.inference.priors.DEFAULT_PRIORS)"}
 
 
+#: Settings of manifests written before these were recorded (pyabc's kernel, the ARD, the median).
+OLD_MANIFEST_DEFAULTS = {"kernel": "silverman", "distance_kind": "ard", "alpha": 0.5}
+
+
+def stored_settings(stored: dict) -> dict:
+    """A run's settings from its manifest, by :data:`RESUME_KEYS` key (``alpha`` is the
+    manifest's ``epsilon.alpha``; keys an older manifest lacks take
+    :data:`OLD_MANIFEST_DEFAULTS`, others are left out)."""
+    out = {**OLD_MANIFEST_DEFAULTS, **{k: stored[k] for k in RESUME_KEYS if k in stored}}
+    eps = stored.get("epsilon")
+    if isinstance(eps, dict) and "alpha" in eps:
+        out["alpha"] = eps["alpha"]
+    return out
+
+
 def read_manifest(out_dir: Path) -> dict | None:
     """The run's ``manifest.json`` as a dict, or None if there is none.
 
@@ -112,11 +127,9 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
     Raises:
         ValueError: naming the option of the first setting that differs, and both values.
     """
-    defaults = {"distance_kind": "ard", "kernel": "silverman"}  # manifests written before these were recorded
-    eps = stored.get("epsilon")
-    stored = {**stored, "alpha": eps.get("alpha", 0.5) if isinstance(eps, dict) else 0.5}
+    settings = stored_settings(stored)
     for key, option in RESUME_KEYS.items():
-        was, now = stored.get(key, defaults.get(key)), requested[key]
+        was, now = settings.get(key), requested[key]
         if was is None and now is not None and key != "target_set":
             raise ValueError(f"{option}: the manifest of the run in {out_dir} records no value, so a resume cannot "
                              f"check it; resume it with its own settings (in its {MANIFEST_NAME})")
