@@ -148,3 +148,31 @@ def test_a_stop_signal_that_surfaces_as_another_error_is_still_an_interruption(f
     assert "Traceback" not in res.output
     man = json.loads((out / "manifest.json").read_text())
     assert (man["status"], man["populations_requested"]) == ("interrupted", 3)
+
+
+def test_a_resume_accepts_the_same_set_written_differently_and_options_in_any_case(tmp_path):
+    # --set values compare as parsed values (1.50 is 1.5), not as text; --distance and
+    # --kernel are case-insensitive
+    out = tmp_path / "run"
+    res = _run(out, "--populations", "1", "--set", "front.wia_return_share=0.50", "--distance", "Scaled",
+               "--kernel", "BEAUMONT")
+    assert res.exit_code == 0, res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert (man["distance_kind"], man["kernel"]) == ("scaled", "beaumont")
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume", "--distance", "SCALED",
+                  "--set", "front.wia_return_share=0.5"])
+    assert res.exit_code == 0 and "population 2/2:" in res.output, res.output
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "3", "--resume",
+                  "--set", "front.wia_return_share=0.6"])
+    assert res.exit_code == 1 and _last(res).startswith("error: --set: the run in"), res.output
+
+
+def test_same_overrides_compares_parsed_values_and_the_last_patch_of_a_key_wins():
+    from sim.inference.guards import _same_overrides
+
+    assert _same_overrides(["a.b=1.50", "c=x"], ["c=x", "a.b=1.5"])
+    assert _same_overrides(["a=1", "a=2"], ["a=2"])
+    assert not _same_overrides(["a=1"], ["a=2"])
+    assert not _same_overrides(["a=1"], ["a=1", "b=1"])
+    assert not _same_overrides(["no equals sign"], ["no equals sign"])  # unparseable: compared as different
+    assert not _same_overrides(None, ["a=1"])

@@ -87,8 +87,8 @@ def calibrate_cmd(
     scale = scale if scale is not None else run.get("scale", 20)
     seed = seed if seed is not None else run.get("seed", 2022)
     targets = targets if targets is not None else run.get("target_set") or "defection"
-    kernel = kernel if kernel is not None else run.get("kernel", "beaumont")
-    distance = distance if distance is not None else run.get("distance_kind", "ard")
+    kernel = kernel.lower() if kernel is not None else run.get("kernel", "beaumont")
+    distance = distance.lower() if distance is not None else run.get("distance_kind", "ard")
     days = days if days is not None else run.get("days")
     alpha = epsilon_quantile if epsilon_quantile is not None else run.get("alpha", 0.5)
     set_ = set_ if set_ is not None else run.get("base_overrides")

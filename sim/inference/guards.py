@@ -130,6 +130,8 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
     settings = stored_settings(stored)
     for key, option in RESUME_KEYS.items():
         was, now = settings.get(key), requested[key]
+        if key == "base_overrides" and _same_overrides(was, now):
+            continue  # the same patches, written differently (``a=1.50`` and ``a=1.5``)
         if was is None and now is not None and key != "target_set":
             raise ValueError(f"{option}: the manifest of the run in {out_dir} records no value, so a resume cannot "
                              f"check it; resume it with its own settings (in its {MANIFEST_NAME})")
@@ -137,3 +139,19 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
             what = "different priors" if key == "priors" else f"{was!r}, not {now!r}"
             raise ValueError(f"{option}: the run in {out_dir} used {what}; "
                              f"resume it with its own settings (in its {MANIFEST_NAME})")
+
+
+def _same_overrides(was, now) -> bool:
+    """True if two lists of ``--set KEY=VALUE`` patch the same keys to the same parsed
+    values (the last patch of a key wins, as in :func:`sim.config.merge.apply_override`);
+    False if they differ or either cannot be parsed."""
+    from sim.config.merge import parse_override
+    from sim.errors import AsylumsimError
+
+    def patches(items):
+        return {tuple(k): v for k, v in map(parse_override, items)}
+
+    try:
+        return isinstance(was, list | tuple) and isinstance(now, list | tuple) and patches(was) == patches(now)
+    except (AsylumsimError, ValueError, TypeError):
+        return False
