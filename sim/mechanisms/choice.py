@@ -270,7 +270,7 @@ def utility_difference(payment_usd: float | np.ndarray, p_killed: float | np.nda
         ValueError: probabilities outside [0, 1], ``p_caught + p_killed > 1``, negative payment.
     """
     p = params or ChoiceParams()
-    if np.ndim(payment_usd) == np.ndim(p_killed) == np.ndim(p_caught) == np.ndim(credibility) == 0:
+    if all(isinstance(x, float | int | np.generic) for x in (payment_usd, p_killed, p_caught, credibility)):
         # one offer's terms (every daily call): plain floats, with the same operations in the
         # same order as the array path (the same result, without 0-d numpy arithmetic)
         pay, pk, pc, cr = float(payment_usd), float(p_killed), float(p_caught), float(credibility)

@@ -94,8 +94,8 @@ class Front:
         acc.captured_sim += cap.size
         w.leave_front(cap, State.CAPTURED)
 
-        if hit.size or cap.size:
-            present = fr.active()
+        if hit.size or cap.size:  # the soldiers still present: ``present`` without them (no pass over the slots)
+            present = np.delete(present, np.concatenate([hit_pos, pos]))
         attempt_pos, tried, n_defected = self.defection.step(day, present, p_kia)
         self._awol(day, present, attempt_pos)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
