@@ -71,7 +71,8 @@ class Front:
         self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
         self.arrived = np.zeros(0, dtype=np.int32)  # day he (last) reached the front
         self.arrived_min = np.iinfo(np.int32).max  # the earliest ``arrived`` ever given (a bound for every soldier present)
-        self.morale = np.zeros(0, dtype=np.float32)
+        self.morale = np.zeros(0, dtype=np.float32)  # per unit; written by the front phase (sim.submodels.front)
+        self.morale_uniform = True  # every unit has the same morale (the same start, the same daily update)
         self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)  # defected per unit and offer: see :meth:`count_gone`
         self.gone_total = np.zeros(0, dtype=np.float32)  # ``gone.sum(axis=1)``, kept up to date
         self._gone_shares: dict = {}  # :meth:`gone_share`'s results until ``gone`` changes
@@ -97,6 +98,7 @@ class Front:
         self.aware = ext(self.aware, 0)
         self.considered = ext(self.considered, 0)
         self.arrived = ext(self.arrived, 0)
+        self.morale_uniform = self.morale_uniform and (self.n_units == 0 or bool(self.morale[0] == np.float32(self.morale0)))
         self.morale = ext(self.morale, self.morale0, extra_units)
         self.gone = ext(self.gone, 0.0, extra_units)
         self.gone_total = ext(self.gone_total, 0.0, extra_units)
@@ -113,6 +115,11 @@ class Front:
     def active(self) -> np.ndarray:
         """Slot indices of soldiers present at the front."""
         return self.occupied.nonzero()[0]
+
+    def morale_range(self, initial: float) -> tuple[float, float]:
+        """The lowest and highest unit morale, and ``initial`` (one unit's when all are the same)."""
+        morale = self.morale[:1] if self.morale_uniform else self.morale
+        return float(morale.min(initial=initial)), float(morale.max(initial=initial))
 
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit (kept up to date by :meth:`add` and :meth:`remove`; a copy)."""

@@ -23,6 +23,8 @@ def _kept_values_match(fr: Front) -> None:
     np.testing.assert_array_equal(fr.gone_total, fr.gone.sum(axis=1))
     np.testing.assert_array_equal(fr.gone_share()[0], np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0))
     assert not (fr.aware[~fr.occupied]).any()  # free slots are never aware
+    if fr.morale_uniform:
+        assert (fr.morale == fr.morale[0]).all()
 
 
 @pytest.mark.parametrize("scenario", ["caplan", "kuran"])
@@ -63,6 +65,16 @@ def test_attempt_rates_updated_for_some_units_equal_the_update_of_all():
         attempts_u = fr.unit_sum(captured["tried"])
         expect = (0.9 * rate + 0.1 * attempts_u / np.maximum(fr.unit_slots, 1)).astype(np.float32)
         np.testing.assert_array_equal(fr.attempt_rate, expect)
+
+
+def test_units_added_with_another_morale_end_uniform_morale():
+    fr = Front(3, 2, 1, ["x"], 0.5)
+    fr._grow(1)
+    assert fr.morale_uniform and fr.morale_range(0.5) == (0.5, 0.5)
+    fr.morale = np.full(fr.n_units, 0.25, dtype=np.float32)  # as the front phase writes it
+    fr._grow(2)
+    assert not fr.morale_uniform
+    assert fr.morale_range(0.4) == (0.25, 0.5)
 
 
 def test_free_slots_are_those_of_a_stable_sort_by_head_count():

@@ -172,7 +172,7 @@ class Defection:
         and highest unit's, time served between 0 and the earliest arrival's), without a
         pass over the soldiers; padded for the float32 rounding of :meth:`private`."""
         fr, d, f = self.front, self.cfg, self.fr_cfg
-        m_lo, m_hi = float(fr.morale.min(initial=f.morale_initial)), float(fr.morale.max(initial=f.morale_initial))
+        m_lo, m_hi = fr.morale_range(f.morale_initial)
         served = max(day - fr.arrived_min, 0)
         hi = (d.private_mean + max(d.private_weight * (0.0 - self.unwillingness_mean), d.private_weight * (1.0 - self.unwillingness_mean))
               + max(f.morale_weight * (f.morale_initial - m_lo), f.morale_weight * (f.morale_initial - m_hi))

@@ -77,7 +77,8 @@ class Front:
         kia = hit[v < p_kia]
         wia = hit[v >= p_kia]
         w.count_casualties(kia, wia)
-        np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
+        if kia.size:
+            np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
         acc.kia_sim += kia.size
         acc.wia_sim += wia.size
         w.leave_front(kia, State.KIA)
@@ -102,9 +103,11 @@ class Front:
         # mean morale does not depend on how many simulated soldiers a unit holds
         target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
         defect_share = n_defected / max(present.size, 1)
-        fr.morale = update_morale(fr.morale, np.float64(p_hit), np.float64(defect_share), target,  # the same for every unit
-                                  fr_cfg.morale_recovery, fr_cfg.morale_loss_sensitivity,
-                                  fr_cfg.morale_defection_sensitivity)
+        # the same update for every unit: while all units have the same morale, one unit's is computed
+        morale = update_morale(fr.morale[:1] if fr.morale_uniform else fr.morale, np.float64(p_hit),
+                               np.float64(defect_share), target, fr_cfg.morale_recovery,
+                               fr_cfg.morale_loss_sensitivity, fr_cfg.morale_defection_sensitivity)
+        fr.morale = np.full(fr.n_units, morale[0], dtype=np.float32) if fr.morale_uniform else morale
         self._update_attempt_rate(tried)
         self.signals.attempt_share = tried.size * s / max(present.size * s, 1.0)
 
@@ -113,14 +116,15 @@ class Front:
         (``0.9 * rate + 0.1 * attempts / slots``): computed only for the units with a rate
         or attempts today (the rest stay 0), the units that ever had an attempt."""
         fr = self.front
-        units, n_u = np.unique(tried // fr.unit_slots, return_counts=True)
-        if units.size:
+        if tried.size:
+            units, n_u = np.unique(tried // fr.unit_slots, return_counts=True)
             self._rate_units = np.union1d(self._rate_units, units)
         u = self._rate_units
         if u.size == 0:
             return
         attempts_u = np.zeros(u.size, dtype=np.int64)
-        attempts_u[np.searchsorted(u, units)] = n_u
+        if tried.size:
+            attempts_u[np.searchsorted(u, units)] = n_u
         fr.attempt_rate[u] = (0.9 * fr.attempt_rate[u] + 0.1 * attempts_u / np.maximum(fr.unit_slots, 1)).astype(np.float32)
 
     def _awol(self, day: int, present: np.ndarray, tried: np.ndarray) -> None:
