@@ -36,6 +36,7 @@ from sim.actors import Actors, OfferMaker
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms import choice as ch
+from sim.mechanisms.defection import attempt_risks
 from sim.mechanisms.sampling import candidates, candidates_cells
 from sim.submodels.routes import Routes
 from sim.world import World
@@ -77,21 +78,6 @@ def awol_params(p: ch.ChoiceParams) -> ch.ChoiceParams:
     """The same choice for walking away without an offer: he stays in Russia or nearby
     (no loss of home), and a caught AWOL soldier is tried, not shot (assumption)."""
     return replace(p, home_attachment=0.0, p_executed_if_caught=0.0)
-
-
-def attempt_risks(route: str, detection: float, surrender_survival: float) -> tuple[float, float, bool]:
-    """Probabilities an attempt is caught and killed, and whether it goes direct to the EU.
-
-    ``via_ukraine``: caught with the detection ``d``, killed in the surrender with
-    ``(1 - d)(1 - surrender_survival)``. ``direct_eu``: elude one's own side twice, caught
-    with ``1 - (1 - d)^2``, never killed. ``either``: the route more likely to succeed.
-    """
-    via_ok = (1.0 - detection) * surrender_survival
-    direct_ok = (1.0 - detection) ** 2
-    direct = route == "direct_eu" or (route == "either" and direct_ok > via_ok)
-    if direct:
-        return 1.0 - direct_ok, 0.0, True
-    return detection, (1.0 - detection) * (1.0 - surrender_survival), False
 
 
 class Defection:
@@ -260,6 +246,8 @@ class Defection:
             top = np.nextafter(np.float32(float(ch.consider_probability(du_hi, p.sigma)) + 1e-9), np.float32(np.inf))
             sub = np.flatnonzero(fr.taste < top)
             sub = sub[(fr.aware[sub] & bit) != 0]
+            if sub.size == 0:  # no one can consider it today (as if every choice below were evaluated)
+                continue
             du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale[sub // us], day)
                   + p.social_weight * gone_share[sub // us].astype(np.float64))
             considering = fr.taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering

@@ -72,30 +72,17 @@ class Front:
                                       present.size * s, self.enemy_strength, fr_cfg.lanchester_coefficient)
         p_hit = p_kia + p_wia
         hit_pos = candidates(rng, 0, present.size, p_hit)
-        hit = present[hit_pos]
-        v = rng.random(hit.size) * p_hit
-        kia = hit[v < p_kia]
-        wia = hit[v >= p_kia]
-        w.count_casualties(kia, wia)
-        if kia.size:
-            np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
-        acc.kia_sim += kia.size
-        acc.wia_sim += wia.size
-        w.leave_front(kia, State.KIA)
-        ret = rng.random(wia.size) < fr_cfg.wia_return_share
-        back, out = wia[ret], wia[~ret]
-        w.leave_front(out, State.WOUNDED_OUT)
-        w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
+        if hit_pos.size:  # (a day without casualties has nothing to do and no draws)
+            self._casualties(day, present[hit_pos], p_kia, p_hit)
         # involuntary captures in combat (prisoners of war), at the day's intensity, among the
         # soldiers not hit (the k-th of them is present[k + hits at or before him])
         pos = candidates(rng, 0, present.size - hit_pos.size, min(1.0, fr_cfg.capture_rate * intensity))
         if hit_pos.size:
             pos = pos + np.searchsorted(hit_pos - np.arange(hit_pos.size), pos, side="right")
-        cap = present[pos]
-        acc.captured_sim += cap.size
-        w.leave_front(cap, State.CAPTURED)
-
-        if hit.size or cap.size:  # the soldiers still present: ``present`` without them (no pass over the slots)
+        if pos.size:
+            acc.captured_sim += pos.size
+            w.leave_front(present[pos], State.CAPTURED)
+        if hit_pos.size or pos.size:  # the soldiers still present: ``present`` without them (no pass over the slots)
             present = np.delete(present, np.concatenate([hit_pos, pos]))
         attempt_pos, tried, n_defected = self.defection.step(day, present, p_kia)
         self._awol(day, present, attempt_pos)
@@ -126,6 +113,24 @@ class Front:
         if tried.size:
             attempts_u[np.searchsorted(u, units)] = n_u
         fr.attempt_rate[u] = (0.9 * fr.attempt_rate[u] + 0.1 * attempts_u / np.maximum(fr.unit_slots, 1)).astype(np.float32)
+
+    def _casualties(self, day: int, hit: np.ndarray, p_kia: float, p_hit: float) -> None:
+        """The soldiers in ``hit`` are killed or wounded in the ratio of the rates; some
+        wounded return to the front later."""
+        fr, w, acc, rng, fr_cfg = self.front, self.world, self.accounts, self.rng, self.cfg
+        v = rng.random(hit.size) * p_hit
+        kia = hit[v < p_kia]
+        wia = hit[v >= p_kia]
+        w.count_casualties(kia, wia)
+        if kia.size:
+            np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
+        acc.kia_sim += kia.size
+        acc.wia_sim += wia.size
+        w.leave_front(kia, State.KIA)
+        ret = rng.random(wia.size) < fr_cfg.wia_return_share
+        back, out = wia[ret], wia[~ret]
+        w.leave_front(out, State.WOUNDED_OUT)
+        w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
 
     def _awol(self, day: int, present: np.ndarray, tried: np.ndarray) -> None:
         """Walking away without an offer, among the soldiers of ``present`` who did not attempt
