@@ -42,6 +42,12 @@ def slots_for(sc: Scenario) -> int:
 class Front:
     """All front slots and per-unit state.
 
+    Totals are kept up to date as soldiers come and go, so that a day costs per event, not
+    per slot: head counts and summed quality per unit (:meth:`add`, :meth:`remove`), the
+    soldiers aware of each offer (:meth:`make_aware`, :meth:`remove`), the units' gone
+    counts over all offers (:meth:`count_gone`); write ``aware`` and ``gone`` only through
+    these methods.
+
     Args:
         n_units: Initial number of units (grows on demand).
         unit_slots: Simulated soldiers per unit.
