@@ -165,6 +165,8 @@ class Front:
         du = (self._awol_base[fr.family[rest].view(np.uint8)] + self.defection.private(rest, fr.morale[ru], day)
               + p.social_weight * fr.gone_share()[0][ru].astype(np.float64))
         walk = rest[fr.taste[rest] < ch.consider_probability(du, p.sigma)]
+        if walk.size == 0:  # no one walks away today: nothing to book, no draws
+            return
         acc.awol_sim += walk.size
         caught = rng.random(walk.size) < km.detection
         tried = walk[caught]
