@@ -127,6 +127,10 @@ class Front:
         morale = self.morale[:1] if self.morale_uniform else self.morale
         return float(morale.min(initial=initial)), float(morale.max(initial=initial))
 
+    def morale_of(self, units: np.ndarray) -> np.ndarray:
+        """Morale of ``units``; one value (it broadcasts) when all units have the same."""
+        return self.morale[:1] if self.morale_uniform else self.morale[units]
+
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit (kept up to date by :meth:`add` and :meth:`remove`; a copy)."""
         return self.head_count.copy()

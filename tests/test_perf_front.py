@@ -75,6 +75,7 @@ def test_units_added_with_another_morale_end_uniform_morale():
     fr._grow(2)
     assert not fr.morale_uniform
     assert fr.morale_range(0.4) == (0.25, 0.5)
+    np.testing.assert_array_equal(fr.morale_of(np.array([0, 5])), np.float32([0.25, 0.5]))
 
 
 def test_free_slots_are_those_of_a_stable_sort_by_head_count():

@@ -140,7 +140,8 @@ class Defection:
         return self.params
 
     def private(self, slots: np.ndarray, unit_morale: np.ndarray, day: int) -> np.ndarray:
-        """Private utility of leaving (HLY) of the soldiers in ``slots`` on ``day``, shape (n,).
+        """Private utility of leaving (HLY) of the soldiers in ``slots`` on ``day``, shape (n,);
+        ``unit_morale`` is their units' morale, (n,), or one value for all.
 
         Kuran's hidden preference (D1), low morale (D2), and war weariness: ``weariness_per_year``
         HLY per year served since he (last) reached the front (``Front.arrived``).
@@ -248,8 +249,9 @@ class Defection:
             sub = sub[(fr.aware[sub] & bit) != 0]
             if sub.size == 0:  # no one can consider it today (as if every choice below were evaluated)
                 continue
-            du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale[sub // us], day)
-                  + p.social_weight * gone_share[sub // us].astype(np.float64))
+            sub_u = sub // us  # their units
+            du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale_of(sub_u), day)
+                  + p.social_weight * gone_share[sub_u].astype(np.float64))
             considering = fr.taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering
             idx, du = sub[considering], du[considering]
             first = idx[(fr.considered[idx] & bit) == 0]

@@ -162,7 +162,7 @@ class Front:
         ru = rest // fr.unit_slots
         # dU = base[family] + private + social_weight * gone share: the same arithmetic as
         # utility_difference on every soldier (as in the defection funnel)
-        du = (self._awol_base[fr.family[rest].view(np.uint8)] + self.defection.private(rest, fr.morale[ru], day)
+        du = (self._awol_base[fr.family[rest].view(np.uint8)] + self.defection.private(rest, fr.morale_of(ru), day)
               + p.social_weight * fr.gone_share()[0][ru].astype(np.float64))
         walk = rest[fr.taste[rest] < ch.consider_probability(du, p.sigma)]
         if walk.size == 0:  # no one walks away today: nothing to book, no draws
