@@ -42,6 +42,12 @@ def slots_for(sc: Scenario) -> int:
 class Front:
     """All front slots and per-unit state.
 
+    Totals are kept up to date as soldiers come and go, so that a day costs per event, not
+    per slot: head counts and summed quality per unit (:meth:`add`, :meth:`remove`), the
+    soldiers aware of each offer (:meth:`make_aware`, :meth:`remove`), the units' gone
+    counts over all offers (:meth:`count_gone`); write ``aware`` and ``gone`` only through
+    these methods.
+
     Args:
         n_units: Initial number of units (grows on demand).
         unit_slots: Simulated soldiers per unit.
@@ -66,12 +72,16 @@ class Front:
         self.unwillingness = np.zeros(0, dtype=np.float32)
         self.taste = np.zeros(0, dtype=np.float32)
         self.family = np.zeros(0, dtype=bool)
-        self.aware = np.zeros(0, dtype=np.uint8)
+        self.aware = np.zeros(0, dtype=np.uint8)  # bit o: knows of offer o; set only by :meth:`make_aware`
+        self.aware_count = [0] * max(n_offers, 1)  # soldiers aware of each offer (free slots never are), kept up to date
         self.considered = np.zeros(0, dtype=np.uint8)  # bit o: has considered offer o (a request is made once)
         self.arrived = np.zeros(0, dtype=np.int32)  # day he (last) reached the front
         self.arrived_min = np.iinfo(np.int32).max  # the earliest ``arrived`` ever given (a bound for every soldier present)
-        self.morale = np.zeros(0, dtype=np.float32)
-        self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)
+        self.morale = np.zeros(0, dtype=np.float32)  # per unit; written by the front phase (sim.submodels.front)
+        self.morale_uniform = True  # every unit has the same morale (the same start, the same daily update)
+        self.gone = np.zeros((0, max(n_offers, 1)), dtype=np.float32)  # defected per unit and offer: see :meth:`count_gone`
+        self.gone_total = np.zeros(0, dtype=np.float32)  # ``gone.sum(axis=1)``, kept up to date
+        self._gone_shares: dict = {}  # :meth:`gone_share`'s results until ``gone`` changes
         self.attempt_rate = np.zeros(0, dtype=np.float32)
         self._grow(n_units)
 
@@ -94,8 +104,11 @@ class Front:
         self.aware = ext(self.aware, 0)
         self.considered = ext(self.considered, 0)
         self.arrived = ext(self.arrived, 0)
+        self.morale_uniform = self.morale_uniform and (self.n_units == 0 or bool(self.morale[0] == np.float32(self.morale0)))
         self.morale = ext(self.morale, self.morale0, extra_units)
         self.gone = ext(self.gone, 0.0, extra_units)
+        self.gone_total = ext(self.gone_total, 0.0, extra_units)
+        self._gone_shares.clear()
         self.attempt_rate = ext(self.attempt_rate, 0.0, extra_units)
         self.n_units += extra_units
         self._unit_of_slot = np.arange(self.occupied.size) // self.unit_slots
@@ -109,6 +122,15 @@ class Front:
         """Slot indices of soldiers present at the front."""
         return self.occupied.nonzero()[0]
 
+    def morale_range(self, initial: float) -> tuple[float, float]:
+        """The lowest and highest unit morale, and ``initial`` (one unit's when all are the same)."""
+        morale = self.morale[:1] if self.morale_uniform else self.morale
+        return float(morale.min(initial=initial)), float(morale.max(initial=initial))
+
+    def morale_of(self, units: np.ndarray) -> np.ndarray:
+        """Morale of ``units``; one value (it broadcasts) when all units have the same."""
+        return self.morale[:1] if self.morale_uniform else self.morale[units]
+
     def unit_present(self) -> np.ndarray:
         """Soldiers present per unit (kept up to date by :meth:`add` and :meth:`remove`; a copy)."""
         return self.head_count.copy()
@@ -118,11 +140,17 @@ class Front:
         first (the order of a stable sort of all free slots by their unit's head count),
         from the head counts: only the units needed are looked at."""
         us = self.unit_slots
-        # emptiest first, then by unit: a stable sort of small integers (a radix sort)
-        small = np.uint8 if us < 2**8 else np.uint16 if us < 2**16 else np.int64
-        order = np.argsort(self.head_count.astype(small), kind="stable")
-        k = int(np.searchsorted(np.cumsum(us - self.head_count[order]), n)) + 1  # units needed
-        units = order[:k]
+        # emptiest first, then by unit: the units with 0 soldiers, then those with 1, ... (a
+        # stable sort by head count), only as many head counts as needed (usually the first)
+        found, free_slots = [], 0
+        for count in range(us):
+            units = np.flatnonzero(self.head_count == count)
+            k = min(units.size, -(-(n - free_slots) // (us - count)))  # units of this count needed
+            found.append(units[:k])
+            free_slots += k * (us - count)
+            if free_slots >= n:
+                break
+        units = np.concatenate(found) if len(found) > 1 else found[0]
         free = ~self.occupied.reshape(self.n_units, us)[units]
         return (units[:, None] * us + np.arange(us))[free][:n]
 
@@ -171,8 +199,7 @@ class Front:
         self.unwillingness[slots] = unw
         self.family[slots] = fam
         self.taste[slots] = rng.random(n, dtype=np.float32)
-        self.aware[slots] = 0
-        self.considered[slots] = 0
+        self.considered[slots] = 0  # (free slots are never aware)
         self.arrived[slots] = day
         self.arrived_min = min(self.arrived_min, int(day))
         return slots
@@ -186,8 +213,33 @@ class Front:
         # total far below 2**29 times the smallest): no drift from adding and removing
         np.subtract.at(self.quality_sum, units, self.quality[slots])
         self.man_id[slots] = -1
-        self.aware[slots] = 0
+        aware = self.aware[slots]
+        if aware.any():
+            for o in range(self.n_offers):
+                self.aware_count[o] -= int(np.count_nonzero(aware & np.uint8(1 << o)))
+            self.aware[slots] = 0
         self.considered[slots] = 0
+
+    def make_aware(self, slots: np.ndarray, offer: int) -> None:
+        """The soldiers in ``slots`` (distinct, present, not yet aware of ``offer``) learn of it."""
+        self.aware[slots] |= np.uint8(1 << offer)
+        self.aware_count[offer] += slots.size
+
+    def count_gone(self, slots: np.ndarray, offer: int) -> None:
+        """Count the soldiers of ``slots`` who left under ``offer`` in their units' ``gone``."""
+        units = slots // self.unit_slots
+        np.add.at(self.gone[:, offer], units, 1)
+        np.add.at(self.gone_total, units, 1)
+        self._gone_shares.clear()
+
+    def gone_share(self, offer: int | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+        """Share of each unit gone under ``offer`` (under any offer if None), capped at 1, its
+        largest value, and the units where it is positive; computed again only when
+        ``gone`` has changed (the arrays are shared: do not modify)."""
+        if offer not in self._gone_shares:
+            share = np.minimum((self.gone_total if offer is None else self.gone[:, offer]) / self.unit_slots, 1.0)
+            self._gone_shares[offer] = (share, float(share.max(initial=0.0)), np.flatnonzero(share > 0.0))
+        return self._gone_shares[offer]
 
     def unit_sum(self, slots: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Per-unit totals of an event over the given slots."""

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.mechanisms import choice as ch
+from sim.mechanisms.break_even import break_even_payment
 
 P = ch.ChoiceParams()
 
@@ -85,7 +86,7 @@ def test_awareness_mask_zeroes_the_unaware():
 def test_break_even_rises_with_attempt_risk_and_makes_the_median_soldier_indifferent():
     risks = np.linspace(0.0, 0.6, 25)
     for status in ("citizenship", "asylum", "amnesty"):
-        pay = ch.break_even_payment(risks, status=status, params=P)
+        pay = break_even_payment(risks, status=status, params=P)
         assert np.all(np.diff(pay) >= 0)
         assert pay[-1] > pay[len(pay) // 2] > 0
         pos = pay > 0
@@ -94,11 +95,11 @@ def test_break_even_rises_with_attempt_risk_and_makes_the_median_soldier_indiffe
 
 
 def test_break_even_falls_as_staying_gets_deadlier_and_is_infinite_without_a_kept_promise():
-    low = ch.break_even_payment(0.2, stay_death=0.05, params=P)
-    high = ch.break_even_payment(0.2, stay_death=0.4, params=P)
+    low = break_even_payment(0.2, stay_death=0.05, params=P)
+    high = break_even_payment(0.2, stay_death=0.4, params=P)
     assert low > high
-    assert np.isinf(ch.break_even_payment(0.2, credibility=0.0, params=P))
-    assert ch.break_even_payment(0.0, private=50.0, params=P) == 0.0
+    assert np.isinf(break_even_payment(0.2, credibility=0.0, params=P))
+    assert break_even_payment(0.0, private=50.0, params=P) == 0.0
 
 
 def test_break_even_figure_is_drawn(tmp_path):

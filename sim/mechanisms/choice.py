@@ -47,7 +47,7 @@ defecting (would contact the offer maker) is the logit ``1 / (1 + exp(-dU / sigm
 Every default is listed in :class:`ChoiceParams` with its source or "assumption". Exchange
 rate for rouble figures: 60 RUB per USD (autumn 2022, approximately; assumption-grade).
 
-The break-even table and figure are in :mod:`sim.mechanisms.break_even`
+The break-even payment, table and figure are in :mod:`sim.mechanisms.break_even`
 (``python -m sim.mechanisms.break_even --figure docs/img/break_even.png``; see
 ``docs/defection_choice.md``).
 """
@@ -151,6 +151,14 @@ class ChoiceParams:
         a = self._annuity
         return (1.0 - stay_death_probability(self)) * a * _u(self.c_home_usd + self.soldier_pay_usd * self.service_years / a, self)
 
+    @cached_property
+    def _log_ratio(self) -> float:  # ln(c_home / c_sub), the denominator of u
+        return float(np.log(self.c_home_usd / self.c_sub_usd))
+
+    @cached_property
+    def _value_caught(self) -> float:
+        return value_caught(self)
+
 
 def annuity(years: float | np.ndarray, rate: float) -> float | np.ndarray:
     """Discounted years ``(1 - exp(-r T)) / r`` (continuous discounting; standard formula)."""
@@ -203,18 +211,29 @@ def value_cross(payment_usd: float | np.ndarray, status: str, family: float | np
     pay = np.asarray(payment_usd, dtype=float)
     if np.any(pay < 0):
         raise ValueError("payment_usd must be >= 0")
+    return _value_kept(pay, status, p) - np.asarray(family, dtype=float) * p.p_reprisal * p.reprisal_cost
+
+
+def _value_kept(pay: float | np.ndarray, status: str, p: ChoiceParams) -> float | np.ndarray:
+    """``A u(c_s + P / A) - home_attachment``: a kept promise before reprisals, HLY."""
     a = p._annuity
-    fam = np.asarray(family, dtype=float)
-    return a * _u(p.status_usd(status) + pay / a, p) - p.home_attachment - fam * p.p_reprisal * p.reprisal_cost
+    if np.ndim(pay) == 0:  # plain floats: the same operations as the array expression below
+        return a * (float(np.log((p.status_usd(status) + pay / a) / p.c_sub_usd)) / p._log_ratio) - p.home_attachment
+    return a * _u(p.status_usd(status) + pay / a, p) - p.home_attachment
 
 
-def _check_probs(p_caught: np.ndarray, p_killed: np.ndarray, credibility: np.ndarray) -> None:
-    if p_caught.ndim == p_killed.ndim == credibility.ndim == 0:  # scalars (every daily call): no array passes
-        for name, v in (("p_caught", float(p_caught)), ("p_killed", float(p_killed)), ("credibility", float(credibility))):
-            if not 0.0 <= v <= 1.0:  # also false for NaN
-                raise ValueError(f"{name} must be in [0, 1]")
-        if float(p_caught) + float(p_killed) > 1 + 1e-12:
-            raise ValueError("p_caught + p_killed must not exceed 1")
+def _check_scalars(p_caught: float, p_killed: float, credibility: float) -> None:
+    for name, v in (("p_caught", p_caught), ("p_killed", p_killed), ("credibility", credibility)):
+        if not 0.0 <= v <= 1.0:  # also false for NaN
+            raise ValueError(f"{name} must be in [0, 1]")
+    if p_caught + p_killed > 1 + 1e-12:
+        raise ValueError("p_caught + p_killed must not exceed 1")
+
+
+def check_probabilities(p_caught: np.ndarray, p_killed: np.ndarray, credibility: np.ndarray) -> None:
+    """Raise ValueError unless every probability is in [0, 1] and ``p_caught + p_killed <= 1``."""
+    if p_caught.ndim == p_killed.ndim == credibility.ndim == 0:  # scalars: no array passes
+        _check_scalars(float(p_caught), float(p_killed), float(credibility))
         return
     for name, x in (("p_caught", p_caught), ("p_killed", p_killed), ("credibility", credibility)):
         if np.any((x < 0) | (x > 1)) or np.any(np.isnan(x)):
@@ -251,13 +270,22 @@ def utility_difference(payment_usd: float | np.ndarray, p_killed: float | np.nda
         ValueError: probabilities outside [0, 1], ``p_caught + p_killed > 1``, negative payment.
     """
     p = params or ChoiceParams()
-    pk = np.asarray(p_killed, dtype=float)
-    pc = np.asarray(p_caught, dtype=float)
-    cr = np.asarray(credibility, dtype=float)
-    _check_probs(pc, pk, cr)
-    p_cross = 1.0 - pc - pk
-    vc = value_caught(p)
-    defect = pc * vc + p_cross * (cr * value_cross(payment_usd, status, family, p) + (1.0 - cr) * vc)
+    if all(isinstance(x, float | int | np.generic) for x in (payment_usd, p_killed, p_caught, credibility)):
+        # one offer's terms (every daily call): plain floats, with the same operations in the
+        # same order as the array path (the same result, without 0-d numpy arithmetic)
+        pay, pk, pc, cr = float(payment_usd), float(p_killed), float(p_caught), float(credibility)
+        _check_scalars(pc, pk, cr)
+        if pay < 0:
+            raise ValueError("payment_usd must be >= 0")
+        cross = _value_kept(pay, status, p) - np.asarray(family, dtype=float) * p.p_reprisal * p.reprisal_cost
+    else:
+        pk = np.asarray(p_killed, dtype=float)
+        pc = np.asarray(p_caught, dtype=float)
+        cr = np.asarray(credibility, dtype=float)
+        check_probabilities(pc, pk, cr)
+        cross = value_cross(payment_usd, status, family, p)
+    vc = p._value_caught
+    defect = pc * vc + (1.0 - pc - pk) * (cr * cross + (1.0 - cr) * vc)
     return defect - value_stay(p, stay_death) + np.asarray(private, dtype=float) + p.social_weight * np.asarray(gone_share, dtype=float)
 
 
@@ -277,45 +305,6 @@ def mask_by_awareness(prob: np.ndarray, aware: np.ndarray) -> np.ndarray:
     """Zero the probability of soldiers who do not know of the offer (a soldier never
     considers an offer he has not heard of). Shapes must broadcast; returns float64."""
     return np.where(np.asarray(aware, dtype=bool), np.asarray(prob, dtype=float), 0.0)
-
-
-def break_even_payment(death_risk_attempt: float | np.ndarray, p_caught: float = 0.25, credibility: float = 0.9,
-                       status: str = "citizenship", private: float = 0.0, family: float = 0.0,
-                       stay_death: float | None = None, params: ChoiceParams | None = None) -> np.ndarray:
-    """Payment (USD per real man) at which the median soldier is indifferent (dU = 0).
-
-    dU is linear in the utility of crossing, which is increasing in the payment, so the
-    payment is solved in closed form: with ``k = p_cross * cred`` and ``B`` the rest of dU,
-    ``A u(c_s + P / A) = (-B) / k + home_attachment + reprisal`` gives
-    ``P = A (c_sub (c_home / c_sub) ** (need / A) - c_s)``.
-
-    The median soldier has the median private preference (``private``; 0 if preferences
-    are centred) and no unit cascade. Defaults: detection 0.25
-    (``kremlin.counter_defection.detection_base``), credibility 0.9 (``offers[].credibility.base``),
-    Caplan's citizenship.
-
-    Args:
-        death_risk_attempt: Probability of dying in the attempt; scalar or array (any shape).
-
-    Returns:
-        Break-even payment in USD, same shape; 0 where he would defect without payment,
-        ``inf`` where no payment suffices (no chance of a kept promise).
-    """
-    p = params or ChoiceParams()
-    pk = np.asarray(death_risk_attempt, dtype=float)
-    pc = np.full_like(pk, p_caught)
-    cr = np.full_like(pk, credibility)
-    _check_probs(pc, pk, cr)
-    k = (1.0 - pc - pk) * cr
-    vc = value_caught(p)
-    rest = pc * vc + (1.0 - pc - pk) * (1.0 - cr) * vc - value_stay(p, stay_death) + private
-    a = annuity(p.remaining_years, p.discount_rate)
-    need = -rest / np.where(k > 0, k, 1.0) + p.home_attachment + family * p.p_reprisal * p.reprisal_cost  # A*u(c) needed
-    log_ratio = np.log(p.c_home_usd / p.c_sub_usd)
-    with np.errstate(over="ignore"):
-        c_needed = p.c_sub_usd * np.exp(need / a * log_ratio)
-    pay = np.maximum(a * (c_needed - p.status_usd(status)), 0.0)
-    return np.where(k > 0, pay, np.inf)
 
 
 @dataclass(frozen=True)
@@ -373,7 +362,7 @@ def draw_funnel(rng: np.random.Generator, p_consider: np.ndarray, aware: np.ndar
     for name, x in (("p_consider", pcon), ("opportunity_rate", opp)):
         if np.any((x < 0) | (x > 1)) or np.any(np.isnan(x)):
             raise ValueError(f"{name} must be in [0, 1]")
-    _check_probs(pc, pk, np.zeros(1))
+    check_probabilities(pc, pk, np.zeros(1))
     idx = np.flatnonzero(aw)
     idx = idx[rng.random(idx.size) < pcon[idx]]
     considering = np.zeros(n, dtype=bool)
@@ -393,6 +382,6 @@ def draw_funnel(rng: np.random.Generator, p_consider: np.ndarray, aware: np.ndar
     return FunnelDraw(aw.copy(), considering, acting, caught, killed, crossed)
 
 
-__all__ = ["ChoiceParams", "FunnelDraw", "annuity", "break_even_payment", "consider_probability", "draw_funnel",
+__all__ = ["ChoiceParams", "FunnelDraw", "annuity", "consider_probability", "draw_funnel",
            "mask_by_awareness", "stay_death_probability", "utility_difference", "value_caught",
            "value_cross", "value_stay"]

@@ -73,6 +73,21 @@ def credibility(model: str, base: float, war_weight: float, p_ukraine_wins: floa
     return float(min(max(base * ((1.0 - war_weight) + war_weight * 2.0 * p_ukraine_wins), 0.0), 1.0))
 
 
+def attempt_risks(route: str, detection: float, surrender_survival: float) -> tuple[float, float, bool]:
+    """Probabilities an attempt is caught and killed, and whether it goes direct to the EU.
+
+    ``via_ukraine``: caught with the detection ``d``, killed in the surrender with
+    ``(1 - d)(1 - surrender_survival)``. ``direct_eu``: elude one's own side twice, caught
+    with ``1 - (1 - d)^2``, never killed. ``either``: the route more likely to succeed.
+    """
+    via_ok = (1.0 - detection) * surrender_survival
+    direct_ok = (1.0 - detection) ** 2
+    direct = route == "direct_eu" or (route == "either" and direct_ok > via_ok)
+    if direct:
+        return 1.0 - direct_ok, 0.0, True
+    return detection, (1.0 - detection) * (1.0 - surrender_survival), False
+
+
 def success_probability(route: str, detection: float, surrender_survival: float, repatriation: float, cred: float) -> float:
     """Chance that taking the offer ends as promised (D8, D9, D11).
 

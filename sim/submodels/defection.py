@@ -36,11 +36,12 @@ from sim.actors import Actors, OfferMaker
 from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms import choice as ch
+from sim.mechanisms.defection import attempt_risks
 from sim.mechanisms.sampling import candidates, candidates_cells
 from sim.submodels.routes import Routes
 from sim.world import World
 
-_FAMILY_BOTH = np.array([0.0, 1.0])  # a bound on the choice over both values of family ties
+FAMILY_BOTH = np.array([0.0, 1.0])  # a bound on the choice over both values of family ties
 
 
 def choice_params(sc: Scenario, stay_death_hazard: float, punishment_ratio: float = 1.0,
@@ -77,21 +78,6 @@ def awol_params(p: ch.ChoiceParams) -> ch.ChoiceParams:
     """The same choice for walking away without an offer: he stays in Russia or nearby
     (no loss of home), and a caught AWOL soldier is tried, not shot (assumption)."""
     return replace(p, home_attachment=0.0, p_executed_if_caught=0.0)
-
-
-def attempt_risks(route: str, detection: float, surrender_survival: float) -> tuple[float, float, bool]:
-    """Probabilities an attempt is caught and killed, and whether it goes direct to the EU.
-
-    ``via_ukraine``: caught with the detection ``d``, killed in the surrender with
-    ``(1 - d)(1 - surrender_survival)``. ``direct_eu``: elude one's own side twice, caught
-    with ``1 - (1 - d)^2``, never killed. ``either``: the route more likely to succeed.
-    """
-    via_ok = (1.0 - detection) * surrender_survival
-    direct_ok = (1.0 - detection) ** 2
-    direct = route == "direct_eu" or (route == "either" and direct_ok > via_ok)
-    if direct:
-        return 1.0 - direct_ok, 0.0, True
-    return detection, (1.0 - detection) * (1.0 - surrender_survival), False
 
 
 class Defection:
@@ -154,7 +140,8 @@ class Defection:
         return self.params
 
     def private(self, slots: np.ndarray, unit_morale: np.ndarray, day: int) -> np.ndarray:
-        """Private utility of leaving (HLY) of the soldiers in ``slots`` on ``day``, shape (n,).
+        """Private utility of leaving (HLY) of the soldiers in ``slots`` on ``day``, shape (n,);
+        ``unit_morale`` is their units' morale, (n,), or one value for all.
 
         Kuran's hidden preference (D1), low morale (D2), and war weariness: ``weariness_per_year``
         HLY per year served since he (last) reached the front (``Front.arrived``).
@@ -172,14 +159,14 @@ class Defection:
         and highest unit's, time served between 0 and the earliest arrival's), without a
         pass over the soldiers; padded for the float32 rounding of :meth:`private`."""
         fr, d, f = self.front, self.cfg, self.fr_cfg
-        m_lo, m_hi = float(fr.morale.min(initial=f.morale_initial)), float(fr.morale.max(initial=f.morale_initial))
+        m_lo, m_hi = fr.morale_range(f.morale_initial)
         served = max(day - fr.arrived_min, 0)
         hi = (d.private_mean + max(d.private_weight * (0.0 - self.unwillingness_mean), d.private_weight * (1.0 - self.unwillingness_mean))
               + max(f.morale_weight * (f.morale_initial - m_lo), f.morale_weight * (f.morale_initial - m_hi))
               + max(0.0, d.weariness_per_year / 365.0 * served))
         return hi + 1e-4 * (1.0 + abs(hi))
 
-    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, gone_share: np.ndarray) -> None:
+    def _learn(self, o: OfferMaker, day: int, present: np.ndarray, gone_share: np.ndarray, gone_u: np.ndarray) -> None:
         """Awareness (D5): publicity, talk among the aware (front-wide), word of mouth in units, and today's salience shocks."""
         fr, rng = self.front, self.rng
         bit = np.uint8(1 << o.index)
@@ -192,11 +179,10 @@ class Defection:
         # soldiers present; word of mouth, q_u, only in units where some have gone (by unit)
         hazard = o.cfg.publicity
         if self.cfg.awareness_contagion > 0.0 and present.size:  # Bass (1969): q x the aware share
-            hazard += self.cfg.awareness_contagion * np.count_nonzero(fr.aware[present] & bit) / present.size
+            hazard += self.cfg.awareness_contagion * fr.aware_count[o.index] / present.size
         p0 = 1.0 - np.exp(-hazard) * (1.0 - boost)
         cand = present[candidates(rng, 0, present.size, p0)]
-        gone_u = np.flatnonzero(gone_share > 0.0) if p0 < 1.0 else np.empty(0, dtype=np.int64)
-        if gone_u.size:
+        if gone_u.size and p0 < 1.0:
             q_u = -np.expm1(-self.cfg.word_of_mouth * gone_share[gone_u])
             us = fr.unit_slots
             more, _ = candidates_cells(rng, gone_u * us, (gone_u + 1) * us, q_u)
@@ -204,10 +190,10 @@ class Defection:
             learn = np.unique(cand[(fr.aware[cand] & bit) == 0])
         else:
             learn = cand[(fr.aware[cand] & bit) == 0]  # ascending and distinct already
-        fr.aware[learn] |= bit
+        fr.make_aware(learn, o.index)
         self.accounts.aware_by_offer_sim[o.index] += learn.size
 
-    def step(self, day: int, present: np.ndarray, p_kia_daily: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def step(self, day: int, present: np.ndarray, p_kia_daily: float) -> tuple[np.ndarray, np.ndarray, int]:
         """Today's funnel among the soldiers present, and the attempts' fates.
 
         Only an aware soldier whose persistent taste is below the day's largest consider
@@ -225,9 +211,8 @@ class Defection:
                 if he stays.
 
         Returns:
-            ``(attempt, defect_u, attempts_u, n_tried)``: which of ``present`` attempted
-            (bool, (n,)), defections and attempts per unit (float, (n_units,)), and the
-            number of attempts (simulated soldiers).
+            ``(attempt_pos, tried, n_defected)``: the positions in ``present`` of those who
+            attempted (ascending), their slots, and the number who crossed (simulated soldiers).
         """
         fr, d_cfg, rng, km, acc = self.front, self.cfg, self.rng, self.kremlin, self.accounts
         p = self.today_params(p_kia_daily)
@@ -240,8 +225,8 @@ class Defection:
             if not o.open_to("soldiers"):
                 continue
             bit = np.uint8(1 << o.index)
-            gone_share = np.minimum(fr.gone[:, o.index] / us, 1.0)
-            self._learn(o, day, present, gone_share)
+            gone_share, gone_max, gone_u = fr.gone_share(o.index)
+            self._learn(o, day, present, gone_share, gone_u)
             c = o.cfg
             p_caught, p_killed, _ = attempt_risks(c.route, km.detection, c.surrender_survival)
             payment = o.next_payment() + c.equipment_share * c.equipment_bounty_usd
@@ -253,17 +238,20 @@ class Defection:
             if self._base_key.get(o.index) != key:  # unchanged inputs: yesterday's values
                 self._base_key[o.index] = key
                 self._base[o.index] = ch.utility_difference(payment, p_killed, p_caught, cred, c.status, 0.0, 0.0,
-                                                            _FAMILY_BOTH, params=p)
+                                                            FAMILY_BOTH, params=p)
             base = self._base[o.index]
             if private_hi is None:
                 private_hi = self.private_bound(day)
-            du_hi = float(base.max()) + private_hi + p.social_weight * float(gone_share.max(initial=0.0))
+            du_hi = float(base.max()) + private_hi + p.social_weight * gone_max
             # compared in float32, rounded up (a superset of the soldiers below the bound)
             top = np.nextafter(np.float32(float(ch.consider_probability(du_hi, p.sigma)) + 1e-9), np.float32(np.inf))
             sub = np.flatnonzero(fr.taste < top)
             sub = sub[(fr.aware[sub] & bit) != 0]
-            du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale[sub // us], day)
-                  + p.social_weight * gone_share[sub // us].astype(np.float64))
+            if sub.size == 0:  # no one can consider it today (as if every choice below were evaluated)
+                continue
+            sub_u = sub // us  # their units
+            du = (base[fr.family[sub].view(np.uint8)] + self.private(sub, fr.morale_of(sub_u), day)
+                  + p.social_weight * gone_share[sub_u].astype(np.float64))
             considering = fr.taste[sub] < ch.consider_probability(du, p.sigma)  # his persistent taste: the same man keeps considering
             idx, du = sub[considering], du[considering]
             first = idx[(fr.considered[idx] & bit) == 0]
@@ -287,9 +275,8 @@ class Defection:
             want, want_offer = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         # considering some offer; a draw only for them, in the order of ``present``
         act = rng.random(want.size) < d_cfg.opportunity_rate
-        attempt = np.zeros(present.size, dtype=bool)
-        attempt[np.searchsorted(present, want[act])] = True
         tried, tried_offer = want[act], want_offer[act]
+        attempt_pos = np.searchsorted(present, tried)
         # commander payments move whole units (D17): a commander who has heard of the offer
         # (the unit's aware share) may take it and bring his unit; his men count as
         # considering it (they are told) and as attempting
@@ -298,6 +285,8 @@ class Defection:
         for o in self.offers:
             if o.open_to("soldiers") and o.cfg.commander_payment_usd > 0:
                 if best_offer is None:
+                    attempt = np.zeros(present.size, dtype=bool)
+                    attempt[attempt_pos] = True
                     units = present // us
                     best_offer = np.full(present.size, -1, dtype=np.int64)
                     best_offer[np.searchsorted(present, tried)] = tried_offer
@@ -311,7 +300,7 @@ class Defection:
                 if flip.any():
                     moved = flip[units] & ~attempt
                     told = present[moved & ((fr.aware[present] & bit) == 0)]
-                    fr.aware[told] |= bit
+                    fr.make_aware(told, o.index)
                     acc.aware_by_offer_sim[o.index] += told.size
                     new = present[moved & ((fr.considered[present] & bit) == 0)]
                     fr.considered[new] |= bit
@@ -320,16 +309,19 @@ class Defection:
                     best_offer[moved] = o.index
                     acc.book_offer_payment(o.cfg, o.pay_commanders(flip.sum(), real_units_per_unit))
         if best_offer is not None:
-            tried, tried_offer = present[attempt], best_offer[attempt]
-        defect_u = np.zeros(n_units)
-        attempts_u = fr.unit_sum(tried)
-        self._resolve(tried, tried_offer, day, defect_u)
-        return attempt, defect_u, attempts_u, tried.size
+            attempt_pos = attempt.nonzero()[0]
+            tried, tried_offer = present[attempt_pos], best_offer[attempt_pos]
+        return attempt_pos, tried, self._resolve(tried, tried_offer, day)
 
-    def _resolve(self, tried: np.ndarray, offer_idx: np.ndarray, day: int, defect_u: np.ndarray) -> None:
-        """Attempts end caught (D16), killed in the surrender, or across (booked to the offer)."""
+    def _resolve(self, tried: np.ndarray, offer_idx: np.ndarray, day: int) -> int:
+        """Attempts end caught (D16), killed in the surrender, or across (booked to the offer).
+
+        Returns:
+            The number who crossed (simulated soldiers).
+        """
         if tried.size == 0:
-            return
+            return 0
+        n_across = 0
         rng, km, cd, fr, w, acc = self.rng, self.kremlin, self.cd, self.front, self.world, self.accounts
         risks = {o.index: attempt_risks(o.cfg.route, km.detection, o.cfg.surrender_survival) for o in self.offers}
         p_caught = np.array([risks[i][0] for i in offer_idx])
@@ -363,8 +355,8 @@ class Defection:
             mine = tried[across & (offer_idx == o.index)]
             if mine.size == 0:
                 continue
-            np.add.at(fr.gone[:, o.index], mine // fr.unit_slots, 1)
-            defect_u += fr.unit_sum(mine)
+            fr.count_gone(mine, o.index)
+            n_across += mine.size
             acc.defected_by_offer_sim[o.index] += mine.size
             acc.defected_sim += mine.size
             acc.book_offer_payment(o.cfg, o.pay(mine.size, w.scale))
@@ -374,6 +366,7 @@ class Defection:
             w.leave_front(mine[rep], State.IMPRISONED)
             w.leave_front(mine[~rep], State.DEFECTED)
             self._resettle(o, int((~rep).sum()))
+        return n_across
 
     def _resettle(self, o: OfferMaker, n_sim: int) -> None:
         """Defectors who stay abroad go to the offer's destination hosts; war criminals among

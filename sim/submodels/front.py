@@ -24,7 +24,7 @@ from sim.ledger import State
 from sim.mechanisms import choice as ch
 from sim.mechanisms.front import casualty_rates, step_value, update_morale
 from sim.mechanisms.sampling import candidates
-from sim.submodels.defection import Defection, awol_params
+from sim.submodels.defection import FAMILY_BOTH, Defection, awol_params
 from sim.submodels.routes import Routes
 from sim.world import World
 
@@ -48,6 +48,8 @@ class Front:
         self.kremlin, self.cd = actors.kremlin, sc.kremlin.counter_defection
         self.defection = Defection(world, routes, actors, sc)
         self._awol_from = self._awol_p = None  # AWOL choice parameters, and the defection parameters they came from
+        self._awol_base = self._awol_key = None  # the AWOL choice without private utility and cascade, family 0 and 1; its inputs
+        self._rate_units = np.flatnonzero(self.front.attempt_rate)  # units whose attempt rate is not 0
 
     def step(self, day: int) -> None:
         """Run the day at the front; then count the court cases due today (caught
@@ -70,12 +72,58 @@ class Front:
                                       present.size * s, self.enemy_strength, fr_cfg.lanchester_coefficient)
         p_hit = p_kia + p_wia
         hit_pos = candidates(rng, 0, present.size, p_hit)
-        hit = present[hit_pos]
+        if hit_pos.size:  # (a day without casualties has nothing to do and no draws)
+            self._casualties(day, present[hit_pos], p_kia, p_hit)
+        # involuntary captures in combat (prisoners of war), at the day's intensity, among the
+        # soldiers not hit (the k-th of them is present[k + hits at or before him])
+        pos = candidates(rng, 0, present.size - hit_pos.size, min(1.0, fr_cfg.capture_rate * intensity))
+        if hit_pos.size:
+            pos = pos + np.searchsorted(hit_pos - np.arange(hit_pos.size), pos, side="right")
+        if pos.size:
+            acc.captured_sim += pos.size
+            w.leave_front(present[pos], State.CAPTURED)
+        if hit_pos.size or pos.size:  # the soldiers still present: ``present`` without them (no pass over the slots)
+            present = np.delete(present, np.concatenate([hit_pos, pos]))
+        attempt_pos, tried, n_defected = self.defection.step(day, present, p_kia)
+        self._awol(day, present, attempt_pos)
+        # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
+        # mean morale does not depend on how many simulated soldiers a unit holds
+        target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
+        defect_share = n_defected / max(present.size, 1)
+        # the same update for every unit: while all units have the same morale, one unit's is computed
+        morale = update_morale(fr.morale[:1] if fr.morale_uniform else fr.morale, np.float64(p_hit),
+                               np.float64(defect_share), target, fr_cfg.morale_recovery,
+                               fr_cfg.morale_loss_sensitivity, fr_cfg.morale_defection_sensitivity)
+        fr.morale = np.full(fr.n_units, morale[0], dtype=np.float32) if fr.morale_uniform else morale
+        self._update_attempt_rate(tried)
+        self.signals.attempt_share = tried.size * s / max(present.size * s, 1.0)
+
+    def _update_attempt_rate(self, tried: np.ndarray) -> None:
+        """Each unit's attempt rate, a moving average of its attempts per slot a day
+        (``0.9 * rate + 0.1 * attempts / slots``): computed only for the units with a rate
+        or attempts today (the rest stay 0), the units that ever had an attempt."""
+        fr = self.front
+        if tried.size:
+            units, n_u = np.unique(tried // fr.unit_slots, return_counts=True)
+            self._rate_units = np.union1d(self._rate_units, units)
+        u = self._rate_units
+        if u.size == 0:
+            return
+        attempts_u = np.zeros(u.size, dtype=np.int64)
+        if tried.size:
+            attempts_u[np.searchsorted(u, units)] = n_u
+        fr.attempt_rate[u] = (0.9 * fr.attempt_rate[u] + 0.1 * attempts_u / np.maximum(fr.unit_slots, 1)).astype(np.float32)
+
+    def _casualties(self, day: int, hit: np.ndarray, p_kia: float, p_hit: float) -> None:
+        """The soldiers in ``hit`` are killed or wounded in the ratio of the rates; some
+        wounded return to the front later."""
+        fr, w, acc, rng, fr_cfg = self.front, self.world, self.accounts, self.rng, self.cfg
         v = rng.random(hit.size) * p_hit
         kia = hit[v < p_kia]
         wia = hit[v >= p_kia]
         w.count_casualties(kia, wia)
-        np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
+        if kia.size:
+            np.add.at(acc.kia_by_origin_sim, fr.origin[kia], 1)
         acc.kia_sim += kia.size
         acc.wia_sim += wia.size
         w.leave_front(kia, State.KIA)
@@ -83,32 +131,10 @@ class Front:
         back, out = wia[ret], wia[~ret]
         w.leave_front(out, State.WOUNDED_OUT)
         w.to_pipeline(back, day + fr_cfg.wia_recovery_days)
-        # involuntary captures in combat (prisoners of war), at the day's intensity, among the
-        # soldiers not hit (the k-th of them is present[k + hits at or before him])
-        pos = candidates(rng, 0, present.size - hit_pos.size, min(1.0, fr_cfg.capture_rate * intensity))
-        if hit_pos.size:
-            pos = pos + np.searchsorted(hit_pos - np.arange(hit_pos.size), pos, side="right")
-        cap = present[pos]
-        acc.captured_sim += cap.size
-        w.leave_front(cap, State.CAPTURED)
 
-        if hit.size or cap.size:
-            present = fr.active()
-        attempt, defect_u, attempts_u, n_tried = self.defection.step(day, present, p_kia)
-        self._awol(day, present, attempt)
-        # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that
-        # mean morale does not depend on how many simulated soldiers a unit holds
-        slots_u = np.maximum(fr.unit_slots, 1)
-        target = fr_cfg.morale_initial - fr_cfg.exodus_morale_weight * (acc.fled_sim / max(self.pool.n, 1))
-        defect_share = float(defect_u.sum()) / max(present.size, 1)
-        fr.morale = update_morale(fr.morale, np.float64(p_hit), np.float64(defect_share), target,  # the same for every unit
-                                  fr_cfg.morale_recovery, fr_cfg.morale_loss_sensitivity,
-                                  fr_cfg.morale_defection_sensitivity)
-        fr.attempt_rate = (0.9 * fr.attempt_rate + 0.1 * attempts_u / slots_u).astype(np.float32)
-        self.signals.attempt_share = n_tried * s / max(present.size * s, 1.0)
-
-    def _awol(self, day: int, present: np.ndarray, attempt: np.ndarray) -> None:
-        """Walking away without an offer, among the soldiers of ``present`` who did not attempt today.
+    def _awol(self, day: int, present: np.ndarray, tried: np.ndarray) -> None:
+        """Walking away without an offer, among the soldiers of ``present`` who did not attempt
+        today (``tried``: the positions in ``present`` of those who did, ascending).
 
         A chance to walk comes with ``front.awol_rate`` a day (thinning); he takes it when
         his persistent taste is below the probability of the AWOL choice (status ``awol``,
@@ -118,9 +144,8 @@ class Front:
         at home (HIDING), soldiers from outside the pool are AWOL.
         """
         fr, rng, acc, w, km = self.front, self.rng, self.accounts, self.world, self.kremlin
-        # thinning among the soldiers who did not attempt (``present[~attempt]``) without
-        # building that list: the k-th of them is present[k + attempts at or before him]
-        tried = attempt.nonzero()[0]
+        # thinning among the soldiers who did not attempt without building that list: the
+        # k-th of them is present[k + attempts at or before him]
         pos = candidates(rng, 0, present.size - tried.size, self.cfg.awol_rate)
         if tried.size:
             pos = pos + np.searchsorted(tried - np.arange(tried.size), pos, side="right")
@@ -131,11 +156,17 @@ class Front:
             self._awol_from = self.defection.params
             self._awol_p = awol_params(self._awol_from)
         p = self._awol_p
+        if self._awol_key != (km.detection, p):  # unchanged inputs: yesterday's values
+            self._awol_key = (km.detection, p)
+            self._awol_base = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", 0.0, 0.0, FAMILY_BOTH, params=p)
         ru = rest // fr.unit_slots
-        gone_total = np.minimum(fr.gone.sum(axis=1) / fr.unit_slots, 1.0)
-        du = ch.utility_difference(0.0, 0.0, km.detection, 1.0, "awol", self.defection.private(rest, fr.morale[ru], day),
-                                   gone_total[ru], fr.family[rest], params=p)
+        # dU = base[family] + private + social_weight * gone share: the same arithmetic as
+        # utility_difference on every soldier (as in the defection funnel)
+        du = (self._awol_base[fr.family[rest].view(np.uint8)] + self.defection.private(rest, fr.morale_of(ru), day)
+              + p.social_weight * fr.gone_share()[0][ru].astype(np.float64))
         walk = rest[fr.taste[rest] < ch.consider_probability(du, p.sigma)]
+        if walk.size == 0:  # no one walks away today: nothing to book, no draws
+            return
         acc.awol_sim += walk.size
         caught = rng.random(walk.size) < km.detection
         tried = walk[caught]
