@@ -306,8 +306,12 @@ class Pool:
         self.scanned.keep(self._SCANNED_LUT[self.scanned.states.view(np.uint8)])  # a table look-up; np.isin sorts
 
     def in_state(self, state: State) -> np.ndarray:
-        """Indices of men currently in a scanned ``state``, in list order."""
-        return self.scanned.items[self.scanned.states == state]
+        """Indices of men currently in a scanned ``state``, in list order.
+
+        The positions first, then a gather: a boolean mask that is true for about half the
+        entries (the hiding men, typically) indexes three times slower than its positions.
+        """
+        return self.scanned.items[(self.scanned.states == state).nonzero()[0]]
 
     def check_scanned(self) -> bool:
         """Whether the scanned list agrees with the pool (a full check): each live entry's
