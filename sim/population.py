@@ -258,10 +258,14 @@ class Pool:
     def cells_of(self, men: np.ndarray) -> np.ndarray:
         return self.region[men].astype(np.int64) * self.n_categories + self.category[men]
 
-    def left_home(self, men: np.ndarray) -> None:
-        """Book men leaving HOME in the per-cell home counts."""
+    def left_home(self, men: np.ndarray) -> np.ndarray | None:
+        """Book men leaving HOME in the per-cell home counts; return how many left each
+        cell (None if no one did)."""
         if men.size:
-            self.home_cells -= np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+            per_cell = np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+            self.home_cells -= per_cell
+            return per_cell
+        return None
 
     def came_home(self, men: np.ndarray) -> None:
         """Book men returning HOME in the per-cell home counts (and, for men back from
