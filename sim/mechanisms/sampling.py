@@ -127,7 +127,14 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
     live = (n > 0) & (p > 0.0)
-    dense = (live & (p > _DENSE_P)).nonzero()[0]
+    is_dense, is_big = p > _DENSE_P, n * p >= _BIG_MEAN
+    if not (is_dense.any() or is_big.any()):  # the usual case: every live range is sparse
+        dense = big = np.empty(0, dtype=np.int64)
+        sparse = live.nonzero()[0]
+    else:
+        dense = (live & is_dense).nonzero()[0]
+        big = (live & ~is_dense & is_big).nonzero()[0]
+        sparse = (live & ~is_dense & ~is_big).nonzero()[0]
     if dense.size:  # one uniform per index, all dense ranges in one call
         nd = n[dense]
         which = np.repeat(np.arange(dense.size), nd)
@@ -135,12 +142,10 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
         keep = rng.random(idx.size) < p[dense][which]
         idx_parts.append(idx[keep])
         cell_parts.append(dense[which[keep]])
-    big = (live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN)).nonzero()[0]
     for c in big:  # many expected inclusions: geometric gaps, O(included) without a sort
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
         cell_parts.append(np.full(got.size, c, dtype=np.int64))
-    sparse = (live & (p <= _DENSE_P) & (n * p < _BIG_MEAN)).nonzero()[0]
     if sparse.size:
         # a Bernoulli process on a range is a binomial count of included indices placed as a
         # uniform random subset: one binomial per range, then distinct uniform positions
@@ -173,7 +178,9 @@ def distinct_uniform(rng: np.random.Generator, starts: np.ndarray, n: np.ndarray
     """
     which = np.repeat(np.arange(k.size), k)
     idx = sorted_unique(starts[which] + rng.integers(0, n[which]))  # a sort, not an argsort
-    total = int(k.sum())
+    total = which.size
+    if idx.size == total:  # no index drawn twice: the sorted indices are grouped by range
+        return idx, which
     while idx.size < total:
         have = np.bincount(np.searchsorted(starts, idx, side="right") - 1, minlength=k.size)
         more = np.repeat(np.arange(k.size), k - have)

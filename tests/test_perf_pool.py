@@ -1,0 +1,46 @@
+"""The cheaper paths of issue 16 (fourth round) give what the plain computations give:
+distinct indices by a sort, the range numbers of distinct draws, and the men in a scanned
+state gathered by position."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import load_scenario
+from sim.mechanisms.sampling import distinct_uniform, sorted_unique
+from sim.model import AsylumModel
+from sim.population import Pool
+from sim.scanlists import StateList
+
+
+def test_sorted_unique_is_np_unique():
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 5, 100, 3000):
+        for high in (3, 50, 10**7):
+            x = rng.integers(0, high, n)
+            got = sorted_unique(x)
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, np.unique(x))
+
+
+def test_distinct_uniform_range_numbers_match_a_search():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = rng.integers(1, 40, 6)
+        starts = np.cumsum(n) - n + 7
+        k = np.minimum(rng.integers(0, 12, 6), n)  # small ranges: repeats, and the redraw loop
+        idx, which = distinct_uniform(rng, starts, n, k)
+        np.testing.assert_array_equal(which, np.searchsorted(starts, idx, side="right") - 1)
+        np.testing.assert_array_equal(np.bincount(which, minlength=6), k)
+        assert np.all(np.diff(idx) > 0)
+
+
+def test_in_state_is_the_listed_men_in_that_state_in_list_order():
+    sc = load_scenario("baseline", ["population.scale=1000", "run.check_ledger=true"])
+    m = AsylumModel(sc, rng=3)
+    pool = m.world.pool
+    for _ in range(60):
+        m.step()
+        listed = pool.scanned.items[pool.scanned.states != StateList.DROPPED]
+        for state in Pool.SCANNED:
+            np.testing.assert_array_equal(pool.in_state(state), listed[pool.state[listed] == state])
