@@ -54,6 +54,7 @@ class ProtestPanel:
         self.risk_aversion = rng.random((n_regions, panel))
         self.jail_until = np.full((n_regions, panel), -(10**9), dtype=np.int64)
         self.active = np.zeros((n_regions, panel), dtype=bool)
+        self._any_active = False  # False only while ``active`` is known to be all False
         self.cops = police_ratio * panel
         self.hardship_max = self.hardship.max(axis=1, initial=0.0)  # per region: bounds the day's grievance
 
@@ -78,7 +79,9 @@ class ProtestPanel:
         if order == "decide_then_arrest":
             g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
             if not (g_max + shift > threshold).any():
-                self.active = np.zeros_like(self.active)
+                if self._any_active:
+                    self.active = np.zeros_like(self.active)
+                    self._any_active = False
                 return np.zeros(self.n_regions), np.zeros(self.n_regions)
         free = self.jail_until <= day
         was_active = self.active & free
@@ -95,6 +98,7 @@ class ProtestPanel:
         g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
         act = is_active(g + shift, self.risk_aversion, p, threshold) & free
         n_act = act.sum(axis=1)
+        self._any_active = True
         if order == "arrest_then_decide":
             self.active = act
             return n_act / self.panel, n_arrest / self.panel

@@ -55,10 +55,12 @@ class Flight:
             men = men[can_pay]
             reach = reach_r[pool.region[men]]
             blocked = men[~reach]
-            # without an exit, some would-be leavers evade at home instead (P3)
-            evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
-            pool.set_state(evade, State.HIDING)
-            pool.left_home(evade)
-            pool.touch(evade)
-            self.ledger.move(State.HOME, State.HIDING, evade.size)
-            self.routes.start_journey(men[reach], day, State.HOME)
+            if blocked.size:  # without an exit, some would-be leavers evade at home instead (P3)
+                evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
+                if evade.size:
+                    pool.set_state(evade, State.HIDING, src=State.HOME)
+                    pool.left_home(evade)
+                    pool.touch(evade)
+                    self.ledger.move(State.HOME, State.HIDING, evade.size)
+                men = men[reach]
+            self.routes.start_journey(men, day, State.HOME)

@@ -153,6 +153,8 @@ class Mobilization:
         Returns:
             Pool indices of the men to send to training.
         """
+        if found.size == 0:
+            return found
         fresh = found[self.tag[found] == TAG_NONE]
         if fresh.size == 0:
             return found

@@ -40,6 +40,7 @@ class Protest:
         self.n_regions = len(sc.regions)
         self.memory = 0.0  # protest's drag on legitimacy
         self._region_size = np.maximum(self.geo.region_size, 1)
+        self._no_arrests = np.zeros(self.n_regions, dtype=np.int64)  # arrested_to_summon without arrests (read only)
 
     def step(self, day: int) -> None:
         """Update legitimacy, run the panels, book arrests and tomorrow's summonses."""
@@ -64,9 +65,13 @@ class Protest:
                                            p.arrest_variant, p.arrest_capacity, p.max_jail_days,
                                            p.step_order)
         sig.protest_active_real = float((active * potential).sum())
-        arrests_real = arrested * potential
-        acc.arrests_real += float(arrests_real.sum())
         sig.protest_share = sig.protest_active_real / max(potential.sum(), 1.0)
         self.memory += p.legitimacy_recovery * (p.legitimacy_protest_weight * sig.protest_share - self.memory)
-        men = arrests_real / (1.0 + p.family_multiplier) * self.summoned_share / s
-        sig.arrested_to_summon = stochastic_round(self.rng, men)
+        if arrested.any():
+            arrests_real = arrested * potential
+            acc.arrests_real += float(arrests_real.sum())
+            men = arrests_real / (1.0 + p.family_multiplier) * self.summoned_share / s
+            sig.arrested_to_summon = stochastic_round(self.rng, men)
+        else:  # no arrests, no one to summon; the rounding's uniforms are drawn all the same (one stream)
+            self.rng.random(self.n_regions)
+            sig.arrested_to_summon = self._no_arrests
