@@ -1,12 +1,14 @@
 """The cheaper paths of issue 16 (fourth round) give what the plain computations give:
 distinct indices by a sort, the range numbers of distinct draws, and the men in a scanned
-state gathered by position."""
+state gathered by position, and the protest panel's quiet days."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sim.config import load_scenario
+from sim.mechanisms.protest import ProtestPanel
+from sim.mechanisms.protest_rule import grievance
 from sim.mechanisms.sampling import distinct_uniform, sorted_unique
 from sim.model import AsylumModel
 from sim.population import Pool
@@ -44,3 +46,19 @@ def test_in_state_is_the_listed_men_in_that_state_in_list_order():
         listed = pool.scanned.items[pool.scanned.states != StateList.DROPPED]
         for state in Pool.SCANNED:
             np.testing.assert_array_equal(pool.in_state(state), listed[pool.state[listed] == state])
+
+
+def test_a_quiet_protest_day_is_one_on_which_no_member_could_be_active():
+    rng = np.random.default_rng(4)
+    panel = ProtestPanel(rng, 3, 200, np.array([0.01, 0.02, 0.05]))
+    for day in range(200):
+        hardship_r = rng.random(3) * 3.0
+        legitimacy, shift = float(rng.random()), float(rng.normal(0.0, 0.05))
+        could = grievance(np.minimum(panel.hardship * hardship_r[:, None], 1.0), legitimacy) + shift > 0.1
+        quiet = panel.quiet(hardship_r, legitimacy, shift, 0.1)
+        assert quiet == (not could.any())
+        state = rng.bit_generator.state
+        active, arrested = panel.step(rng, day, hardship_r, legitimacy, shift, 2.3, 0.1, "floor", 0.5, 30)
+        if quiet:  # no one active, nothing drawn, the panel reset
+            assert not active.any() and not arrested.any() and not panel.active.any()
+            assert rng.bit_generator.state == state

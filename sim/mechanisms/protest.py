@@ -65,8 +65,8 @@ class ProtestPanel:
 
         With ``decide_then_arrest``, a day on which no member's grievance (plus the shift)
         can exceed the threshold, even without any risk of arrest, is decided from each
-        region's largest hardship alone: no one is active, no one arrested, nothing drawn
-        (the same outcome as the full rule).
+        region's largest hardship alone (:meth:`quiet`): no one is active, no one arrested,
+        nothing drawn (the same outcome as the full rule).
 
         Args:
             order: ``"decide_then_arrest"`` (default): every free member decides on
@@ -76,13 +76,8 @@ class ProtestPanel:
                 has no space, so of the grid's move/decide order only the order of
                 deciding and arresting remains; docs/protest_epstein.md).
         """
-        if order == "decide_then_arrest":
-            g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
-            if not (g_max + shift > threshold).any():
-                if self._any_active:
-                    self.active = np.zeros_like(self.active)
-                    self._any_active = False
-                return np.zeros(self.n_regions), np.zeros(self.n_regions)
+        if self.quiet(hardship_r, legitimacy, shift, threshold, order):
+            return np.zeros(self.n_regions), np.zeros(self.n_regions)
         free = self.jail_until <= day
         was_active = self.active & free
         if order == "arrest_then_decide":
@@ -105,6 +100,23 @@ class ProtestPanel:
         arrested, n_arrest = self._arrest(rng, day, act, arrest_capacity, max_jail)
         self.active = act & ~arrested
         return n_act / self.panel, n_arrest / self.panel
+
+    def quiet(self, hardship_r: np.ndarray, legitimacy: float, shift: float, threshold: float,
+              order: str = "decide_then_arrest") -> bool:
+        """Whether today is quiet: with ``decide_then_arrest``, no member's grievance (plus
+        the shift) can exceed the threshold even without any risk of arrest, as decided
+        from each region's largest hardship alone. A quiet day leaves no one active and
+        draws nothing; :meth:`step` returns zeros for it (the same outcome as the full rule).
+        """
+        if order != "decide_then_arrest":
+            return False
+        g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
+        if (g_max + shift > threshold).any():
+            return False
+        if self._any_active:
+            self.active = np.zeros_like(self.active)
+            self._any_active = False
+        return True
 
     def _arrest(self, rng: np.random.Generator, day: int, act: np.ndarray, arrest_capacity: float,
                 max_jail: int) -> tuple[np.ndarray, np.ndarray]:
