@@ -112,8 +112,8 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     with probability ``p_max[c]``. Ranges with ``p_max`` above 0.15 get one uniform per
     index (all of them in one call); ranges with many expected inclusions geometric gaps
     (:func:`candidates`, one by one); the others a binomial count per range and distinct
-    uniform positions (:func:`distinct_uniform`, all in one set of calls). The ranges must
-    be disjoint and sorted.
+    uniform positions (:func:`distinct_uniform`, all in one set of calls); empty ranges and
+    ranges with ``p_max`` 0 draw nothing. The ranges must be disjoint and sorted.
 
     Returns:
         (indices, range number of each index). The entries of one range are not

@@ -43,9 +43,8 @@ class Flight:
             * flight_pull(self.offers, day)
         # thinning per propensity band of each cell (Pool._order_by_band), at the band's bound
         bound = fl.hazard_to_probability(pressure[pool.band_cell] * pool.band_max_propensity)
-        bands = (bound > 0).nonzero()[0]  # all bands in one set of array calls
-        cand, bi = candidates_cells(rng, pool.band_start[bands], pool.band_stop[bands], bound[bands])
-        b = bands[bi]
+        # all bands in one set of array calls (bands bounded by 0 draw nothing there)
+        cand, b = candidates_cells(rng, pool.band_start, pool.band_stop, bound)
         home = pool.state[cand] == State.HOME
         cand, b = cand[home], b[home]
         p = fl.hazard_to_probability(pressure[pool.band_cell[b]] * pool.propensity[cand])
