@@ -219,29 +219,30 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
                  k: np.ndarray) -> np.ndarray:
     """Rejection with replacement for all ranges at once (the argument of draw_from_cell)."""
     n = stops - starts
-    chosen = np.empty(0, dtype=np.int64)
-    have = np.zeros(k.size, dtype=np.int64)
+    chosen = cell = np.empty(0, dtype=np.int64)  # distinct eligible hits, ascending; the range of each
+    active = (k > 0).nonzero()[0]  # ranges still short of their count
+    need = k[active]
     for _ in range(6):
-        need = k - have
-        active = (need > 0).nonzero()[0]
         if active.size == 0:
             break
-        m = (need[active] * 1.5).astype(np.int64) + 16
+        m = (need * 1.5).astype(np.int64) + 16
         rep = np.repeat(active, m)
         idx = starts[rep] + rng.integers(0, n[rep])
         chosen = sorted_unique(np.concatenate([chosen, idx[state[idx] == value]]))
-        have = np.bincount(np.searchsorted(stops, chosen, side="right"), minlength=k.size)
-    cell = np.searchsorted(stops, chosen, side="right")
+        cell = np.searchsorted(stops, chosen, side="right")
+        have = np.bincount(cell, minlength=k.size)
+        short = have < k
+        active = short.nonzero()[0]
+        need = (k - have)[active]
     parts = []
-    short = (have < k).nonzero()[0]
-    if short.size:  # eligible men are rare in these ranges: scan them
-        parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in short]
-        keep = ~np.isin(cell, short)
+    if active.size:  # eligible men are rare in these ranges: scan them
+        parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in active]
+        keep = ~short[cell]
         chosen, cell = chosen[keep], cell[keep]
     # a uniform k-subset of each range's distinct hits: the k smallest random keys
     order = np.lexsort((rng.random(chosen.size), cell))
     chosen, cell = chosen[order], cell[order]
     first = np.searchsorted(cell, np.arange(k.size))  # where each range starts in the sorted hits
     rank = np.arange(chosen.size) - first[cell]
-    parts.append(chosen[rank < k[cell]])
-    return np.concatenate(parts)
+    chosen = chosen[rank < k[cell]]
+    return np.concatenate([*parts, chosen]) if parts else chosen
