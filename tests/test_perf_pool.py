@@ -1,6 +1,6 @@
 """The cheaper paths of issue 16 (fourth round) give what the plain computations give:
 distinct indices by a sort, the range numbers of distinct draws, and the men in a scanned
-state gathered by position, and the protest panel's quiet days."""
+state gathered by position, the protest panel's quiet days, and the pipeline's days due."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 from sim.config import load_scenario
 from sim.mechanisms.protest import ProtestPanel
 from sim.mechanisms.protest_rule import grievance
+from sim.mechanisms.replacement import Arrival, Pipeline
 from sim.mechanisms.sampling import distinct_uniform, sorted_unique
 from sim.model import AsylumModel
 from sim.population import Pool
@@ -62,3 +63,21 @@ def test_a_quiet_protest_day_is_one_on_which_no_member_could_be_active():
         if quiet:  # no one active, nothing drawn, the panel reset
             assert not active.any() and not arrested.any() and not panel.active.any()
             assert rng.bit_generator.state == state
+
+
+def test_pipeline_due_returns_every_past_day_in_order():
+    rng = np.random.default_rng(5)
+    pipe = Pipeline()
+    kept: dict[int, list[Arrival]] = {}
+    for day in range(120):
+        for _ in range(int(rng.integers(0, 4))):
+            when = day + int(rng.integers(-2, 20))  # some already past due: returned the next day
+            a = Arrival(0, 1.0, None if rng.random() < 0.5 else np.arange(3), int(rng.integers(0, 3)), 5)
+            pipe.add(when, a)
+            if a.count:
+                kept.setdefault(when, []).append(a)
+        expected = [a for d in sorted(d for d in kept if d <= day) for a in kept.pop(d)]
+        got = pipe.due(day)
+        assert [id(a) for a in got] == [id(a) for a in expected]
+        assert pipe.outside_count == sum(a.count for lst in kept.values() for a in lst if a.men is None)
+        assert pipe.total() == sum(a.count for lst in kept.values() for a in lst)
