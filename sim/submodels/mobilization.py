@@ -51,10 +51,9 @@ class Mobilization:
         self.domestic_origin = self.geo.origin_names.index("domestic_callup") if dom else 1
         self.domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
         self.domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
-        self._cells_today = np.zeros(self.pool.cell_stop.size)
+        self._cells_today: np.ndarray | None = None  # men summoned today per cell (None: no one yet)
         self._cell_size = np.maximum(self.pool.cell_stop - self.pool.cell_start, 1)  # men per cell (at least 1)
         self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
-        self._summoned_today = False  # whether anyone was summoned today
         self._no_summons = np.zeros(self.n_regions)  # summons_window's row on a day without summonses
 
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
@@ -67,8 +66,8 @@ class Mobilization:
         if men.size == 0:
             return 0
         pool.set_state(men, State.SUMMONED, src=State.HOME)
-        self._cells_today += pool.left_home(men)
-        self._summoned_today = True
+        left = pool.left_home(men)
+        self._cells_today = left.astype(np.float64) if self._cells_today is None else self._cells_today + left
         self.tag[men] = tag
         pool.touch(men)
         self.ledger.move(State.HOME, State.SUMMONED, men.size)
@@ -78,10 +77,9 @@ class Mobilization:
     def step(self, day: int) -> None:
         """Issue today's summonses, then let summoned men choose and find some hiding men."""
         mob, sig, pool, s = self.mob, self.signals, self.pool, self.world.scale
-        self._cells_today = np.zeros(pool.cell_stop.size)
-        self._summoned_today = False
+        self._cells_today = None
         self._wave_reported_morning = sig.wave_reported_sim
-        home = pool.home_cells.copy()
+        home = pool.home_cells  # read before each summons changes it
         if self.domestic is not None:
             sig.owed_domestic_real += self.kremlin.orders_today[self.domestic]
         need_real = self.kremlin.owed_wave + sig.owed_domestic_real
@@ -103,10 +101,9 @@ class Mobilization:
                 cells = (self.geo.region_of_cell == r).nonzero()[0]
                 per_cell[cells] = allocate(self.rng, int(take[r]), home[cells], np.ones(cells.size))
             issue -= self.summon(per_cell, tag)
-            home = pool.home_cells.copy()
         if issue > 0:
             self.summon(allocate(self.rng, issue, home, self.geo.cell_callup_weight), tag)
-        if self._summoned_today:
+        if self._cells_today is not None:
             sig.summons_window.append(np.bincount(self.geo.region_of_cell, weights=self._cells_today, minlength=self.n_regions))
             sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / self._cell_size
         else:  # no summons: a row of zeros, and the intensity decays (x + 0.0 is x exactly)
