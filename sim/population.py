@@ -258,10 +258,14 @@ class Pool:
     def cells_of(self, men: np.ndarray) -> np.ndarray:
         return self.region[men].astype(np.int64) * self.n_categories + self.category[men]
 
-    def left_home(self, men: np.ndarray) -> None:
-        """Book men leaving HOME in the per-cell home counts."""
+    def left_home(self, men: np.ndarray) -> np.ndarray | None:
+        """Book men leaving HOME in the per-cell home counts; return how many left each
+        cell (None if no one did)."""
         if men.size:
-            self.home_cells -= np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+            per_cell = np.bincount(self.cells_of(men), minlength=self.home_cells.size)
+            self.home_cells -= per_cell
+            return per_cell
+        return None
 
     def came_home(self, men: np.ndarray) -> None:
         """Book men returning HOME in the per-cell home counts (and, for men back from
@@ -306,8 +310,12 @@ class Pool:
         self.scanned.keep(self._SCANNED_LUT[self.scanned.states.view(np.uint8)])  # a table look-up; np.isin sorts
 
     def in_state(self, state: State) -> np.ndarray:
-        """Indices of men currently in a scanned ``state``, in list order."""
-        return self.scanned.items[self.scanned.states == state]
+        """Indices of men currently in a scanned ``state``, in list order.
+
+        The positions first, then a gather: a boolean mask that is true for about half the
+        entries (the hiding men, typically) indexes three times slower than its positions.
+        """
+        return self.scanned.items[(self.scanned.states == state).nonzero()[0]]
 
     def check_scanned(self) -> bool:
         """Whether the scanned list agrees with the pool (a full check): each live entry's

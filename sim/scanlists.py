@@ -155,9 +155,9 @@ class StateList:
         self._s[drop] = self.DROPPED
         self.n_dropped += drop.size
         if 2 * self.n_dropped > self.n:
-            live = self.states != self.DROPPED
-            kept = self.items[live]
-            self._s[: kept.size] = self.states[live]
+            live = (self.states != self.DROPPED).nonzero()[0]  # positions: a dense mask gathers slowly
+            kept = self._a[live]
+            self._s[: kept.size] = self._s[live]
             self._a[: kept.size] = kept
             self.pos[kept] = np.arange(kept.size, dtype=np.int32)
             self.n, self.n_dropped = kept.size, 0

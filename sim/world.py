@@ -190,12 +190,16 @@ class World:
         """
         if slots.size == 0:
             return np.empty(0, dtype=np.int64)
-        men = self.front.man_id[slots]
-        pool_men = men[men >= 0]
+        return self._leave(slots, self.front.man_id[slots], dst)
+
+    def _leave(self, slots: np.ndarray, men: np.ndarray, dst: State) -> np.ndarray:
+        """:meth:`leave_front` with the slots' ``man_id`` already gathered (``men``)."""
+        inside = men >= 0
+        pool_men = men[inside]
         self.pool.set_state(pool_men, dst, src=State.FRONT)
         self.ledger.move(State.FRONT, dst, slots.size)
         if dst not in (State.TRAINING, State.RECOVERING, State.HIDING):
-            self.outside_terminal[dst] += int((men < 0).sum())
+            self.outside_terminal[dst] += slots.size - pool_men.size
         self.front.remove(slots)
         return pool_men
 
@@ -205,17 +209,22 @@ class World:
         fr = self.front
         if slots.size == 0:
             return
-        origins = fr.origin[slots]
-        for origin in (np.bincount(origins.view(np.uint8))).nonzero()[0]:
-            grp = slots if origins[0] == origins[-1] and (origins == origin).all() else slots[origins == origin]
-            men = fr.man_id[grp]
-            inside = grp[men >= 0]
-            outside = grp[men < 0]
-            if inside.size:
-                self.pipeline.add(arrive, Arrival(int(origin), float(fr.quality[inside].mean()), fr.man_id[inside].copy(), inside.size, State.RECOVERING))
-            if outside.size:
-                self.pipeline.add(arrive, Arrival(int(origin), float(fr.quality[outside].mean()), None, outside.size, State.RECOVERING))
-        self.leave_front(slots, State.RECOVERING)
+        # gathered once for every origin group (and for leaving the front)
+        origins, men, quality = fr.origin[slots], fr.man_id[slots], fr.quality[slots]
+        inside = men >= 0
+        for origin in (np.bincount(origins.view(np.uint8))).nonzero()[0].tolist():
+            if origins[0] == origins[-1] and (origins == origin).all():
+                ins, out = inside, ~inside
+            else:
+                grp = origins == origin
+                ins, out = grp & inside, grp & ~inside
+            n_in = int(np.count_nonzero(ins))
+            n_out = int(np.count_nonzero(out))
+            if n_in:
+                self.pipeline.add(arrive, Arrival(origin, float(quality[ins].mean()), men[ins], n_in, State.RECOVERING))
+            if n_out:
+                self.pipeline.add(arrive, Arrival(origin, float(quality[out].mean()), None, n_out, State.RECOVERING))
+        self._leave(slots, men, State.RECOVERING)
 
     def count_casualties(self, kia: np.ndarray, wia: np.ndarray) -> None:
         """Add pool men among the killed and wounded slots to their home region's casualties."""

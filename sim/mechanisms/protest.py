@@ -54,6 +54,7 @@ class ProtestPanel:
         self.risk_aversion = rng.random((n_regions, panel))
         self.jail_until = np.full((n_regions, panel), -(10**9), dtype=np.int64)
         self.active = np.zeros((n_regions, panel), dtype=bool)
+        self._any_active = False  # False only while ``active`` is known to be all False
         self.cops = police_ratio * panel
         self.hardship_max = self.hardship.max(axis=1, initial=0.0)  # per region: bounds the day's grievance
 
@@ -64,8 +65,8 @@ class ProtestPanel:
 
         With ``decide_then_arrest``, a day on which no member's grievance (plus the shift)
         can exceed the threshold, even without any risk of arrest, is decided from each
-        region's largest hardship alone: no one is active, no one arrested, nothing drawn
-        (the same outcome as the full rule).
+        region's largest hardship alone (:meth:`quiet`): no one is active, no one arrested,
+        nothing drawn (the same outcome as the full rule).
 
         Args:
             order: ``"decide_then_arrest"`` (default): every free member decides on
@@ -75,11 +76,8 @@ class ProtestPanel:
                 has no space, so of the grid's move/decide order only the order of
                 deciding and arresting remains; docs/protest_epstein.md).
         """
-        if order == "decide_then_arrest":
-            g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
-            if not (g_max + shift > threshold).any():
-                self.active = np.zeros_like(self.active)
-                return np.zeros(self.n_regions), np.zeros(self.n_regions)
+        if self.quiet(hardship_r, legitimacy, shift, threshold, order):
+            return np.zeros(self.n_regions), np.zeros(self.n_regions)
         free = self.jail_until <= day
         was_active = self.active & free
         if order == "arrest_then_decide":
@@ -95,12 +93,30 @@ class ProtestPanel:
         g = grievance(np.minimum(self.hardship * hardship_r[:, None], 1.0), legitimacy)
         act = is_active(g + shift, self.risk_aversion, p, threshold) & free
         n_act = act.sum(axis=1)
+        self._any_active = True
         if order == "arrest_then_decide":
             self.active = act
             return n_act / self.panel, n_arrest / self.panel
         arrested, n_arrest = self._arrest(rng, day, act, arrest_capacity, max_jail)
         self.active = act & ~arrested
         return n_act / self.panel, n_arrest / self.panel
+
+    def quiet(self, hardship_r: np.ndarray, legitimacy: float, shift: float, threshold: float,
+              order: str = "decide_then_arrest") -> bool:
+        """Whether today is quiet: with ``decide_then_arrest``, no member's grievance (plus
+        the shift) can exceed the threshold even without any risk of arrest, as decided
+        from each region's largest hardship alone. A quiet day leaves no one active and
+        draws nothing; :meth:`step` returns zeros for it (the same outcome as the full rule).
+        """
+        if order != "decide_then_arrest":
+            return False
+        g_max = grievance(np.minimum(self.hardship_max * hardship_r, 1.0), legitimacy)
+        if (g_max + shift > threshold).any():
+            return False
+        if self._any_active:
+            self.active = np.zeros_like(self.active)
+            self._any_active = False
+        return True
 
     def _arrest(self, rng: np.random.Generator, day: int, act: np.ndarray, arrest_capacity: float,
                 max_jail: int) -> tuple[np.ndarray, np.ndarray]:

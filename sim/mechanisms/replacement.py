@@ -3,6 +3,7 @@ and the arrival pipeline that delays men between order and front (R4)."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,20 +43,25 @@ class Pipeline:
 
     def __init__(self) -> None:
         self._by_day: dict[int, list[Arrival]] = defaultdict(list)
+        self._days: list[int] = []  # the keys of _by_day as a min-heap: the days due come first
         self.outside_count = 0  # non-pool men in the pipeline (ledger state TRAINING/RECOVERING)
 
     def add(self, day: int, arrival: Arrival) -> None:
         if arrival.count > 0:
+            if day not in self._by_day:
+                heapq.heappush(self._days, day)
             self._by_day[day].append(arrival)
             if arrival.men is None:
                 self.outside_count += arrival.count
 
     def due(self, day: int) -> list[Arrival]:
-        """Remove and return everything arriving on or before ``day``."""
+        """Remove and return everything arriving on or before ``day``, earliest day first
+        (the days in waiting are not looked at, only those due)."""
         out: list[Arrival] = []
-        for d in sorted(k for k in self._by_day if k <= day):
-            out += self._by_day.pop(d)
-        self.outside_count -= sum(a.count for a in out if a.men is None)
+        while self._days and self._days[0] <= day:
+            out += self._by_day.pop(heapq.heappop(self._days))
+        if out:
+            self.outside_count -= sum(a.count for a in out if a.men is None)
         return out
 
     def total(self) -> int:

@@ -43,6 +43,21 @@ def candidates(rng: np.random.Generator, start: int, stop: int, p_max: float) ->
     return pos
 
 
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """The distinct values of ``x``, ascending: ``np.unique(x)`` for a 1-d integer array.
+
+    A sort and one comparison of neighbours: for the few thousand indices drawn here this
+    is several times faster than ``np.unique``, which hashes the values before sorting them.
+    """
+    x = np.sort(x)
+    if x.size < 2:
+        return x
+    keep = np.empty(x.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(x[1:], x[:-1], out=keep[1:])
+    return x if keep.all() else x[keep]
+
+
 # above this inclusion probability a uniform per index beats a geometric per inclusion
 _DENSE_P = 0.15
 # candidates_cells draws a range on its own (geometric gaps) above this many expected inclusions
@@ -73,7 +88,7 @@ def draw_from_cell(rng: np.random.Generator, start: int, stop: int, state: np.nd
         need = k - chosen.size
         idx = start + rng.integers(0, n, size=int(need * 1.5) + 16)
         idx = idx[state[idx] == value]
-        chosen = np.unique(np.concatenate([chosen, idx]))
+        chosen = sorted_unique(np.concatenate([chosen, idx]))
         if chosen.size >= k:
             if chosen.size == k:
                 return chosen
@@ -97,8 +112,8 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     with probability ``p_max[c]``. Ranges with ``p_max`` above 0.15 get one uniform per
     index (all of them in one call); ranges with many expected inclusions geometric gaps
     (:func:`candidates`, one by one); the others a binomial count per range and distinct
-    uniform positions (:func:`distinct_uniform`, all in one set of calls). The ranges must
-    be disjoint and sorted.
+    uniform positions (:func:`distinct_uniform`, all in one set of calls); empty ranges and
+    ranges with ``p_max`` 0 draw nothing. The ranges must be disjoint and sorted.
 
     Returns:
         (indices, range number of each index). The entries of one range are not
@@ -112,7 +127,14 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
     idx_parts: list[np.ndarray] = []
     cell_parts: list[np.ndarray] = []
     live = (n > 0) & (p > 0.0)
-    dense = (live & (p > _DENSE_P)).nonzero()[0]
+    is_dense, is_big = p > _DENSE_P, n * p >= _BIG_MEAN
+    if not (is_dense.any() or is_big.any()):  # the usual case: every live range is sparse
+        dense = big = np.empty(0, dtype=np.int64)
+        sparse = live.nonzero()[0]
+    else:
+        dense = (live & is_dense).nonzero()[0]
+        big = (live & ~is_dense & is_big).nonzero()[0]
+        sparse = (live & ~is_dense & ~is_big).nonzero()[0]
     if dense.size:  # one uniform per index, all dense ranges in one call
         nd = n[dense]
         which = np.repeat(np.arange(dense.size), nd)
@@ -120,12 +142,10 @@ def candidates_cells(rng: np.random.Generator, starts: np.ndarray, stops: np.nda
         keep = rng.random(idx.size) < p[dense][which]
         idx_parts.append(idx[keep])
         cell_parts.append(dense[which[keep]])
-    big = (live & (p <= _DENSE_P) & (n * p >= _BIG_MEAN)).nonzero()[0]
     for c in big:  # many expected inclusions: geometric gaps, O(included) without a sort
         got = candidates(rng, int(starts[c]), int(starts[c] + n[c]), float(p[c]))
         idx_parts.append(got)
         cell_parts.append(np.full(got.size, c, dtype=np.int64))
-    sparse = (live & (p <= _DENSE_P) & (n * p < _BIG_MEAN)).nonzero()[0]
     if sparse.size:
         # a Bernoulli process on a range is a binomial count of included indices placed as a
         # uniform random subset: one binomial per range, then distinct uniform positions
@@ -157,12 +177,14 @@ def distinct_uniform(rng: np.random.Generator, starts: np.ndarray, n: np.ndarray
         (indices, range number of each index), the indices ascending.
     """
     which = np.repeat(np.arange(k.size), k)
-    idx = np.unique(starts[which] + rng.integers(0, n[which]))  # a sort, not an argsort
-    total = int(k.sum())
+    idx = sorted_unique(starts[which] + rng.integers(0, n[which]))  # a sort, not an argsort
+    total = which.size
+    if idx.size == total:  # no index drawn twice: the sorted indices are grouped by range
+        return idx, which
     while idx.size < total:
         have = np.bincount(np.searchsorted(starts, idx, side="right") - 1, minlength=k.size)
         more = np.repeat(np.arange(k.size), k - have)
-        new = np.unique(starts[more] + rng.integers(0, n[more]))
+        new = sorted_unique(starts[more] + rng.integers(0, n[more]))
         at = np.searchsorted(idx, new)
         fresh = idx[np.minimum(at, idx.size - 1)] != new
         idx = np.insert(idx, at[fresh], new[fresh])  # a merge, not a new sort
@@ -197,29 +219,30 @@ def _draw_sparse(rng: np.random.Generator, starts: np.ndarray, stops: np.ndarray
                  k: np.ndarray) -> np.ndarray:
     """Rejection with replacement for all ranges at once (the argument of draw_from_cell)."""
     n = stops - starts
-    chosen = np.empty(0, dtype=np.int64)
-    have = np.zeros(k.size, dtype=np.int64)
+    chosen = cell = np.empty(0, dtype=np.int64)  # distinct eligible hits, ascending; the range of each
+    active = (k > 0).nonzero()[0]  # ranges still short of their count
+    need = k[active]
     for _ in range(6):
-        need = k - have
-        active = (need > 0).nonzero()[0]
         if active.size == 0:
             break
-        m = (need[active] * 1.5).astype(np.int64) + 16
+        m = (need * 1.5).astype(np.int64) + 16
         rep = np.repeat(active, m)
         idx = starts[rep] + rng.integers(0, n[rep])
-        chosen = np.unique(np.concatenate([chosen, idx[state[idx] == value]]))
-        have = np.bincount(np.searchsorted(stops, chosen, side="right"), minlength=k.size)
-    cell = np.searchsorted(stops, chosen, side="right")
+        chosen = sorted_unique(np.concatenate([chosen, idx[state[idx] == value]]))
+        cell = np.searchsorted(stops, chosen, side="right")
+        have = np.bincount(cell, minlength=k.size)
+        short = have < k
+        active = short.nonzero()[0]
+        need = (k - have)[active]
     parts = []
-    short = (have < k).nonzero()[0]
-    if short.size:  # eligible men are rare in these ranges: scan them
-        parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in short]
-        keep = ~np.isin(cell, short)
+    if active.size:  # eligible men are rare in these ranges: scan them
+        parts += [_scan(rng, int(starts[c]), int(stops[c]), state, value, int(k[c])) for c in active]
+        keep = ~short[cell]
         chosen, cell = chosen[keep], cell[keep]
     # a uniform k-subset of each range's distinct hits: the k smallest random keys
     order = np.lexsort((rng.random(chosen.size), cell))
     chosen, cell = chosen[order], cell[order]
     first = np.searchsorted(cell, np.arange(k.size))  # where each range starts in the sorted hits
     rank = np.arange(chosen.size) - first[cell]
-    parts.append(chosen[rank < k[cell]])
-    return np.concatenate(parts)
+    chosen = chosen[rank < k[cell]]
+    return np.concatenate([*parts, chosen]) if parts else chosen

@@ -43,9 +43,8 @@ class Flight:
             * flight_pull(self.offers, day)
         # thinning per propensity band of each cell (Pool._order_by_band), at the band's bound
         bound = fl.hazard_to_probability(pressure[pool.band_cell] * pool.band_max_propensity)
-        bands = (bound > 0).nonzero()[0]  # all bands in one set of array calls
-        cand, bi = candidates_cells(rng, pool.band_start[bands], pool.band_stop[bands], bound[bands])
-        b = bands[bi]
+        # all bands in one set of array calls (bands bounded by 0 draw nothing there)
+        cand, b = candidates_cells(rng, pool.band_start, pool.band_stop, bound)
         home = pool.state[cand] == State.HOME
         cand, b = cand[home], b[home]
         p = fl.hazard_to_probability(pressure[pool.band_cell[b]] * pool.propensity[cand])
@@ -55,10 +54,12 @@ class Flight:
             men = men[can_pay]
             reach = reach_r[pool.region[men]]
             blocked = men[~reach]
-            # without an exit, some would-be leavers evade at home instead (P3)
-            evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
-            pool.set_state(evade, State.HIDING)
-            pool.left_home(evade)
-            pool.touch(evade)
-            self.ledger.move(State.HOME, State.HIDING, evade.size)
-            self.routes.start_journey(men[reach], day, State.HOME)
+            if blocked.size:  # without an exit, some would-be leavers evade at home instead (P3)
+                evade = blocked[rng.random(blocked.size) < min(1.0, 0.25 * self.evasion_weight)]
+                if evade.size:
+                    pool.set_state(evade, State.HIDING, src=State.HOME)
+                    pool.left_home(evade)
+                    pool.touch(evade)
+                    self.ledger.move(State.HOME, State.HIDING, evade.size)
+                men = men[reach]
+            self.routes.start_journey(men, day, State.HOME)

@@ -51,9 +51,10 @@ class Mobilization:
         self.domestic_origin = self.geo.origin_names.index("domestic_callup") if dom else 1
         self.domestic_delay = dom[0].delay_days if dom else sc.mobilization.training_days
         self.domestic_quality = dom[0].quality if dom else sc.mobilization.mobilized_quality
-        self._cells_today = np.zeros(self.pool.cell_stop.size)
+        self._cells_today: np.ndarray | None = None  # men summoned today per cell (None: no one yet)
         self._cell_size = np.maximum(self.pool.cell_stop - self.pool.cell_start, 1)  # men per cell (at least 1)
         self._wave_reported_morning = 0  # signals.wave_reported_sim as the day began
+        self._no_summons = np.zeros(self.n_regions)  # summons_window's row on a day without summonses
 
     def summon(self, cells_n: np.ndarray, tag: int) -> int:
         """Serve ``cells_n[c]`` summonses to men at home in each cell; return how many were served."""
@@ -62,22 +63,23 @@ class Mobilization:
         if cells.size == 0:
             return 0
         men = draw_from_cells(self.rng, pool.cell_start[cells], pool.cell_stop[cells], pool.state, State.HOME, cells_n[cells])
-        pool.set_state(men, State.SUMMONED)
-        pool.left_home(men)
+        if men.size == 0:
+            return 0
+        pool.set_state(men, State.SUMMONED, src=State.HOME)
+        left = pool.left_home(men)
+        self._cells_today = left.astype(np.float64) if self._cells_today is None else self._cells_today + left
         self.tag[men] = tag
         pool.touch(men)
         self.ledger.move(State.HOME, State.SUMMONED, men.size)
         self.accounts.summoned_sim += men.size
-        cells = pool.region[men].astype(np.int64) * pool.n_categories + pool.category[men]
-        self._cells_today += np.bincount(cells, minlength=pool.cell_stop.size)
         return men.size
 
     def step(self, day: int) -> None:
         """Issue today's summonses, then let summoned men choose and find some hiding men."""
         mob, sig, pool, s = self.mob, self.signals, self.pool, self.world.scale
-        self._cells_today = np.zeros(pool.cell_stop.size)
+        self._cells_today = None
         self._wave_reported_morning = sig.wave_reported_sim
-        home = pool.home_cells.copy()
+        home = pool.home_cells  # read before each summons changes it
         if self.domestic is not None:
             sig.owed_domestic_real += self.kremlin.orders_today[self.domestic]
         need_real = self.kremlin.owed_wave + sig.owed_domestic_real
@@ -99,11 +101,14 @@ class Mobilization:
                 cells = (self.geo.region_of_cell == r).nonzero()[0]
                 per_cell[cells] = allocate(self.rng, int(take[r]), home[cells], np.ones(cells.size))
             issue -= self.summon(per_cell, tag)
-            home = pool.home_cells.copy()
         if issue > 0:
             self.summon(allocate(self.rng, issue, home, self.geo.cell_callup_weight), tag)
-        sig.summons_window.append(np.bincount(self.geo.region_of_cell, weights=self._cells_today, minlength=self.n_regions))
-        sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / self._cell_size
+        if self._cells_today is not None:
+            sig.summons_window.append(np.bincount(self.geo.region_of_cell, weights=self._cells_today, minlength=self.n_regions))
+            sig.cell_intensity = 0.8 * sig.cell_intensity + 0.2 * self._cells_today / self._cell_size
+        else:  # no summons: a row of zeros, and the intensity decays (x + 0.0 is x exactly)
+            sig.summons_window.append(self._no_summons)
+            sig.cell_intensity = 0.8 * sig.cell_intensity
         self._choose(day)
 
     def _choose(self, day: int) -> None:
@@ -113,8 +118,9 @@ class Mobilization:
         if men.size:
             reach = self.routes.reach()[pool.region[men]]
             lam = self.summons_hazard * pool.propensity[men] * self.routes.afford(men) * flight_pull(self.offers, day)
-            flee_p = fl.hazard_to_probability(lam) * np.where(reach, 1.0, 0.0)
-            blocked_p = fl.hazard_to_probability(lam) * np.where(reach, 0.0, min(1.0, 0.25 * self.evasion_weight))
+            leave_p = fl.hazard_to_probability(lam)
+            flee_p = leave_p * np.where(reach, 1.0, 0.0)
+            blocked_p = leave_p * np.where(reach, 0.0, min(1.0, 0.25 * self.evasion_weight))
             ch = summoned_choices(rng, pool.opposition[men], mob.report_rate, mob.hide_rate, mob.opposition_report_penalty, flee_p)
             blocked = (ch == 0) & (rng.random(men.size) < blocked_p)
             ch[blocked] = 2
@@ -144,6 +150,8 @@ class Mobilization:
         Returns:
             Pool indices of the men to send to training.
         """
+        if found.size == 0:
+            return found
         fresh = found[self.tag[found] == TAG_NONE]
         if fresh.size == 0:
             return found
@@ -167,14 +175,17 @@ class Mobilization:
         pool.set_state(men, State.TRAINING)
         self.ledger.move(src, State.TRAINING, men.size)
         # AWOL men who are found again go back, but were already counted as mobilized
-        first = men[~self.served[men]]
+        is_first = ~self.served[men]
+        first = men[is_first]
         self.served[first] = True
-        domestic = men[self.tag[men] == TAG_DOMESTIC]
-        wave = men[self.tag[men] == TAG_WAVE]
-        new_domestic = first[self.tag[first] == TAG_DOMESTIC]
+        tag = self.tag[men]
+        domestic = men[tag == TAG_DOMESTIC]
+        wave = men[tag == TAG_WAVE]
+        tag_first = tag[is_first]
+        new_domestic = first[tag_first == TAG_DOMESTIC]
         acc.mobilized_sim += first.size
         acc.mobilized_minority_sim += int(self.geo.minority_region[pool.region[first]].sum())
-        sig.wave_reported_sim = sig.wave_reported_sim + int((self.tag[first] == TAG_WAVE).sum())
+        sig.wave_reported_sim = sig.wave_reported_sim + int(np.count_nonzero(tag_first == TAG_WAVE))
         if new_domestic.size:
             i = self.geo.source_names.index("domestic_callup")
             acc.replacements_real[i] += new_domestic.size * s

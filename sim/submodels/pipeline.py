@@ -30,28 +30,37 @@ class Pipeline:
         self.pipeline, self.front, self.accounts, self.geo = world.pipeline, world.front, world.accounts, world.geo
         self.kremlin, self.sc = actors.kremlin, sc
         self.sources = sc.kremlin.replacement.sources
+        names = self.geo.source_names
+        self._recruited = np.array([i for i, name in enumerate(names) if name != "domestic_callup"], dtype=np.int64)
+        self._origin = {i: self.geo.origin_names.index(names[i]) for i in self._recruited.tolist()}
 
     def step(self, day: int) -> None:
         """Turn today's orders into recruits, then move arrivals due today to the front."""
         s = self.world.scale
-        for i, name in enumerate(self.geo.source_names):
-            if name == "domestic_callup":
-                continue
-            n = int(stochastic_round(self.rng, self.kremlin.orders_today[i] / s))
+        # one uniform per source, in the sources' order, as one draw of the same uniforms
+        # (a source with no orders still draws: it keeps the stream)
+        ordered = stochastic_round(self.rng, self.kremlin.orders_today[self._recruited] / s).tolist()
+        for i, n in zip(self._recruited.tolist(), ordered, strict=True):
             if n > 0:
-                src = self.sources[i]
+                src, name = self.sources[i], self.geo.source_names[i]
                 self.ledger.seed(State.TRAINING, n, source=name)
                 self.accounts.replacements_real[i] += n * s
-                self.pipeline.add(day + src.delay_days, Arrival(self.geo.origin_names.index(name), src.quality, None, n, State.TRAINING))
+                self.pipeline.add(day + src.delay_days, Arrival(self._origin[i], src.quality, None, n, State.TRAINING))
         due = self.pipeline.due(day)
         if not due:
             return
+        # the ledger's moves summed per waiting state; each arrival's men, origin and quality
+        # laid end to end in one pass
+        waited: dict[int, int] = {}
         for a in due:
+            waited[a.ledger_state] = waited.get(a.ledger_state, 0) + a.count
             if a.men is not None:
                 self.pool.set_state(a.men, State.FRONT, src=State(a.ledger_state))
-            self.ledger.move(State(a.ledger_state), State.FRONT, a.count)
-        origin = np.concatenate([np.full(a.count, a.origin, dtype=np.int8) for a in due])
-        quality = np.concatenate([np.full(a.count, a.quality, dtype=np.float32) for a in due])
+        for state, n in waited.items():
+            self.ledger.move(State(state), State.FRONT, n)
+        counts = [a.count for a in due]
+        origin = np.repeat(np.array([a.origin for a in due], dtype=np.int8), counts)
+        quality = np.repeat(np.array([a.quality for a in due], dtype=np.float32), counts)
         men = np.concatenate([a.men if a.men is not None else np.full(a.count, -1, dtype=np.int64) for a in due])
         self.front.add(self.rng, self.sc, origin, quality, men, self.sc.population.family_ties_share,
                        self.pool.opposition, self.pool.family, day=day)

@@ -40,14 +40,15 @@ class Protest:
         self.n_regions = len(sc.regions)
         self.memory = 0.0  # protest's drag on legitimacy
         self._region_size = np.maximum(self.geo.region_size, 1)
+        self._no_arrests = np.zeros(self.n_regions, dtype=np.int64)  # arrested_to_summon without arrests (read only)
 
     def step(self, day: int) -> None:
-        """Update legitimacy, run the panels, book arrests and tomorrow's summonses."""
+        """Update legitimacy, run the panels, book arrests and tomorrow's summonses.
+
+        On a quiet day (:meth:`ProtestPanel.quiet`: no one can be active) no one is active
+        or arrested, so the potential protesters are not counted (they only scale those).
+        """
         p, s, pool, acc, sig = self.p, self.world.scale, self.pool, self.accounts, self.signals
-        home_r = np.bincount(self.geo.region_of_cell, weights=pool.home_cells, minlength=self.n_regions)
-        hiding = pool.in_state(State.HIDING)
-        home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
-        potential = home_r * s * (1.0 + p.family_multiplier)
         region_size = self._region_size
         summoned_month = sig.summons_window.sum() / region_size
         casualty_share = sig.region_casualties / region_size
@@ -60,13 +61,25 @@ class Protest:
         nat_casualties = (acc.kia_sim + acc.wia_sim) / max(pool.n, 1)
         sig.legitimacy = float(min(max(p.legitimacy_initial - p.legitimacy_casualty_weight * nat_casualties
                                        - ev.legitimacy_weight * max(shift, 0.0) - self.memory, 0.0), 1.0))
-        active, arrested = self.panel.step(self.rng, day, hardship, sig.legitimacy, shift, p.k, p.threshold,
-                                           p.arrest_variant, p.arrest_capacity, p.max_jail_days,
-                                           p.step_order)
-        sig.protest_active_real = float((active * potential).sum())
-        arrests_real = arrested * potential
-        acc.arrests_real += float(arrests_real.sum())
-        sig.protest_share = sig.protest_active_real / max(potential.sum(), 1.0)
+        arrested = None
+        if self.panel.quiet(hardship, sig.legitimacy, shift, p.threshold, p.step_order):
+            sig.protest_active_real = sig.protest_share = 0.0
+        else:
+            home_r = np.bincount(self.geo.region_of_cell, weights=pool.home_cells, minlength=self.n_regions)
+            hiding = pool.in_state(State.HIDING)
+            home_r += np.bincount(pool.region[hiding], minlength=home_r.size)
+            potential = home_r * s * (1.0 + p.family_multiplier)
+            active, arrested = self.panel.step(self.rng, day, hardship, sig.legitimacy, shift, p.k, p.threshold,
+                                               p.arrest_variant, p.arrest_capacity, p.max_jail_days,
+                                               p.step_order)
+            sig.protest_active_real = float((active * potential).sum())
+            sig.protest_share = sig.protest_active_real / max(potential.sum(), 1.0)
         self.memory += p.legitimacy_recovery * (p.legitimacy_protest_weight * sig.protest_share - self.memory)
-        men = arrests_real / (1.0 + p.family_multiplier) * self.summoned_share / s
-        sig.arrested_to_summon = stochastic_round(self.rng, men)
+        if arrested is not None and arrested.any():
+            arrests_real = arrested * potential
+            acc.arrests_real += float(arrests_real.sum())
+            men = arrests_real / (1.0 + p.family_multiplier) * self.summoned_share / s
+            sig.arrested_to_summon = stochastic_round(self.rng, men)
+        else:  # no arrests, no one to summon; the rounding's uniforms are drawn all the same (one stream)
+            self.rng.random(self.n_regions)
+            sig.arrested_to_summon = self._no_arrests

@@ -46,5 +46,6 @@ class Security:
         else:
             incidents = self._no_incidents
         acc.incidents_real += float(incidents.sum())
+        flows, counts = flow.tolist(), incidents.tolist()  # plain floats, not a numpy scalar per host
         for h in self.hosts:
-            h.check_tolerance(day, float(flow[h.index]), float(incidents[h.index]))
+            h.check_tolerance(day, float(flows[h.index]), float(counts[h.index]))
