@@ -258,8 +258,15 @@ def provenance(root: Path = REPO) -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
-    """A flat {name: version} of Python, asylumsim and the main dependencies."""
+def versions(info: dict[str, Any] | None = None) -> dict[str, str]:
+    """A flat {name: version} of Python, asylumsim and the main dependencies.
+
+    Args:
+        info: A :func:`provenance` dict taken just before, to read the same versions from
+            (a manifest records both: git and the installed packages are then read once).
+    """
+    if info is not None:
+        return {"python": info["python"], DISTRIBUTION: info["version"], **info["dependencies"]}
     return {"python": platform.python_version(), DISTRIBUTION: current_version(), **dependency_versions()}
 
 
