@@ -37,3 +37,21 @@ def test_metadata_headers_equal_the_full_metadata():
 def test_versions_from_a_provenance_equal_versions_read_afresh():
     assert provenance.versions(provenance.provenance()) == provenance.versions()
     assert list(provenance.versions(provenance.provenance())) == list(provenance.versions())
+
+
+def test_effective_front_equals_the_factor_over_every_unit():
+    """Observed.of weighs only the units whose commanders saw attempts; the sum equals,
+    bit for bit, the distrust factor applied to every unit (days with and without attempts)."""
+    from sim.mechanisms.front import distrust_factor
+    from sim.observed import _effective_quality
+
+    sc = load_scenario("caplan", ["population.scale=200", "run.days=120"])
+    m = AsylumModel(sc, rng=2)
+    cfg, kinds = sc.front, set()
+    for _ in range(120):
+        m.step()
+        fr = m.world.front
+        full = (fr.quality_sum * distrust_factor(fr.attempt_rate, cfg.distrust_reference_rate, cfg.distrust_weight)).sum()
+        assert _effective_quality(m.world) == full
+        kinds.add(bool(fr.attempt_rate.any()))
+    assert kinds == {True, False}  # both branches were checked
