@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.ledger import State
 from sim.mechanisms.front import distrust_factor
 from sim.world import World
@@ -45,12 +47,10 @@ class Observed:
     @classmethod
     def of(cls, world: World) -> Observed:
         """Take today's snapshot of ``world`` (called once per day, after the last phase)."""
-        st, s, fr = world.ledger.stock, world.scale, world.front
-        cfg = world.sc.front
-        factor = distrust_factor(fr.attempt_rate, cfg.distrust_reference_rate, cfg.distrust_weight)
+        st, s = world.ledger.stock, world.scale
         return cls(
             front_real=float(st[State.FRONT] * s),
-            front_effective_real=float((fr.quality_sum * factor).sum() * s),  # per-unit sums (no BLAS: its threads spin)
+            front_effective_real=float(_effective_quality(world) * s),
             pipeline_real=float((st[State.TRAINING] + st[State.RECOVERING]) * s),
             summoned_real=float(st[State.SUMMONED] * s),
             fled_real=float(world.accounts.fled_sim * s),
@@ -59,3 +59,21 @@ class Observed:
             protest_share=world.signals.protest_share,
             attempt_share=world.signals.attempt_share,
         )
+
+
+def _effective_quality(world: World) -> float:
+    """The front's summed quality, each unit's weighted by its commanders' distrust
+    (:func:`~sim.mechanisms.front.distrust_factor`), summed over units.
+
+    Only units whose commanders saw attempts (a non-zero attempt rate: a few percent of
+    units at most) have a factor other than 1, which is exact (``q * 1.0 == q``); so the
+    factor is computed for those units alone, and the sum is over the same per-unit values
+    in the same order as ``(quality_sum * factor).sum()`` (no BLAS: its threads spin).
+    """
+    fr, cfg = world.front, world.sc.front
+    seen = np.flatnonzero(fr.attempt_rate != 0)  # a boolean pass: nonzero() over floats is slower
+    if seen.size == 0:
+        return fr.quality_sum.sum()
+    weighted = fr.quality_sum.copy()
+    weighted[seen] *= distrust_factor(fr.attempt_rate[seen], cfg.distrust_reference_rate, cfg.distrust_weight)
+    return weighted.sum()

@@ -196,6 +196,7 @@ class DailyTable:
         self.n = 0
         self._order = None
         self._keys: tuple[str, ...] = ()
+        self._row: DailyRow | None = None
 
     def record(self, world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed) -> None:
         """Store today's outputs (:func:`daily_values`) in the next row, without a dict."""
@@ -203,7 +204,9 @@ class DailyTable:
 
         if self.n == self.values.shape[0]:
             self.values = np.concatenate([self.values, np.empty_like(self.values)])
-        daily_values(world, kremlin, offers, observed, self.values[self.n])
+        if self._row is None or self._row.world is not world:
+            self._row = DailyRow(world)
+        self._row.write(world, kremlin, offers, observed, self.values[self.n])
         self.n += 1
 
     def add(self, row: dict[str, float]) -> None:
@@ -254,89 +257,110 @@ def daily_row(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], obse
 
 def daily_values(world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed, out) -> None:
     """Write today's value of every output column into ``out`` (float64, shape
-    (len(output_names),), the registry's order): the single columns, then each family's
-    members as one array assignment. :func:`daily_row` is the same as a dict."""
-    import numpy as np  # here, not at the top: the registry above is read by the CLI
+    (len(output_names),), the registry's order). :func:`daily_row` is the same as a dict;
+    :class:`DailyRow` the same for a world seen every day."""
+    DailyRow(world).write(world, kremlin, offers, observed, out)
 
-    from sim.ledger import State
-    from sim.mechanisms.security import pretext_risk
 
-    s, acc, sc = world.scale, world.accounts, world.sc
-    st = world.ledger.stock
-    pop = sc.population
-    fled_real = acc.fled_sim * s
-    defected_captured = acc.defected_sim + acc.captured_sim
-    singles = [  # in the order of OUTPUTS (checked in tests/test_outcomes.py)
-        float(st[State.FRONT] * s),  # front_strength
-        observed.front_effective_real,  # front_effective
-        float(st[State.TRAINING] * s),  # in_training
-        float(st[State.SUMMONED] * s),  # summoned
-        float(acc.summoned_sim * s),  # summoned_cum
-        float(acc.mobilized_sim * s),  # mobilized_cum
-        float(acc.mobilized_minority_sim * s),  # mobilized_minority_cum
-        float(fled_real),  # fled_cum
-        float(st[State.ABROAD] * s),  # abroad
-        float(acc.turned_back_sim * s),  # turned_back_cum
-        float(acc.returned_sim * s),  # returned_cum
-        float(st[State.HIDING] * s),  # evading_at_home
-        float((acc.kia_sim + acc.wia_sim) * s),  # casualties_cum
-        float(acc.kia_sim * s),  # kia_cum
-        float(acc.wia_sim * s),  # wia_cum
-        float(acc.defected_sim * s),  # defected_cum
-        float(acc.caught_sim * s),  # caught_cum
-        float(acc.awol_sim * s),  # awol_cum
-        float(acc.awol_caught_sim * s),  # awol_caught_cum
-        float(acc.awol_court_sim * s),  # awol_court_cases_cum
-        float(acc.refusal_court_sim * s),  # refusal_court_cases_cum
-        float(acc.captured_sim * s),  # captured_by_enemy_cum
-        float(acc.defected_sim / defected_captured) if defected_captured > 0 else 0.0,  # pow_voluntary_share
-        float(acc.executed_sim * s),  # executed_cum
-        float(acc.imprisoned_sim * s),  # imprisoned_cum
-        float(acc.repatriated_sim * s),  # repatriated_cum
-        float(sum(o.cost_usd for o in offers)),  # offer_cost_usd_cum
-        world.signals.protest_active_real,  # protest_active
-        acc.arrests_real,  # arrests_cum
-        world.signals.legitimacy,  # legitimacy
-        float(kremlin.concessions),  # concessions_cum
-        float(kremlin.restriction_active),  # exit_restriction_active
-        kremlin.detection,  # detection
-        float(acc.infiltrators_real.sum()),  # infiltrators_admitted_cum
-        float(acc.war_criminals_real),  # war_criminals_admitted_cum
-        acc.incidents_real,  # incidents_cum
-        acc.intelligence_real,  # intelligence_cum
-        float(acc.host_cost_usd.sum()),  # host_cost_usd_cum
-        float(acc.resettlement_usd),  # resettlement_usd_cum
-        float(fled_real * pop.non_eligible_per_leaver),  # non_eligible_emigrants_cum
-        float(fled_real * pop.skilled_share_of_leavers),  # skilled_emigrants_cum
-        # F7: everyone who left in 2022, the months before the order included
-        float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),  # emigrants_since_jan_cum
-        float(acc.replacements_real.sum()),  # replacements_cum
-    ]
-    n = len(singles)
-    out[:n] = singles
-    abroad = acc.abroad_sim * s
-    n_off = len(offers)
-    families = [  # in the order of OUTPUTS' families; offers are in index order
-        acc.entries_real, acc.admitted_sim * s, abroad,  # entries_cum, admitted_cum, abroad (per host)
-        [q.length * s for q in world.queues],  # queue (per exit)
-        acc.replacements_real,  # replacements_cum (per source)
-        acc.kia_by_origin_sim * s,  # kia_cum (per origin)
-        acc.defected_by_offer_sim[:n_off] * s, acc.aware_by_offer_sim[:n_off] * s,
-        acc.considered_by_offer_sim[:n_off] * s,
-        acc.considered_by_offer_sim[:n_off] * s * (1.0 + sc.defection.request_multiplier)
-        + acc.callup_requests_by_offer_real[:n_off],
-        acc.attempts_by_offer_sim[:n_off] * s, acc.caught_by_offer_sim[:n_off] * s,
-        acc.killed_by_offer_sim[:n_off] * s, [o.cost_usd for o in offers],
-        acc.host_cost_usd,  # host_cost_usd_cum (per host)
-    ]
-    for v in families:
-        k = len(v)
-        out[n:n + k] = v
-        n += k
-    small = [h for h in sc.hosts if h.size_class == "small_frontline"]
-    if small:
-        idx = [world.geo.host_names.index(h.name) for h in small]
-        diaspora = np.array([h.initial_diaspora for h in small]) + abroad[idx] * (1 + pop.non_eligible_per_leaver) \
-            + acc.host_defectors_real[idx]
-        out[n:n + len(small)] = pretext_risk(diaspora, np.array([h.population for h in small]),
-                                             sc.security.pretext_reference_share)
+class DailyRow:
+    """Writes the daily outputs of one world: the single columns, then each family's
+    members as one array assignment.
+
+    What stays fixed for the run (the small front-line hosts' indices, initial diaspora
+    and population; the scenario's constants) is looked up once here, not every day.
+
+    Args:
+        world: The world whose outputs are written (its scenario fixes the columns).
+    """
+
+    def __init__(self, world: World):
+        import numpy as np  # here, not at the top: the registry above is read by the CLI
+
+        sc = world.sc
+        self.world = world
+        small = [h for h in sc.hosts if h.size_class == "small_frontline"]
+        self._small_idx = np.array([world.geo.host_names.index(h.name) for h in small], dtype=np.intp)
+        self._small_diaspora = np.array([h.initial_diaspora for h in small])
+        self._small_population = np.array([h.population for h in small])
+
+    def write(self, world: World, kremlin: Kremlin, offers: Sequence[OfferMaker], observed: Observed, out) -> None:
+        """Write today's value of every output column into ``out`` (see :func:`daily_values`)."""
+        from sim.ledger import State
+        from sim.mechanisms.security import pretext_risk
+
+        s, acc, sc = world.scale, world.accounts, world.sc
+        st = world.ledger.stock.tolist()  # plain ints: the products below are exact, as in int64
+        pop = sc.population
+        fled_real = acc.fled_sim * s
+        defected_captured = acc.defected_sim + acc.captured_sim
+        singles = [  # in the order of OUTPUTS (checked in tests/test_outcomes.py)
+            float(st[State.FRONT] * s),  # front_strength
+            observed.front_effective_real,  # front_effective
+            float(st[State.TRAINING] * s),  # in_training
+            float(st[State.SUMMONED] * s),  # summoned
+            float(acc.summoned_sim * s),  # summoned_cum
+            float(acc.mobilized_sim * s),  # mobilized_cum
+            float(acc.mobilized_minority_sim * s),  # mobilized_minority_cum
+            float(fled_real),  # fled_cum
+            float(st[State.ABROAD] * s),  # abroad
+            float(acc.turned_back_sim * s),  # turned_back_cum
+            float(acc.returned_sim * s),  # returned_cum
+            float(st[State.HIDING] * s),  # evading_at_home
+            float((acc.kia_sim + acc.wia_sim) * s),  # casualties_cum
+            float(acc.kia_sim * s),  # kia_cum
+            float(acc.wia_sim * s),  # wia_cum
+            float(acc.defected_sim * s),  # defected_cum
+            float(acc.caught_sim * s),  # caught_cum
+            float(acc.awol_sim * s),  # awol_cum
+            float(acc.awol_caught_sim * s),  # awol_caught_cum
+            float(acc.awol_court_sim * s),  # awol_court_cases_cum
+            float(acc.refusal_court_sim * s),  # refusal_court_cases_cum
+            float(acc.captured_sim * s),  # captured_by_enemy_cum
+            float(acc.defected_sim / defected_captured) if defected_captured > 0 else 0.0,  # pow_voluntary_share
+            float(acc.executed_sim * s),  # executed_cum
+            float(acc.imprisoned_sim * s),  # imprisoned_cum
+            float(acc.repatriated_sim * s),  # repatriated_cum
+            float(sum(o.cost_usd for o in offers)),  # offer_cost_usd_cum
+            world.signals.protest_active_real,  # protest_active
+            acc.arrests_real,  # arrests_cum
+            world.signals.legitimacy,  # legitimacy
+            float(kremlin.concessions),  # concessions_cum
+            float(kremlin.restriction_active),  # exit_restriction_active
+            kremlin.detection,  # detection
+            float(acc.infiltrators_real.sum()),  # infiltrators_admitted_cum
+            float(acc.war_criminals_real),  # war_criminals_admitted_cum
+            acc.incidents_real,  # incidents_cum
+            acc.intelligence_real,  # intelligence_cum
+            float(acc.host_cost_usd.sum()),  # host_cost_usd_cum
+            float(acc.resettlement_usd),  # resettlement_usd_cum
+            float(fled_real * pop.non_eligible_per_leaver),  # non_eligible_emigrants_cum
+            float(fled_real * pop.skilled_share_of_leavers),  # skilled_emigrants_cum
+            # F7: everyone who left in 2022, the months before the order included
+            float(pop.emigrated_before_day0 + fled_real * (1 + pop.non_eligible_per_leaver)),  # emigrants_since_jan_cum
+            float(acc.replacements_real.sum()),  # replacements_cum
+        ]
+        n = len(singles)
+        out[:n] = singles
+        abroad = acc.abroad_sim * s
+        n_off = len(offers)
+        families = [  # in the order of OUTPUTS' families; offers are in index order
+            acc.entries_real, acc.admitted_sim * s, abroad,  # entries_cum, admitted_cum, abroad (per host)
+            [q.length * s for q in world.queues],  # queue (per exit)
+            acc.replacements_real,  # replacements_cum (per source)
+            acc.kia_by_origin_sim * s,  # kia_cum (per origin)
+            acc.defected_by_offer_sim[:n_off] * s, acc.aware_by_offer_sim[:n_off] * s,
+            acc.considered_by_offer_sim[:n_off] * s,
+            acc.considered_by_offer_sim[:n_off] * s * (1.0 + sc.defection.request_multiplier)
+            + acc.callup_requests_by_offer_real[:n_off],
+            acc.attempts_by_offer_sim[:n_off] * s, acc.caught_by_offer_sim[:n_off] * s,
+            acc.killed_by_offer_sim[:n_off] * s, [o.cost_usd for o in offers],
+            acc.host_cost_usd,  # host_cost_usd_cum (per host)
+        ]
+        for v in families:
+            k = len(v)
+            out[n:n + k] = v
+            n += k
+        idx = self._small_idx
+        if idx.size:
+            diaspora = self._small_diaspora + abroad[idx] * (1 + pop.non_eligible_per_leaver) + acc.host_defectors_real[idx]
+            out[n:n + idx.size] = pretext_risk(diaspora, self._small_population, sc.security.pretext_reference_share)

@@ -78,6 +78,7 @@ SideTasks = Callable[[Path, dict[str, Any], int], list[tuple[Callable[..., Any],
 
 
 def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
+    prov = provenance.provenance()
     m: dict[str, Any] = {
         "tool": storage.TOOL_NAME,
         "format_version": storage.FORMAT_VERSION,
@@ -85,8 +86,8 @@ def _new_manifest(spec: EnsembleSpec) -> dict[str, Any]:
         "updated": storage.now_iso(),
         "status": "running",
         "command_line": storage.command_line(),
-        "versions": storage.package_versions(),
-        "provenance": provenance.provenance(),
+        "versions": storage.package_versions(prov),
+        "provenance": prov,
         "platform": {"system": platform.platform(), "host": socket.gethostname()},
         **spec.to_manifest(),
         "runs": [],

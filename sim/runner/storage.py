@@ -246,11 +246,12 @@ def default_results_dir(label: str, base: Path | str = "results") -> Path:
 # manifest
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python, asylumsim and the packages that shape the results (see sim.provenance)."""
+def package_versions(info: dict[str, Any] | None = None) -> dict[str, str]:
+    """Versions of Python, asylumsim and the packages that shape the results (see
+    :func:`sim.provenance.versions`; ``info``: a provenance dict to read them from)."""
     from sim.provenance import versions
 
-    return versions()
+    return versions(info)
 
 
 def command_line() -> list[str]:
