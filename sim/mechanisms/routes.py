@@ -48,9 +48,10 @@ class ExitQueue:
     def clear(self) -> np.ndarray:
         return self.pop(self.length)
 
-    def slots_today(self, rng: np.random.Generator, capacity_real: float, background_real: float, places_per_man: float) -> int:
-        """How many simulated men can cross today; fractions carry to the next day."""
-        free = max(capacity_real - background_real, 0.0) / places_per_man + self._carry
+    def slots_today(self, free_men: float) -> int:
+        """How many simulated men can cross today, given the men the exit can let through a
+        day (``free_men``); fractions carry to the next day while men are left waiting."""
+        free = free_men + self._carry
         n = int(free)
         self._carry = free - n if self.length > n else 0.0
         return n
