@@ -45,6 +45,7 @@ class Borders:
         self._exit_host = self.geo.exit_host.astype(np.int64)
         self._exit_host_list = [int(h) for h in self._exit_host]
         self._entry_hosts = np.repeat(self._exit_host, 2)  # see _count_entries
+        self._entries = np.zeros((n_exits, 2))  # today's entries per exit: background, leavers (real people)
         self._free_men = [max(ex.capacity_per_day - ex.background_per_day, 0.0) / ppm for ex in sc.exits]
         self._background = np.array([min(ex.background_per_day, ex.capacity_per_day) for ex in sc.exits])
         self._stop_p = [er.effectiveness * (1.0 - er.leakage) * ex.restriction_exposure for ex in sc.exits]
@@ -139,8 +140,9 @@ class Borders:
         count them: border statistics, the hosts' costs, draftee offers' payments."""
         pool, acc, s, ppm = self.pool, self.accounts, self.world.scale, self.geo.places_per_man
         n_e = np.array(admitted_n, dtype=np.int64)
-        self._count_entries(n_e * ppm)
-        self.signals.admitted_today_real = np.bincount(self._exit_host, weights=n_e * ppm, minlength=len(self.hosts))
+        admitted_real = np.multiply(n_e, ppm, out=self._entries[:, 1])
+        self._count_entries()
+        self.signals.admitted_today_real = np.bincount(self._exit_host, weights=admitted_real, minlength=len(self.hosts))
         if not admitted:
             return
         men = np.concatenate(admitted)
@@ -165,13 +167,14 @@ class Borders:
                 if inside[h]:
                     acc.book_offer_payment(o.cfg, o.pay(n, s))
 
-    def _count_entries(self, admitted_real: np.ndarray) -> None:
+    def _count_entries(self) -> None:
         """Add today's entries to the border statistics: per exit, the background traffic
-        (if the exit is crossable), then the men admitted there (real people)."""
-        background = np.where(self.routes.crossable, self._background, 0.0)
+        (if the exit is crossable), then the men admitted there (real people, already in
+        the second column of ``_entries``)."""
+        np.multiply(self._background, self.routes.crossable, out=self._entries[:, 0])
         # np.add.at adds in index order, exit by exit as the rule reads, so two exits into
         # one host add up in the same order (floats); adding 0.0 leaves a total unchanged
-        np.add.at(self.accounts.entries_real, self._entry_hosts, np.stack([background, admitted_real], axis=1).ravel())
+        np.add.at(self.accounts.entries_real, self._entry_hosts, self._entries.ravel())
 
     def _abroad(self, s: int) -> None:
         """Men abroad return home (F5) or move on (onward moves), drawn by thinning."""
@@ -181,7 +184,7 @@ class Borders:
         if not abroad.size:
             return
         n_hosts = len(self.hosts)
-        h = pool.host_idx[abroad].astype(np.int64)
+        h = pool.host_idx[abroad]
         u = self.rng.random(abroad.size) * self._leave_max
         rate = geo.return_rate[h]
         back = u < rate
