@@ -87,9 +87,7 @@ class Borders:
 
     def _arrivals(self, day: int) -> np.ndarray:
         """Men reaching their exit today, in a random order (one draw per man)."""
-        pool = self.pool
-        transit = pool.in_state(State.TRANSIT)
-        arriving = transit[pool.due_day[transit] == day]
+        arriving = self.routes.arriving(day)
         if arriving.size > 1:
             arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
         elif arriving.size:

@@ -9,6 +9,8 @@ leavers' journeys (:meth:`Routes.start_journey`); Borders reads which exits are 
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from sim.actors import Actors
@@ -39,11 +41,21 @@ class Routes:
         self._reach = np.zeros(len(sc.regions), dtype=bool)  # from probs, with the plan
         self._cost_r = np.full(len(sc.regions), np.inf)  # expected route cost per region (inf: no route)
         self._key: tuple | None = None  # the plan's inputs when probs was computed
+        self._exit_host = [int(h) for h in self.geo.exit_host]
         self._base_cost = np.array([e.base_cost_usd for e in sc.exits])
         self._surge = np.array([e.price_surge for e in sc.exits])
         self._capacity = np.array([e.capacity_per_day for e in sc.exits])
         self._free_capacity = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in sc.exits])
         self._free_men = self._free_capacity / self.geo.places_per_man
+        self._free_men_list = self._free_men.tolist()
+        # an exit closes or reopens only on these days, so crossable changes only there
+        self._closure_days = sorted({d for e in sc.exits for d in (e.closed_from_day, e.reopen_day) if d is not None})
+        self._gates: tuple | None = None  # (closure period, hosts' admission) when open was set
+        # men travelling to their exit: every man in TRANSIT got there by start_journey and
+        # leaves it only at his exit, so the men arriving on a day are found among these
+        # instead of among all the pool's scanned men (kept by start_journey and arriving)
+        self._en_route = np.empty(0, dtype=np.int64)
+        self._started: list[np.ndarray] = []
 
     def plan(self, day: int) -> None:
         """Set this morning's crossable and open exits, prices and route probabilities.
@@ -51,26 +63,31 @@ class Routes:
         An exit is crossable unless physically closed today; open (to leavers) if crossable,
         its host admits draftees and its capacity leaves room once background traffic has
         crossed (background first, docs/ODD.md 7.3); usable if open and its queue is no
-        longer than a man would wait (F2).
+        longer than a man would wait (F2). Each part is recomputed only when its inputs
+        moved (else yesterday's stands, unchanged).
         """
-        self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
-                                        and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
-        admits = np.array([self.hosts[h].admit_share > 0.0 for h in self.geo.exit_host])
-        cap = self._free_men  # places left after background traffic, in men
-        self.open = self.crossable & admits & (cap > 0)
+        admits = tuple(self.hosts[h].admit_share > 0.0 for h in self._exit_host)
+        gates = (bisect.bisect_right(self._closure_days, day), admits)
+        if gates != self._gates:
+            self._gates = gates
+            self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
+                                            and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
+            self.open = self.crossable & np.array(admits) & (self._free_men > 0)  # places left after background
+        wait = [q.wait_days(c) for q, c in zip(self.queues, self._free_men_list, strict=True)]
+        demand = self.signals.exit_demand
+        key = (gates, wait, demand.tobytes())
+        if key == self._key:
+            return
+        self._key = key
         f = self.f
-        wait = np.array([q.wait_days(c) for q, c in zip(self.queues, cap, strict=False)])
-        self.prices = fl.exit_prices(self._base_cost, self._surge, self.signals.exit_demand * self.geo.places_per_man,
-                                     self._capacity)
-        usable = self.open & (wait <= f.max_queue_days)
-        key = (usable.tobytes(), wait.tobytes(), self.prices.tobytes())
-        if key != self._key:  # the plan's inputs moved (else yesterday's plan stands, unchanged)
-            self._key = key
-            self.probs = fl.route_probabilities(self.geo.travel_finite, self.geo.reachable, usable, wait, self.prices,
-                                                f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
-            self._reach = self.probs.sum(axis=1) > 0
-            cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
-            self._cost_r = np.where(cost_r > 0, cost_r, np.inf)
+        wait_a = np.array(wait)
+        self.prices = fl.exit_prices(self._base_cost, self._surge, demand * self.geo.places_per_man, self._capacity)
+        usable = self.open & (wait_a <= f.max_queue_days)
+        self.probs = fl.route_probabilities(self.geo.travel_finite, self.geo.reachable, usable, wait_a, self.prices,
+                                            f.travel_cost_per_day, f.queue_cost_per_day, f.price_cost_weight)
+        self._reach = self.probs.sum(axis=1) > 0
+        cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
+        self._cost_r = np.where(cost_r > 0, cost_r, np.inf)
 
     def reach(self) -> np.ndarray:
         """Whether each region has a usable exit this morning, shape (n_regions,)."""
@@ -101,3 +118,23 @@ class Routes:
         pool.due_day[men] = day + np.floor(self.geo.travel_finite[regions, exits]).astype(np.int32)
         pool.touch(men)
         self.ledger.move(src, State.TRANSIT, men.size)
+        if men.size:
+            self._started.append(men)
+
+    def arriving(self, day: int) -> np.ndarray:
+        """Men in transit whose journey ends today (``due_day == day``), in the order of
+        the pool's scanned list (as ``pool.in_state(State.TRANSIT)`` lists them); forgets
+        the men whose journey has ended. Call once a day, with the days in order."""
+        pool = self.pool
+        if self._started:
+            self._en_route = np.concatenate([self._en_route, *self._started])
+            self._started.clear()
+        men = self._en_route
+        if men.size == 0:
+            return men
+        due = pool.due_day[men]
+        here = men[due == day]
+        self._en_route = men[due > day]
+        if here.size > 1:
+            here = here[np.argsort(pool.scanned.pos[here])]
+        return here
