@@ -46,7 +46,7 @@ def test_route_plan_reused_only_while_its_inputs_stand():
     m = model()
     routes = m.routes
     kept = routes.plan
-    names = ("crossable", "open", "prices", "probs", "_reach", "_cost_r")
+    names = ("crossable", "open", "prices", "probs", "_reach", "_cost_r", "_afford_cost")
 
     def checked(day: int) -> None:
         kept(day)

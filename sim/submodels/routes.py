@@ -40,6 +40,8 @@ class Routes:
         self.probs = np.zeros((len(sc.regions), n_exits))
         self._reach = np.zeros(len(sc.regions), dtype=bool)  # from probs, with the plan
         self._cost_r = np.full(len(sc.regions), np.inf)  # expected route cost per region (inf: no route)
+        self._afford_cost = np.ones(len(sc.regions))  # the same, 1.0 where there is no route
+        self._travel_whole = np.floor(self.geo.travel_finite).astype(np.int32)  # whole days of travel
         self._key: tuple | None = None  # the plan's inputs when probs was computed
         self._exit_host = [int(h) for h in self.geo.exit_host]
         self._base_cost = np.array([e.base_cost_usd for e in sc.exits])
@@ -88,6 +90,7 @@ class Routes:
         self._reach = self.probs.sum(axis=1) > 0
         cost_r = (self.probs * self.prices[None, :]).sum(axis=1)
         self._cost_r = np.where(cost_r > 0, cost_r, np.inf)
+        self._afford_cost = np.where(np.isfinite(self._cost_r), self._cost_r, 1.0)  # the cost afford weighs
 
     def reach(self) -> np.ndarray:
         """Whether each region has a usable exit this morning, shape (n_regions,)."""
@@ -95,8 +98,7 @@ class Routes:
 
     def afford(self, men: np.ndarray) -> np.ndarray:
         """Probability each man can pay his region's expected route (F2), shape (len(men),)."""
-        cost = self._cost_r[self.pool.region[men]]
-        return fl.affordability(self.pool.means[men], np.where(np.isfinite(cost), cost, 1.0), self.f.cost_sensitivity)
+        return fl.affordability(self.pool.means[men], self._afford_cost[self.pool.region[men]], self.f.cost_sensitivity)
 
     def start_journey(self, men: np.ndarray, day: int, src: State) -> None:
         """Leavers (in state ``src``) pick an exit by region and travel to it; a man whose
@@ -104,18 +106,19 @@ class Routes:
         if men.size == 0:
             return
         pool = self.pool
-        regions = pool.region[men].astype(np.int64)
+        regions = pool.region[men]
         ok = self._reach[regions]
         if src == State.HOME:
             pool.left_home(men)
-        stuck = men[~ok]
-        pool.set_state(stuck, State.HIDING)
-        self.ledger.move(src, State.HIDING, stuck.size)
-        men, regions = men[ok], regions[ok]
+        if not ok.all():  # usually every region has a way out
+            stuck = men[~ok]
+            pool.set_state(stuck, State.HIDING)
+            self.ledger.move(src, State.HIDING, stuck.size)
+            men, regions = men[ok], regions[ok]
         exits = fl.choose_rows(self.rng, self.probs, regions)
         pool.set_state(men, State.TRANSIT)
         pool.exit_idx[men] = exits
-        pool.due_day[men] = day + np.floor(self.geo.travel_finite[regions, exits]).astype(np.int32)
+        pool.due_day[men] = day + self._travel_whole[regions, exits]
         pool.touch(men)
         self.ledger.move(src, State.TRANSIT, men.size)
         if men.size:
