@@ -54,6 +54,7 @@ class Borders:
         self._leave_rate = self.geo.return_rate + self.geo.onward.sum(axis=1)
         self._leave_max = float(self._leave_rate.max(initial=0.0))
         self._onward_cdf = np.cumsum(self.geo.onward, axis=1)
+        self._onward_top = self._onward_cdf[:, -1] if self._onward_cdf.size else np.zeros(0)  # the CDF's last value
         # static per scenario: which hosts are each offer's destination
         self._inside = [np.array([name in o.cfg.destination for name in self.geo.host_names]) for o in self.offers]
         # the day's turned-back men (chunks, in exit order) and their draws to hide
@@ -186,6 +187,10 @@ class Borders:
         u = self.rng.random(abroad.size) * self._leave_max
         rate = geo.return_rate[h]
         back = u < rate
+        u2 = u - rate  # past the return rate: where the draw falls in the host's onward CDF
+        # a man who stays moves on if u2 falls below his host's CDF's last value (the CDF
+        # never decreases); only the movers need the search for their destination
+        moving = ~back & (u2 < self._onward_top[h])
         ret = abroad[back]
         if ret.size:
             pool.set_state(ret, State.HOME, src=State.ABROAD)
@@ -194,16 +199,9 @@ class Borders:
             pool.host_idx[ret] = -1
             self.ledger.move(State.ABROAD, State.HOME, ret.size)
             acc.returned_sim += ret.size
-        if ret.size == abroad.size:
-            return
-        stay = ~back
-        u2, origin = u[stay] - rate[stay], h[stay]
-        # a man moves on if u2 falls below his host's CDF's last value (the CDF never
-        # decreases); only the movers need the search for their destination
-        moving = u2 < self._onward_cdf[origin, -1]
         if not moving.any():  # no draw below: it would be of no man
             return
-        movers, origin, u2 = abroad[stay][moving], origin[moving], u2[moving]
+        movers, origin, u2 = abroad[moving], h[moving], u2[moving]
         dest = (u2[:, None] >= self._onward_cdf[origin]).sum(axis=1)
         # an onward move needs the destination to admit draftees
         ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest]
