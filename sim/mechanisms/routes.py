@@ -41,7 +41,10 @@ class ExitQueue:
                 out.append(head[:need])
                 self._chunks[0] = head[need:]
                 need = 0
-        got = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+        if len(out) == 1:
+            got = out[0]  # one chunk: no copy (nobody writes into the men returned)
+        else:
+            got = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
         self.length -= got.size
         return got
 

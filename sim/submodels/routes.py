@@ -4,7 +4,8 @@
 which exits are crossable and open, their prices (from yesterday's queues) and the route
 choice probabilities per region. Mobilization and Flight then ask whether a region has a
 way out (:meth:`Routes.reach`), whether a man can pay (:meth:`Routes.afford`), and start
-leavers' journeys (:meth:`Routes.start_journey`); Borders reads which exits are open.
+leavers' journeys (:meth:`Routes.start_journey`); Borders reads which exits are open and
+who reaches his exit today (:meth:`Routes.arriving`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class Routes:
 
     Reads: ``sc.exits``, ``sc.flight``, hosts' admission, the geography, exit queues,
     ``signals.exit_demand``. Writes: its own morning plan (``crossable``, ``open``,
-    ``prices``, ``probs``); men who start a journey (pool state, exit, due day; ledger).
+    ``prices``, ``probs``); men who start a journey (pool state, exit, due day; ledger), and
+    its own list of the men on their way to an exit.
     """
 
     def __init__(self, world: World, actors: Actors, sc: Scenario):
