@@ -41,16 +41,20 @@ class ExitQueue:
                 out.append(head[:need])
                 self._chunks[0] = head[need:]
                 need = 0
-        got = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+        if len(out) == 1:
+            got = out[0]  # one chunk: no copy (nobody writes into the men returned)
+        else:
+            got = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
         self.length -= got.size
         return got
 
     def clear(self) -> np.ndarray:
         return self.pop(self.length)
 
-    def slots_today(self, rng: np.random.Generator, capacity_real: float, background_real: float, places_per_man: float) -> int:
-        """How many simulated men can cross today; fractions carry to the next day."""
-        free = max(capacity_real - background_real, 0.0) / places_per_man + self._carry
+    def slots_today(self, free_men: float) -> int:
+        """How many simulated men can cross today, given the men the exit can let through a
+        day (``free_men``); fractions carry to the next day while men are left waiting."""
+        free = free_men + self._carry
         n = int(free)
         self._carry = free - n if self.length > n else 0.0
         return n

@@ -28,96 +28,152 @@ class Borders:
     onward rates). Writes: pool and ledger (TRANSIT -> ABROAD, HOME, HIDING; ABROAD ->
     HOME), exit queues, ``accounts`` (entries, admitted, abroad, fled, returned, turned
     back, host costs, resettlement costs), offers' payments, ``signals.exit_demand``, ``admitted_today_real``.
+
+    The random draws are made exit by exit, in exit order (each exit's restriction,
+    then its turned-back men's, then its admission); the pool and the accounts are then
+    updated once for the day, for all exits together.
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
         self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
         self.accounts, self.signals, self.geo, self.queues = world.accounts, world.signals, world.geo, world.queues
         self.routes, self.kremlin, self.hosts, self.offers = routes, actors.kremlin, actors.hosts, actors.offers
-        self.exits, self.restriction, self.retry = sc.exits, sc.kremlin.exit_restriction, sc.flight.turned_back_retry
-        self._exit_host = [int(h) for h in self.geo.exit_host]
-        self._no_arrivals = np.zeros(len(sc.exits), dtype=np.int64)
+        self.exits, self.retry = sc.exits, sc.flight.turned_back_retry
+        n_exits, ppm, er = len(sc.exits), self.geo.places_per_man, sc.kremlin.exit_restriction
+        # static per scenario: each exit's host, the men it can let through a day once
+        # background traffic has crossed, the background it counts, and its stop probability
+        self._exit_host = self.geo.exit_host.astype(np.int64)
+        self._exit_host_list = [int(h) for h in self._exit_host]
+        self._entry_hosts = np.repeat(self._exit_host, 2)  # see _count_entries
+        self._entries = np.zeros((n_exits, 2))  # today's entries per exit: background, leavers (real people)
+        self._free_men = [max(ex.capacity_per_day - ex.background_per_day, 0.0) / ppm for ex in sc.exits]
+        self._background = np.array([min(ex.background_per_day, ex.capacity_per_day) for ex in sc.exits])
+        self._stop_p = [er.effectiveness * (1.0 - er.leakage) * ex.restriction_exposure for ex in sc.exits]
+        self._no_arrivals = [0] * n_exits
         # static per scenario: the daily leaving rate abroad per host, its bound, the onward CDF
         self._leave_rate = self.geo.return_rate + self.geo.onward.sum(axis=1)
         self._leave_max = float(self._leave_rate.max(initial=0.0))
         self._onward_cdf = np.cumsum(self.geo.onward, axis=1)
+        self._onward_top = self._onward_cdf[:, -1] if self._onward_cdf.size else np.zeros(0)  # the CDF's last value
+        # static per scenario: which hosts are each offer's destination
+        self._inside = [np.array([name in o.cfg.destination for name in self.geo.host_names]) for o in self.offers]
+        # the day's turned-back men (chunks, in exit order) and their draws to hide
+        self._back: list[np.ndarray] = []
+        self._back_hide: list[np.ndarray] = []
 
-    def turn_back(self, men: np.ndarray) -> None:
-        """Men turned back at the border go home, or into hiding (``turned_back_retry``)."""
-        if men.size == 0:
+    def _turn_back(self, men: np.ndarray) -> None:
+        """Draw whether men turned back at the border go home or into hiding
+        (``turned_back_retry``); :meth:`_settle_turned_back` moves them at the end of the day's exits."""
+        if men.size:
+            self._back.append(men)
+            self._back_hide.append(self.rng.random(men.size) < self.retry)
+
+    def _settle_turned_back(self) -> None:
+        """Move the day's turned-back men home or into hiding, all exits together."""
+        if not self._back:
             return
         pool = self.pool
-        hide = self.rng.random(men.size) < self.retry
+        men, hide = np.concatenate(self._back), np.concatenate(self._back_hide)
+        self._back.clear()
+        self._back_hide.clear()
+        home = men[~hide]
         pool.set_state(men[hide], State.HIDING)
-        pool.set_state(men[~hide], State.HOME)
-        pool.came_home(men[~hide])
+        pool.set_state(home, State.HOME)
+        pool.came_home(home)
         pool.exit_idx[men] = -1
-        self.ledger.move(State.TRANSIT, State.HIDING, int(hide.sum()))
-        self.ledger.move(State.TRANSIT, State.HOME, int((~hide).sum()))
+        n_hide = int(np.count_nonzero(hide))
+        self.ledger.move(State.TRANSIT, State.HIDING, n_hide)
+        self.ledger.move(State.TRANSIT, State.HOME, men.size - n_hide)
         self.accounts.turned_back_sim += men.size
 
-    def step(self, day: int) -> None:
-        """Process today's arrivals at every exit, then returns and onward moves abroad."""
-        pool, s, acc, sig, geo = self.pool, self.world.scale, self.accounts, self.signals, self.geo
-        transit = pool.in_state(State.TRANSIT)
-        arriving = transit[pool.due_day[transit] == day]
+    def _arrivals(self, day: int) -> np.ndarray:
+        """Men reaching their exit today, in a random order (one draw per man)."""
+        arriving = self.routes.arriving(day)
         if arriving.size > 1:
             arriving = arriving[np.argsort(self.rng.random(arriving.size))]  # arrival order within a day
         elif arriving.size:
             self.rng.random(1)  # one man: the order is his, the draw is kept (the same stream)
-        is_open, crossable = self.routes.open, self.routes.crossable
+        return arriving
+
+    def step(self, day: int) -> None:
+        """Process today's arrivals at every exit, then returns and onward moves abroad."""
+        arriving = self._arrivals(day)
+        is_open = self.routes.open.tolist()
         restricted = self.kremlin.restriction_active
-        er = self.restriction
-        sig.admitted_today_real = np.zeros(len(self.hosts))
-        sig.exit_demand = np.zeros(len(self.exits))
-        exit_of = pool.exit_idx[arriving]
-        arrivals = np.bincount(exit_of, minlength=len(self.exits)) if arriving.size else self._no_arrivals
-        for e, ex in enumerate(self.exits):
-            q = self.queues[e]
+        exit_demand = np.zeros(len(self.exits))
+        admitted_n = [0] * len(self.exits)  # men admitted per exit
+        admitted: list[np.ndarray] = []  # and the men, in exit order
+        exit_of = self.pool.exit_idx[arriving]
+        arrivals = np.bincount(exit_of, minlength=len(self.exits)).tolist() if arriving.size else self._no_arrivals
+        for e, q in enumerate(self.queues):
             if arrivals[e]:
                 q.push(arriving if arrivals[e] == arriving.size else arriving[exit_of == e])
-            h = self._exit_host[e]
-            if crossable[e]:
-                # border statistics count everyone; background traffic crosses first, up to
-                # the capacity, and leavers get the places that remain
-                acc.entries_real[h] += min(ex.background_per_day, ex.capacity_per_day)
             if q.length == 0:  # nobody waiting: nothing crosses (an open exit carries no capacity over)
                 if is_open[e]:
-                    q.slots_today(self.rng, ex.capacity_per_day, ex.background_per_day, geo.places_per_man)
+                    q.slots_today(self._free_men[e])
                 continue
             if not is_open[e]:
-                self.turn_back(q.clear())  # a closed exit admits no leaver
+                self._turn_back(q.clear())  # a closed exit admits no leaver
                 continue
-            sig.exit_demand[e] = q.length
-            n = q.slots_today(self.rng, ex.capacity_per_day, ex.background_per_day, geo.places_per_man)
-            men = q.pop(n)
+            exit_demand[e] = q.length
+            men = q.pop(q.slots_today(self._free_men[e]))
             if men.size == 0:
                 continue
             if restricted:
-                stop_p = er.effectiveness * (1.0 - er.leakage) * ex.restriction_exposure
-                stopped = self.rng.random(men.size) < stop_p
-                self.turn_back(men[stopped])
+                stopped = self.rng.random(men.size) < self._stop_p[e]
+                self._turn_back(men[stopped])
                 men = men[~stopped]
-            admit = self.rng.random(men.size) < self.hosts[h].admit_share
-            self.turn_back(men[~admit])
+            admit = self.rng.random(men.size) < self.hosts[self._exit_host_list[e]].admit_share
+            self._turn_back(men[~admit])
             men = men[admit]
-            pool.set_state(men, State.ABROAD)
-            pool.abroad.add(men)
-            acc.abroad_sim[h] += men.size
-            pool.host_idx[men] = h
-            pool.exit_idx[men] = -1
-            self.ledger.move(State.TRANSIT, State.ABROAD, men.size)
-            acc.fled_sim += men.size
-            acc.admitted_sim[h] += men.size
-            acc.entries_real[h] += men.size * geo.places_per_man
-            sig.admitted_today_real[h] += men.size * geo.places_per_man
-            resettle = men.size * s * self.hosts[h].resettlement_usd(deserter=False)
+            if men.size:
+                admitted.append(men)
+                admitted_n[e] = men.size
+        self.signals.exit_demand = exit_demand
+        self._settle_turned_back()
+        self._admit(admitted, admitted_n)
+        self._abroad(self.world.scale)
+
+    def _admit(self, admitted: list[np.ndarray], admitted_n: list[int]) -> None:
+        """Move the men admitted today (chunks in exit order; counts per exit) abroad, and
+        count them: border statistics, the hosts' costs, draftee offers' payments."""
+        pool, acc, s, ppm = self.pool, self.accounts, self.world.scale, self.geo.places_per_man
+        n_e = np.array(admitted_n, dtype=np.int64)
+        admitted_real = np.multiply(n_e, ppm, out=self._entries[:, 1])
+        self._count_entries()
+        self.signals.admitted_today_real = np.bincount(self._exit_host, weights=admitted_real, minlength=len(self.hosts))
+        if not admitted:
+            return
+        men = np.concatenate(admitted)
+        busy = n_e.nonzero()[0]
+        hosts = self._exit_host[busy]
+        pool.set_state(men, State.ABROAD)
+        pool.abroad.add(men)
+        pool.host_idx[men] = np.repeat(hosts, n_e[busy])
+        pool.exit_idx[men] = -1
+        self.ledger.move(State.TRANSIT, State.ABROAD, men.size)
+        acc.fled_sim += men.size
+        per_host = np.bincount(self._exit_host, weights=n_e, minlength=len(self.hosts))
+        acc.abroad_sim += per_host.astype(np.int64)
+        acc.admitted_sim += per_host
+        payers = [(o, inside) for o, inside in zip(self.offers, self._inside, strict=True) if o.open_to("draftees")]
+        for e, h in zip(busy.tolist(), hosts.tolist(), strict=True):  # in exit order: costs add up as before
+            n = admitted_n[e]
+            resettle = n * s * self.hosts[h].resettlement_usd(deserter=False)
             acc.host_cost_usd[h] += resettle
             acc.resettlement_usd += resettle
-            for o in self.offers:
-                if o.open_to("draftees") and geo.host_names[h] in o.cfg.destination:
-                    acc.book_offer_payment(o.cfg, o.pay(men.size, s))
-        self._abroad(s)
+            for o, inside in payers:
+                if inside[h]:
+                    acc.book_offer_payment(o.cfg, o.pay(n, s))
+
+    def _count_entries(self) -> None:
+        """Add today's entries to the border statistics: per exit, the background traffic
+        (if the exit is crossable), then the men admitted there (real people, already in
+        the second column of ``_entries``)."""
+        np.multiply(self._background, self.routes.crossable, out=self._entries[:, 0])
+        # np.add.at adds in index order, exit by exit as the rule reads, so two exits into
+        # one host add up in the same order (floats); adding 0.0 leaves a total unchanged
+        np.add.at(self.accounts.entries_real, self._entry_hosts, self._entries.ravel())
 
     def _abroad(self, s: int) -> None:
         """Men abroad return home (F5) or move on (onward moves), drawn by thinning."""
@@ -127,29 +183,35 @@ class Borders:
         if not abroad.size:
             return
         n_hosts = len(self.hosts)
-        h = pool.host_idx[abroad].astype(np.int64)
+        h = pool.host_idx[abroad]
         u = self.rng.random(abroad.size) * self._leave_max
-        back = u < geo.return_rate[h]
+        rate = geo.return_rate[h]
+        back = u < rate
+        u2 = u - rate  # past the return rate: where the draw falls in the host's onward CDF
+        # a man who stays moves on if u2 falls below his host's CDF's last value (the CDF
+        # never decreases); only the movers need the search for their destination
+        moving = ~back & (u2 < self._onward_top[h])
         ret = abroad[back]
-        pool.set_state(ret, State.HOME, src=State.ABROAD)
-        pool.came_home(ret)
-        acc.abroad_sim -= np.bincount(h[back], minlength=n_hosts)
-        pool.host_idx[ret] = -1
-        self.ledger.move(State.ABROAD, State.HOME, ret.size)
-        acc.returned_sim += ret.size
-        stay = ~back
-        cum = self._onward_cdf[h[stay]]
-        u2 = u[stay] - geo.return_rate[h[stay]]
-        dest = (u2[:, None] >= cum).sum(axis=1)
-        moving = dest < geo.onward.shape[1]
-        movers = abroad[stay][moving]
-        dest = dest[moving]
+        if ret.size:
+            pool.set_state(ret, State.HOME, src=State.ABROAD)
+            pool.came_home(ret)
+            acc.abroad_sim -= np.bincount(h[back], minlength=n_hosts)
+            pool.host_idx[ret] = -1
+            self.ledger.move(State.ABROAD, State.HOME, ret.size)
+            acc.returned_sim += ret.size
+        if not moving.any():  # no draw below: it would be of no man
+            return
+        movers, origin, u2 = abroad[moving], h[moving], u2[moving]
+        dest = (u2[:, None] >= self._onward_cdf[origin]).sum(axis=1)
         # an onward move needs the destination to admit draftees
         ok = self.rng.random(movers.size) < np.array([hh.admit_share for hh in self.hosts])[dest]
-        moved = np.bincount(dest[ok], minlength=n_hosts)
-        acc.abroad_sim -= np.bincount(pool.host_idx[movers[ok]], minlength=n_hosts)
+        movers, origin, dest = movers[ok], origin[ok], dest[ok]
+        if not movers.size:
+            return
+        moved = np.bincount(dest, minlength=n_hosts)
+        acc.abroad_sim -= np.bincount(origin, minlength=n_hosts)
         acc.abroad_sim += moved
-        pool.host_idx[movers[ok]] = dest[ok]
+        pool.host_idx[movers] = dest
         # the destination counts, screens and pays for them like any arrival
         acc.entries_real += moved * geo.places_per_man
         sig.admitted_today_real += moved * geo.places_per_man
@@ -158,10 +220,8 @@ class Borders:
             acc.host_cost_usd[j] += resettle
             acc.resettlement_usd += float(resettle)
         # a draftee offer pays a man once: on moving into its destination from outside it
-        origin = h[stay][moving][ok]
-        for o in self.offers:
+        for o, inside in zip(self.offers, self._inside, strict=True):
             if o.open_to("draftees"):
-                inside = np.array([name in o.cfg.destination for name in geo.host_names])
-                n_new = int((inside[dest[ok]] & ~inside[origin]).sum())
+                n_new = int((inside[dest] & ~inside[origin]).sum())
                 if n_new:
                     acc.book_offer_payment(o.cfg, o.pay(n_new, s))
