@@ -19,16 +19,14 @@ def orders(shortfall: float, day: int, elasticity: np.ndarray, cap_per_day: np.n
     sources before it, within its daily and total caps. Elasticity 0 never replaces;
     elasticity 1 with room in the caps fills the whole shortfall.
     """
-    out = [0.0] * elasticity.size
-    left = max(float(shortfall), 0.0)
-    # plain Python floats (the same double arithmetic) instead of a numpy scalar per source
-    for s, (el, cap_day, cap, start) in enumerate(zip(elasticity.tolist(), cap_per_day.tolist(), cap_left.tolist(),
-                                                       start_day.tolist(), strict=True)):
-        if day < start or left <= 0:
+    out = np.zeros(elasticity.size)
+    left = max(shortfall, 0.0)
+    for s in range(elasticity.size):
+        if day < start_day[s] or left <= 0:
             continue
-        out[s] = min(el * left, cap_day, max(cap, 0.0))
+        out[s] = min(elasticity[s] * left, cap_per_day[s], max(cap_left[s], 0.0))
         left -= out[s]
-    return np.array(out, dtype=float)
+    return out
 
 
 @dataclass
