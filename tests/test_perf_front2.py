@@ -10,6 +10,7 @@ import pytest
 from sim.config.loader import load_scenario
 from sim.mechanisms.replacement import orders
 from sim.model import AsylumModel
+from sim.world import Window
 
 
 def test_no_orders_without_a_shortfall():
@@ -56,3 +57,13 @@ def test_float32_sum_over_n_is_np_mean():
     for _ in range(2000):
         q = (rng.random(int(rng.integers(1, 400))) * rng.random() * 3.0).astype(np.float32)
         assert float(q.sum() / q.size) == float(q.mean())
+
+
+def test_window_mean_is_np_mean_of_its_rows():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        w = Window(int(rng.integers(1, 200)))
+        for _ in range(int(rng.integers(1, 400))):
+            w.append(float(rng.random() * rng.random() ** 3))
+        assert w.mean() == float(np.mean(list(w)))
+    assert Window(5).mean() == 0.0
