@@ -83,6 +83,9 @@ class Kremlin(mesa.Agent):
         target = step_value(cfg.replacement.target_strength, day)
         # summoned men are part of what is still owed, so they are not subtracted again
         shortfall = target - seen.front_real - seen.pipeline_real - self.owed_wave - seen.owed_domestic_real
-        cap_day = np.where(self._domestic, self._cap_day * self.callup_factor, self._cap_day)
-        self.orders_today = orders(shortfall, day, self._elasticity, cap_day, self.cap_left, self._start)
-        self.cap_left = self.cap_left - self.orders_today
+        if shortfall > 0.0:
+            cap_day = np.where(self._domestic, self._cap_day * self.callup_factor, self._cap_day)
+            self.orders_today = orders(shortfall, day, self._elasticity, cap_day, self.cap_left, self._start)
+            self.cap_left = self.cap_left - self.orders_today
+        else:  # no shortfall (most days): nothing ordered from any source, the caps unchanged
+            self.orders_today = np.zeros(self._elasticity.size)

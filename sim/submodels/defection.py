@@ -37,7 +37,7 @@ from sim.config.schema import Scenario
 from sim.ledger import State
 from sim.mechanisms import choice as ch
 from sim.mechanisms.defection import attempt_risks
-from sim.mechanisms.sampling import candidates, candidates_cells
+from sim.mechanisms.sampling import candidates, candidates_cells, sorted_unique
 from sim.submodels.routes import Routes
 from sim.world import World
 
@@ -187,7 +187,7 @@ class Defection:
             us = fr.unit_slots
             more, _ = candidates_cells(rng, gone_u * us, (gone_u + 1) * us, q_u)
             cand = np.concatenate([cand, more[fr.occupied[more]]])
-            learn = np.unique(cand[(fr.aware[cand] & bit) == 0])
+            learn = sorted_unique(cand[(fr.aware[cand] & bit) == 0])
         else:
             learn = cand[(fr.aware[cand] & bit) == 0]  # ascending and distinct already
         fr.make_aware(learn, o.index)
