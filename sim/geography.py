@@ -26,6 +26,9 @@ class Geography:
         travel_finite: ``travel`` with unreachable pairs set to 0 (for arithmetic).
         places_per_man: Real border places one simulated leaver takes (scale x
             (1 + non-eligible companions)).
+        free_men: Simulated leavers each exit can let through a day once background
+            traffic has crossed (capacity - background, at least 0, over
+            ``places_per_man``), shape (n_exits,).
         onward: Daily rate of onward moves from host i to host j, (n_hosts, n_hosts).
         return_rate: Daily rate of return home per host, (n_hosts,).
         cell_callup_weight: Call-up weight of each (region, category) cell: region bias x
@@ -48,6 +51,7 @@ class Geography:
     reachable: np.ndarray
     travel_finite: np.ndarray
     places_per_man: float
+    free_men: np.ndarray
     onward: np.ndarray
     return_rate: np.ndarray
     cell_callup_weight: np.ndarray
@@ -88,6 +92,7 @@ class Geography:
         mean_bias = np.average(bias, weights=[r.pool_share for r in sc.regions]) if sum(r.pool_share for r in sc.regions) > 0 else 0.0
         rel_bias = bias / mean_bias if mean_bias > 0 else np.ones_like(bias)
         rel_prio = prio / prio.max() if prio.max() > 0 else np.ones_like(prio)
+        ppm = sc.population.scale * (1.0 + sc.population.non_eligible_per_leaver)
         return cls(
             host_names=host_names,
             exit_names=exit_names,
@@ -98,7 +103,8 @@ class Geography:
             travel=travel,
             reachable=reachable,
             travel_finite=np.where(reachable, travel, 0.0),
-            places_per_man=sc.population.scale * (1.0 + sc.population.non_eligible_per_leaver),
+            places_per_man=ppm,
+            free_men=np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in sc.exits]) / ppm,
             onward=onward,
             return_rate=np.array([h.return_rate_per_day for h in sc.hosts]),
             cell_callup_weight=(bias[:, None] * prio[None, :]).ravel(),

@@ -39,14 +39,14 @@ class Borders:
         self.accounts, self.signals, self.geo, self.queues = world.accounts, world.signals, world.geo, world.queues
         self.routes, self.kremlin, self.hosts, self.offers = routes, actors.kremlin, actors.hosts, actors.offers
         self.exits, self.retry = sc.exits, sc.flight.turned_back_retry
-        n_exits, ppm, er = len(sc.exits), self.geo.places_per_man, sc.kremlin.exit_restriction
+        n_exits, er = len(sc.exits), sc.kremlin.exit_restriction
         # static per scenario: each exit's host, the men it can let through a day once
         # background traffic has crossed, the background it counts, and its stop probability
-        self._exit_host = self.geo.exit_host.astype(np.int64)
-        self._exit_host_list = [int(h) for h in self._exit_host]
+        self._exit_host = self.geo.exit_host
+        self._exit_host_list = self._exit_host.tolist()
         self._entry_hosts = np.repeat(self._exit_host, 2)  # see _count_entries
         self._entries = np.zeros((n_exits, 2))  # today's entries per exit: background, leavers (real people)
-        self._free_men = [max(ex.capacity_per_day - ex.background_per_day, 0.0) / ppm for ex in sc.exits]
+        self._free_men = self.geo.free_men.tolist()
         self._background = np.array([min(ex.background_per_day, ex.capacity_per_day) for ex in sc.exits])
         self._stop_p = [er.effectiveness * (1.0 - er.leakage) * ex.restriction_exposure for ex in sc.exits]
         self._no_arrivals = [0] * n_exits

@@ -49,9 +49,7 @@ class Routes:
         self._base_cost = np.array([e.base_cost_usd for e in sc.exits])
         self._surge = np.array([e.price_surge for e in sc.exits])
         self._capacity = np.array([e.capacity_per_day for e in sc.exits])
-        self._free_capacity = np.array([max(e.capacity_per_day - e.background_per_day, 0.0) for e in sc.exits])
-        self._free_men = self._free_capacity / self.geo.places_per_man
-        self._free_men_list = self._free_men.tolist()
+        self._free_men = self.geo.free_men.tolist()  # per exit, as Python floats (scalar use)
         # an exit closes or reopens only on these days, so crossable changes only there
         self._closure_days = sorted({d for e in sc.exits for d in (e.closed_from_day, e.reopen_day) if d is not None})
         self._gates: tuple | None = None  # (closure period, hosts' admission) when open was set
@@ -76,8 +74,8 @@ class Routes:
             self._gates = gates
             self.crossable = np.array([not (e.closed_from_day is not None and day >= e.closed_from_day
                                             and (e.reopen_day is None or day < e.reopen_day)) for e in self.exits])
-            self.open = self.crossable & np.array(admits) & (self._free_men > 0)  # places left after background
-        wait = [q.wait_days(c) for q, c in zip(self.queues, self._free_men_list, strict=True)]
+            self.open = self.crossable & np.array(admits) & (self.geo.free_men > 0)  # places left after background
+        wait = [q.wait_days(c) for q, c in zip(self.queues, self._free_men, strict=True)]
         demand = self.signals.exit_demand
         key = (gates, wait, demand.tobytes())
         if key == self._key:
