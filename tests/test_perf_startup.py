@@ -3,8 +3,6 @@ slower ways they replace (they would fail if a kept value went stale)."""
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import numpy as np
 
 from sim import provenance
@@ -24,14 +22,6 @@ def test_table_rows_equal_a_fresh_daily_row_every_day():
         fresh = np.array(list(daily_row(m.world, m.kremlin, m.offers, m.observed).values()))
         np.testing.assert_array_equal(m.table.values[day], fresh)
     assert m.table.n == 40 and len(m.table.columns) == len(output_names(sc))
-
-
-def test_metadata_headers_equal_the_full_metadata():
-    """Reading only the header block gives each installed distribution's name and version
-    as ``Distribution.metadata`` (which parses the whole file) does."""
-    for dist in metadata.distributions():
-        full, head = dist.metadata, provenance._headers(dist)
-        assert (head["Name"], head["Version"]) == (full["Name"], full["Version"])
 
 
 def test_versions_from_a_provenance_equal_versions_read_afresh():
