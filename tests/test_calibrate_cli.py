@@ -97,6 +97,24 @@ def test_shipped_posterior_matches_its_manifest_and_the_data():
     assert man["simulations"] >= sum(man["simulations_per_population"])  # + the prior sample of the first tolerance
 
 
+def test_parameters_fixed_from_the_earlier_posterior_are_fixed_in_the_scenario():
+    """The four parameters the nine-parameter calibration keeps fixed are not drawn from its
+    prior or its posterior, and the scenario holds the values the docs give for them."""
+    from sim.config.loader import load_scenario
+    from sim.inference.priors import FIXED_FROM_EARLIER_POSTERIOR
+
+    calibrated = {p.path for p in A.DEFAULT_PRIORS}
+    assert not calibrated & set(FIXED_FROM_EARLIER_POSTERIOR)
+    post = A.load_posterior(report.shipped_paths("history_2022")[0])
+    assert not set(post.columns) & set(FIXED_FROM_EARLIER_POSTERIOR)
+    sc = load_scenario("history_2022")
+    for path, value in FIXED_FROM_EARLIER_POSTERIOR.items():
+        obj = sc
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        assert float(obj) == pytest.approx(value), path
+
+
 def test_calibration_doc_holds_the_generated_block():
     text = (report.REPO / report.DOC).read_text(encoding="utf-8")
     assert text.count(f"<!-- BEGIN generated:{report.BLOCK}") == 1 and text.count(f"<!-- END generated:{report.BLOCK} -->") == 1
@@ -145,7 +163,8 @@ def test_a_stop_signal_ends_a_calibration_in_one_line_and_resume_continues(tmp_p
     assert "Traceback" not in stdout + stderr, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"interrupted ({signal.Signals(sig).name}): {out} keeps the"), stderr
-    assert lines[0].endswith("--resume") and "--populations 4" in lines[0]
+    # the run's settings are in its manifest: the command needs only the folder (and the workers)
+    assert lines[0].endswith(f"continue with: asylumsim calibrate history_2022 --out {out} --workers 2 --resume")
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no worker left in the group
     man = json.loads((out / "manifest.json").read_text())

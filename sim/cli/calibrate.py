@@ -53,6 +53,11 @@ CalibrationSet = Annotated[
     typer.Option("--set", help="Fix a parameter in every calibration run: --set KEY=VALUE (repeatable; a calibrated "
                                "parameter cannot be fixed this way; on --resume: the run's)."),
 ]
+PriorsOpt = Annotated[Path | None, typer.Option(
+    "--priors", help="YAML file of the priors to calibrate (a mapping with the key 'priors': a list of path, "
+                     "distribution, low, high, source; example docs/examples/priors_round9.yaml); parameters left out "
+                     "keep the scenario's values [default: sim/inference/priors.py's DEFAULT_PRIORS, which made the "
+                     "shipped posterior; on --resume: the run's].")]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds [default: 2022; on --resume: the run's].")]
 
 
@@ -71,9 +76,11 @@ def calibrate_cmd(
     distance: DistanceOpt = None,
     epsilon_quantile: EpsilonQuantile = None,
     set_: CalibrationSet = None,
+    priors_file: PriorsOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, calibrate, transition
+    from sim.inference.priors import read_priors
     from sim.inference.targets import TargetSet
 
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
@@ -93,14 +100,17 @@ def calibrate_cmd(
     alpha = epsilon_quantile if epsilon_quantile is not None else run.get("alpha", 0.5)
     set_ = set_ if set_ is not None else run.get("base_overrides")
     try:  # settings checked before the first line is printed
+        priors = (read_priors(priors_file) if priors_file is not None
+                  else run.get("priors") or list(DEFAULT_PRIORS))
+        _check_paths(scenario, priors, priors_file)
         target_set, files = TargetSet.named(targets)
         transition(kernel)
         if distance not in DISTANCES:
             raise ValueError(f"--distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
-        calibrated = {p.path for p in DEFAULT_PRIORS}
+        calibrated = {p.path for p in priors}
         fixed = next((k for k in (a.split("=", 1)[0].strip() for a in set_ or ()) if k in calibrated), None)
         if fixed is not None:  # each particle's value would silently replace it
-            raise ValueError(f"--set {fixed}: a calibrated parameter (sim/inference/priors.py); the calibration "
+            raise ValueError(f"--set {fixed}: a calibrated parameter (it has a prior); the calibration "
                              "draws it from its prior, so it cannot be fixed")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
@@ -110,7 +120,7 @@ def calibrate_cmd(
     try:
         try:
             with stop:
-                post = calibrate(scenario, DEFAULT_PRIORS, target_set, folder, populations=populations,
+                post = calibrate(scenario, priors, target_set, folder, populations=populations,
                                  particles=particles, workers=workers, seed=seed, resume=resume, scale=scale,
                                  days=days, base_overrides=tuple(set_ or ()), data_files=files, target_set=targets,
                                  kernel=kernel, distance=distance, alpha=alpha, echo=typer.echo, guard=stop.deferred,
@@ -122,7 +132,7 @@ def calibrate_cmd(
             if signum is None or isinstance(exc, typer.Exit | SystemExit):
                 raise
             _mark_interrupted(folder, populations)
-            typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder)}", err=True)
+            typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder, scenario, workers)}", err=True)
             raise typer.Exit(128 + signum) from None
     except AsylumsimError as exc:
         fail(exc)
@@ -174,6 +184,13 @@ def _stored_settings(folder: Path) -> dict:
         "populations": (whole(1), "a whole number >= 1", populations_key),
     }
     out = {}
+    if "priors" in stored:
+        from sim.inference.priors import priors_from_spec
+
+        try:
+            out["priors"] = priors_from_spec(stored["priors"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: priors must be a list of priors ({exc})") from None
     for key, (ok, what, name) in checks.items():
         v = settings.get(key)
         if v is None:
@@ -182,6 +199,25 @@ def _stored_settings(folder: Path) -> dict:
             raise ValueError(f"{path}: {name} must be {what}, got {v!r}")
         out[key] = v
     return out
+
+
+def _check_paths(scenario: str, priors, priors_file: Path | None) -> None:
+    """Refuse, before any simulation, a prior whose path the scenario does not have or
+    whose range the scenario's schema refuses (checked at both ends of the range).
+
+    Raises:
+        ValueError: one line naming the priors' file (or the manifest) and the path.
+    """
+    from sim.config.loader import load_scenario
+
+    where = str(priors_file) if priors_file is not None else "the priors"
+    for p in priors:
+        for q in (0.0, 1.0):
+            v = float(round(p.quantile(q))) if p.integer else p.quantile(q)
+            try:
+                load_scenario(scenario, [f"{p.path}={v!r}"])
+            except AsylumsimError as exc:
+                raise ValueError(f"{where}: prior of {p.path}: {str(exc).splitlines()[0]}") from None
 
 
 def _mark_interrupted(folder: Path, populations: int) -> None:
@@ -204,20 +240,27 @@ def _mark_interrupted(folder: Path, populations: int) -> None:
             atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
 
 
-def _kept(folder: Path) -> str:
-    """What an interrupted calibration left in ``folder``, and the command that continues it."""
+def _kept(folder: Path, scenario: str, workers: int) -> str:
+    """What an interrupted calibration left in ``folder``, and the command that continues it.
+
+    Once a population is finished the manifest holds the run's settings, so the command is
+    ``--out`` and ``--resume`` (and ``--workers``, which is not a setting of the run); before
+    that it repeats the options typed, which the resume then needs.
+    """
     import shlex
     import sys
 
     from sim.inference.guards import read_manifest
     from sim.inference.posterior import DB_NAME
 
-    command = "asylumsim " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
     try:
         done = int((read_manifest(folder) or {})["populations"])
     except (ValueError, KeyError, TypeError):
+        typed = "asylumsim " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
         if (folder / DB_NAME).is_file():
-            return f"no population was finished; {folder} holds the started database: continue with: {command}"
+            return f"no population was finished; {folder} holds the started database: continue with: {typed}"
         return f"no population was finished; nothing to continue in {folder}"
+    more = f" --workers {workers}" if workers != 1 else ""
+    command = f"asylumsim calibrate {shlex.quote(scenario)} --out {shlex.quote(str(folder))}{more} --resume"
     return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); "
             f"continue with: {command}")

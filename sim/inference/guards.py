@@ -38,7 +38,7 @@ def quiet_worker_signals() -> None:
 RESUME_KEYS = {"scenario": "the scenario", "scale": "--scale", "days": "--days", "particles": "--particles",
                "seed": "--seed", "target_set": "--targets", "kernel": "--kernel", "distance_kind": "--distance",
                "base_overrides": "--set", "alpha": "--epsilon-quantile",
-               "priors": "the priors (sim.inference.priors.DEFAULT_PRIORS)"}
+               "priors": "--priors"}
 
 
 #: Settings of manifests written before these were recorded (pyabc's kernel, the ARD, the median).

@@ -158,3 +158,37 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.nda
     v, w = v[order], w[order]
     cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
     return np.interp(q, cdf, v)
+
+
+def target_set_name(manifest: dict) -> str:
+    """The ``--targets`` name of a calibration run: its manifest's ``target_set``, or, for a
+    run that did not record it, ``defection`` when every fitted series is one of
+    defection_2022_2023.csv's or :data:`~sim.inference.targets.CALLUP_SERIES`, else ``all``."""
+    if manifest.get("target_set"):
+        return str(manifest["target_set"])
+    from sim.inference.targets import defection_series
+
+    fitted = {k.rsplit("@", 1)[0] for k in manifest.get("target_points", [])}
+    return "defection" if fitted <= defection_series() else "all"
+
+
+def calibrate_command(manifest: dict) -> tuple[str, bool]:
+    """The ``asylumsim calibrate`` command line that made a run, from its manifest.
+
+    Returns:
+        The command, and whether its priors are not :data:`~sim.inference.priors.DEFAULT_PRIORS`
+        (the command then names a ``--priors PRIORS.yaml`` file holding the manifest's priors).
+    """
+    from sim.inference.priors import DEFAULT_PRIORS
+
+    m = manifest
+    cmd = (f"asylumsim calibrate {m['scenario']} --populations {m['populations']} --particles {m['particles']} "
+           f"--scale {m['scale']} --days {m['days']} --workers {m['workers']} --seed {m['seed']}")
+    cmd += " --targets " + target_set_name(m) + f" --kernel {m.get('kernel', 'silverman')}"
+    if m.get("distance_kind", "ard") != "ard":
+        cmd += f" --distance {m['distance_kind']}"
+    if m["epsilon"].get("alpha", 0.5) != 0.5:
+        cmd += f" --epsilon-quantile {m['epsilon']['alpha']:g}"
+    cmd += "".join(f" --set {o}" for o in m["base_overrides"])
+    own_priors = m.get("priors") != [asdict(p) for p in DEFAULT_PRIORS]
+    return cmd + (" --priors PRIORS.yaml" if own_priors else ""), own_priors

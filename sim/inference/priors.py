@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Literal
 
 
@@ -82,34 +83,96 @@ def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
     return priors
 
 
-#: Priors of the twelve parameters the defection/desertion data can inform (issue 15):
-#: Ukraine's publicity (awareness), the private preference mean (who considers), requests
-#: from men called up (per man mobilized), the call-up's pace and training time (when they
-#: are mobilized and reach the front),
-#: the court delay (when caught men's cases reach a court), the request
-#: multiplier (hotline requests per considering soldier), war weariness (who comes to
-#: consider it, and to walk away, the longer he serves), the opportunity rate (who acts),
-#: detection (who is caught), AWOL rate and capture rate. Ranges span the scenario default
-#: by about an order of magnitude each way (rates: log-uniform), cut where the data rule a
-#: range out; the reasons are in each ``source``.
+def read_priors(path: Path) -> list[Prior]:
+    """Priors from a YAML file (``asylumsim calibrate --priors FILE``).
+
+    The file is a mapping with one key, ``priors``: a list of entries with the fields of
+    :class:`Prior` (``path``, ``distribution``, ``low``, ``high``, optional ``source`` and
+    ``integer``). Example: ``docs/examples/priors_round9.yaml``. Parameters left out keep
+    their values in the scenario.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        The priors, in the file's order.
+
+    Raises:
+        ValueError: one line naming the file, the entry (``priors[i]``) or key, and the problem
+            (unreadable file, not YAML, wrong shape, unknown field, bad range, repeated path).
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or set(data) != {"priors"}:
+        raise ValueError(f"{path}: must be a mapping with the single key 'priors' (a list of priors)")
+    entries = data["priors"]
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path}: priors must be a non-empty list")
+    known = {f.name for f in fields(Prior)}
+    out: list[Prior] = []
+    for i, e in enumerate(entries):
+        where = f"{path}: priors[{i}]"
+        if not isinstance(e, dict):
+            raise ValueError(f"{where}: must be a mapping with path, distribution, low, high")
+        unknown = sorted(set(e) - known)
+        missing = [k for k in ("path", "distribution", "low", "high") if k not in e]
+        if unknown or missing:
+            problem = f"unknown key {unknown[0]!r}" if unknown else f"missing key {missing[0]!r}"
+            raise ValueError(f"{where}: {problem} (keys: {', '.join(sorted(known))})")
+        bounds = {k: _number(e[k]) for k in ("low", "high")}
+        if not isinstance(e["path"], str) or None in bounds.values():
+            raise ValueError(f"{where}: path must be a text and low, high numbers")
+        try:
+            out.append(Prior(**{**e, **bounds}))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    paths = [p.path for p in out]
+    repeated = next((q for q in paths if paths.count(q) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"{path}: priors: the path {repeated} repeats")
+    return out
+
+
+def _number(v) -> float | None:
+    """``v`` as a finite float, or None. YAML 1.1 (PyYAML) reads ``1e-5`` without a dot as
+    text, so a text that is a number is taken as one."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        return None
+    try:
+        f = float(v)
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+#: Priors of the nine parameters calibrated to the defection/desertion data (issue 15):
+#: Ukraine's publicity and talk among the aware (awareness), the private preference mean
+#: (who considers), the request multiplier (hotline requests per considering soldier), the
+#: opportunity rate (who acts), detection (who is caught), the court delay (when caught
+#: men's cases reach a court), the AWOL rate and the capture rate. Ranges span the scenario
+#: default by about an order of magnitude each way (rates: log-uniform), cut where the data
+#: rule a range out; the reasons are in each ``source``. Four parameters of the earlier
+#: twelve-parameter calibration are fixed at that posterior's medians in the scenario
+#: (:data:`FIXED_FROM_EARLIER_POSTERIOR`; docs/calibration.md, "Round 9").
 DEFAULT_PRIORS: tuple[Prior, ...] = (
-    Prior("offers.ukraine_amnesty.publicity", "loguniform", 0.001, 0.2,
-          "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week"),
+    Prior("offers.ukraine_amnesty.publicity", "loguniform", 1e-4, 0.2,
+          "assumption around the default 0.02 a day (004: leaflets, social media); 0.2 = aware within a week; "
+          "1e-4: with talk among the aware a small seed of aware soldiers suffices"),
+    Prior("defection.awareness_contagion", "uniform", 0.0, 0.1,
+          "assumption (Bass 1969 imitation term; default 0: off); 0.1 a day = a fully aware front tells an "
+          "unaware soldier within about ten days"),
     Prior("defection.private_mean", "uniform", -6.0, 3.0,
           "assumption around the default -1.5 HLY (004, Kuran); beyond +3 nearly everyone would consider leaving"),
-    Prior("defection.callup_request_share", "loguniform", 0.001, 0.1,
-          "assumption (default 0.015): csv 2,000 requests by day 13 for about 200,000 men mobilized; 0.1 = one call in ten"),
-    Prior("mobilization.front_loading", "uniform", 0.0, 4.0,
-          "assumption: 0 = an even pace (the earlier schedule); 4 = 80% of a wave due in its first 40%"),
-    Prior("mobilization.training_days", "uniform", 7.0, 45.0,
-          "002 (weeks of training or less; default 21); csv: 218,000 of 300,000 still in training on day 37",
-          integer=True),
     Prior("kremlin.counter_defection.court_delay_days", "uniform", 0.0, 150.0,
           "assumption: CPC art. 162, a preliminary investigation lasts up to 2 months, extendable; 150 = five months"),
     Prior("defection.request_multiplier", "uniform", 0.0, 3.0,
           "assumption (default 1); csv note: callers include relatives and men not yet mobilized"),
-    Prior("defection.weariness_per_year", "uniform", 0.0, 6.0,
-          "assumption (default 0: none); 6 HLY a year is the spread of the private preference (private_weight) in a year"),
     Prior("defection.opportunity_rate", "loguniform", 1e-5, 0.01,
           "assumption (default 0.0001); 216 surrenders for about 22,000 requests (csv) suggests a rare chance"),
     Prior("kremlin.counter_defection.detection_base", "uniform", 0.05, 0.9,
@@ -119,3 +182,18 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
     Prior("front.capture_rate", "loguniform", 1e-7, 1e-4,
           "assumption (default 0.000006); at 0.00004 the voluntary POW share was 3% against the csv's ~20%"),
 )
+
+#: Parameters of the earlier twelve-parameter calibration (commit 76ce1e5, 2,812 simulations)
+#: that this one keeps fixed at that posterior's rounded marginal medians (the values in
+#: ``sim/scenarios/baseline.yaml``). Three of them the data left about as uncertain as the
+#: prior (``width_vs_prior`` 0.78-1), and the call-up's pace and training time are fitted by
+#: the call-up series alone (its 90% interval 19-37 days). The terms of a soldier's choice
+#: that decide the response to a payment (private preference, opportunity, detection) stay
+#: free. With all of them free, the ABC-SMC populations spread over a ridge and did not
+#: concentrate within an hour (docs/calibration.md, rounds 5-8).
+FIXED_FROM_EARLIER_POSTERIOR: dict[str, float] = {
+    "defection.callup_request_share": 0.011,
+    "mobilization.front_loading": 1.5,
+    "mobilization.training_days": 27.0,
+    "defection.weariness_per_year": 1.7,
+}

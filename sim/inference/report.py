@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inference.abc import Prior, posterior_predictive
-from sim.inference.posterior import load_posterior, weighted_quantile
+from sim.inference.posterior import calibrate_command, load_posterior, target_set_name, weighted_quantile  # noqa: F401 (re-exported)
 from sim.inference.targets import DATA_DIR, TargetSet, point_penalty
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,18 +69,6 @@ def install(run_dir: Path, note: str = "") -> tuple[Path, Path]:
     manifest["posterior"] = parquet.name
     js.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
     return parquet, js
-
-
-def target_set_name(manifest: dict) -> str:
-    """The ``--targets`` name of a calibration run: its manifest's ``target_set``, or, for a
-    run that did not record it, ``defection`` when every fitted series is one of
-    defection_2022_2023.csv's or :data:`~sim.inference.targets.CALLUP_SERIES`, else ``all``."""
-    if manifest.get("target_set"):
-        return str(manifest["target_set"])
-    from sim.inference.targets import defection_series
-
-    fitted = {k.rsplit("@", 1)[0] for k in manifest.get("target_points", [])}
-    return "defection" if fitted <= defection_series() else "all"
 
 
 def posterior_table(post: pd.DataFrame, manifest: dict) -> pd.DataFrame:
@@ -247,14 +235,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     pts = point_table(bands, ts)
     fitted_series = {k.rsplit("@", 1)[0] for k in m.get("target_points", [])}
     fit.insert(1, "fitted", ["yes" if q in fitted_series else "no" for q in fit["series"]])
-    cmd = (f"asylumsim calibrate {m['scenario']} --populations {m['populations']} --particles {m['particles']} "
-           f"--scale {m['scale']} --days {m['days']} --workers {m['workers']} --seed {m['seed']}")
-    cmd += " --targets " + target_set_name(m) + f" --kernel {m.get('kernel', 'silverman')}"
-    if m.get("distance_kind", "ard") != "ard":
-        cmd += f" --distance {m['distance_kind']}"
-    if m["epsilon"].get("alpha", 0.5) != 0.5:
-        cmd += f" --epsilon-quantile {m['epsilon']['alpha']:g}"
-    cmd += "".join(f" --set {o}" for o in m["base_overrides"])
+    cmd, own_priors = calibrate_command(m)
     sims, wall = int(m["simulations"]), float(m["wall_time_s"])
     eps = m["epsilon"]["values"]
     sched = pd.DataFrame({"population": range(1, len(eps) + 1),
@@ -271,7 +252,9 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"Run: `{cmd}` (commit `{str(m.get('commit'))[:12]}`{' dirty' if m.get('dirty') else ''}, asylumsim "
         f"{m.get('version')}, pyabc {m['pyabc_version']}, Python {m.get('python')}); shipped as "
         f"`sim/data/posterior/{Path(m['scenario']).stem}.parquet` (one row per particle of the last population, "
-        f"with its weight) and `.json` (the run's manifest).",
+        f"with its weight) and `.json` (the run's manifest)."
+        + (" `PRIORS.yaml`: the priors in the table below, in the format of `docs/examples/priors_round9.yaml` "
+           "(they are not `DEFAULT_PRIORS`)." if own_priors else ""),
         "",
     ]
     if m.get("note"):
