@@ -92,8 +92,9 @@ def test_elasticity_one_refills_shortfall_within_delay():
     lost_by_30 = 200_000 - df["front_strength"].loc[30]
     assert lost_by_30 > 0
     assert df["front_strength"].loc[30 + delay] >= 200_000 - df["kia_cum"].loc[30 + delay] + df["kia_cum"].loc[30] - 2_000
-    # every loss is ordered the day it happens (up to one day's losses)...
-    assert df["replacements_cum"].loc[50] == pytest.approx(df["kia_cum"].loc[50], abs=1_000)
+    # every loss is ordered by the next day: what is not yet ordered is at most that day's losses...
+    unordered = df["kia_cum"].loc[50] - df["replacements_cum"].loc[50]
+    assert 0 <= unordered <= df["kia_cum"].loc[50] - df["kia_cum"].loc[49]
     # ...so the front is short only of what was lost within the last `delay` days
     recent = df["kia_cum"].loc[50] - df["kia_cum"].loc[50 - delay]
     assert df["front_strength"].loc[50] == pytest.approx(200_000 - recent, abs=1_000)

@@ -295,7 +295,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         _md(sched),
         f"**Cost.** {sims:,} simulations in total (the prior sample of {m['particles']} that set the first tolerance "
         f"included) in {wall / 60:.1f} minutes of wall time with {m['workers']} worker process(es) on a 2-core machine "
-        f"shared with other jobs: {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation (to day "
+        f"(what else ran on it: the note above): {wall * m['workers'] / max(sims, 1):.1f} core-seconds per simulation (to day "
         f"{m['days']}, at scale {m['scale']}).",
         "",
         "**Posterior** (weighted median and 90% interval; `width_vs_prior`: the 90% interval's width over the "
