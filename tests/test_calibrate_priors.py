@@ -55,6 +55,8 @@ def test_the_example_file_reads_back_and_numbers_without_a_dot_are_numbers(tmp_p
     ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1}\n"
      "  - {path: a.b, distribution: uniform, low: 0, high: 2}", "the path a.b repeats"),
     ("priors: [", "not valid YAML"),
+    ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1, integer: 'yes'}", "integer true or false"),
+    ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1, source: [x]}", "source must be a text"),
 ])
 def test_a_bad_priors_file_is_refused_in_one_line_naming_it(tmp_path, content, message):
     f = tmp_path / "p.yaml"

@@ -128,6 +128,8 @@ def read_priors(path: Path) -> list[Prior]:
         bounds = {k: _number(e[k]) for k in ("low", "high")}
         if not isinstance(e["path"], str) or None in bounds.values():
             raise ValueError(f"{where}: path must be a text and low, high numbers")
+        if not isinstance(e.get("source", ""), str) or not isinstance(e.get("integer", False), bool):
+            raise ValueError(f"{where}: source must be a text and integer true or false")
         try:
             out.append(Prior(**{**e, **bounds}))
         except (TypeError, ValueError) as exc:
