@@ -46,6 +46,7 @@ class Accounts:
     captured_sim: int = 0  # taken prisoner by the enemy in combat (involuntary)
     awol_caught_sim: int = 0  # AWOL soldiers caught (their cases reach a court court_delay_days later)
     awol_court_sim: int = 0  # AWOL cases that have reached a court (caught AWOL soldiers, after the court delay)
+    awol_court_before_run_real: float = 0.0  # AWOL cases of men caught before the run that have reached a court (real, expected count)
     refusal_court_sim: int = 0  # court cases for refusing to fight that have reached a court: AWOL cases and caught defectors not shot
     war_criminals_real: float = 0.0
     incidents_real: float = 0.0

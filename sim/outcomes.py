@@ -78,6 +78,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("awol_caught_cum", "soldiers", "AWOL soldiers caught by their own side, to be tried (cumulative)"),
     Output("awol_court_cases_cum", "court cases",
            "AWOL court cases: caught AWOL soldiers whose case has reached a court, court_delay_days after capture (cumulative)"),
+    Output("awol_court_cases_before_run_cum", "court cases",
+           "AWOL court cases of men caught before the run's first day, reaching a court in its first court_delay_days days "
+           "at front.awol_court_cases_before_run a day (expected count; not in awol_court_cases_cum or refusal_court_cases_cum)"),
     Output("refusal_court_cases_cum", "court cases",
            "Court cases for refusing to fight: AWOL cases plus caught defectors not shot, once they reach a court (cumulative)"),
     Output("captured_by_enemy_cum", "soldiers", "Soldiers captured by the enemy in combat, involuntary (cumulative)"),
@@ -314,6 +317,7 @@ class DailyRow:
             float(acc.awol_sim * s),  # awol_cum
             float(acc.awol_caught_sim * s),  # awol_caught_cum
             float(acc.awol_court_sim * s),  # awol_court_cases_cum
+            acc.awol_court_before_run_real,  # awol_court_cases_before_run_cum
             float(acc.refusal_court_sim * s),  # refusal_court_cases_cum
             float(acc.captured_sim * s),  # captured_by_enemy_cum
             float(acc.defected_sim / defected_captured) if defected_captured > 0 else 0.0,  # pow_voluntary_share

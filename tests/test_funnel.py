@@ -258,3 +258,38 @@ def test_front_loading_moves_the_call_up_earlier_not_its_size():
     even = run_replication(_sc("history_2022", 200, "mobilization.front_loading=0"), 7, days=40).set_index("day")
     assert early["mobilized_cum"][15] > 1.1 * even["mobilized_cum"][15]
     assert abs(early["mobilized_cum"][40] - even["mobilized_cum"][40]) < 0.05 * even["mobilized_cum"][40]
+
+
+def test_courts_receive_the_cases_caught_before_the_run_during_its_first_court_delay():
+    # the pipeline the run starts with: front.awol_court_cases_before_run real cases a day
+    # on each of the first round(court_delay_days) days, then none; it draws nothing, so the
+    # run's own cases (and everything else) are those of a run without it
+    sets = ("front.awol_rate=0.003", "kremlin.counter_defection.court_delay_days=30.4")
+    on = run_replication(_sc("history_2022", 200, *sets, "front.awol_court_cases_before_run=5"), 6, days=80)
+    off = run_replication(_sc("history_2022", 200, *sets, "front.awol_court_cases_before_run=0"), 6, days=80)
+    pipe = on.set_index("day")["awol_court_cases_before_run_cum"]
+    first = int(pipe.index[0])
+    assert np.allclose(pipe.loc[first:first + 29], 5.0 * np.arange(1, 31))
+    assert (pipe.loc[first + 29:] == 150.0).all()
+    assert (off["awol_court_cases_before_run_cum"] == 0).all()
+    assert on.drop(columns="awol_court_cases_before_run_cum").equals(off.drop(columns="awol_court_cases_before_run_cum"))
+
+
+def test_the_awol_court_target_counts_the_cases_caught_before_the_run():
+    # awol_court_cases_year's 2022 point reads the run's own cases plus the pipeline's,
+    # plus the days of 2022 before the run at the pre-run rate
+    import pandas as pd
+
+    from sim.inference.quantities import AWOL_CASES_2021_PER_DAY, default_quantities
+    from sim.inference.targets import TargetSet
+
+    pts = pd.DataFrame({"quantity": ["awol_court_cases_year"] * 2, "day": [101, 282], "value": [1001.0, 2076.0]})
+    ts = TargetSet.from_frame(pts, default_quantities())
+    days = np.arange(-4, 301)
+    own = np.where(days >= 80, 10.0 * (days - 79), 0.0)  # the run's own cases: 10 a day from day 80
+    pipe = np.minimum(days + 5, 76) * 2.0  # 2 a day on the first 76 days
+    table = pd.DataFrame({"day": days, "awol_court_cases_cum": own, "awol_court_cases_before_run_cum": pipe})
+    got = ts.model_values(table)
+    # 2022: 259 days (-263..-5, before the first row) at the pre-run rate, the pipeline's 152, the run's 22 days to 101
+    assert got[0] == pytest.approx(259 * AWOL_CASES_2021_PER_DAY + 152 + 220)
+    assert got[1] == pytest.approx(10.0 * (282 - 101))  # the first half of 2023: the run's own only

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from sim.config.schema import FrontConfig
+
 Kind = Literal["level", "daily", "window", "ratio"]
 Naive = Literal["linear", "mean", "rate", "value", "none"]
 
@@ -53,6 +55,7 @@ class Quantity:
         weight: Series weight in the distance.
         new_output: The column does not exist in the model yet.
         note: Where the mapping comes from, and caveats.
+        plus: Columns added to ``column`` before it is read (for every kind but ``ratio``).
     """
 
     column: str | None
@@ -67,10 +70,11 @@ class Quantity:
     weight: float = 1.0
     new_output: bool = False
     note: str = ""
+    plus: tuple[str, ...] = ()
 
     def columns(self) -> tuple[str, ...]:
         """Model columns this quantity reads."""
-        return tuple(c for c in (self.column, *self.denominator) if c)
+        return tuple(c for c in (self.column, *self.plus, *self.denominator) if c)
 
     def window_for(self, day: int) -> Window:
         """The window of the point reported on ``day``; raises KeyError if there is none."""
@@ -81,8 +85,11 @@ class Quantity:
         return Window(self.window_start, day)
 
 
-# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year
-AWOL_CASES_2021_PER_DAY = 1001 / 1.63 / 365.0
+# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year.
+# The same rate as the model's court pipeline at the start (front.awol_court_cases_before_run):
+# the days of 2022 before the run are filled at it, and the run's first court_delay_days days
+# receive the cases of men caught before it at it.
+AWOL_CASES_2021_PER_DAY = FrontConfig.model_fields["awol_court_cases_before_run"].default
 
 
 def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
@@ -113,11 +120,12 @@ def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
                  "disobedience; if the model has only AWOL cases, refusal_court_cases_cum = awol_court_cases_cum is the "
                  "nearest stand-in"),
         "awol_court_cases_year": Quantity(
-            "awol_court_cases_cum", "window", new_output=True, naive="mean",
+            "awol_court_cases_cum", "window", new_output=True, naive="mean", plus=("awol_court_cases_before_run_cum",),
             windows={101: Window(-264, 101, 1.0, AWOL_CASES_2021_PER_DAY), 282: Window(101, 282)},
             note="AWOL cases received by courts: the whole of 2022 (days -263..101), the first half of 2023 (102..282); "
                  "days of 2022 before the run are filled at the 2021 rate, 614 a year (the CSV note: 1001 = +63% on 2021; "
-                 "assumption that the rate before the mobilization was 2021's)"),
+                 "assumption that the rate before the mobilization was 2021's), and so are the cases of men caught before "
+                 "the run that reach a court in its first court_delay_days days (awol_court_cases_before_run_cum)"),
         "pow_voluntary_surrender_share": Quantity(
             "defected_cum", "ratio", denominator=("defected_cum", "captured_by_enemy_cum"), naive="value",
             naive_value=0.29, new_output=True,

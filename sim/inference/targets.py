@@ -271,6 +271,8 @@ class TargetSet:
             if qq.column is None:
                 raise ValueError(f"{q} has no model column ({qq.note})")
             col = t[qq.column]
+            for extra in qq.plus if qq.kind != "ratio" else ():
+                col = col + t[extra]
             if qq.kind == "level":
                 out[i] = float(col.loc[day])
             elif qq.kind == "daily":

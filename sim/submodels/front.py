@@ -50,12 +50,28 @@ class Front:
         self._awol_from = self._awol_p = None  # AWOL choice parameters, and the defection parameters they came from
         self._awol_base = self._awol_key = None  # the AWOL choice without private utility and cascade, family 0 and 1; its inputs
         self._rate_units = np.flatnonzero(self.front.attempt_rate)  # units whose attempt rate is not 0
+        self.start_day = sc.run.start_day  # first day of the run (the court pipeline before it: _cases_before_run)
 
     def step(self, day: int) -> None:
         """Run the day at the front; then count the court cases due today (caught
-        ``kremlin.counter_defection.court_delay_days`` ago, today's own with no delay)."""
+        ``kremlin.counter_defection.court_delay_days`` ago, today's own with no delay), and
+        those of men caught before the run (:meth:`_cases_before_run`)."""
         self._day(day)
         self.accounts.release_court(day)
+        self._cases_before_run(day)
+
+    def _cases_before_run(self, day: int) -> None:
+        """The court pipeline the run starts with: men caught AWOL in the ``D`` days before
+        the first day (``D`` = ``kremlin.counter_defection.court_delay_days``, rounded as
+        the run's own cases are) reach a court on its first ``D`` days, at
+        ``front.awol_court_cases_before_run`` real cases a day (an expected count, no men
+        attached: they were sentenced before the run could see them). Without it the
+        courts would receive nothing for the first ``D`` days (their cases were caught
+        before day 0). Counted in ``awol_court_cases_before_run_cum`` only: the run's
+        own cases stay in ``awol_court_cases_cum``, and ``refusal_court_cases_cum`` (the
+        articles toughened in September 2022, for acts after it) excludes them."""
+        if day - self.start_day < round(self.cd.court_delay_days):
+            self.accounts.awol_court_before_run_real += self.cfg.awol_court_cases_before_run
 
     def _day(self, day: int) -> None:
         fr_cfg, w = self.cfg, self.world
