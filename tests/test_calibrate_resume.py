@@ -47,6 +47,7 @@ def _copy(src: Path, dst: Path) -> Path:
     ('{"distance_kind": "euclid"}', "distance_kind must be one of"),
     ('{"days": 0}', "days must be a whole number >= 1"),
     ('{"seed": -1}', "seed must be a whole number from 0"),
+    ('{"workers": 0}', "workers must be a whole number >= 1"),
     ('{"epsilon": {"alpha": 0.5}, "status": "interrupted", "populations_requested": 0}',
      "populations_requested must be a whole number >= 1"),
 ])
@@ -113,6 +114,19 @@ def test_a_plain_resume_continues_to_the_populations_a_stopped_run_was_asked_for
     # a complete run: a plain resume has nothing to do
     res = invoke(["calibrate", "history_2022", "--out", out, "--resume"])
     assert res.exit_code == 0 and "nothing to do" in res.output, res.output
+
+
+def test_a_resume_without_workers_uses_the_runs_and_an_explicit_number_wins(finished, tmp_path):
+    # workers are not a setting of the run (a resume may change them), but one left out
+    # takes the run's number, not 1: a long run resumed by `--out DIR --resume` is not halved
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    man["workers"] = 2
+    (out / "manifest.json").write_text(json.dumps(man))
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"])
+    assert res.exit_code == 0 and res.output.splitlines()[0].endswith(f"2 worker(s), into {out}"), res.output
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "3", "--workers", "1", "--resume"])
+    assert res.exit_code == 0 and res.output.splitlines()[0].endswith(f"1 worker(s), into {out}"), res.output
 
 
 def test_a_manifest_without_kernel_or_distance_resumes_with_the_old_defaults(finished, tmp_path):

@@ -27,7 +27,7 @@ class CalibrationError(AsylumsimError):
 
 Populations = Annotated[int | None, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number) [default: 7; on --resume of a stopped run: the number it was asked for].")]
 Particles = Annotated[int | None, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
-Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw).")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw) [default: 1; on --resume: the run's].")]
 Scale = Annotated[int | None, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one) [default: 20; on --resume: the run's].")]
 Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days; on --resume: the run's).")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
@@ -65,7 +65,7 @@ def calibrate_cmd(
     scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
     populations: Populations = None,
     particles: Particles = None,
-    workers: Workers = 1,
+    workers: Workers = None,
     scale: Scale = None,
     days: Days = None,
     out: Out = None,
@@ -90,6 +90,7 @@ def calibrate_cmd(
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
     populations = populations if populations is not None else run.get("populations", 7)
+    workers = workers if workers is not None else run.get("workers", 1)
     particles = particles if particles is not None else run.get("particles", 100)
     scale = scale if scale is not None else run.get("scale", 20)
     seed = seed if seed is not None else run.get("seed", 2022)
@@ -166,6 +167,7 @@ def _stored_settings(folder: Path) -> dict:
     stopped = stored.get("status") in ("running", "interrupted", "failed")
     populations_key = "populations_requested" if stopped else "populations"
     settings["populations"] = stored.get(populations_key)
+    settings["workers"] = stored.get("workers")  # not a setting of the run: a default an option may change
 
     def whole(lo: int, hi: float = float("inf")):
         return lambda v: type(v) is int and lo <= v <= hi
@@ -182,6 +184,7 @@ def _stored_settings(folder: Path) -> dict:
                            "a list of KEY=VALUE", "base_overrides"),
         "alpha": (lambda v: type(v) is float and 0.01 <= v <= 0.99, "a number from 0.01 to 0.99", "epsilon.alpha"),
         "populations": (whole(1), "a whole number >= 1", populations_key),
+        "workers": (whole(1), "a whole number >= 1", "workers"),
     }
     out = {}
     if "priors" in stored:
