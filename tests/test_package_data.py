@@ -68,3 +68,28 @@ def test_a_built_wheel_contains_every_shipped_file_and_its_commit(tmp_path):
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
     assert "__commit__ = 'g" in version_py and head in version_py, version_py
+
+
+def _scenario_value(data: dict, column: str) -> float:
+    """The value at a posterior column's path (``offers.<name>.key`` picks a named item)."""
+    node = data
+    for k in column.split("."):
+        node = next(i for i in node if i.get("name") == k) if isinstance(node, list) else node[k]
+    return float(node)
+
+
+def test_point_defaults_are_the_shipped_posterior_medians():
+    # the calibrated parameters' point defaults (what --no-parameter-uncertainty runs) are the
+    # shipped posterior's weighted medians to two significant figures (court delay: whole days)
+    from sim.config.loader import load_scenario
+    from sim.inference.posterior import load_posterior, weighted_quantile
+
+    post = load_posterior(ROOT / "sim" / "data" / "posterior" / "history_2022.parquet")
+    data = load_scenario("baseline").model_dump(mode="json")
+    cols = [c for c in post.columns if c != "weight"]
+    assert len(cols) >= 9
+    for col in cols:
+        median = float(weighted_quantile(post[col].to_numpy(), post["weight"].to_numpy(), 0.5))
+        got = _scenario_value(data, col)
+        tol = 0.5 if col.endswith("_days") else 0.051 * abs(median)
+        assert abs(got - median) <= tol, f"{col}: default {got}, posterior median {median:.3g}"
