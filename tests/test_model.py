@@ -95,9 +95,11 @@ def test_elasticity_one_refills_shortfall_within_delay():
     # every loss is ordered by the next day: what is not yet ordered is at most that day's losses...
     unordered = df["kia_cum"].loc[50] - df["replacements_cum"].loc[50]
     assert 0 <= unordered <= df["kia_cum"].loc[50] - df["kia_cum"].loc[49]
-    # ...so the front is short only of what was lost within the last `delay` days
-    recent = df["kia_cum"].loc[50] - df["kia_cum"].loc[50 - delay]
-    assert df["front_strength"].loc[50] == pytest.approx(200_000 - recent, abs=1_000)
+    # ...and what was ordered by day 50 - delay has arrived, the later orders are in training:
+    # the front is short exactly of the losses not yet back, at most the last delay + 1 days'
+    short = 200_000 - df["front_strength"].loc[50]
+    assert short == df["kia_cum"].loc[50] - df["replacements_cum"].loc[50 - delay]
+    assert short <= df["kia_cum"].loc[50] - df["kia_cum"].loc[50 - delay - 1]
 
 
 def test_same_seed_same_table_and_different_seed_differs():
