@@ -94,3 +94,15 @@ def test_check_names_the_stale_doc_and_exits_1(tmp_path, capsys):
     assert docs_gen.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
     assert docs_gen.CLAIMS_DOC in err and docs_gen.PARAMETERS_DOC not in err
+
+
+def test_baseline_yaml_states_the_schema_defaults():
+    # sim/scenarios/baseline.yaml is generated from the schema (python -m
+    # sim.config.write_baseline): a changed default is a changed baseline in the same commit
+    from sim.config.render import render_yaml
+    from sim.config.schema import Scenario
+    from sim.config.write_baseline import DESCRIPTION, HEADER
+
+    path = Path(__file__).resolve().parents[1] / "sim" / "scenarios" / "baseline.yaml"
+    expected = render_yaml(Scenario(name="baseline", description=DESCRIPTION), header=HEADER)
+    assert path.read_text(encoding="utf-8") == expected, "baseline.yaml is stale: run `python -m sim.config.write_baseline`"

@@ -621,7 +621,7 @@ def _default_offers() -> list[OfferConfig]:
     return [OfferConfig(name="ukraine_amnesty", maker="ukraine", eligible=["soldiers"], payment_usd=48_000.0,
                         status="amnesty", route="via_ukraine", destination={},
                         credibility=Credibility(model="war_tied", base=0.7, war_weight=0.6), surrender_survival=0.8,
-                        repatriation_probability=0.15, start_day=-3, publicity=0.00045)]
+                        repatriation_probability=0.15, start_day=-3, publicity=0.00054)]
 
 
 class ExitVoice(Strict):
