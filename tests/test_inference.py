@@ -349,7 +349,7 @@ def test_single_core_calibration_is_reproducible(tmp_path):
 
 
 def test_named_target_sets_and_the_report_reads_them_back():
-    from sim.inference.report import target_set_name
+    from sim.inference.posterior import target_set_name
 
     d, files = tg.TargetSet.named("defection")
     q = set(d.points["quantity"])

@@ -55,7 +55,7 @@ class Quantity:
         weight: Series weight in the distance.
         new_output: The column does not exist in the model yet.
         note: Where the mapping comes from, and caveats.
-        plus: Columns added to ``column`` before it is read (for every kind but ``ratio``).
+        plus: Columns added to ``column`` before it is read (for ``ratio``: to the numerator).
     """
 
     column: str | None

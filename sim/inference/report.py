@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inference.abc import Prior, posterior_predictive
-from sim.inference.posterior import calibrate_command, load_posterior, target_set_name, weighted_quantile  # noqa: F401 (re-exported)
+from sim.inference.posterior import calibrate_command, load_posterior, weighted_quantile
 from sim.inference.targets import DATA_DIR, TargetSet, point_penalty
 
 REPO = Path(__file__).resolve().parents[2]

@@ -271,7 +271,7 @@ class TargetSet:
             if qq.column is None:
                 raise ValueError(f"{q} has no model column ({qq.note})")
             col = t[qq.column]
-            for extra in qq.plus if qq.kind != "ratio" else ():
+            for extra in qq.plus:
                 col = col + t[extra]
             if qq.kind == "level":
                 out[i] = float(col.loc[day])
