@@ -277,10 +277,12 @@ def test_courts_receive_the_cases_caught_before_the_run_during_its_first_court_d
 
 def test_the_awol_court_target_counts_the_cases_caught_before_the_run():
     # awol_court_cases_year's 2022 point reads the run's own cases plus the pipeline's,
-    # plus the days of 2022 before the run at the pre-run rate
+    # plus the days of 2022 before the run at the scenario's pre-run rate
+    from types import SimpleNamespace
+
     import pandas as pd
 
-    from sim.inference.quantities import AWOL_CASES_2021_PER_DAY, default_quantities
+    from sim.inference.quantities import default_quantities
     from sim.inference.targets import TargetSet
 
     pts = pd.DataFrame({"quantity": ["awol_court_cases_year"] * 2, "day": [101, 282], "value": [1001.0, 2076.0]})
@@ -289,7 +291,31 @@ def test_the_awol_court_target_counts_the_cases_caught_before_the_run():
     own = np.where(days >= 80, 10.0 * (days - 79), 0.0)  # the run's own cases: 10 a day from day 80
     pipe = np.minimum(days + 5, 76) * 2.0  # 2 a day on the first 76 days
     table = pd.DataFrame({"day": days, "awol_court_cases_cum": own, "awol_court_cases_before_run_cum": pipe})
-    got = ts.model_values(table)
+    got = ts.model_values(table, SimpleNamespace(front=SimpleNamespace(awol_court_cases_before_run=2.5)))
     # 2022: 259 days (-263..-5, before the first row) at the pre-run rate, the pipeline's 152, the run's 22 days to 101
-    assert got[0] == pytest.approx(259 * AWOL_CASES_2021_PER_DAY + 152 + 220)
+    assert got[0] == pytest.approx(259 * 2.5 + 152 + 220)
     assert got[1] == pytest.approx(10.0 * (282 - 101))  # the first half of 2023: the run's own only
+    # the rate is the scenario's: without one the point cannot be read
+    with pytest.raises(ValueError, match="front.awol_court_cases_before_run"):
+        ts.model_values(table)
+
+
+def test_the_calibrated_pre_run_rate_moves_both_fills():
+    # front.awol_court_cases_before_run (a calibrated parameter) sets the pipeline in the run and the days of
+    # 2022 before it: the 2022 point grows by (days before the table + court delay) per case a day; 2023 does not move
+    import pandas as pd
+
+    from sim.inference.abc import ScenarioSimulator, prepare_targets
+    from sim.inference.quantities import default_quantities
+    from sim.inference.targets import TargetSet
+
+    pts = pd.DataFrame({"quantity": ["awol_court_cases_year"] * 2, "day": [101, 282], "value": [1001.0, 2076.0]})
+    sim = ScenarioSimulator("history_2022", [], TargetSet.from_frame(pts, default_quantities()), scale=2000, days=290)
+    sim.targets = prepare_targets(sim, sim.targets)
+    lo = sim.simulate({"front.awol_court_cases_before_run": 1.7}, 5)
+    hi = sim.simulate({"front.awol_court_cases_before_run": 3.7}, 5)
+    sc = sim.scenario()
+    first_row = sc.run.start_day  # the table's first row: days (-264, first_row - 1] are before the run
+    delay = round(sc.kremlin.counter_defection.court_delay_days)
+    assert hi[0] - lo[0] == pytest.approx(2.0 * ((first_row - 1 + 264) + delay))
+    assert hi[1] == lo[1]

@@ -105,8 +105,8 @@ class ScenarioSimulator:
         """One replication at parameter ``values`` (path -> value); model values, shape (n_points,)."""
         from sim.simulate import run_replication
 
-        table = run_replication(self.scenario(values), seed)
-        return self.targets.model_values(table)
+        sc = self.scenario(values)
+        return self.targets.model_values(run_replication(sc, seed), sc)
 
     def __call__(self, par: dict) -> dict:
         quiet_worker_signals()

@@ -153,11 +153,12 @@ def _number(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
-#: Priors of the nine parameters calibrated to the defection/desertion data (issue 15):
+#: Priors of the ten parameters calibrated to the defection/desertion data (issue 15):
 #: Ukraine's publicity and talk among the aware (awareness), the private preference mean
 #: (who considers), the request multiplier (hotline requests per considering soldier), the
 #: opportunity rate (who acts), detection (who is caught), the court delay (when caught
-#: men's cases reach a court), the AWOL rate and the capture rate. Ranges span the scenario
+#: men's cases reach a court), the AWOL rate, the capture rate, and the rate of AWOL court
+#: cases before the run (the months of 2022 the run does not simulate). Ranges span the scenario
 #: default by about an order of magnitude each way (rates: log-uniform), cut where the data
 #: rule a range out; the reasons are in each ``source``. Four parameters of the earlier
 #: twelve-parameter calibration are fixed at that posterior's medians in the scenario
@@ -183,6 +184,10 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
           "assumption (default 0.0003, 002): one order of magnitude each way"),
     Prior("front.capture_rate", "loguniform", 1e-7, 1e-4,
           "assumption (default 0.000006); at 0.00004 the voluntary POW share was 3% against the csv's ~20%"),
+    Prior("front.awol_court_cases_before_run", "uniform", 1.68, 3.9,
+          "csv:awol_court_cases_year: at least 2021's rate, 1001 / 1.63 / 365 = 1.68 AWOL cases a day (assumption: "
+          "the war, from day -209, did not lower it; 2022's count was 63% above 2021's); at most 1001 / 259 = 3.9 "
+          "(every one of 2022's cases in its 259 days before the run)"),
 )
 
 #: Parameters of the earlier twelve-parameter calibration (commit 76ce1e5, 2,812 simulations)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sim.config.schema import FrontConfig
 
 Kind = Literal["level", "daily", "window", "ratio"]
 Naive = Literal["linear", "mean", "rate", "value", "none"]
@@ -24,14 +23,16 @@ Naive = Literal["linear", "mean", "rate", "value", "none"]
 class Window:
     """A difference of a cumulative column over ``(start, end]`` (days), divided by ``months``.
 
-    ``pre_rate`` (per day) fills the days of the window before the first simulated day, for
-    counts the model cannot see (e.g. court cases of 2022 before the run starts).
+    ``pre_rate`` (real count per day) fills the days of the window before the first
+    simulated day, for counts the model cannot see (e.g. court cases of 2022 before the run
+    starts): a number, or a scenario parameter path (``front.awol_court_cases_before_run``)
+    read from the simulated scenario, so a calibrated rate has one home.
     """
 
     start: int
     end: int
     months: float = 1.0
-    pre_rate: float = 0.0
+    pre_rate: float | str = 0.0
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,13 @@ class Quantity:
         return Window(self.window_start, day)
 
 
-# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year.
-# The same rate as the model's court pipeline at the start (front.awol_court_cases_before_run):
-# the days of 2022 before the run are filled at it, and the run's first court_delay_days days
-# receive the cases of men caught before it at it.
-AWOL_CASES_2021_PER_DAY = FrontConfig.model_fields["awol_court_cases_before_run"].default
+# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year,
+# 1.68 a day; the lower end of the calibrated pre-run rate's prior (sim.inference.priors).
+AWOL_CASES_2021_PER_DAY = 1001 / 1.63 / 365
+# AWOL cases a day before the run (2022, before the mobilization): one parameter, read from the
+# scenario, fills the days of 2022 before the run and feeds the court pipeline at the start (the
+# cases of men caught before the run that reach a court in its first court_delay_days days).
+AWOL_PRE_RUN_RATE = "front.awol_court_cases_before_run"
 
 
 def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
@@ -121,11 +124,11 @@ def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
                  "nearest stand-in"),
         "awol_court_cases_year": Quantity(
             "awol_court_cases_cum", "window", new_output=True, naive="mean", plus=("awol_court_cases_before_run_cum",),
-            windows={101: Window(-264, 101, 1.0, AWOL_CASES_2021_PER_DAY), 282: Window(101, 282)},
+            windows={101: Window(-264, 101, 1.0, AWOL_PRE_RUN_RATE), 282: Window(101, 282)},
             note="AWOL cases received by courts: the whole of 2022 (days -263..101), the first half of 2023 (102..282); "
-                 "days of 2022 before the run are filled at the 2021 rate, 614 a year (the CSV note: 1001 = +63% on 2021; "
-                 "assumption that the rate before the mobilization was 2021's), and so are the cases of men caught before "
-                 "the run that reach a court in its first court_delay_days days (awol_court_cases_before_run_cum)"),
+                 "days of 2022 before the run are filled at the scenario's front.awol_court_cases_before_run (calibrated between "
+                 "2021's rate, 1.68 a day, and 1001 / 264 = 3.79 a day), and so are the cases of men caught before the run that "
+                 "reach a court in its first court_delay_days days (awol_court_cases_before_run_cum)"),
         "pow_voluntary_surrender_share": Quantity(
             "defected_cum", "ratio", denominator=("defected_cum", "captured_by_enemy_cum"), naive="value",
             naive_value=0.29, new_output=True,

@@ -115,6 +115,18 @@ def _at(col: pd.Series, day: int, first: int) -> float:
     return float(col.loc[day])
 
 
+def _pre_rate(rate: float | str, scenario: object | None, quantity: str) -> float:
+    """A window's pre-run rate: the number, or the scenario's value at the parameter path."""
+    if not isinstance(rate, str):
+        return float(rate)
+    if scenario is None:
+        raise ValueError(f"{quantity}: its pre-run rate is the scenario's {rate}; pass the scenario")
+    value = scenario
+    for part in rate.split("."):
+        value = getattr(value, part)
+    return float(value)
+
+
 def point_penalty(model: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Per-point bound-aware relative difference (module docstring), shape of ``model``.
 
@@ -249,19 +261,22 @@ class TargetSet:
         return [f"{q}@{d}" for q, d in zip(self.points["quantity"], self.points["day"], strict=True)]
 
     # ---------------------------------------------------------------- model side
-    def model_values(self, table: pd.DataFrame) -> np.ndarray:
+    def model_values(self, table: pd.DataFrame, scenario: object | None = None) -> np.ndarray:
         """The model's counterpart of every point from one daily table (column ``day``).
 
         Args:
             table: The model's daily output table (as :func:`sim.simulate.run_replication`
                 returns it), one row per day.
+            scenario: The scenario that made ``table``; needed when a window's
+                :attr:`~sim.inference.quantities.Window.pre_rate` is a parameter path.
 
         Returns:
             Float array, shape (n_points,).
 
         Raises:
             KeyError: a needed column or day is missing (see :meth:`missing_columns`,
-                :meth:`within`); ValueError: a point without a model column.
+                :meth:`within`); ValueError: a point without a model column, or a
+                ``pre_rate`` path without a ``scenario``.
         """
         t = table.set_index("day")
         first = int(t.index.min())
@@ -280,7 +295,8 @@ class TargetSet:
             elif qq.kind == "window":
                 w = qq.window_for(int(day))
                 unseen = max(0, min(first - 1, w.end) - w.start)  # days of (start, end] before the run
-                out[i] = (_at(col, w.end, first) - _at(col, w.start, first) + w.pre_rate * unseen) / w.months
+                pre = _pre_rate(w.pre_rate, scenario, q) if unseen else 0.0
+                out[i] = (_at(col, w.end, first) - _at(col, w.start, first) + pre * unseen) / w.months
             else:
                 den = float(sum(t[c].loc[day] for c in qq.denominator))
                 r = float(col.loc[day]) / den if den > 0 else 0.0
