@@ -116,6 +116,26 @@ def test_a_plain_resume_continues_to_the_populations_a_stopped_run_was_asked_for
     assert res.exit_code == 0 and "nothing to do" in res.output, res.output
 
 
+def test_a_resume_that_asks_for_no_more_populations_closes_a_stopped_run(finished, tmp_path):
+    # a run stopped while asking for more populations than it holds: a resume asking for what it
+    # holds has nothing to run, and the manifest then says complete (round 10's "found, not fixed")
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    man["status"], man["populations_requested"] = "interrupted", 2
+    (out / "manifest.json").write_text(json.dumps(man))
+    post = (out / "posterior.parquet").read_bytes()
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "1", "--resume"])
+    assert res.exit_code == 0 and "nothing to do" in res.output and "now says complete" in res.output, res.output
+    after = json.loads((out / "manifest.json").read_text())
+    assert (after["status"], after["populations_requested"]) == ("complete", 1)
+    assert {k: v for k, v in after.items() if k not in ("status", "populations_requested")} == \
+        {k: v for k, v in man.items() if k not in ("status", "populations_requested")}  # commit, timings kept
+    assert (out / "posterior.parquet").read_bytes() == post
+    # a complete run is left as it is
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "1", "--resume"])
+    assert res.exit_code == 0 and "now says complete" not in res.output, res.output
+
+
 def test_a_resume_without_workers_uses_the_runs_and_an_explicit_number_wins(finished, tmp_path):
     # workers are not a setting of the run (a resume may change them), but one left out
     # takes the run's number, not 1: a long run resumed by `--out DIR --resume` is not halved
