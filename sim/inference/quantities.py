@@ -86,9 +86,6 @@ class Quantity:
         return Window(self.window_start, day)
 
 
-# 2021 AWOL court cases: 1001 in 2022 was +63% on 2021 (Mediazona note in the CSV): 614 a year,
-# 1.68 a day; the lower end of the calibrated pre-run rate's prior (sim.inference.priors).
-AWOL_CASES_2021_PER_DAY = 1001 / 1.63 / 365
 # AWOL cases a day before the run (2022, before the mobilization): one parameter, read from the
 # scenario, fills the days of 2022 before the run and feeds the court pipeline at the start (the
 # cases of men caught before the run that reach a court in its first court_delay_days days).

@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 
 from sim.inference.quantities import (
-    AWOL_CASES_2021_PER_DAY,
     Kind,
     Naive,
     Quantity,
@@ -400,6 +399,6 @@ class TargetSet:
         return df
 
 
-__all__ = ["AWOL_CASES_2021_PER_DAY", "BEFORE_RUN", "BOUNDS", "CALIBRATION_CSV", "DATA_DIR", "DEFECTION_CSV", "Kind",
+__all__ = ["BEFORE_RUN", "BOUNDS", "CALIBRATION_CSV", "DATA_DIR", "DEFECTION_CSV", "Kind",
            "Naive", "Quantity", "Series", "TargetSet", "Window", "default_quantities", "new_output_columns",
            "point_penalty", "read_targets", "with_quantity"]
