@@ -30,6 +30,11 @@ def _last(res) -> str:
     return res.output.strip().splitlines()[-1]
 
 
+def test_the_default_priors_example_is_default_priors():
+    # docs/examples/priors_round11.yaml is what the guide points to as the default priors
+    assert tuple(read_priors(REPO / "docs" / "examples" / "priors_round11.yaml")) == DEFAULT_PRIORS
+
+
 def test_the_example_file_reads_back_and_numbers_without_a_dot_are_numbers(tmp_path):
     ps = read_priors(REPO / "docs" / "examples" / "priors_round9.yaml")
     assert len(ps) == 9 and len({p.path for p in ps}) == 9

@@ -148,3 +148,18 @@ def test_funnel_rejects_bad_inputs():
         ch.draw_funnel(rng, np.full(3, 0.5), np.ones(3, bool), 0.1, 0.7, 0.7)
     with pytest.raises(ValueError):
         ch.draw_funnel(rng, np.full(3, 1.5), np.ones(3, bool), 0.1, 0.1, 0.1)
+
+
+def test_calibrated_break_even_spans_the_posterior_and_rises_with_risk():
+    # the calibrated model's median soldier over the shipped posterior: quantiles ordered,
+    # each rising with the attempt's death risk; a scenario without the status is refused
+    from sim.errors import ConfigError
+    from sim.mechanisms.break_even import calibrated_break_even
+
+    risks = np.array([0.0, 0.05, 0.1, 0.17])
+    lo, mid, hi = calibrated_break_even(risks)
+    assert lo.shape == mid.shape == hi.shape == (4,)
+    assert np.all(lo <= mid) and np.all(mid <= hi)
+    assert np.all(np.diff(mid) > 0) and np.all(np.diff(lo) > 0)
+    with pytest.raises(ConfigError, match="status 'citizenship'"):
+        calibrated_break_even(risks, scenario="no_offers")

@@ -88,7 +88,7 @@ def read_priors(path: Path) -> list[Prior]:
 
     The file is a mapping with one key, ``priors``: a list of entries with the fields of
     :class:`Prior` (``path``, ``distribution``, ``low``, ``high``, optional ``source`` and
-    ``integer``). Example: ``docs/examples/priors_round9.yaml``. Parameters left out keep
+    ``integer``). Example: ``docs/examples/priors_round11.yaml`` (the default priors). Parameters left out keep
     their values in the scenario.
 
     Args:

@@ -253,7 +253,7 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
         f"{m.get('version')}, pyabc {m['pyabc_version']}, Python {m.get('python')}); shipped as "
         f"`sim/data/posterior/{Path(m['scenario']).stem}.parquet` (one row per particle of the last population, "
         f"with its weight) and `.json` (the run's manifest)."
-        + (" `PRIORS.yaml`: the priors in the table below, in the format of `docs/examples/priors_round9.yaml` "
+        + (" `PRIORS.yaml`: the priors in the table below, in the format of `docs/examples/priors_round11.yaml` "
            "(they are not `DEFAULT_PRIORS`)." if own_priors else ""),
         "",
     ]
