@@ -103,7 +103,7 @@ def test_break_even_falls_as_staying_gets_deadlier_and_is_infinite_without_a_kep
 
 
 def test_break_even_figure_is_drawn(tmp_path):
-    from sim.mechanisms.break_even import plot_break_even
+    from sim.inference.break_even import plot_break_even
 
     out = plot_break_even(tmp_path / "be.png", P)
     assert out.stat().st_size > 10_000
@@ -154,7 +154,7 @@ def test_calibrated_break_even_spans_the_posterior_and_rises_with_risk():
     # the calibrated model's median soldier over the shipped posterior: quantiles ordered,
     # each rising with the attempt's death risk; a scenario without the status is refused
     from sim.errors import ConfigError
-    from sim.mechanisms.break_even import calibrated_break_even
+    from sim.inference.break_even import calibrated_break_even
 
     risks = np.array([0.0, 0.05, 0.1, 0.17])
     lo, mid, hi = calibrated_break_even(risks)

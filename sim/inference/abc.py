@@ -40,7 +40,6 @@ populations leaves the posterior of the last completed one.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -51,7 +50,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inference.guards import quiet_worker_signals, read_manifest, removed_if_unfinished, resume_check
+from sim.inference.guards import (
+    close_stopped_run,
+    quiet_worker_signals,
+    removed_if_unfinished,
+    resume_check,
+)
 from sim.inference.posterior import (  # re-exported (__all__): the calibration's outputs
     DB_NAME,
     DISTANCES,
@@ -300,7 +304,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             "priors": [asdict(p) for p in priors]})
         if history.max_t + 1 >= populations:
             with guard():
-                closed = _close_stopped_run(out_dir, populations)
+                closed = close_stopped_run(out_dir, populations)
             echo(f"nothing to do: {out_dir} already holds {history.max_t + 1} population(s) "
                  f"(asked for {populations}); pass a larger --populations to continue"
                  + ("; its manifest now says complete" if closed else ""))
@@ -349,24 +353,6 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     meta["status"] = "complete"  # its populations, its minimum tolerance, or pyabc's own stop
     with guard():
         return write_outputs(out_dir, history, meta, previous_wall + time.perf_counter() - start)
-
-
-def _close_stopped_run(out_dir: Path, populations: int) -> bool:
-    """A stopped run (status ``interrupted`` or ``running``) that already holds the ``populations``
-    a resume asks for is complete: say so in its manifest, and record that number as requested.
-
-    Only those two fields change (the commit, versions and timings stay those of the
-    sessions that ran the populations); the posterior is untouched. Returns whether the
-    manifest changed.
-    """
-    from sim.runner.storage import atomic_write_text
-
-    manifest = read_manifest(out_dir)
-    if manifest is None or manifest.get("status") not in ("interrupted", "running"):
-        return False
-    manifest["status"], manifest["populations_requested"] = "complete", populations
-    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
-    return True
 
 
 def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targets: TargetSet, k: int = 20,

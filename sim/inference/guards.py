@@ -155,3 +155,21 @@ def _same_overrides(was, now) -> bool:
         return isinstance(was, list | tuple) and isinstance(now, list | tuple) and patches(was) == patches(now)
     except (AsylumsimError, ValueError, TypeError):
         return False
+
+
+def close_stopped_run(out_dir: Path, populations: int) -> bool:
+    """A stopped run (status ``interrupted`` or ``running``) that already holds the ``populations``
+    a resume asks for is complete: say so in its manifest, and record that number as requested.
+
+    Only those two fields change (the commit, versions and timings stay those of the
+    sessions that ran the populations); the posterior is untouched. Returns whether the
+    manifest changed.
+    """
+    from sim.runner.storage import atomic_write_text
+
+    manifest = read_manifest(out_dir)
+    if manifest is None or manifest.get("status") not in ("interrupted", "running"):
+        return False
+    manifest["status"], manifest["populations_requested"] = "complete", populations
+    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
+    return True

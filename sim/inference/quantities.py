@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-
 Kind = Literal["level", "daily", "window", "ratio"]
 Naive = Literal["linear", "mean", "rate", "value", "none"]
 
@@ -33,6 +32,21 @@ class Window:
     end: int
     months: float = 1.0
     pre_rate: float | str = 0.0
+
+    def rate(self, scenario: object | None, quantity: str) -> float:
+        """:attr:`pre_rate` as a number: itself, or ``scenario``'s value at the parameter path.
+
+        Raises:
+            ValueError: a path without a ``scenario`` (naming ``quantity`` and the path).
+        """
+        if not isinstance(self.pre_rate, str):
+            return float(self.pre_rate)
+        if scenario is None:
+            raise ValueError(f"{quantity}: its pre-run rate is the scenario's {self.pre_rate}; pass the scenario")
+        value = scenario
+        for part in self.pre_rate.split("."):
+            value = getattr(value, part)
+        return float(value)
 
 
 @dataclass(frozen=True)

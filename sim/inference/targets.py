@@ -114,18 +114,6 @@ def _at(col: pd.Series, day: int, first: int) -> float:
     return float(col.loc[day])
 
 
-def _pre_rate(rate: float | str, scenario: object | None, quantity: str) -> float:
-    """A window's pre-run rate: the number, or the scenario's value at the parameter path."""
-    if not isinstance(rate, str):
-        return float(rate)
-    if scenario is None:
-        raise ValueError(f"{quantity}: its pre-run rate is the scenario's {rate}; pass the scenario")
-    value = scenario
-    for part in rate.split("."):
-        value = getattr(value, part)
-    return float(value)
-
-
 def point_penalty(model: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Per-point bound-aware relative difference (module docstring), shape of ``model``.
 
@@ -294,7 +282,7 @@ class TargetSet:
             elif qq.kind == "window":
                 w = qq.window_for(int(day))
                 unseen = max(0, min(first - 1, w.end) - w.start)  # days of (start, end] before the run
-                pre = _pre_rate(w.pre_rate, scenario, q) if unseen else 0.0
+                pre = w.rate(scenario, q) if unseen else 0.0
                 out[i] = (_at(col, w.end, first) - _at(col, w.start, first) + pre * unseen) / w.months
             else:
                 den = float(sum(t[c].loc[day] for c in qq.denominator))

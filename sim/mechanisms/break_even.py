@@ -1,16 +1,12 @@
-"""The break-even payment of the defection choice: table and figure.
+"""The break-even payment of the defection choice (:func:`break_even_payment`).
 
-``python -m sim.mechanisms.break_even [--figure PATH]`` prints the payment at which the
-median soldier is indifferent between staying and defecting, per status, at a range of
-attempt death risks (:func:`break_even_payment`), and draws the curve
-with McClements & Hausenloy's point (``docs/img/break_even.png``; see
-``docs/defection_choice.md``).
+The payment at which a soldier is indifferent between staying and defecting, per status,
+at a range of attempt death risks. The calibrated model's median soldier, the table and
+the figure (``python -m sim.inference.break_even``) are in :mod:`sim.inference.break_even`
+(they read the posterior); see ``docs/defection_choice.md``.
 """
 
 from __future__ import annotations
-
-import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +14,6 @@ from sim.mechanisms.choice import (
     ChoiceParams,
     annuity,
     check_probabilities,
-    stay_death_probability,
     value_caught,
     value_stay,
 )
@@ -68,124 +63,6 @@ def break_even_payment(death_risk_attempt: float | np.ndarray, p_caught: float =
     return np.where(k > 0, pay, np.inf)
 
 
-def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: str = "citizenship",
-                          quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
-    """Break-even payment (USD) of the calibrated model's median soldier, over the posterior.
-
-    The soldier just arrived at the front (no war weariness, his unit's morale at its
-    initial value) with the population's central unwillingness, so his private preference
-    is ``defection.private_mean``. Each posterior particle sets ``defection.private_mean``
-    and ``kremlin.counter_defection.detection_base`` (the scenario's values where the
-    posterior lacks a column); the other terms are the scenario's (:func:`sim.submodels.defection.choice_params`,
-    with :class:`ChoiceParams`' default risk of dying if he stays, 0.219 a year), the
-    credibility that of the scenario's first offer whose status is ``status``.
-
-    Args:
-        risks: Attempt death risks, shape (n,).
-        scenario: Scenario name or path whose parameters and posterior (``uncertainty.posterior``) are used.
-        status: Status offered.
-        quantiles: Weighted quantiles over the particles.
-
-    Returns:
-        USD, shape (len(quantiles), n): per quantile, the break-even payment per risk
-        (``inf`` where no payment suffices, e.g. detection plus the death risk reach 1).
-
-    Raises:
-        ConfigError: the scenario has no posterior (``uncertainty.posterior: none``) or no offer of ``status``.
-    """
-    from sim.config.loader import load_scenario
-    from sim.config.posterior import load_posterior
-    from sim.errors import ConfigError
-    from sim.inference.posterior import weighted_quantile
-    from sim.submodels.defection import choice_params
-
-    sc = load_scenario(scenario)
-    offer = next((o for o in sc.offers if o.status == status), None)
-    if offer is None:
-        raise ConfigError(scenario, "offers", f"no offer of status {status!r}")
-    if sc.uncertainty.posterior is None:
-        raise ConfigError(scenario, "uncertainty.posterior", "none: the calibrated break-even needs a posterior")
-    params = choice_params(sc, ChoiceParams().stay_death_hazard)
-    post = load_posterior(sc.uncertainty.posterior)
-    risks = np.asarray(risks, dtype=float)
-    pays = np.empty((post.particles, risks.size))
-    for i in range(post.particles):
-        row = post.row(i)
-        caught = row.get("kremlin.counter_defection.detection_base", sc.kremlin.counter_defection.detection_base)
-        ok = risks + caught < 1.0  # otherwise no attempt crosses: no payment suffices
-        pays[i] = np.inf
-        pays[i, ok] = break_even_payment(risks[ok], p_caught=caught, credibility=offer.credibility.base, status=status,
-                                         private=row.get("defection.private_mean", sc.defection.private_mean),
-                                         params=params)
-    return np.array([[weighted_quantile(pays[:, j], post.weights, q) for j in range(risks.size)] for q in quantiles])
-
-
 def break_even_table(risks: np.ndarray, params: ChoiceParams | None = None) -> dict[str, np.ndarray]:
     """Break-even payments (USD) for each status at the given attempt death risks, shape of ``risks``."""
     return {s: break_even_payment(risks, status=s, params=params) for s in ("citizenship", "asylum", "amnesty")}
-
-
-def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: bool = True) -> Path:
-    """Draw the break-even curve per status, with McClements & Hausenloy's point, to ``path`` (PNG).
-
-    The reference curves are for a soldier with private preference 0 and detection 0.25;
-    with ``calibrated`` the calibrated model's median soldier (:func:`calibrated_break_even`)
-    is drawn too.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    p = params or ChoiceParams()
-    risks = np.linspace(0.0, 0.5, 101)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for s, pay in break_even_table(risks, p).items():
-        ax.plot(100 * risks, pay / 1e3, label=f"reference soldier (private preference 0), {s} (credibility 0.9, detection 0.25)")
-    no_stay = break_even_payment(risks, status="citizenship", stay_death=0.0, params=p)
-    ax.plot(100 * risks, no_stay / 1e3, ls="--", color="grey", label="citizenship, no risk of dying if he stays")
-    lo, mid, hi = calibrated_break_even(risks) if calibrated else (None, None, None)
-    if calibrated:
-        ax.plot(100 * risks, mid / 1e3, color="black", lw=2,
-                label="calibrated model's median soldier, citizenship (posterior median)")
-        ax.fill_between(100 * risks, lo / 1e3, np.minimum(hi, 1e11) / 1e3, color="black", alpha=0.12,
-                        label="its 90% posterior interval")
-    ax.scatter([100 * MCCLEMENTS_RISK], [MCCLEMENTS_PAYMENT_USD / 1e3], marker="*", s=160, color="black", zorder=5,
-               label="McClements & Hausenloy 2023: $100k if risk < 17%")
-    ax.set_xlabel("probability of dying in the attempt (%)")
-    ax.set_ylabel("break-even payment (thousand USD)")
-    ax.set_yscale("log")
-    ax.set_ylim(1, 1e6)
-    ax.set_title(f"Payment at which the median soldier is indifferent (stay death risk {stay_death_probability(p):.0%}/yr)")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m sim.mechanisms.choice [--figure PATH]``: print the break-even table, draw the figure."""
-    ap = argparse.ArgumentParser(description="Break-even payment of the defection choice")
-    ap.add_argument("--figure", type=Path, default=None, help="write the break-even figure (PNG) here")
-    a = ap.parse_args(argv)
-    p = ChoiceParams()
-    risks = np.array([0.0, 0.05, 0.10, 0.17, 0.25, 0.35, 0.5])
-    table = break_even_table(risks, p)
-    print(f"stay death risk {stay_death_probability(p):.3f}/yr; V_stay {float(value_stay(p)):.2f} HLY; "
-          f"V_caught {value_caught(p):.2f} HLY")
-    print("risk  " + "  ".join(f"{s:>12}" for s in table))
-    for i, r in enumerate(risks):
-        print(f"{r:4.2f}  " + "  ".join(f"{table[s][i]:12,.0f}" for s in table))
-    lo, mid, hi = calibrated_break_even(risks)
-    print("calibrated model's median soldier (caplan, citizenship; posterior median [5%, 95%]):")
-    for i, r in enumerate(risks):
-        print(f"{r:4.2f}  {mid[i]:14,.0f}  [{lo[i]:,.0f}, {hi[i]:,.0f}]")
-    if a.figure:
-        print(f"wrote {plot_break_even(a.figure, p)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -47,8 +47,9 @@ defecting (would contact the offer maker) is the logit ``1 / (1 + exp(-dU / sigm
 Every default is listed in :class:`ChoiceParams` with its source or "assumption". Exchange
 rate for rouble figures: 60 RUB per USD (autumn 2022, approximately; assumption-grade).
 
-The break-even payment, table and figure are in :mod:`sim.mechanisms.break_even`
-(``python -m sim.mechanisms.break_even --figure docs/img/break_even.png``; see
+The break-even payment is in :mod:`sim.mechanisms.break_even`; the calibrated model's, the
+table and the figure in :mod:`sim.inference.break_even`
+(``python -m sim.inference.break_even --figure docs/img/break_even.png``; see
 ``docs/defection_choice.md``).
 """
 
