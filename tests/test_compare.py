@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers_runner import FAKE, REAL_SMALL, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.analysis.compare import (
     COMPARISON_COLUMNS,
@@ -194,3 +196,34 @@ def test_coarse_or_thin_runs_carry_a_caution_line():
     thin = caution_line(manifest(10, 2))
     assert thin == "note: with 2 replication(s) the interval is only their range"
     assert caution_line({"scenarios": []}) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0, -2.5, 3.25, 1e9]) | st.floats(-1e6, 1e6),
+                         min_size=0, max_size=7), min_size=1, max_size=6),
+       st.sampled_from(["linear", "inverted_cdf"]), st.booleans())
+def test_summarize_equals_numpy_quantiles_of_each_group(groups, method, mean):
+    # the grouped summary (one sorted array cut into groups) gives, per group, numpy's quantiles
+    # of its non-NaN values, whatever the order of the rows
+    from sim.analysis.compare import _summarize
+
+    rows = [(f"g{g}", v) for g, vals in enumerate(groups) for v in vals]
+    if not rows:
+        return
+    long = pd.DataFrame(rows, columns=["key", "value"]).sample(frac=1.0, random_state=len(rows))
+    got = _summarize(long, ["key"], "value", method=method, mean=mean).set_index("key")
+    for g, vals in enumerate(groups):
+        if not vals:
+            continue
+        v = np.array(vals, dtype=float)
+        v = v[~np.isnan(v)]
+        row = got.loc[f"g{g}"]
+        assert row["n"] == v.size
+        if v.size:
+            want = np.quantile(v, [0.5, 0.05, 0.95], method=method)
+            np.testing.assert_array_equal(row[["median", "p05", "p95"]].to_numpy(float), want)
+            if mean:
+                with np.errstate(invalid="ignore"):
+                    np.testing.assert_array_equal(row["mean"], np.mean(v))
+        else:
+            assert row[["median", "p05", "p95"]].isna().all()

@@ -59,26 +59,30 @@ def scenario_order(ts: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ts["scenario"].tolist()))
 
 
-def _stats(values: pd.Series, method: str = "linear", mean: bool = False) -> pd.Series:
-    v = values.to_numpy(dtype=float)
-    v = v[~np.isnan(v)]
-    out = {"n": v.size}
-    if mean:
-        out["mean"] = float(np.mean(v)) if v.size else np.nan
-    if v.size:
-        med, lo, hi = np.quantile(v, [0.5, 0.05, 0.95], method=method)
-    else:
-        med = lo = hi = np.nan
-    out.update(median=med, p05=lo, p95=hi)
-    return pd.Series(out)
-
-
 def _summarize(long: pd.DataFrame, keys: list[str], col: str, method: str = "linear", mean: bool = False) -> pd.DataFrame:
-    """Per group of ``keys``: n, (mean), median, p05, p95 of ``col``."""
+    """Per group of ``keys``: n, (mean), median, p05, p95 of ``col`` (NaN values left out).
+
+    The quantiles are :func:`numpy.quantile`'s with ``method`` on each group's values; the
+    groups are cut from one sorted array (no pandas object per group).
+    """
+    stats = ["n"] + (["mean"] if mean else []) + ["median", "p05", "p95"]
     if long.empty:
-        cols = keys + ["n"] + (["mean"] if mean else []) + ["median", "p05", "p95"]
-        return pd.DataFrame(columns=cols)
-    out = long.groupby(keys, sort=False)[col].apply(_stats, method=method, mean=mean).unstack().reset_index()
+        return pd.DataFrame(columns=keys + stats)
+    codes = long.groupby(keys, sort=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out = long[keys].iloc[order[starts]].reset_index(drop=True)
+    rows = np.full((starts.size, len(stats)), np.nan)
+    for i, v in enumerate(np.split(long[col].to_numpy(dtype=float)[order], starts[1:])):
+        v = v[~np.isnan(v)]
+        rows[i, 0] = v.size
+        if v.size:
+            if mean:
+                rows[i, 1] = float(np.mean(v))
+            rows[i, -3:] = np.quantile(v, [0.5, 0.05, 0.95], method=method)
+    for j, name in enumerate(stats):
+        out[name] = rows[:, j]
     out["n"] = out["n"].astype("int64")
     return out
 
