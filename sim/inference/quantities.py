@@ -138,7 +138,7 @@ def default_quantities(offer: str = "ukraine_amnesty") -> dict[str, Quantity]:
             windows={101: Window(-264, 101, 1.0, AWOL_PRE_RUN_RATE), 282: Window(101, 282)},
             note="AWOL cases received by courts: the whole of 2022 (days -263..101), the first half of 2023 (102..282); "
                  "days of 2022 before the run are filled at the scenario's front.awol_court_cases_before_run (calibrated between "
-                 "2021's rate, 1.68 a day, and 1001 / 264 = 3.79 a day), and so are the cases of men caught before the run that "
+                 "2021's rate, 1.68 a day, and 1001 / 259 = 3.9 a day: every 2022 case before the run), and so are the cases of men caught before the run that "
                  "reach a court in its first court_delay_days days (awol_court_cases_before_run_cum)"),
         "pow_voluntary_surrender_share": Quantity(
             "defected_cum", "ratio", denominator=("defected_cum", "captured_by_enemy_cum"), naive="value",
