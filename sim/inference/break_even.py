@@ -108,7 +108,7 @@ def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: 
     ax.set_ylabel("break-even payment (thousand USD)")
     ax.set_yscale("log")
     ax.set_ylim(1, 1e6)
-    ax.set_title(f"Payment at which the median soldier is indifferent (stay death risk {stay_death_probability(p):.0%}/yr)")
+    ax.set_title(f"Payment at which a soldier is indifferent (stay death risk {stay_death_probability(p):.0%}/yr)")
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
