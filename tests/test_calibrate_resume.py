@@ -136,6 +136,20 @@ def test_a_resume_that_asks_for_no_more_populations_closes_a_stopped_run(finishe
     assert res.exit_code == 0 and "now says complete" not in res.output, res.output
 
 
+@pytest.mark.parametrize(("status", "populations"), [("running", 1), ("interrupted", 0)])
+def test_a_resume_with_nothing_to_do_leaves_a_run_that_may_be_going_or_is_behind_its_database(finished, tmp_path,
+                                                                                              status, populations):
+    # "running" may be a run still going (no lock tells); a manifest recording fewer populations than
+    # the database holds has an out-of-date posterior: neither is closed
+    out = _copy(finished, tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    man["status"], man["populations_requested"], man["populations"] = status, 2, populations
+    (out / "manifest.json").write_text(json.dumps(man))
+    res = invoke(["calibrate", "history_2022", "--out", out, "--populations", "1", "--resume"])
+    assert res.exit_code == 0 and "nothing to do" in res.output and "now says complete" not in res.output, res.output
+    assert json.loads((out / "manifest.json").read_text()) == man
+
+
 def test_a_resume_without_workers_uses_the_runs_and_an_explicit_number_wins(finished, tmp_path):
     # workers are not a setting of the run (a resume may change them), but one left out
     # takes the run's number, not 1: a long run resumed by `--out DIR --resume` is not halved

@@ -163,3 +163,22 @@ def test_calibrated_break_even_spans_the_posterior_and_rises_with_risk():
     assert np.all(np.diff(mid) > 0) and np.all(np.diff(lo) > 0)
     with pytest.raises(ConfigError, match="status 'citizenship'"):
         calibrated_break_even(risks, scenario="no_offers")
+
+
+def test_calibrated_break_even_checks_each_particle_against_the_schema(tmp_path):
+    # a posterior value the scenario cannot take is refused naming the file, the column and the particle
+    import pandas as pd
+
+    from sim.errors import ConfigError
+    from sim.inference.break_even import calibrated_break_even
+
+    post = tmp_path / "bad.parquet"
+    pd.DataFrame({"kremlin.counter_defection.detection_base": [0.3, -0.2], "weight": [0.5, 0.5]}).to_parquet(post)
+    sc = tmp_path / "sc.yaml"
+    sc.write_text("extends: caplan\nname: bad_posterior\nuncertainty:\n  posterior: bad.parquet\n")
+    with pytest.raises(ConfigError) as err:
+        calibrated_break_even(np.array([0.1]), scenario=str(sc))
+    assert "bad.parquet" in str(err.value) and "detection_base" in str(err.value) and "particle 1" in str(err.value)
+    with pytest.raises(ValueError, match="1-D"):
+        calibrated_break_even(np.zeros((2, 2)))
+    assert calibrated_break_even(0.1).shape == (3, 1)  # a number is one risk

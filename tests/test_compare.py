@@ -227,3 +227,13 @@ def test_summarize_equals_numpy_quantiles_of_each_group(groups, method, mean):
                     np.testing.assert_array_equal(row["mean"], np.mean(v))
         else:
             assert row[["median", "p05", "p95"]].isna().all()
+
+
+def test_summarize_leaves_out_rows_without_a_key():
+    # as pandas' groupby does: a row whose key is missing belongs to no group
+    from sim.analysis.compare import _summarize
+
+    long = pd.DataFrame({"key": ["a", "a", None, "b"], "value": [1.0, 2.0, 30.0, 4.0]})
+    got = _summarize(long, ["key"], "value")
+    assert got["key"].tolist() == ["a", "b"] and got["n"].tolist() == [2, 1]
+    assert _summarize(long.iloc[2:3], ["key"], "value").empty

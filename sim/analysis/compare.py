@@ -66,10 +66,11 @@ def _summarize(long: pd.DataFrame, keys: list[str], col: str, method: str = "lin
     groups are cut from one sorted array (no pandas object per group).
     """
     stats = ["n"] + (["mean"] if mean else []) + ["median", "p05", "p95"]
-    if long.empty:
-        return pd.DataFrame(columns=keys + stats)
     codes = long.groupby(keys, sort=False).ngroup().to_numpy()
     order = np.argsort(codes, kind="stable")
+    order = order[codes[order] >= 0]  # rows with a missing key belong to no group (as in groupby)
+    if order.size == 0:
+        return pd.DataFrame(columns=keys + stats)
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     out = long[keys].iloc[order[starts]].reset_index(drop=True)

@@ -304,7 +304,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             "priors": [asdict(p) for p in priors]})
         if history.max_t + 1 >= populations:
             with guard():
-                closed = close_stopped_run(out_dir, populations)
+                closed = close_stopped_run(out_dir, populations, history.max_t + 1)
             echo(f"nothing to do: {out_dir} already holds {history.max_t + 1} population(s) "
                  f"(asked for {populations}); pass a larger --populations to continue"
                  + ("; its manifest now says complete" if closed else ""))

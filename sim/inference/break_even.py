@@ -31,14 +31,16 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
 
     The soldier just arrived at the front (no war weariness, his unit's morale at its
     initial value) with the population's central unwillingness, so his private preference
-    is ``defection.private_mean``. Each posterior particle sets ``defection.private_mean``
-    and ``kremlin.counter_defection.detection_base`` (the scenario's values where the
-    posterior lacks a column); the other terms are the scenario's (:func:`sim.submodels.defection.choice_params`,
-    with :class:`ChoiceParams`' default risk of dying if he stays, 0.219 a year), the
-    credibility that of the scenario's first offer whose status is ``status``.
+    is ``defection.private_mean``. Each posterior particle is applied to the scenario as a
+    run applies it (validated against the schema, :func:`sim.config.loader.apply_particle`),
+    and sets ``defection.private_mean``, ``kremlin.counter_defection.detection_base`` and
+    any other choice term it holds; the rest are the scenario's
+    (:func:`sim.submodels.defection.choice_params`, with :class:`ChoiceParams`' default risk
+    of dying if he stays, 0.219 a year), the credibility that of the scenario's first offer
+    whose status is ``status``.
 
     Args:
-        risks: Attempt death risks, shape (n,).
+        risks: Attempt death risks, a number or shape (n,).
         scenario: Scenario name or path whose parameters and posterior (``uncertainty.posterior``) are used.
         status: Status offered.
         quantiles: Weighted quantiles over the particles.
@@ -48,32 +50,39 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
         (``inf`` where no payment suffices, e.g. detection plus the death risk reach 1).
 
     Raises:
-        ConfigError: the scenario has no posterior (``uncertainty.posterior: none``) or no offer of ``status``.
+        ConfigError: the scenario has no posterior (``uncertainty.posterior: null``), no offer
+            of ``status``, or a particle the scenario cannot take (naming the file, column
+            and particle).
+        ValueError: ``risks`` has more than one dimension.
     """
-    from sim.config.loader import load_scenario
+    from sim.config.loader import apply_particle, load_scenario
     from sim.config.posterior import load_posterior
     from sim.errors import ConfigError
     from sim.inference.posterior import weighted_quantile
     from sim.submodels.defection import choice_params
 
+    risks = np.atleast_1d(np.asarray(risks, dtype=float))
+    if risks.ndim != 1:
+        raise ValueError(f"risks must be a number or a 1-D array, got shape {risks.shape}")
     sc = load_scenario(scenario)
-    offer = next((o for o in sc.offers if o.status == status), None)
-    if offer is None:
+    if not any(o.status == status for o in sc.offers):
         raise ConfigError(scenario, "offers", f"no offer of status {status!r}")
     if sc.uncertainty.posterior is None:
-        raise ConfigError(scenario, "uncertainty.posterior", "none: the calibrated break-even needs a posterior")
-    params = choice_params(sc, ChoiceParams().stay_death_hazard)
+        raise ConfigError(scenario, "uncertainty.posterior", "null: the calibrated break-even needs a posterior")
     post = load_posterior(sc.uncertainty.posterior)
-    risks = np.asarray(risks, dtype=float)
     pays = np.empty((post.particles, risks.size))
     for i in range(post.particles):
-        row = post.row(i)
-        caught = row.get("kremlin.counter_defection.detection_base", sc.kremlin.counter_defection.detection_base)
+        try:
+            drawn = apply_particle(sc, post, i)
+        except ConfigError as exc:
+            raise ConfigError(exc.source, exc.key, f"particle {i}: {exc.problem}") from None
+        offer = next(o for o in drawn.offers if o.status == status)
+        caught = drawn.kremlin.counter_defection.detection_base
         ok = risks + caught < 1.0  # otherwise no attempt crosses: no payment suffices
         pays[i] = np.inf
         pays[i, ok] = break_even_payment(risks[ok], p_caught=caught, credibility=offer.credibility.base, status=status,
-                                         private=row.get("defection.private_mean", sc.defection.private_mean),
-                                         params=params)
+                                         private=drawn.defection.private_mean,
+                                         params=choice_params(drawn, ChoiceParams().stay_death_hazard))
     return np.array([[weighted_quantile(pays[:, j], post.weights, q) for j in range(risks.size)] for q in quantiles])
 
 

@@ -157,19 +157,29 @@ def _same_overrides(was, now) -> bool:
         return False
 
 
-def close_stopped_run(out_dir: Path, populations: int) -> bool:
-    """A stopped run (status ``interrupted`` or ``running``) that already holds the ``populations``
-    a resume asks for is complete: say so in its manifest, and record that number as requested.
+def close_stopped_run(out_dir: Path, populations: int, held: int) -> bool:
+    """A stopped run that already holds the ``populations`` a resume asks for is complete:
+    say so in its manifest, and record that number as requested.
 
-    Only those two fields change (the commit, versions and timings stay those of the
-    sessions that ran the populations); the posterior is untouched. Returns whether the
-    manifest changed.
+    Only a run whose manifest says ``interrupted`` (a stop signal was handled) and whose
+    recorded ``populations`` equal the ``held`` populations of its database is closed: a
+    manifest behind its database (a stop between a population and its outputs) keeps an
+    out-of-date posterior, and ``running`` may be a run still going. Only those two fields
+    change (the commit, versions and timings stay those of the sessions that ran the
+    populations); the posterior is untouched. Returns whether the manifest changed.
+
+    Raises:
+        ValueError: the manifest cannot be read or written back as JSON (naming the file).
     """
     from sim.runner.storage import atomic_write_text
 
     manifest = read_manifest(out_dir)
-    if manifest is None or manifest.get("status") not in ("interrupted", "running"):
+    if manifest is None or manifest.get("status") != "interrupted" or manifest.get("populations") != held:
         return False
     manifest["status"], manifest["populations_requested"] = "complete", populations
-    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
+    try:
+        text = json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n"
+    except ValueError as exc:
+        raise ValueError(f"{out_dir / MANIFEST_NAME}: cannot be written back ({exc})") from None
+    atomic_write_text(out_dir / MANIFEST_NAME, text)
     return True
