@@ -224,3 +224,19 @@ def test_same_overrides_compares_parsed_values_and_the_last_patch_of_a_key_wins(
     assert not _same_overrides(["a=1"], ["a=1", "b=1"])
     assert not _same_overrides(["no equals sign"], ["no equals sign"])  # unparseable: compared as different
     assert not _same_overrides(None, ["a=1"])
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_second_calibration_on_a_folder_in_use_is_refused_in_one_line(finished, tmp_path, resume):
+    # the folder's lock (as a results folder's): two calibrations never write one database
+    from sim.runner.claim import folder_lock
+
+    out = _copy(finished, tmp_path / "run") if resume else tmp_path / "new"
+    out.mkdir(exist_ok=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with folder_lock(out):
+        res = (invoke(["calibrate", "history_2022", "--out", out, "--populations", "2", "--resume"]) if resume
+               else _run(out, "--populations", "1"))
+    assert res.exit_code == 1, res.output
+    assert _last(res) == f"error: results folder {out} is in use by another asylumsim process", res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -119,22 +119,23 @@ def calibrate_cmd(
               f"{workers} worker(s), into {folder}")
     stop = StopSignals()
     try:
-        try:
-            with stop:
-                post = calibrate(scenario, priors, target_set, folder, populations=populations,
-                                 particles=particles, workers=workers, seed=seed, resume=resume, scale=scale,
-                                 days=days, base_overrides=tuple(set_ or ()), data_files=files, target_set=targets,
-                                 kernel=kernel, distance=distance, alpha=alpha, echo=typer.echo, guard=stop.deferred,
-                                 on_start=lambda: typer.echo(header))
-        except BaseException as exc:
-            # a stop signal, also one that surfaced as a library's error (pyabc's database
-            # session can raise its own exception over the one the signal handler raised)
-            signum = exc.signum if isinstance(exc, RunInterrupted) else stop.received
-            if signum is None or isinstance(exc, typer.Exit | SystemExit):
-                raise
-            _mark_interrupted(folder, populations)
-            typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder, scenario, workers)}", err=True)
-            raise typer.Exit(128 + signum) from None
+        with _one_calibration_at_a_time(folder, resume):
+            try:
+                with stop:
+                    post = calibrate(scenario, priors, target_set, folder, populations=populations,
+                                     particles=particles, workers=workers, seed=seed, resume=resume, scale=scale,
+                                     days=days, base_overrides=tuple(set_ or ()), data_files=files, target_set=targets,
+                                     kernel=kernel, distance=distance, alpha=alpha, echo=typer.echo,
+                                     guard=stop.deferred, on_start=lambda: typer.echo(header))
+            except BaseException as exc:
+                # a stop signal, also one that surfaced as a library's error (pyabc's database
+                # session can raise its own exception over the one the signal handler raised)
+                signum = exc.signum if isinstance(exc, RunInterrupted) else stop.received
+                if signum is None or isinstance(exc, typer.Exit | SystemExit):
+                    raise
+                _mark_interrupted(folder, populations)
+                typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder, scenario, workers)}", err=True)
+                raise typer.Exit(128 + signum) from None
     except AsylumsimError as exc:
         fail(exc)
     except FileExistsError:
@@ -142,6 +143,27 @@ def calibrate_cmd(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         fail(CalibrationError(str(exc)))
     typer.echo(f"posterior: {post}")
+
+
+def _one_calibration_at_a_time(folder: Path, resume: bool):
+    """The folder's lock (:func:`sim.runner.claim.folder_lock`, as a results folder's) for the
+    whole calibration, so two calibrations never write one database; a new run's folder is
+    created first. A missing folder on ``--resume``, or a file, is left to :func:`calibrate`'s
+    own error.
+
+    Raises:
+        ResultsError: another asylumsim process holds the folder.
+    """
+    import contextlib
+
+    from sim.runner.claim import ensure_writable, folder_lock
+
+    if folder.is_dir():
+        return folder_lock(folder)
+    if resume or folder.exists():
+        return contextlib.nullcontext()
+    ensure_writable(folder)  # creates it, or one line naming it
+    return folder_lock(folder)
 
 
 def _stored_settings(folder: Path) -> dict:
