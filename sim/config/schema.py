@@ -661,7 +661,7 @@ class SecurityConfig(Strict):
 
 
 class UncertaintyConfig(Strict):
-    posterior: str | None = P("package:history_2022", "docs/calibration.md (the shipped ABC-SMC posterior of history_2022)", "Posterior sample whose draws set the uncertain parameters (parquet: one row per particle, columns = parameter paths such as defection.private_mean, plus weight summing to 1); package:NAME is sim/data/posterior/NAME.parquet, any other path is relative to the file that sets it; none = fixed parameters, bands show replication noise only")
+    posterior: str | None = P("package:history_2022", "docs/calibration.md (the shipped ABC-SMC posterior of history_2022)", "Posterior sample whose draws set the uncertain parameters (parquet: one row per particle, columns = parameter paths such as defection.private_mean, plus weight summing to 1); package:NAME is sim/data/posterior/NAME.parquet, any other path is relative to the file that sets it; null (YAML; ~ too) = fixed parameters, bands show replication noise only")
 
 
 # ---------------------------------------------------------------------------------------
