@@ -251,18 +251,16 @@ def _mark_interrupted(folder: Path, populations: int) -> None:
     ``complete`` run; a manifest that cannot be read or written is left as it is: the
     database is the resume state)."""
     import contextlib
-    import json
 
     from sim.inference.guards import read_manifest
-    from sim.inference.posterior import MANIFEST_NAME
-    from sim.runner.storage import atomic_write_text
+    from sim.inference.posterior import write_manifest
 
     with contextlib.suppress(OSError, ValueError, AsylumsimError):
         manifest = read_manifest(folder) or {}
         done = manifest.get("populations")
         if type(done) is int and done < populations:
             manifest["status"], manifest["populations_requested"] = "interrupted", populations
-            atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+            write_manifest(folder, manifest)
 
 
 def _kept(folder: Path, scenario: str, workers: int) -> str:

@@ -260,7 +260,7 @@ def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> S
 
     Raises:
         ConfigError: source = the posterior file, key = the column a scenario cannot
-            take (a value out of bounds, a path that does not exist), naming the scenario.
+            take (a value out of bounds, a path that does not exist), naming the particle and the scenario.
     """
     from sim.config.posterior import ref_path
 
@@ -275,7 +275,7 @@ def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> S
         try:
             data = apply_override(data, f"{col}={value!r}", prov)
         except ConfigError as exc:
-            raise ConfigError(source, f"column {col}", f"scenario {scenario.name!r} cannot take it: "
+            raise ConfigError(source, f"column {col}", f"particle {particle}: scenario {scenario.name!r} cannot take it: "
                               f"{exc.key}: {exc.problem}") from None
     try:
         return validate(data, prov, source)

@@ -72,10 +72,7 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
     post = load_posterior(sc.uncertainty.posterior)
     pays = np.empty((post.particles, risks.size))
     for i in range(post.particles):
-        try:
-            drawn = apply_particle(sc, post, i)
-        except ConfigError as exc:
-            raise ConfigError(exc.source, exc.key, f"particle {i}: {exc.problem}") from None
+        drawn = apply_particle(sc, post, i)  # validated; an error names the file, column and particle
         offer = next(o for o in drawn.offers if o.status == status)
         caught = drawn.kremlin.counter_defection.detection_base
         ok = risks + caught < 1.0  # otherwise no attempt crosses: no payment suffices

@@ -10,7 +10,7 @@ import os
 import signal
 from pathlib import Path
 
-from sim.inference.posterior import MANIFEST_NAME
+from sim.inference.posterior import MANIFEST_NAME, write_manifest
 
 _MAIN_PID = os.getpid()
 _QUIETED: set[int] = set()
@@ -171,15 +171,9 @@ def close_stopped_run(out_dir: Path, populations: int, held: int) -> bool:
     Raises:
         ValueError: the manifest cannot be read or written back as JSON (naming the file).
     """
-    from sim.runner.storage import atomic_write_text
-
     manifest = read_manifest(out_dir)
     if manifest is None or manifest.get("status") != "interrupted" or manifest.get("populations") != held:
         return False
     manifest["status"], manifest["populations_requested"] = "complete", populations
-    try:
-        text = json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n"
-    except ValueError as exc:
-        raise ValueError(f"{out_dir / MANIFEST_NAME}: cannot be written back ({exc})") from None
-    atomic_write_text(out_dir / MANIFEST_NAME, text)
+    write_manifest(out_dir, manifest)
     return True

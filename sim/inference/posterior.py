@@ -81,7 +81,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     import pyabc
 
     from sim.provenance import provenance
-    from sim.runner.storage import atomic_write_parquet, atomic_write_text
+    from sim.runner.storage import atomic_write_parquet
 
     priors, ts = meta["priors"], meta["targets"]
     post = posterior_frame(history, priors)
@@ -127,8 +127,23 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
         "posterior": POSTERIOR_NAME,
         "effective_sample_size": round(effective_sample_size(post["weight"].to_numpy(float)), 1),
     }
-    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n")
+    write_manifest(out_dir, manifest)
     return post_path
+
+
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    """Replace the run's ``manifest.json`` atomically (indented JSON, no NaN).
+
+    Raises:
+        ValueError: the manifest holds a value JSON cannot write (naming the file).
+    """
+    from sim.runner.storage import atomic_write_text
+
+    try:
+        text = json.dumps(manifest, indent=2, allow_nan=False, default=str) + "\n"
+    except ValueError as exc:
+        raise ValueError(f"{out_dir / MANIFEST_NAME}: cannot be written ({exc})") from None
+    atomic_write_text(out_dir / MANIFEST_NAME, text)
 
 
 def load_posterior(path: Path) -> pd.DataFrame:
