@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers_runner import FAKE, FEW, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.plots import band, compact, diff_band
+from sim.plots.data import share_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -140,3 +143,39 @@ def test_the_baseline_median_is_dashed_and_above_the_others():
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     assert lines["base"].get_zorder() > lines["offer"].get_zorder()
     assert lines["base"].get_linestyle() == "--" and lines["offer"].get_linestyle() == "-"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.1, 10.0), max_size=30), st.integers(1, 6))
+def test_figure_shares_partition_the_figures_and_balance_their_cost(weights, n):
+    shares = [share_of(weights, i, n) for i in range(n)]
+    assert sorted(k for s in shares for k in s) == list(range(len(weights)))  # each figure drawn once
+    assert all(s == sorted(s) for s in shares)
+    assert shares == [share_of(list(weights), i, n) for i in range(n)]  # every process computes the same split
+    loads = [sum(weights[k] for k in s) for s in shares]
+    if weights:  # longest processing time first: no share exceeds another by more than one figure
+        assert max(loads) - min(loads) <= max(weights) + 1e-9
+
+
+def test_figure_share_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="share 2 of 2"):
+        share_of([1.0], 2, 2)
+
+
+def test_worker_shares_together_draw_every_figure_once(compare_folder, tmp_path):
+    import shutil
+
+    from sim.cli.figures import draw_share
+    from sim.plots import draw_results
+    from sim.runner import storage
+
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    shutil.copytree(compare_folder, whole)
+    shutil.copytree(compare_folder, split)
+    manifest = json.loads((whole / "manifest.json").read_text())
+    drawn = draw_results(whole, manifest, storage.read_parquet(whole / storage.TIMESERIES), notes=[])
+    parts = [draw_share(split, manifest, i, 3)[0] for i in range(3)]
+    names = [p.relative_to(split) for part in parts for p in part]
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(p.relative_to(whole) for p in drawn)
+    assert all(parts)  # with more figures than workers, no worker is left without a figure

@@ -19,9 +19,22 @@ if TYPE_CHECKING:
 def figure_tasks(folder: Path, manifest: dict[str, Any], workers: int) -> list[tuple[Any, tuple]]:
     """The figures as one share per worker, drawn on the ensemble's workers while this
     process writes the summary tables."""
-    from sim.plots import draw_share
-
     return [(draw_share, (folder, manifest, i, workers)) for i in range(workers)]
+
+
+def draw_share(folder: Path, manifest: dict[str, Any], i: int, n: int) -> tuple[list[Path], list[str]]:
+    """Share ``i`` of ``n`` of a results folder's standard figures, read from its
+    ``timeseries.parquet`` (runs on a worker while the parent writes the summary tables).
+
+    Returns:
+        (paths written, notes for the user).
+    """
+    from sim.plots import draw_results
+    from sim.runner import storage
+
+    ts = storage.read_parquet(Path(folder) / storage.TIMESERIES)
+    notes: list[str] = []
+    return draw_results(folder, manifest, ts, notes=notes, part=(i, n)), notes
 
 
 def figures_drawn(outcome: EnsembleOutcome) -> bool:

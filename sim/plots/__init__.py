@@ -30,6 +30,7 @@ from sim.plots.data import (
     BASELINE_COLOR,
     DEFAULT_METRICS,
     FAMILY_LABELS,
+    FIGURE_COST,
     FLOW_PREFIXES,
     MAIN_METRIC,
     PALETTE,
@@ -39,6 +40,7 @@ from sim.plots.data import (
     diff_band,
     flow_columns,
     run_colors,
+    share_of,
     title_for,
 )
 from sim.runner import storage
@@ -332,8 +334,9 @@ def draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metri
         notes: If given, notes for the user (scenarios without data, missing glyphs) are
             appended here, one line each; if None they are printed to stderr as
             ``note: ...`` lines, each at most once.
-        part: ``(i, n)``: draw only share ``i`` of ``n`` of the figures (every n-th, from
-            the i-th), so that ``n`` processes can draw them at once.
+        part: ``(i, n)``: draw only share ``i`` of ``n`` of the figures, so that ``n``
+            processes can draw them at once (:func:`share_of`: the shares are balanced by
+            each figure's expected drawing time).
 
     Returns:
         Paths written.
@@ -381,20 +384,8 @@ def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metr
             if flow_columns(ts, prefix):
                 figures.append(partial(plot_flows, ts, prefix, plots / f"flows_{prefix.rstrip('_')}", cmap=cmap))
     if part is not None:
-        figures = figures[part[0]::part[1]]
+        figures = [figures[k] for k in share_of([FIGURE_COST.get(f.func.__name__, 1.0) for f in figures], *part)]
     written: list[Path] = []
     for draw in figures:
         written += draw()
     return written
-
-
-def draw_share(folder: Path, manifest: dict[str, Any], i: int, n: int) -> tuple[list[Path], list[str]]:
-    """Share ``i`` of ``n`` of a results folder's standard figures, read from its
-    ``timeseries.parquet`` (runs on a worker while the parent writes the summary tables).
-
-    Returns:
-        (paths written, notes for the user).
-    """
-    ts = storage.read_parquet(Path(folder) / storage.TIMESERIES)
-    notes: list[str] = []
-    return draw_results(folder, manifest, ts, notes=notes, part=(i, n)), notes

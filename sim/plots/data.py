@@ -1,5 +1,6 @@
 """What the figures show, without drawing: labels from the outputs registry, the median
-and 5-95% bands, paired differences, flow families, number format and scenario colours.
+and 5-95% bands, paired differences, flow families, number format, scenario colours, and
+how the figures are shared among processes (:func:`share_of`).
 
 No matplotlib here: :func:`compact` and the tables are shared with the command line's
 tables (``sim.analysis.headline``, ``sim.cli.headline``).
@@ -126,3 +127,37 @@ def run_colors(manifest: dict[str, Any], ts: pd.DataFrame | None = None) -> dict
         names += [str(x) for x in dict.fromkeys(ts["scenario"])]
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
     return colors(list(dict.fromkeys(names)), baseline)
+
+
+# Expected drawing time of a figure relative to a single-metric one (png + svg), by the
+# function that draws it: a flow family has one panel per host, exit or offer. Measured on
+# the README comparison (docs/performance.md, "Round 12": 0.35 s against 0.50-0.60 s).
+FIGURE_COST = {"plot_flows": 1.5}
+
+
+def share_of(weights: Sequence[float], i: int, n: int) -> list[int]:
+    """Indices of the items in share ``i`` of ``n``, balanced by ``weights`` (longest
+    processing time first: each item, heaviest first, goes to the share with the least
+    weight so far; ties to the lower share, so every process computes the same split).
+
+    Args:
+        weights: Expected cost of each item, shape (k,), any positive unit.
+        i: The share wanted, ``0 <= i < n``.
+        n: Number of shares.
+
+    Returns:
+        The indices of share ``i``, ascending (the items keep their order).
+
+    Raises:
+        ValueError: ``i`` is not in ``[0, n)``.
+    """
+    if not 0 <= i < n:
+        raise ValueError(f"share {i} of {n} does not exist")
+    load = [0.0] * n
+    mine = []
+    for k in sorted(range(len(weights)), key=lambda k: (-weights[k], k)):
+        j = min(range(n), key=lambda j: (load[j], j))
+        load[j] += weights[k]
+        if j == i:
+            mine.append(k)
+    return sorted(mine)
