@@ -182,3 +182,6 @@ def test_calibrated_break_even_checks_each_particle_against_the_schema(tmp_path)
     with pytest.raises(ValueError, match="1-D"):
         calibrated_break_even(np.zeros((2, 2)))
     assert calibrated_break_even(0.1).shape == (3, 1)  # a number is one risk
+    for risk in (np.nan, -0.1, 1.5):  # not a probability: refused, not a silent inf
+        with pytest.raises(ValueError, match="probabilities in"):
+            calibrated_break_even(np.array([0.1, risk]))

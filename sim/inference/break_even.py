@@ -53,7 +53,8 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
         ConfigError: the scenario has no posterior (``uncertainty.posterior: null``), no offer
             of ``status``, or a particle the scenario cannot take (naming the file, column
             and particle).
-        ValueError: ``risks`` has more than one dimension.
+        ValueError: ``risks`` has more than one dimension, or a risk is not a probability
+            (NaN, negative or above 1).
     """
     from sim.config.loader import apply_particle, load_scenario
     from sim.config.posterior import load_posterior
@@ -64,6 +65,9 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
     risks = np.atleast_1d(np.asarray(risks, dtype=float))
     if risks.ndim != 1:
         raise ValueError(f"risks must be a number or a 1-D array, got shape {risks.shape}")
+    bad = ~((risks >= 0.0) & (risks <= 1.0))  # NaN fails both comparisons
+    if bad.any():
+        raise ValueError(f"risks must be probabilities in [0, 1], got {risks[bad][0]!r}")
     sc = load_scenario(scenario)
     if not any(o.status == status for o in sc.offers):
         raise ConfigError(scenario, "offers", f"no offer of status {status!r}")
