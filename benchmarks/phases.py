@@ -34,9 +34,9 @@ def phase_times(scale: int, scenario: str = "baseline", repeats: int = 3) -> dic
         acc: dict[str, float] = {}
 
         def timed(name, f, acc=acc):
-            def g(*a, **k):
+            def g(*a, **kw):
                 t = time.process_time()
-                out = f(*a, **k)
+                out = f(*a, **kw)
                 acc[name] = acc.get(name, 0.0) + time.process_time() - t
                 return out
             return g

@@ -75,6 +75,74 @@ def test_results_come_back_in_job_order_whatever_the_completion_order():
     assert all(r.status == "ok" and r.table is not None for r in results)
 
 
+class _Timed:
+    """An executor that does not run the model: each job "takes" its scenario's seconds,
+    and its submissions and the most jobs ever on it at once are recorded."""
+
+    def __init__(self, seconds: dict[str, float], threads: int = 0):
+        self.seconds, self.order, self.on, self.most = seconds, [], 0, 0
+        self.pool = ThreadPoolExecutor(threads) if threads else None
+
+    def _result(self, job):
+        from sim.runner.jobs import ReplicationResult
+
+        if self.pool is not None:
+            time.sleep(0.002)
+        self.on -= 1
+        return ReplicationResult(job.scenario.name, job.replication, job.seed, "ok", seconds=self.seconds[job.scenario.name])
+
+    def submit(self, fn, job):
+        from concurrent.futures import Future
+
+        self.order.append(job.key)
+        self.on += 1
+        self.most = max(self.most, self.on)
+        if self.pool is not None:
+            return self.pool.submit(self._result, job)
+        fut = Future()
+        fut.set_result(self._result(job))
+        return fut
+
+
+def _three_scenarios(n: int) -> list:
+    sc = [load_scenario("baseline", ["run.days=5"]).model_copy(update={"name": name}) for name in ("a", "b", "c")]
+    return EnsembleSpec(kind="compare", scenarios=sc, replications=n, root_seed=1, days=5).jobs()
+
+
+def test_jobs_ahead_go_replication_by_replication_longest_scenario_first():
+    jobs = _three_scenarios(3)
+    ex = _Timed({"a": 1.0, "b": 3.0, "c": 2.0})
+    results = run_jobs(jobs, ex, ahead=2)
+    # replication 0 in the given order (nothing timed yet), then the slowest scenario first
+    assert ex.order == [("a", 0), ("b", 0), ("c", 0), ("b", 1), ("c", 1), ("a", 1), ("b", 2), ("c", 2), ("a", 2)]
+    assert [r.scenario for r in results] == [j.scenario.name for j in jobs]  # results in the jobs' order
+    ex = _Timed({"a": 1.0, "b": 3.0, "c": 2.0})
+    run_jobs(jobs, ex)  # without ahead: every job at once, in the given order
+    assert ex.order == [j.key for j in jobs]
+
+
+def test_jobs_ahead_keep_at_most_that_many_on_the_executor():
+    jobs = _three_scenarios(4)
+    ex = _Timed({"a": 1.0, "b": 1.0, "c": 1.0}, threads=3)
+    done: list = []
+    results = run_jobs(jobs, ex, done.append, ahead=2)
+    ex.pool.shutdown()
+    assert ex.most == 2 and len(done) == len(results) == 12
+    assert all(r.status == "ok" for r in results)
+
+
+def test_a_job_the_executor_refuses_is_failed_not_raised():
+    class Broken:
+        def submit(self, fn, job):
+            from concurrent.futures.process import BrokenProcessPool
+
+            raise BrokenProcessPool("a worker died")
+
+    results = run_jobs(_three_scenarios(1), Broken(), ahead=2)
+    assert [r.status for r in results] == ["failed"] * 3
+    assert all("worker process died" in r.error for r in results)
+
+
 def test_inline_executor_delivers_exceptions_through_the_future():
     fut = InlineExecutor().submit(lambda: 1 / 0)
     assert isinstance(fut.exception(), ZeroDivisionError)
