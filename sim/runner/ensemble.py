@@ -324,7 +324,7 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
     if on_start is not None:
         on_start(len(todo), len(done))
     try:
-        run_jobs(todo, ex, record, ahead=None if executor == "inline" or scheduler else n_workers + 1)  # an outside cluster's size is unknown
+        run_jobs(todo, ex, record)
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))

@@ -14,7 +14,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -135,84 +135,40 @@ def run_jobs(
     jobs: list[ReplicationJob],
     executor: Executor,
     on_result: Callable[[ReplicationResult], None] | None = None,
-    ahead: int | None = None,
 ) -> list[ReplicationResult]:
     """Run ``jobs`` on ``executor``; return results in the order of ``jobs``.
 
     ``on_result`` is called in this thread as each job finishes (any order). A job whose
     worker died (e.g. a broken process pool) comes back as ``failed``.
-
-    With ``ahead``, at most that many jobs are on the executor at once (give the workers
-    plus one, so that a worker never waits), and the next job is chosen as each one ends:
-    the jobs are taken replication by replication (every job of replication ``r`` before
-    any of ``r + 1``, so an interrupted comparison still has complete pairs), and within a
-    replication the scenario whose replications have taken longest so far goes first
-    (longest processing time first; a scenario not yet timed before the timed ones, ties
-    in the order of ``jobs``). The last replication then ends with its shortest jobs,
-    which shortens the time one worker waits for the other at the end. The results do
-    not depend on the order: every job carries its own seed. Without ``ahead``, every job
-    is submitted at once, in the order of ``jobs``.
     """
     results: list[ReplicationResult | None] = [None] * len(jobs)
-    seconds: dict[str, list[float]] = {}  # per scenario, the replications' times so far
 
     def collect(fut: Future, i: int) -> None:
         job = jobs[i]
         try:
             res = fut.result()
         except Exception as exc:  # noqa: BLE001 - the executor failed, not the model
-            res = _executor_failed(job, exc)
+            why = f"{type(exc).__name__}: {exc}"
+            if type(exc).__name__ in ("BrokenProcessPool", "KilledWorker", "CancelledError"):
+                why = f"the worker process died or was stopped ({why})"
+            res = ReplicationResult(scenario=job.scenario.name, replication=job.replication, seed=job.seed,
+                                    status="failed", error=why)
         results[i] = res
-        if res.seconds is not None:
-            seconds.setdefault(job.scenario.name, []).append(res.seconds)
         if on_result is not None:
             on_result(res)
 
     from sim.runner.executors import InlineExecutor, children_shielded
 
     pending: dict[Future, int] = {}
-    rounds: dict[int, list[int]] = {}  # replication -> its jobs not yet submitted, in order
-    for i, job in enumerate(jobs):
-        rounds.setdefault(job.replication if ahead is not None else 0, []).append(i)
-    order = sorted(rounds)
-    limit = len(jobs) if ahead is None else max(1, ahead)
-
-    def expected(i: int) -> float:
-        got = seconds.get(jobs[i].scenario.name)
-        return sum(got) / len(got) if got else float("inf")
-
-    def submit_more() -> None:
-        while order and len(pending) < limit:
-            waiting = rounds[order[0]]
-            k = 0 if ahead is None else max(range(len(waiting)), key=lambda k: (expected(waiting[k]), -k))
-            i = waiting.pop(k)
-            if not waiting:
-                del rounds[order.pop(0)]
-            try:
-                fut = executor.submit(execute_job, jobs[i])
-            except Exception as exc:  # noqa: BLE001 - e.g. a pool broken by a dead worker
-                fut = Future()
-                fut.set_exception(exc)
+    # A pool starts its workers while jobs are submitted: shield them from group signals.
+    shield = contextlib.nullcontext() if isinstance(executor, InlineExecutor) else children_shielded()
+    with shield:
+        for i, job in enumerate(jobs):
+            fut = executor.submit(execute_job, job)
             if fut.done():  # an inline executor has already run it: report progress now
                 collect(fut, i)
             else:
                 pending[fut] = i
-
-    # A pool starts its workers while jobs are submitted: shield them from group signals.
-    with contextlib.nullcontext() if isinstance(executor, InlineExecutor) else children_shielded():
-        submit_more()
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            collect(fut, pending.pop(fut))
-        submit_more()
+    for fut in as_completed(pending):
+        collect(fut, pending[fut])
     return [r for r in results if r is not None]
-
-
-def _executor_failed(job: ReplicationJob, exc: BaseException) -> ReplicationResult:
-    """The result of a job the executor could not run (not the model's error)."""
-    why = f"{type(exc).__name__}: {exc}"
-    if type(exc).__name__ in ("BrokenProcessPool", "KilledWorker", "CancelledError"):
-        why = f"the worker process died or was stopped ({why})"
-    return ReplicationResult(scenario=job.scenario.name, replication=job.replication, seed=job.seed,
-                             status="failed", error=why)
