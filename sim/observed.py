@@ -71,7 +71,7 @@ def _effective_quality(world: World) -> float:
     in the same order as ``(quality_sum * factor).sum()`` (no BLAS: its threads spin).
     """
     fr, cfg = world.front, world.sc.front
-    seen = np.flatnonzero(fr.attempt_rate != 0)  # a boolean pass: nonzero() over floats is slower
+    seen = (fr.attempt_rate != 0).nonzero()[0]  # a boolean pass: nonzero() over floats is slower
     if seen.size == 0:
         return fr.quality_sum.sum()
     weighted = fr.quality_sum.copy()

@@ -144,7 +144,7 @@ class Front:
         # stable sort by head count), only as many head counts as needed (usually the first)
         found, free_slots = [], 0
         for count in range(us):
-            units = np.flatnonzero(self.head_count == count)
+            units = (self.head_count == count).nonzero()[0]
             k = min(units.size, -(-(n - free_slots) // (us - count)))  # units of this count needed
             found.append(units[:k])
             free_slots += k * (us - count)

@@ -245,7 +245,7 @@ class Defection:
             du_hi = float(base.max()) + private_hi + p.social_weight * gone_max
             # compared in float32, rounded up (a superset of the soldiers below the bound)
             top = np.nextafter(np.float32(float(ch.consider_probability(du_hi, p.sigma)) + 1e-9), np.float32(np.inf))
-            sub = np.flatnonzero(fr.taste < top)
+            sub = (fr.taste < top).nonzero()[0]
             sub = sub[(fr.aware[sub] & bit) != 0]
             if sub.size == 0:  # no one can consider it today (as if every choice below were evaluated)
                 continue

@@ -99,7 +99,10 @@ class Front:
             acc.captured_sim += pos.size
             w.leave_front(present[pos], State.CAPTURED)
         if hit_pos.size or pos.size:  # the soldiers still present: ``present`` without them (no pass over the slots)
-            present = np.delete(present, np.concatenate([hit_pos, pos]))
+            keep = np.ones(present.size, dtype=bool)  # np.delete's result, without its overhead
+            keep[hit_pos] = False
+            keep[pos] = False
+            present = present[keep]
         attempt_pos, tried, n_defected = self.defection.step(day, present, p_kia)
         self._awol(day, present, attempt_pos)
         # morale (D2, P4) and commanders' distrust (D4): rates, not per-unit counts, so that

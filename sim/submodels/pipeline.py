@@ -52,15 +52,18 @@ class Pipeline:
         # the ledger's moves summed per waiting state; each arrival's men, origin and quality
         # laid end to end in one pass
         waited: dict[int, int] = {}
+        counts = [a.count for a in due]
+        men = np.full(sum(counts), -1, dtype=np.int64)  # -1: a soldier from outside the pool
+        at = 0
         for a in due:
             waited[a.ledger_state] = waited.get(a.ledger_state, 0) + a.count
             if a.men is not None:
                 self.pool.set_state(a.men, State.FRONT, src=State(a.ledger_state))
+                men[at:at + a.count] = a.men
+            at += a.count
         for state, n in waited.items():
             self.ledger.move(State(state), State.FRONT, n)
-        counts = [a.count for a in due]
-        origin = np.repeat(np.array([a.origin for a in due], dtype=np.int8), counts)
-        quality = np.repeat(np.array([a.quality for a in due], dtype=np.float32), counts)
-        men = np.concatenate([a.men if a.men is not None else np.full(a.count, -1, dtype=np.int64) for a in due])
+        origin = np.array([a.origin for a in due], dtype=np.int8).repeat(counts)
+        quality = np.array([a.quality for a in due], dtype=np.float32).repeat(counts)
         self.front.add(self.rng, self.sc, origin, quality, men, self.sc.population.family_ties_share,
                        self.pool.opposition, self.pool.family, day=day)
