@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.ledger import State
 from sim.mechanisms.front import distrust_factor
 from sim.world import World
