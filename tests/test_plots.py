@@ -32,15 +32,23 @@ def compare_folder(tmp_path_factory):
 
 def _snapshot(folder):
     return {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*")
-            if p.is_file() and "plots" not in p.parts and p.suffix not in (".png", ".svg")}
+            if p.is_file() and "plots" not in p.parts and p.suffix not in (".png", ".svg") and p.name != "manifest.json"}
+
+
+def _figures_on_disk(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in (".png", ".svg"))
 
 
 def test_plot_redraws_every_figure_from_saved_results_without_rerunning(compare_folder):
     assert not (compare_folder / "compare.png").exists()
-    before = _snapshot(compare_folder)
+    before, manifest = _snapshot(compare_folder), json.loads((compare_folder / "manifest.json").read_text())
     r = invoke(["plot", compare_folder])
     assert r.exit_code == 0, r.stderr
-    assert _snapshot(compare_folder) == before  # tables, manifest and replications untouched
+    assert _snapshot(compare_folder) == before  # tables and replications untouched
+    after = json.loads((compare_folder / "manifest.json").read_text())
+    assert after["outputs"].pop("plots") == _figures_on_disk(compare_folder)  # the manifest lists the figures drawn
+    after.pop("updated"), manifest.pop("updated")  # when the manifest was last written
+    assert after == manifest  # and nothing else changed
     for name in ("compare", "plots/front_strength", "plots/fled_cum", "plots/flows_admitted_cum", "plots/flows_replacements_cum"):
         png = compare_folder / f"{name}.png"
         svg = compare_folder / f"{name}.svg"
@@ -54,6 +62,31 @@ def test_plot_one_metric(compare_folder):
     assert r.exit_code == 0, r.stderr
     assert (compare_folder / "plots" / "kia_cum.png").read_bytes()[:8] == PNG_MAGIC
     assert (compare_folder / "plots" / "kia_cum.svg").exists()
+    listed = json.loads((compare_folder / "manifest.json").read_text())["outputs"]["plots"]
+    assert "plots/kia_cum.png" in listed and listed == _figures_on_disk(compare_folder)  # added to those listed before
+
+
+def test_plot_drops_listed_figures_that_are_gone_or_outside_the_folder(compare_folder, tmp_path):
+    import shutil
+
+    folder = tmp_path / "c"
+    shutil.copytree(compare_folder, folder)
+    m = json.loads((folder / "manifest.json").read_text())
+    m.setdefault("outputs", {})["plots"] = ["plots/deleted.png", "../outside.png", 7]
+    (folder / "manifest.json").write_text(json.dumps(m))
+    (tmp_path / "outside.png").write_bytes(PNG_MAGIC)
+    r = invoke(["plot", folder, "--metric", "fled_cum"])
+    assert r.exit_code == 0, r.stderr
+    listed = json.loads((folder / "manifest.json").read_text())["outputs"]["plots"]
+    assert listed == ["plots/fled_cum.png", "plots/fled_cum.svg"]
+
+
+def test_plot_refuses_a_folder_another_process_writes(compare_folder):
+    from sim.runner.claim import folder_lock
+
+    with folder_lock(compare_folder):
+        r = invoke(["plot", compare_folder, "--metric", "kia_cum"])
+    assert r.exit_code == 1 and "in use by another asylumsim process" in r.stderr
 
 
 def test_plot_unknown_metric_lists_the_available_ones(compare_folder):

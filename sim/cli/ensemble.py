@@ -117,6 +117,25 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     return outcome
 
 
+def _list_plots(folder: Path, manifest: dict[str, Any], paths: list[Path]) -> None:
+    """Put the figures just drawn in the manifest's ``outputs.plots``, with those it listed
+    before that are still in the folder (a redraw of one metric keeps the others)."""
+    from sim.runner import storage
+
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, dict):
+        outputs = manifest["outputs"] = {}
+    kept = set()
+    for rel in outputs.get("plots") or []:
+        try:
+            if isinstance(rel, str) and storage.inside(folder, rel).is_file():
+                kept.add(rel)
+        except ResultsError:  # a hand-edited entry outside the folder: not ours to list
+            pass
+    outputs["plots"] = sorted(kept | {str(p.relative_to(folder)) for p in paths})
+    storage.write_manifest(folder, manifest)
+
+
 def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
     from sim.plots import draw_results
     from sim.runner import storage
@@ -337,17 +356,23 @@ def plot_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A results folder written by asylumsim run or compare.")],
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Draw only this metric (repeatable).")] = None,
 ) -> None:
-    """Redraw the figures of a results folder from its saved tables (no rerun)."""
+    """Redraw the figures of a results folder from its saved tables (no rerun), and list
+    them in its manifest (``outputs.plots``)."""
     try:
+        import contextlib
+
         from sim.config.yaml_safe import one_line
         from sim.plots import draw_results
+        from sim.runner.claim import folder_lock
         from sim.runner.tables import check_plot_table, load_results
 
-        try:
-            manifest, ts = load_results(run_dir)
-            check_plot_table(run_dir, manifest, ts, metric or [])
-            notes: list[str] = []
-            paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
+        try:  # the lock: a run resuming into the folder cannot change it under the figures
+            with folder_lock(run_dir) if run_dir.is_dir() else contextlib.nullcontext():
+                manifest, ts = load_results(run_dir)  # (not a folder: its one-line error)
+                check_plot_table(run_dir, manifest, ts, metric or [])
+                notes: list[str] = []
+                paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
+                _list_plots(run_dir, manifest, paths)
         except OSError as exc:  # a name too long, a read-only file system, ...
             raise ResultsError(f"cannot plot {run_dir}: {exc.strerror or exc}") from None
         for n in notes:
