@@ -5,13 +5,14 @@
 .venv/bin/python benchmarks/anatomy.py 1000 --top 15
 ```
 
-One warm-up year, then one year (366 steps) of the scenario three ways, each in this
-process (CPU time, ``time.process_time``):
+A warm-up year, then years (366 steps each) of the scenario three ways, in this process
+(CPU time, ``time.process_time``):
 
-1. plain: the step time per day (the reference for the shares below);
+1. plain: the step time per day, the minimum of 3 years (the reference for the shares
+   below);
 2. under ``cProfile``: function calls per day (Python functions and numpy's C functions
    alike) and the functions with the most own time ("tottime"), as shares of all own
-   time; the profiler's own overhead inflates the small calls, so read the shares, not the
+   time (``(C)``: a function of numpy or Python written in C, which has no file); the profiler's own overhead inflates the small calls, so read the shares, not the
    microseconds;
 3. with a :class:`numpy.random.Generator` subclass that times every draw method: calls,
    values and CPU per day of the model's random draws, and their share of the day.
@@ -66,9 +67,16 @@ def _timed_generator() -> tuple[type, collections.Counter, collections.Counter, 
     return Timed, calls, values, cpu
 
 
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text}")
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scale", type=int, nargs="?", default=50)
+    ap.add_argument("scale", type=_positive, nargs="?", default=50, help="population.scale (real men per simulated man)")
     ap.add_argument("scenario", nargs="?", default="baseline")
     ap.add_argument("--top", type=int, default=10, help="functions to list by own time")
     a = ap.parse_args()
@@ -90,7 +98,7 @@ def main() -> None:
     print(f"functions with the most own time, share of all own time (of {len(stats)} functions):")
     top = sorted(stats.items(), key=lambda kv: -kv[1][2])[: a.top]
     for (file, line, name), (_, nc, tt, _, _) in top:
-        where = f"{file.rsplit('site-packages/', 1)[-1].replace(str(ROOT) + '/', '')}:{line}" if line else "~"
+        where = f"{file.rsplit('site-packages/', 1)[-1].replace(str(ROOT) + '/', '')}:{line}" if line else "C"
         print(f"  {100 * tt / own:5.1f}%  {nc / 366:7.1f} calls/day  {name}  ({where})")
 
     timed, calls, values, cpu = _timed_generator()

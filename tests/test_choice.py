@@ -185,3 +185,6 @@ def test_calibrated_break_even_checks_each_particle_against_the_schema(tmp_path)
     for risk in (np.nan, -0.1, 1.5):  # not a probability: refused, not a silent inf
         with pytest.raises(ValueError, match="probabilities in"):
             calibrated_break_even(np.array([0.1, risk]))
+    for risk in (True, None, "0.17"):  # not a number
+        with pytest.raises(ValueError, match="must be numbers"):
+            calibrated_break_even(risk)

@@ -53,8 +53,8 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
         ConfigError: the scenario has no posterior (``uncertainty.posterior: null``), no offer
             of ``status``, or a particle the scenario cannot take (naming the file, column
             and particle).
-        ValueError: ``risks`` has more than one dimension, or a risk is not a probability
-            (NaN, negative or above 1).
+        ValueError: ``risks`` are not numbers (a bool, None or a string), have more than
+            one dimension, or one is not a probability (NaN, negative or above 1).
     """
     from sim.config.loader import apply_particle, load_scenario
     from sim.config.posterior import load_posterior
@@ -62,12 +62,15 @@ def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: s
     from sim.inference.posterior import weighted_quantile
     from sim.submodels.defection import choice_params
 
-    risks = np.atleast_1d(np.asarray(risks, dtype=float))
-    if risks.ndim != 1:
-        raise ValueError(f"risks must be a number or a 1-D array, got shape {risks.shape}")
+    given = np.atleast_1d(np.asarray(risks))
+    if given.dtype.kind not in "iuf":  # not True, None or "0.17"
+        raise ValueError(f"risks must be numbers, got {risks!r}")
+    if given.ndim != 1:
+        raise ValueError(f"risks must be a number or a 1-D array, got shape {given.shape}")
+    risks = given.astype(float)
     bad = ~((risks >= 0.0) & (risks <= 1.0))  # NaN fails both comparisons
     if bad.any():
-        raise ValueError(f"risks must be probabilities in [0, 1], got {risks[bad][0]!r}")
+        raise ValueError(f"risks must be probabilities in [0, 1], got {float(risks[bad][0])}")
     sc = load_scenario(scenario)
     if not any(o.status == status for o in sc.offers):
         raise ConfigError(scenario, "offers", f"no offer of status {status!r}")
