@@ -37,3 +37,26 @@ class WriteError(ResultsError):
 
 class ResourceError(AsylumsimError):
     """A run would need more memory or disk than the machine has."""
+
+
+def command() -> str:
+    """How to run asylumsim again from the user's shell, for the hints in messages
+    (``continue with: ...``).
+
+    ``asylumsim`` when that name on ``PATH`` is the program running; else the path the
+    program was started by, as typed (``.venv/bin/asylumsim`` after the README's install,
+    which does not put it on ``PATH``); ``asylumsim`` when not started as that command
+    (``python -m sim.cli``, the tests' in-process runner, the dashboard).
+    """
+    import os
+    import shlex
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0) != "asylumsim":
+        return "asylumsim"
+    found = shutil.which("asylumsim")
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "asylumsim"
+    return shlex.quote(argv0)

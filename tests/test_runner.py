@@ -359,3 +359,23 @@ def test_shorthands_scale_and_days_are_overrides(tmp_path):
     cfg = _manifest(out)["scenarios"][0]["config"]
     assert cfg["population"]["scale"] == 300 and cfg["run"]["days"] == 7
     assert _table(out)["day"].max() == 7
+
+
+def test_hints_name_the_command_as_the_user_can_run_it(tmp_path, monkeypatch):
+    # the README installs into .venv without putting it on PATH: a hint says .venv/bin/asylumsim
+    from sim.errors import command
+
+    out = tmp_path / "c"
+    _ok(invoke(["compare", "baseline", "no_offers", "--days", "5", "-n", "1", "--model", FAKE,
+                "--executor", "inline", "--no-plots", "--out", out]))
+    (out / "timeseries.parquet").unlink()
+    bin_dir = str(Path(ASYLUMSIM).parent)
+    without = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(bin_dir).resolve())
+    for path, expected in ((without, f"finish it with: {ASYLUMSIM} compare --resume"),
+                           (os.pathsep.join([bin_dir, without]), "finish it with: asylumsim compare --resume")):
+        r = subprocess.run([ASYLUMSIM, "plot", str(out)], capture_output=True, text=True, env=cli_env(PATH=path))
+        assert r.returncode == 1 and expected in r.stderr, r.stderr
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/python3", "-m", "sim.cli"])
+    assert command() == "asylumsim"  # not started as the command: its name
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "my venv" / "asylumsim")])
+    assert command() == f"'{tmp_path / 'my venv' / 'asylumsim'}'"  # quoted for the shell

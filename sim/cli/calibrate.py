@@ -18,6 +18,7 @@ import typer
 
 from sim.cli.common import fail, signal_name
 from sim.errors import AsylumsimError
+from sim.errors import command as command_name
 from sim.runner.interrupts import RunInterrupted, StopSignals
 
 
@@ -279,11 +280,11 @@ def _kept(folder: Path, scenario: str, workers: int) -> str:
     try:
         done = int((read_manifest(folder) or {})["populations"])
     except (ValueError, KeyError, TypeError):
-        typed = "asylumsim " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
+        typed = command_name() + " " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
         if (folder / DB_NAME).is_file():
             return f"no population was finished; {folder} holds the started database: continue with: {typed}"
         return f"no population was finished; nothing to continue in {folder}"
     more = f" --workers {workers}" if workers != 1 else ""
-    command = f"asylumsim calibrate {shlex.quote(scenario)} --out {shlex.quote(str(folder))}{more} --resume"
+    command = f"{command_name()} calibrate {shlex.quote(scenario)} --out {shlex.quote(str(folder))}{more} --resume"
     return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); "
             f"continue with: {command}")

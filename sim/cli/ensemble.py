@@ -19,7 +19,7 @@ from sim.cli.common import SetOpt, fail, signal_name
 from sim.cli.figures import figure_tasks, figures_drawn, record_figures
 from sim.cli.headline import print_headline
 from sim.cli.progress import RunProgress
-from sim.errors import AsylumsimError, ConfigError, ResultsError
+from sim.errors import AsylumsimError, ConfigError, ResultsError, command
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -105,12 +105,12 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     except RunInterrupted as exc:
         where = (f"; finished replications are saved in {folder}; continue with: {exc.hint}" if exc.hint
                  else f" after every replication and table was written: {folder} is complete "
-                      f"(redraw any missing figure with: asylumsim plot {folder})" if exc.complete
+                      f"(redraw any missing figure with: {command()} plot {folder})" if exc.complete
                  else f"; nothing was written to {folder}")
         typer.echo(f"interrupted ({signal_name(exc.signum)}){where}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; continue with: asylumsim {spec.kind} --resume --out {folder}", err=True)
+        typer.echo(f"interrupted; continue with: {command()} {spec.kind} --resume --out {folder}", err=True)
         raise typer.Exit(130) from None
     except OSError as exc:  # before the run started (its own errors carry the resume command)
         fail(ResultsError(f"{folder}: cannot write ({exc.strerror or exc})"))
@@ -146,7 +146,7 @@ def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - the data are safe on disk; say so and go on
         typer.echo(f"warning: drawing the figures failed ({type(exc).__name__}: {exc}); "
-                   f"the tables are written; retry with: asylumsim plot {folder}", err=True)
+                   f"the tables are written; retry with: {command()} plot {folder}", err=True)
         return
     manifest.setdefault("outputs", {})["plots"] = sorted(str(p.relative_to(folder)) for p in paths)
     storage.write_manifest(folder, manifest)
@@ -188,7 +188,7 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
     manifest = storage.read_manifest(out)
     if manifest.get("kind") != kind and manifest.get("kind") in ("run", "compare"):
         raise ResultsError(f"{out} holds an 'asylumsim {manifest['kind']}' result; continue it with "
-                           f"asylumsim {manifest['kind']} --resume --out {out}")
+                           f"{command()} {manifest['kind']} --resume --out {out}")
     stored = EnsembleSpec.from_manifest(manifest, model=model or _MODEL_DEFAULT)
     return reconcile_resume(stored, requested, replications)
 

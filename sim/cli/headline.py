@@ -22,6 +22,7 @@ def print_headline(folder: Path) -> None:
     from sim.analysis.headline import caution_line, cost_label, format_cell
     from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
+    from sim.errors import command
     from sim.runner import storage
 
     manifest = storage.read_manifest(folder)
@@ -77,5 +78,5 @@ def print_headline(folder: Path) -> None:
     outputs = manifest.get("outputs")
     drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])
     where = (f"; figure: {shown(figure)}" if drawn and figure.exists()
-             else f" (no figure; draw it with: asylumsim plot {shown(folder)})")
+             else f" (no figure; draw it with: {command()} plot {shown(folder)})")
     console.print(f"full table: {shown(folder / storage.COMPARISON)}{where}")

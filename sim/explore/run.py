@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim import provenance
-from sim.errors import ConfigError, ResultsError
+from sim.errors import ConfigError, ResultsError, command
 from sim.explore.design import Design, load_design
 from sim.explore.sample import Factor, apply_point, expand, locate, unit_sample, value_table
 from sim.runner import claim, storage
@@ -228,7 +228,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
 
 def resume_hint(exp: Experiment, folder: Path) -> str:
     model = f" --model {exp.model}" if exp.model != DEFAULT_MODEL else ""
-    return f"asylumsim explore {exp.source} --resume --out {folder}{model}"
+    return f"{command()} explore {exp.source} --resume --out {folder}{model}"
 
 
 def run_experiment(exp: Experiment, folder: Path, *, executor: str = "process", workers: int | None = None,

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import provenance
-from sim.errors import ResultsError
+from sim.errors import ResultsError, command
 from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
@@ -106,7 +106,7 @@ def _config_digest(s: Scenario) -> str:
 def resume_hint(spec: EnsembleSpec, folder: Path) -> str:
     """The command that continues ``spec`` in ``folder``."""
     model = f" --model {spec.model}" if spec.model != DEFAULT_MODEL else ""
-    return f"asylumsim {spec.kind} --resume --out {folder}{model}"
+    return f"{command()} {spec.kind} --resume --out {folder}{model}"
 
 
 def _sync_runs(manifest: dict[str, Any], spec: EnsembleSpec) -> dict[tuple[str, int], dict[str, Any]]:

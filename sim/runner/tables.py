@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import ResultsError
+from sim.errors import ResultsError, command
 from sim.runner import storage
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     folder = Path(folder)
     manifest = storage.read_manifest(folder)
     path = folder / storage.TIMESERIES
-    finish = f"finish it with: asylumsim {manifest.get('kind', 'run')} --resume --out {folder}"
+    finish = f"finish it with: {command()} {manifest.get('kind', 'run')} --resume --out {folder}"
     if not path.is_file():
         raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); {finish}")
     status = manifest.get("status")
