@@ -121,3 +121,15 @@ def invoke(args: list[str]):
     from sim.cli import app
 
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def hint_command(program: str) -> str:
+    """What the hints of ``program`` (the asylumsim executable a test starts) call it:
+    ``asylumsim`` if that name on PATH is ``program``, else its path (``sim.errors.command``)."""
+    import shlex
+    import shutil
+
+    found = shutil.which("asylumsim", path=cli_env().get("PATH"))
+    if found and os.path.realpath(found) == os.path.realpath(program):
+        return "asylumsim"
+    return shlex.quote(program)

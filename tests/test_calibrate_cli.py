@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_runner import cli_env, invoke
+from helpers_runner import cli_env, hint_command, invoke
 
 from sim.inference import abc as A
 from sim.inference import report
@@ -164,13 +164,13 @@ def test_a_stop_signal_ends_a_calibration_in_one_line_and_resume_continues(tmp_p
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"interrupted ({signal.Signals(sig).name}): {out} keeps the"), stderr
     # the run's settings are in its manifest: the command needs only the folder (and the workers)
-    assert lines[0].endswith(f"continue with: asylumsim calibrate history_2022 --out {out} --workers 2 --resume")
+    assert lines[0].endswith(f"continue with: {hint_command(args[0])} calibrate history_2022 --out {out} --workers 2 --resume")
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no worker left in the group
     man = json.loads((out / "manifest.json").read_text())
     assert 1 <= man["populations"] < 4 and man["status"] == "interrupted" and man["populations_requested"] == 4
     command = shlex.split(lines[0].split("continue with: ", 1)[1])
-    assert command[0] == "asylumsim"
+    assert command[0] == hint_command(args[0])  # as it can be run from the user's shell
     resumed = subprocess.run([args[0], *command[1:]], env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     man = json.loads((out / "manifest.json").read_text())
