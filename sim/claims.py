@@ -242,34 +242,6 @@ def parameter_annotation(path: str) -> Any:
     return _schema_fields()[path][1]
 
 
-def values_at(obj: Any, path: str) -> list[tuple[str, Any]]:
-    """The values a parameter path takes in a validated scenario.
-
-    Args:
-        obj: A :class:`~sim.config.schema.Scenario` (or any sub-model).
-        path: A parameter path; ``[]`` fans out over list items.
-
-    Returns:
-        ``(label, value)`` pairs: one with an empty label for a plain path, one per list item
-        (labelled by item name, or index) for a ``[]`` path; empty when a list has no items.
-    """
-    items: list[tuple[str, Any]] = [("", obj)]
-    for part in path.split("."):
-        fan = part.endswith("[]")
-        key = part[:-2] if fan else part
-        nxt: list[tuple[str, Any]] = []
-        for label, o in items:
-            v = getattr(o, key)
-            if fan:
-                for i, item in enumerate(v):
-                    name = getattr(item, "name", None) or str(i)
-                    nxt.append((f"{label}/{name}" if label else name, item))
-            else:
-                nxt.append((label, v))
-        items = nxt
-    return items
-
-
 def format_value(value: Any, limit: int = 60) -> str:
     """A short, readable rendering of a parameter value."""
     if isinstance(value, list) and value and hasattr(value[0], "model_dump"):

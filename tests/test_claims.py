@@ -21,10 +21,10 @@ from sim.claims import (
     resolve_parameter,
     schema_paths,
     split_sources,
-    values_at,
 )
 from sim.cli import app
 from sim.config import load_scenario
+from sim.config.loader import values_at
 from sim.config.schema import OfferConfig, Scenario, iter_fields
 from sim.errors import ConfigError
 

@@ -38,7 +38,8 @@ def baseline_value(scenario: Any, path: str, limit: int = 90) -> str:
         names for a list's ``name`` field; ``name=value, ...`` otherwise; a note with the
         new-item default when the list is empty.
     """
-    from sim.claims import format_value, resolve_parameter, values_at
+    from sim.claims import format_value, resolve_parameter
+    from sim.config.loader import values_at
 
     vals = values_at(scenario, path)
     if not vals:

@@ -43,9 +43,9 @@ class Window:
             return float(self.pre_rate)
         if scenario is None:
             raise ValueError(f"{quantity}: its pre-run rate is the scenario's {self.pre_rate}; pass the scenario")
-        value = scenario
-        for part in self.pre_rate.split("."):
-            value = getattr(value, part)
+        from sim.config.loader import values_at
+
+        ((_, value),) = values_at(scenario, self.pre_rate)
         return float(value)
 
 
