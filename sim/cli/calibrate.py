@@ -147,24 +147,21 @@ def calibrate_cmd(
 
 
 def _one_calibration_at_a_time(folder: Path, resume: bool):
-    """The folder's lock (:func:`sim.runner.claim.folder_lock`, as a results folder's) for the
-    whole calibration, so two calibrations never write one database; a new run's folder is
-    created first. A missing folder on ``--resume``, or a file, is left to :func:`calibrate`'s
-    own error.
+    """Claim the folder for the whole calibration as a results folder is claimed
+    (:func:`sim.runner.claim.claim_folder`: created if new, proved writable, locked), so two
+    calibrations never write one database. Whether it may hold a run is :func:`calibrate`'s to say, as is the error for a
+    missing folder on ``--resume`` or a file.
 
     Raises:
-        ResultsError: another asylumsim process holds the folder.
+        ResultsError: the folder cannot be written, or another asylumsim process holds it.
     """
     import contextlib
 
-    from sim.runner.claim import ensure_writable, folder_lock
+    from sim.runner.claim import claim_folder
 
-    if folder.is_dir():
-        return folder_lock(folder)
-    if resume or folder.exists():
-        return contextlib.nullcontext()
-    ensure_writable(folder)  # creates it, or one line naming it
-    return folder_lock(folder)
+    if folder.is_dir() or not (resume or folder.exists()):
+        return claim_folder(folder, fresh=False)
+    return contextlib.nullcontext()
 
 
 def _stored_settings(folder: Path) -> dict:
