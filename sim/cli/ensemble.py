@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sim.cli.common import SetOpt, fail, signal_name
-from sim.cli.figures import figure_tasks, figures_drawn, record_figures
+from sim.cli.figures import figure_tasks, figures_drawn, list_plots, record_figures
 from sim.cli.headline import print_headline
 from sim.cli.progress import RunProgress
 from sim.errors import AsylumsimError, ConfigError, ResultsError, command
@@ -117,28 +117,8 @@ def _execute(spec: EnsembleSpec, out: Path | None, resume: bool, executor: Execu
     return outcome
 
 
-def _list_plots(folder: Path, manifest: dict[str, Any], paths: list[Path]) -> None:
-    """Put the figures just drawn in the manifest's ``outputs.plots``, with those it listed
-    before that are still in the folder (a redraw of one metric keeps the others)."""
-    from sim.runner import storage
-
-    outputs = manifest.get("outputs")
-    if not isinstance(outputs, dict):
-        outputs = manifest["outputs"] = {}
-    kept = set()
-    for rel in outputs.get("plots") or []:
-        try:
-            if isinstance(rel, str) and storage.inside(folder, rel).is_file():
-                kept.add(rel)
-        except ResultsError:  # a hand-edited entry outside the folder: not ours to list
-            pass
-    outputs["plots"] = sorted(kept | {str(p.relative_to(folder)) for p in paths})
-    storage.write_manifest(folder, manifest)
-
-
 def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
     from sim.plots import draw_results
-    from sim.runner import storage
 
     try:
         paths = draw_results(folder, manifest, ts)
@@ -148,8 +128,7 @@ def _draw(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
         typer.echo(f"warning: drawing the figures failed ({type(exc).__name__}: {exc}); "
                    f"the tables are written; retry with: {command()} plot {folder}", err=True)
         return
-    manifest.setdefault("outputs", {})["plots"] = sorted(str(p.relative_to(folder)) for p in paths)
-    storage.write_manifest(folder, manifest)
+    list_plots(folder, manifest, paths)
 
 
 def _report(outcome: EnsembleOutcome, seconds: float) -> None:
@@ -372,7 +351,7 @@ def plot_cmd(
                 check_plot_table(run_dir, manifest, ts, metric or [])
                 notes: list[str] = []
                 paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
-                _list_plots(run_dir, manifest, paths)
+                list_plots(run_dir, manifest, paths)
         except OSError as exc:  # a name too long, a read-only file system, ...
             raise ResultsError(f"cannot plot {run_dir}: {exc.strerror or exc}") from None
         for n in notes:

@@ -45,14 +45,31 @@ def figures_drawn(outcome: EnsembleOutcome) -> bool:
 def record_figures(outcome: EnsembleOutcome) -> bool:
     """Put the figures the workers drew in the manifest and print their notes; False if
     they did not all succeed (then they are drawn here)."""
-    from sim.runner import storage
-
     if not figures_drawn(outcome):
         return False
     paths = [p for got, _ in outcome.side_results for p in got]
     for note in dict.fromkeys(n for _, notes in outcome.side_results for n in notes):
         typer.echo(f"note: {note}", err=True)
-    folder, manifest = outcome.folder, outcome.manifest
-    manifest.setdefault("outputs", {})["plots"] = sorted(str(Path(p).relative_to(folder)) for p in paths)
-    storage.write_manifest(folder, manifest)
+    list_plots(outcome.folder, outcome.manifest, [Path(p) for p in paths])
     return True
+
+
+def list_plots(folder: Path, manifest: dict[str, Any], paths: list[Path]) -> None:
+    """Put the figures just drawn in the manifest's ``outputs.plots``, with those it listed
+    before that are still in the folder (a redraw of one metric keeps the others), and
+    write the manifest. The one writer of ``outputs.plots``."""
+    from sim.errors import ResultsError
+    from sim.runner import storage
+
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, dict):
+        outputs = manifest["outputs"] = {}
+    kept = set()
+    for rel in outputs.get("plots") or []:
+        try:
+            if isinstance(rel, str) and storage.inside(folder, rel).is_file():
+                kept.add(rel)
+        except ResultsError:  # a hand-edited entry outside the folder: not ours to list
+            pass
+    outputs["plots"] = sorted(kept | {str(p.relative_to(folder)) for p in paths})
+    storage.write_manifest(folder, manifest)
