@@ -109,6 +109,33 @@ def test_break_even_figure_is_drawn(tmp_path):
     assert out.stat().st_size > 10_000
 
 
+def test_break_even_text_says_no_payment_or_over_a_billion_instead_of_a_huge_number():
+    from sim.inference.break_even import usd_text
+
+    assert usd_text(np.inf) == "no payment suffices"
+    assert usd_text(1.5e15) == "over $1 billion"
+    assert usd_text(1e9) == "1000.0 million"
+    assert usd_text(44_619_630.0) == "44.6 million"
+    assert usd_text(95_318.2) == "95,318"
+
+
+def test_break_even_tables_in_the_docs_are_generated_and_a_stale_one_is_found(tmp_path, capsys):
+    from sim.inference.break_even import DOC, main
+    from sim.inference.report import REPO
+
+    assert main(["--check"]) == 0, f"{DOC} is stale: run python -m sim.inference.break_even --write-docs"
+    doc = tmp_path / DOC
+    doc.parent.mkdir(parents=True)
+    doc.write_text((REPO / DOC).read_text(encoding="utf-8").replace("| 17% | 95,318 |", "| 17% | 95,000 |"))
+    assert main(["--check"], root=tmp_path) == 1
+    assert f"stale: {DOC}:break-even" in capsys.readouterr().err
+    assert main(["--write-docs"], root=tmp_path) == 0
+    assert doc.read_text(encoding="utf-8") == (REPO / DOC).read_text(encoding="utf-8")
+    doc.write_text("no block here\n")
+    assert main(["--check"], root=tmp_path) == 1
+    assert "needs exactly one <!-- BEGIN generated:break-even" in capsys.readouterr().err
+
+
 def test_funnel_thinning_respects_the_stages_and_rates():
     rng = np.random.default_rng(7)
     n = 200_000

@@ -12,6 +12,7 @@ with McClements & Hausenloy's point (``docs/img/break_even.png``; see
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,34 @@ from sim.mechanisms.break_even import (
     break_even_table,
 )
 from sim.mechanisms.choice import ChoiceParams, stay_death_probability, value_caught, value_stay
+
+DOC = "docs/defection_choice.md"
+BLOCK = "break-even"
+REGENERATE = "python -m sim.inference.break_even --write-docs"
+RISKS = (0.0, 0.05, 0.10, 0.17, 0.25, 0.35, 0.5)
+"""Attempt death risks of the printed and documented tables (probabilities)."""
+UNREALISTIC_USD = 1e9
+"""Display cutoff (USD): a break-even payment above it is printed as "over $1 billion".
+
+Ten thousand times Caplan's $100,000 and more than any government has offered one
+person; above it the exact figure (up to 1e18 at high risks, from log utility's steep
+tail) says nothing a reader can use. A presentation choice, not a model parameter.
+"""
+
+
+def usd_text(x: float) -> str:
+    """A break-even payment (USD) as the tables print it.
+
+    ``inf`` reads "no payment suffices", a payment above :data:`UNREALISTIC_USD` "over $1
+    billion", one of a million or more "4.7 million", a smaller one "95,318".
+    """
+    if np.isinf(x):
+        return "no payment suffices"
+    if x > UNREALISTIC_USD:
+        return "over $1 billion"
+    if x >= 1e6:
+        return f"{x / 1e6:.1f} million"
+    return f"{x:,.0f}"
 
 
 def calibrated_break_even(risks: np.ndarray, scenario: str = "caplan", status: str = "citizenship",
@@ -131,26 +160,60 @@ def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: 
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m sim.inference.break_even [--figure PATH]``: print the break-even tables, draw the figure."""
-    ap = argparse.ArgumentParser(description="Break-even payment of the defection choice")
+def markdown(p: ChoiceParams | None = None) -> str:
+    """The two break-even tables of :data:`DOC` (Markdown), at :data:`RISKS`.
+
+    The reference soldier's per status (:func:`break_even_table`), then the calibrated
+    model's median soldier with his 90% posterior interval (:func:`calibrated_break_even`),
+    in USD formatted by :func:`usd_text`.
+    """
+    p = p or ChoiceParams()
+    risks = np.array(RISKS)
+    table = break_even_table(risks, p)
+    lines = ["| attempt death risk | " + " | ".join(table) + " |", "|---|" + "---|" * len(table)]
+    lines += [f"| {r:.0%} | " + " | ".join(usd_text(table[s][i]) for s in table) + " |" for i, r in enumerate(risks)]
+    lo, mid, hi = calibrated_break_even(risks)
+    lines += ["", "The calibrated model's median soldier, citizenship (USD; posterior median and 90% interval):", "",
+              "| attempt death risk | median | 90% interval |", "|---|---|---|"]
+    lines += [f"| {r:.0%} | {usd_text(mid[i])} | {usd_text(lo[i])} to {usd_text(hi[i])} |" for i, r in enumerate(risks)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None, root: Path | None = None) -> int:
+    """``python -m sim.inference.break_even [--figure PATH] [--write-docs | --check]``.
+
+    Prints the break-even tables; ``--figure`` draws the figure; ``--write-docs`` rewrites
+    the generated block of :data:`DOC`, ``--check`` exits 1 if it differs from a fresh one.
+    """
+    from sim.inference.report import REPO, write_block
+
+    ap = argparse.ArgumentParser(prog="python -m sim.inference.break_even",
+                                 description="Break-even payment of the defection choice")
     ap.add_argument("--figure", type=Path, default=None, help="write the break-even figure (PNG) here")
+    docs = ap.add_mutually_exclusive_group()
+    docs.add_argument("--write-docs", action="store_true", help=f"rewrite the tables' generated block in {DOC}")
+    docs.add_argument("--check", action="store_true", help=f"exit 1 if {DOC}'s tables differ from a fresh computation")
     a = ap.parse_args(argv)
     p = ChoiceParams()
-    risks = np.array([0.0, 0.05, 0.10, 0.17, 0.25, 0.35, 0.5])
-    table = break_even_table(risks, p)
     print(f"stay death risk {stay_death_probability(p):.3f}/yr; V_stay {float(value_stay(p)):.2f} HLY; "
           f"V_caught {value_caught(p):.2f} HLY")
-    print("risk  " + "  ".join(f"{s:>12}" for s in table))
-    for i, r in enumerate(risks):
-        print(f"{r:4.2f}  " + "  ".join(f"{table[s][i]:12,.0f}" for s in table))
-    lo, mid, hi = calibrated_break_even(risks)
-    print("calibrated model's median soldier (caplan, citizenship; posterior median [5%, 95%]):")
-    for i, r in enumerate(risks):
-        print(f"{r:4.2f}  {mid[i]:14,.0f}  [{lo[i]:,.0f}, {hi[i]:,.0f}]")
+    body = markdown(p)
+    print(body, end="")
+    if a.write_docs or a.check:
+        try:
+            stale = write_block(body, root or REPO, DOC, BLOCK, check=a.check)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if a.check and stale:
+            print(f"stale: {DOC}:{BLOCK} (run `{REGENERATE}`)", file=sys.stderr)
+            return 1
+        if stale:
+            print(f"wrote {DOC}")
     if a.figure:
         print(f"wrote {plot_break_even(a.figure, p)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -331,20 +331,27 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     return "\n".join(lines) + "\n"
 
 
-def write_block(body: str, root: Path = REPO) -> bool:
-    """Replace the generated block of :data:`DOC`; True if the file changed.
+def write_block(body: str, root: Path = REPO, doc: str = DOC, block: str = BLOCK, check: bool = False) -> bool:
+    """Replace the generated block ``block`` of ``doc`` with ``body``; True if it differed.
+
+    Args:
+        body: The block's new text (ends with a newline).
+        root: The repository holding ``doc``.
+        doc: The document, relative to ``root``.
+        block: The block's name (``<!-- BEGIN generated:NAME ... -->``).
+        check: Only compare: leave the file as it is.
 
     Raises:
-        ValueError: the document lacks the block's markers.
+        ValueError: the document lacks the block's markers, or has them twice.
     """
-    path = root / DOC
+    path = root / doc
     text = path.read_text(encoding="utf-8")
-    found = [m for m in _BLOCK.finditer(text) if m.group("name") == BLOCK]
+    found = [m for m in _BLOCK.finditer(text) if m.group("name") == block]
     if len(found) != 1:
-        raise ValueError(f"{DOC}: needs exactly one <!-- BEGIN generated:{BLOCK} --> ... <!-- END generated:{BLOCK} -->")
+        raise ValueError(f"{doc}: needs exactly one <!-- BEGIN generated:{block} --> ... <!-- END generated:{block} -->")
     m = found[0]
     new = text[: m.start()] + m.group(1) + body + m.group(4) + text[m.end():]
-    if new != text:
+    if new != text and not check:
         path.write_text(new, encoding="utf-8", newline="\n")
     return new != text
 
