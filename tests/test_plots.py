@@ -178,6 +178,46 @@ def test_the_baseline_median_is_dashed_and_above_the_others():
     assert lines["base"].get_linestyle() == "--" and lines["offer"].get_linestyle() == "-"
 
 
+def test_each_band_is_edged_in_its_scenarios_colour_and_the_legend_says_overlaps_mix():
+    # overlapping faint fills mix into a colour no legend entry has: the edges say whose band is whose
+    from matplotlib.colors import to_rgba
+    from matplotlib.legend import Legend
+
+    from sim.plots import metric_figure
+    from sim.plots.shading import BAND_ALPHA, OVERLAP_NOTE
+
+    rows = [{"scenario": s, "replication": r, "day": d, "m": float(d * (i + 1) + r * (i + 2))}
+            for i, s in enumerate(("base", "offer", "other")) for r in range(5) for d in range(6)]
+    ts = pd.DataFrame(rows)
+    cmap = {"base": "#111111", "offer": "#ff7f0e", "other": "#2ca02c"}
+    fig = metric_figure(ts, "m", baseline="base", cmap=cmap)
+    top, bottom = fig.axes[0], fig.axes[1]
+    for ax, data, names in ((top, band(ts, "m"), ("base", "offer", "other")),
+                            (bottom, diff_band(ts, "m", "base"), ("offer", "other"))):
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        for s in names:
+            d = data[data["scenario"] == s].sort_values("day")
+            median = next(ln for label, ln in lines.items() if label == s or label.startswith(f"{s}: "))
+            for q in ("p05", "p95"):
+                edge = lines[f"_{q} of {s}"]
+                assert to_rgba(edge.get_color())[:3] == to_rgba(cmap[s])[:3]
+                # broken and thinner than the median, so neither is taken for the other
+                assert edge.get_linestyle() not in ("-", "None") and edge.get_linewidth() < median.get_linewidth()
+                assert np.allclose(edge.get_ydata(), d[q].to_numpy())
+        fills = ax.collections
+        assert fills and all(c.get_alpha() == BAND_ALPHA <= 0.12 for c in fills)
+        legend = ax.get_legend()
+        assert isinstance(legend, Legend)
+        key = legend.get_texts()[-1].get_text()
+        assert "shading" in key and "dotted" in key and OVERLAP_NOTE in key
+        assert not any(t.get_text().startswith("_") for t in legend.get_texts())  # edges are not legend entries
+    assert "5-95% of 5 replications" in top.get_legend().get_texts()[-1].get_text()
+    assert "90% interval" in bottom.get_legend().get_texts()[-1].get_text()
+    # one scenario: nothing overlaps, and the key does not say so
+    alone = metric_figure(ts[ts["scenario"] == "offer"], "m", cmap=cmap)
+    assert OVERLAP_NOTE not in alone.axes[0].get_legend().get_texts()[-1].get_text()
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0.1, 10.0), max_size=30), st.integers(1, 6))
 def test_figure_shares_partition_the_figures_and_balance_their_cost(weights, n):

@@ -7,7 +7,8 @@ the bands summarize.
 
 Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot``. This
 module holds the figure kinds and their drawing helpers; what they show (bands, labels,
-colours, number format) is :mod:`sim.plots.data`.
+colours, number format) is :mod:`sim.plots.data`, and how a band is drawn (a faint fill
+edged by dotted lines in its scenario's colour) :mod:`sim.plots.shading`.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ from sim.plots.data import (
     share_of,
     title_for,
 )
+from sim.plots.shading import band_legend, draw_band
 from sim.runner import storage
 
 DAY_LABEL = "days after the mobilization order"
-BAND_NOTE = "line: median; shading: 5-95% of {n} replications"
+BAND_NOTE = "line: median; shading: 5-95% of {n} replications, edged by dotted lines of the scenario's colour"
 
 
 # --------------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[st
         if d.empty:
             skipped.append(s)
             continue
-        ax.fill_between(d["day"], d["p05"], d["p95"], color=cmap[s], alpha=0.18, linewidth=0)
+        draw_band(ax, d["day"], d["p05"], d["p95"], cmap[s], s)
         top = {"linestyle": (0, (5, 2)), "zorder": 3} if s == baseline else {}
         ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""), **top)
     ax.yaxis.set_major_formatter(_AXIS_FMT)
@@ -192,9 +194,9 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
     skipped = _draw_bands(ax, band(ts, metric), order, cmap, baseline=baseline)
     ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
-    # Legends sit beside the panels so they never hide a band.
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title=BAND_NOTE.format(n=_n_reps(ts)).replace("; ", "\n"), title_fontsize=8, alignment="left")
+        band_legend(ax, "line: median", f"shading: 5-95% of {_n_reps(ts)} replications,\n"
+                                        "edged by dotted lines of the\nscenario's colour")
     if with_diff:
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
@@ -208,8 +210,8 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
                                   else f"no paired differences for: {', '.join(no_diff)}"),
                      transform=ax2.transAxes, fontsize=8, color="#555555")
         if ax2.get_legend_handles_labels()[0]:
-            ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title_fontsize=8, alignment="left",
-                       title="median [90% interval] of the\npaired differences")
+            band_legend(ax2, "line: median of the paired differences;\nlabel: median [90% interval] on the last day",
+                        "shading: 90% interval, edged by dotted\nlines of the scenario's colour")
     axes[-1].set_xlabel(DAY_LABEL)
     if skipped:
         ax.text(0.01, 0.02, _skip_note(skipped), transform=ax.transAxes, fontsize=8, color="#555555")
