@@ -84,6 +84,7 @@ def run(workdir: Path, figure: bool = True) -> Published:
     folder = workdir / OUT_NAME
     args = [sys.executable, "-m", "sim.cli", *COMMAND, "--out", str(folder)] + ([] if figure else ["--no-plots"])
     env = {k: v for k, v in os.environ.items() if k != "ASYLUMSIM_SCENARIOS"}
+    env["COLUMNS"] = "80"  # the tables as a standard terminal (and a file) gets them, whatever this shell's width
     proc = subprocess.run(args, cwd=workdir, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -93,7 +94,7 @@ def run(workdir: Path, figure: bool = True) -> Published:
         if line.startswith("results: "):
             continue
         if line.startswith("full table: "):
-            # the last line; without a figure it names the folder and may wrap onto more lines
+            # the last line(s): the folder's paths, on a second line ("figure: ...") when too long
             lines.append(f"full table: {OUT_NAME}/comparison.csv; figure: {OUT_NAME}/compare.png")
             break
         lines.append(line.rstrip())

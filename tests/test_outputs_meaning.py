@@ -149,3 +149,94 @@ def test_compare_headline_prints_a_saves_money_bound_not_as_markup(tmp_path, cap
     capsys.readouterr()
     print_headline(out)
     assert "10.2k [saves money, 136k]" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------
+# compare's closing tables fit a standard terminal (80 columns), numbers whole and labelled
+
+README_SIX = ("baseline", "no_offers", "kuran", "caplan", "caplan_tiered", "draftee_asylum")
+WIDEST_COST = "1.89M [saves money, n/a (no reduction)]"  # the widest cost cell there is
+
+
+def _six_scenario_folder(root, scale: int = 200, replications: int = 2):
+    """A results folder of the README's six-scenario comparison, with a made-up comparison.csv
+    whose cells are as wide as compact numbers get (no model run)."""
+    import json
+
+    from sim.analysis.compare import COMPARISON_COLUMNS, DEATHS_AVOIDED
+
+    rows = []
+    for s in README_SIX:
+        for day in (30, 90, 180, 365):
+            for metric in ("front_effective", "front_strength", "defected_cum", "fled_cum", "kia_cum"):
+                diff = (0.0, 0.0, 0.0) if s == "baseline" else (-16_249.0, -50_812.0, -1_251.0)
+                rows.append([s, metric, day, 421_345.0, 419_012.0, 423_456.0, *diff, replications])
+            if s != "baseline":
+                rows.append([s, DEATHS_AVOIDED, day, -1_451.0, -9_191.0, 2_281.0, np.nan, np.nan, np.nan, replications])
+                rows.append([s, COST_PER_SOLDIER, day, 1_891_000.0, -5.0, np.inf, np.nan, np.nan, np.nan, replications])
+    folder = root / "cmp"
+    folder.mkdir()
+    pd.DataFrame(rows, columns=COMPARISON_COLUMNS).to_csv(folder / "comparison.csv", index=False)
+    (folder / "compare.png").write_bytes(b"")
+    manifest = {"tool": "asylumsim", "format_version": 1, "kind": "compare", "root_seed": 1, "replications": replications,
+                "baseline": "baseline", "runs": [], "outputs": {"plots": ["compare.png"]},
+                "uncertainty": {"enabled": True, "posterior": "package:history_2022", "particles": 100},
+                "scenarios": [{"name": s, "config": {"population": {"scale": scale}}} for s in README_SIX]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _headline(tmp_path, monkeypatch, capsys, columns: int) -> list[str]:
+    from pathlib import Path
+
+    from sim.cli.headline import print_headline
+
+    _six_scenario_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)  # a short folder name: paths are printed whole, never wrapped
+    monkeypatch.setenv("COLUMNS", str(columns))  # what the terminal reports (80 when output is piped)
+    capsys.readouterr()
+    print_headline(Path("cmp"))
+    return capsys.readouterr().out.splitlines()
+
+
+def test_compare_tables_fit_80_columns_with_every_number_whole_and_labelled(tmp_path, monkeypatch, capsys):
+    lines = _headline(tmp_path, monkeypatch, capsys, 80)
+    too_wide = [line for line in lines if len(line) > 80]
+    assert not too_wide, "\n".join(too_wide)
+    out = "\n".join(lines)
+    # split into blocks of columns, not squeezed: every cell on one line, every day and scenario shown
+    assert "-16.2k [-50.8k, -1.25k]" in out and "421k [419k, 423k]" in out
+    assert WIDEST_COST in out and "-1.45k [-9.19k, +2.28k]" in out
+    for day in (30, 90, 180, 365):
+        assert f"day {day} " in out.replace("┃", " ")
+    for s in README_SIX[1:]:
+        assert sum(s in line.split("│")[1] for line in lines if line.startswith("│")) >= 4  # in each block
+    said = " ".join(out.split())
+    # what each number is: an index is not a head count, counts are real people, units and day of the cost
+    assert "trained-soldier equivalents" in said and "not a head count" in said
+    assert "counts are of real people (one simulated person stands for 200)" in said
+    assert "(soldiers)" in out and "(men)" in out
+    assert "USD per soldier-equivalent removed (day 365):" in said
+    assert "deaths avoided: the baseline's soldiers killed in action minus the scenario's" in said
+    assert "bands: replication noise + parameter uncertainty (posterior package:history_2022, 100 particles)" in said
+    assert "note: at scale 200" in said
+    assert "full table: cmp/comparison.csv; figure: cmp/compare.png" in lines
+
+
+def test_compare_tables_take_a_wide_terminal_in_one_block(tmp_path, monkeypatch, capsys):
+    lines = _headline(tmp_path, monkeypatch, capsys, 200)
+    heads = [line for line in lines if line.startswith("┃") and "day 30" in line]
+    assert len(heads) == 1 and "day 365" in heads[0]  # one table, all four days side by side
+    assert max(len(line) for line in lines) > 80
+
+
+def test_run_summary_fits_80_columns_and_says_counts_are_real_people(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    r = invoke(["run", "baseline", "--days", "40", "-n", "3", "--scale", "200", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--out", tmp_path / "run"])
+    assert r.exit_code == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("results: ")]  # names the folder
+    assert lines and all(len(line) <= 80 for line in lines), "\n".join(line for line in lines if len(line) > 80)
+    said = " ".join(r.stdout.split())
+    assert "counts are of real people (one simulated person stands for 200)" in said
+    assert "note: at scale 200" in said and "index, not a head count" in said

@@ -145,7 +145,8 @@ def test_compare_pairs_draws_records_them_and_resume_reproduces(tmp_path: Path, 
     r = invoke(["compare", a, b, "--days", "20", "-n", "6", "--model", FAKE, "--executor", "inline", "--no-plots",
                 "--out", out])
     assert r.exit_code == 0, r.output
-    assert "bands: replication noise + parameter uncertainty (posterior" in r.output and "8 particles)" in r.output
+    said = " ".join(r.output.split())  # the line is wrapped to the terminal's width (80 here)
+    assert "bands: replication noise + parameter uncertainty (posterior" in said and "8 particles)" in said
     m = json.loads((out / "manifest.json").read_text())
     post = load_posterior(str(spread.resolve()))
     assert m["uncertainty"]["sha256"] == post.sha256 and m["uncertainty"]["particles"] == 8

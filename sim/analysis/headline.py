@@ -104,20 +104,45 @@ def caution_line(manifest: dict[str, Any]) -> str | None:
     return "note: " + "; ".join(parts) if parts else None
 
 
+def scale_line(manifest: dict[str, Any]) -> str:
+    """The line saying that counts are of real people, and how many one simulated person
+    stands for (the scenarios' ``population.scale``)."""
+    scales = sorted({int(x) for s in manifest.get("scenarios", [])
+                     if isinstance(x := s.get("config", {}).get("population", {}).get("scale"), int | float)})
+    if len(scales) == 1:
+        return f"counts are of real people (one simulated person stands for {scales[0]})"
+    if scales:
+        return f"counts are of real people (one simulated person stands for {' or '.join(map(str, scales))})"
+    return "counts are of real people (simulated individuals times population.scale)"
+
+
+def terminal_width() -> int:
+    """Columns of the terminal on stdout: ``$COLUMNS`` if set, else the terminal's, else 80
+    (output piped to a file or a log is laid out for 80 columns)."""
+    import shutil
+
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
 def print_run_summary(outcome: EnsembleOutcome) -> EnsembleOutcome:
-    """Print :func:`run_summary` of a finished run to stdout; returns ``outcome`` unchanged."""
+    """Print :func:`run_summary` of a finished run to stdout, with the notes wrapped to the
+    terminal's width; returns ``outcome`` unchanged."""
+    import textwrap
+
     import typer
 
     from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
 
     if outcome.timeseries is not None:
+        width = terminal_width()
         for line in run_summary(outcome.timeseries):
             typer.echo(line)
-        typer.echo(one_line(bands_line(outcome.manifest.get("uncertainty"))))
-        note = caution_line(outcome.manifest)
-        if note:
-            typer.echo(note)
+        for text in (scale_line(outcome.manifest), bands_line(outcome.manifest.get("uncertainty")),
+                     caution_line(outcome.manifest)):
+            if text:
+                typer.echo(textwrap.fill(one_line(text), width, subsequent_indent="  ", break_long_words=False,
+                                         break_on_hyphens=False))
     return outcome
 
 

@@ -1,9 +1,21 @@
-"""``asylumsim compare``'s closing tables: the comparison at a glance, on stdout."""
+"""``asylumsim compare``'s closing tables: the comparison at a glance, on stdout.
+
+The tables fit the terminal (80 columns when stdout is not one, e.g. piped to a file): short
+column headers with a legend below, and a table too wide for the terminal is split into
+blocks of columns, each repeating the scenario column. ``comparison.csv`` keeps every
+number at full precision; only this rendering is compact.
+"""
 
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 def interactive() -> bool:
@@ -11,15 +23,79 @@ def interactive() -> bool:
     return sys.stdout.isatty()
 
 
-def print_headline(folder: Path) -> None:
-    """The comparison at a glance: paired differences from the baseline, with intervals."""
+#: What the first table's metric is, in words (its unit, and whether it is a head count).
+KEY_LABELS = {
+    "front_effective": ("effective front strength, in trained-soldier equivalents (soldiers weighted by "
+                        "training and by their commanders' trust; not a head count)"),
+    "front_strength": "soldiers at the front (head count)",
+}
+
+
+def fitted_tables(console: Console, first: str, labels: list[str], columns: list[tuple[str, list[str]]],
+                  width: int) -> list[Table]:
+    """One table, or several blocks of its columns when it is wider than ``width``.
+
+    Args:
+        console: The console the tables are printed on (measures them).
+        first: Header of the row-label column, repeated in every block.
+        labels: Row labels (text, no markup).
+        columns: ``(header, cells)`` per column, in order; ``cells`` align with ``labels``.
+        width: Columns available.
+
+    Returns:
+        Tables holding consecutive columns, as few as fit in ``width`` each, with the
+        columns spread evenly over them when that fits too. A single column that does not
+        fit is left to the console to wrap.
+    """
+    from rich.table import Table
+
+    def table(cols: list[tuple[str, list[str]]]) -> Table:
+        t = Table()
+        t.add_column(first, style="bold")
+        for header, _ in cols:
+            t.add_column(header, justify="right")
+        for i, label in enumerate(labels):
+            t.add_row(label, *[cells[i] for _, cells in cols])
+        return t
+
+    wide = console.options.update_width(10_000)
+
+    def fits(cols: list[tuple[str, list[str]]]) -> bool:
+        return console.measure(table(cols), options=wide).maximum <= width
+
+    greedy: list[list[tuple[str, list[str]]]] = []
+    for col in columns:
+        if greedy and fits(greedy[-1] + [col]):
+            greedy[-1].append(col)
+        else:
+            greedy.append([col])
+    k = len(greedy)
+    sizes = [len(columns) // k + (1 if i < len(columns) % k else 0) for i in range(k)] if k else []
+    starts = [sum(sizes[:i]) for i in range(k)]
+    even = [columns[a:a + n] for a, n in zip(starts, sizes, strict=True)]
+    return [table(b) for b in (even if all(fits(b) for b in even) else greedy)]
+
+
+def print_headline(folder: Path, width: int | None = None) -> None:
+    """The comparison at a glance: paired differences from the baseline, with intervals.
+
+    Args:
+        folder: A finished comparison's results folder.
+        width: Columns to fit (default: the terminal's, 80 when stdout is not a terminal).
+    """
     import pandas as pd
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
-    from sim.analysis.headline import caution_line, cost_label, format_cell
+    from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED, removed_metric
+    from sim.analysis.headline import (
+        REMOVED_UNITS,
+        caution_line,
+        cost_label,
+        format_cell,
+        scale_line,
+        terminal_width,
+    )
     from sim.config.posterior import bands_line
     from sim.config.yaml_safe import one_line
     from sim.errors import command
@@ -29,7 +105,8 @@ def print_headline(folder: Path) -> None:
     comp = pd.read_csv(folder / storage.COMPARISON)
     base = manifest["baseline"]
     names = [e["name"] for e in manifest["scenarios"]]
-    console = Console(width=None if interactive() else 150)
+    width = width or terminal_width()
+    console = Console(width=width)
 
     def shown(text: object) -> str:
         """Names and paths are data, never rich markup or terminal control."""
@@ -43,40 +120,59 @@ def print_headline(folder: Path) -> None:
         r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
         return None if r.empty else r.iloc[0]
 
+    def say(text: str) -> None:
+        """A line of prose, wrapped at the width (continuation lines indented)."""
+        for line in textwrap.wrap(one_line(text), width, subsequent_indent="  ", break_long_words=False,
+                                  break_on_hyphens=False):
+            console.print(escape(line), soft_wrap=True)
+
     key = next((m for m in ("front_effective", "front_strength") if m in set(comp["metric"])), None)
     n = int(comp["n"].max()) if len(comp) else 0
     if key is not None:
         days = sorted(comp.loc[comp["metric"] == key, "day"].unique().tolist())
-        t = Table(title=f"{key}: baseline level, and each scenario's paired difference from {shown(repr(base))}\n"
-                        f"median [90% interval] over {n} replications", title_justify="left")
-        t.add_column("scenario", style="bold")
-        for d in days:
-            t.add_column(f"day {d}", justify="right")
-        for s in names:
-            t.add_row(shown(s) + (" (level)" if s == base else ""), *[cell(lookup(s, key, d), "level" if s == base else "diff") for d in days])
-        console.print(t)
+        say(f"{KEY_LABELS[key]}:")
+        say(f"the baseline's level (first row), and each scenario's paired difference from {base!r}; "
+            f"median [90% interval] over {n} replications")
+        labels = [shown(s) + (" (level)" if s == base else "") for s in names]
+        columns = [(f"day {d}", [cell(lookup(s, key, d), "level" if s == base else "diff") for s in names]) for d in days]
+        for t in fitted_tables(console, "scenario", labels, columns, width):
+            console.print(t)
 
     last = int(comp["day"].max())
-    cols = [(m, lbl) for m, lbl in (("defected_cum", "defected"), ("fled_cum", "fled"), (DEATHS_AVOIDED, "deaths avoided"), (COST_PER_SOLDIER, cost_label(comp["metric"].unique(), last)))
-            if m in set(comp["metric"])]
+    cost = cost_label(comp["metric"].unique(), last)
+    unit = REMOVED_UNITS.get(removed_metric(comp["metric"].unique()) or "front_strength", "soldier")
+    cost_head = "\n".join(textwrap.wrap(cost.rsplit(" (day", 1)[0], 18))
+    # (metric, short header, legend line or None): the header names the unit; the legend says the rest
+    heads = (("defected_cum", "defected\n(soldiers)", "defected, fled abroad: the scenario's count minus the "
+                                                         "baseline's"),
+             ("fled_cum", "fled abroad\n(men)", None),
+             (DEATHS_AVOIDED, "deaths avoided\n(soldiers)", "deaths avoided: the baseline's soldiers killed in action "
+                                                            "minus the scenario's"),
+             (COST_PER_SOLDIER, cost_head, f"{cost}: the extra offer payments and hosts' resettlement costs over the "
+                                           f"baseline, divided by the {unit}s fewer at the front"))
+    cols = [h for h in heads if h[0] in set(comp["metric"])]
+    others = [s for s in names if s != base]
     if cols:
-        t = Table(title=f"day {last}: paired differences from {shown(repr(base))} (derived rows: per-replication values), "
-                        "median [90% interval]", title_justify="left")
-        t.add_column("scenario", style="bold")
-        for _, lbl in cols:
-            t.add_column(lbl, justify="right")
-        for s in names:
-            if s == base:
-                continue
-            t.add_row(shown(s), *[cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff") for m, _ in cols])
-        console.print(t)
-    console.print(shown(bands_line(manifest.get("uncertainty"))))
+        say(f"day {last}: each scenario against {base!r}, replication by replication (paired); "
+            f"median [90% interval] over {n} replications")
+        columns = [(head, [cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff")
+                           for s in others]) for m, head, _ in cols]
+        for t in fitted_tables(console, "scenario", [shown(s) for s in others], columns, width):
+            console.print(t)
+        for _, _, legend in cols:
+            if legend:
+                say(legend)
+    say(scale_line(manifest))
+    say(bands_line(manifest.get("uncertainty")))
     note = caution_line(manifest)
     if note:
-        console.print(shown(note))
+        say(note)
     figure = folder / "compare.png"
     outputs = manifest.get("outputs")
     drawn = isinstance(outputs, dict) and "compare.png" in (outputs.get("plots") or [])
-    where = (f"; figure: {shown(figure)}" if drawn and figure.exists()
-             else f" (no figure; draw it with: {command()} plot {shown(folder)})")
-    console.print(f"full table: {shown(folder / storage.COMPARISON)}{where}")
+    where = (f"figure: {one_line(str(figure))}" if drawn and figure.exists()
+             else f"(no figure; draw it with: {command()} plot {one_line(str(folder))})")
+    table = f"full table: {one_line(str(folder / storage.COMPARISON))}"
+    # paths are not wrapped (they stay whole for copying); on two lines when one is too narrow
+    for line in [f"{table}; {where}"] if len(table) + 2 + len(where) <= width else [table, where]:
+        console.print(escape(line), soft_wrap=True)
