@@ -100,10 +100,10 @@ def _print(tables: dict, manifest: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.cli.headline import interactive
+    from sim.analysis.headline import terminal_width
     from sim.explore.report import _fmt, outcome_text
 
-    console = Console(width=None if interactive() else 150)
+    console = Console(width=terminal_width())  # as compare's tables: the terminal's, 80 when piped
     for o in manifest["outcomes"]:
         cl = tables["claims"][tables["claims"]["outcome"] == o["name"]]
         t = Table(title=f"{o['name']}: {outcome_text(o).replace('`', '')}; by claim ({cl['aggregate'].iloc[0]})")

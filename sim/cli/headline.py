@@ -8,7 +8,6 @@ number at full precision; only this rendering is compact.
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
-
-
-def interactive() -> bool:
-    """Whether stdout is a terminal (tables then take its width)."""
-    return sys.stdout.isatty()
 
 
 #: What the first table's metric is, in words (its unit, and whether it is a head count).
