@@ -124,6 +124,9 @@ def test_break_even_tables_in_the_docs_are_generated_and_a_stale_one_is_found(tm
     from sim.inference.report import REPO
 
     assert main(["--check"]) == 0, f"{DOC} is stale: run python -m sim.inference.break_even --write-docs"
+    assert capsys.readouterr().out == f"{DOC}: the break-even tables are up to date\n"  # --check says only that
+    assert main(["--check", "--figure", str(tmp_path)]) == 1  # a folder is not a figure's file name
+    assert "give a file name ending in .png" in capsys.readouterr().err
     doc = tmp_path / DOC
     doc.parent.mkdir(parents=True)
     doc.write_text((REPO / DOC).read_text(encoding="utf-8").replace("| 17% | 95,318 |", "| 17% | 95,000 |"))

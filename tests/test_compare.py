@@ -194,7 +194,11 @@ def test_coarse_or_thin_runs_carry_a_caution_line():
     coarse = caution_line(manifest(200, 10))
     assert coarse is not None and coarse.startswith("note: at scale 200") and "replication" not in coarse
     thin = caution_line(manifest(10, 2))
-    assert thin == "note: with 2 replication(s) the interval is only their range"
+    assert thin == ("note: with 2 replication(s) the 90% interval is interpolated between their values "
+                    "(inside their range), not an estimate of the spread")
+    # what the note says of the printed interval (np.quantile, linear): inside the two values' range
+    lo, hi = np.quantile([0.0, 100.0], [0.05, 0.95])
+    assert (lo, hi) == (5.0, 95.0)
     assert caution_line({"scenarios": []}) is None
 
 

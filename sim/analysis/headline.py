@@ -90,7 +90,8 @@ def caution_line(manifest: dict[str, Any]) -> str | None:
 
     Returns:
         The note: the scale is coarser than :data:`COARSEST_DEFECTION_SCALE`, and/or fewer
-        than 5 replications make the "90% interval" their range.
+        than 5 replications make the "90% interval" a linear interpolation between the
+        replications' values (inside their range), not an estimate of the spread.
     """
     scales = [s.get("config", {}).get("population", {}).get("scale") for s in manifest.get("scenarios", [])]
     scale = max((int(x) for x in scales if isinstance(x, int | float)), default=None)
@@ -100,7 +101,8 @@ def caution_line(manifest: dict[str, Any]) -> str | None:
         parts.append(f"at scale {scale} (coarser than {COARSEST_DEFECTION_SCALE}) a few simulated soldiers stand for "
                      "hundreds of real ones: read defection results as a smoke test, not a finding (docs/calibration.md)")
     if isinstance(reps, int) and reps < 5:
-        parts.append(f"with {reps} replication(s) the interval is only their range")
+        parts.append(f"with {reps} replication(s) the 90% interval is interpolated between their values "
+                     "(inside their range), not an estimate of the spread")
     return "note: " + "; ".join(parts) if parts else None
 
 

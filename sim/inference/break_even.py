@@ -133,11 +133,12 @@ def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: 
 
     p = params or ChoiceParams()
     risks = np.linspace(0.0, 0.5, 101)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(7, 6.2))
     for s, pay in break_even_table(risks, p).items():
         ax.plot(100 * risks, pay / 1e3, label=f"reference soldier (private preference 0), {s} (credibility 0.9, detection 0.25)")
     no_stay = break_even_payment(risks, status="citizenship", stay_death=0.0, params=p)
-    ax.plot(100 * risks, no_stay / 1e3, ls="--", color="grey", label="citizenship, no risk of dying if he stays")
+    ax.plot(100 * risks, no_stay / 1e3, ls="--", color="grey",
+            label="reference soldier, citizenship, if staying carried no risk of dying")
     lo, mid, hi = calibrated_break_even(risks) if calibrated else (None, None, None)
     if calibrated:
         ax.plot(100 * risks, mid / 1e3, color="black", lw=2,
@@ -149,9 +150,13 @@ def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: 
     ax.set_xlabel("probability of dying in the attempt (%)")
     ax.set_ylabel("break-even payment (thousand USD)")
     ax.set_yscale("log")
-    ax.set_ylim(1, 1e6)
+    ax.set_ylim(1, UNREALISTIC_USD / 1e3)
+    ax.axhline(UNREALISTIC_USD / 1e3, color="black", lw=0.8, ls=":")
+    ax.annotate(r'\$1 billion: above it the tables say "over \$1 billion"', (0.5, UNREALISTIC_USD / 1e3),
+                xycoords=("axes fraction", "data"), xytext=(0, -10), textcoords="offset points", ha="center",
+                fontsize=7)
     ax.set_title(f"Payment at which a soldier is indifferent (stay death risk {stay_death_probability(p):.0%}/yr)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)  # below: hides no curve
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,10 +200,13 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     docs.add_argument("--check", action="store_true", help=f"exit 1 if {DOC}'s tables differ from a fresh computation")
     a = ap.parse_args(argv)
     p = ChoiceParams()
-    print(f"stay death risk {stay_death_probability(p):.3f}/yr; V_stay {float(value_stay(p)):.2f} HLY; "
-          f"V_caught {value_caught(p):.2f} HLY")
     body = markdown(p)
-    print(body, end="")
+    if not a.check:
+        print(f"reference terms: risk of dying if he stays {stay_death_probability(p):.1%} a year; expected "
+              f"utility of staying {float(value_stay(p)):.2f} HLY and of being caught {value_caught(p):.2f} HLY "
+              "(home life-years, docs/defection_choice.md)\n")
+        print("The reference soldier (private preference 0, detection 0.25, credibility 0.9), USD by status offered:\n")
+        print(body, end="")
     if a.write_docs or a.check:
         try:
             stale = write_block(body, root or REPO, DOC, BLOCK, check=a.check)
@@ -208,10 +216,17 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         if a.check and stale:
             print(f"stale: {DOC}:{BLOCK} (run `{REGENERATE}`)", file=sys.stderr)
             return 1
-        if stale:
-            print(f"wrote {DOC}")
+        print(f"{DOC}: the break-even tables are up to date" if a.check else
+              f"wrote {DOC}" if stale else f"{DOC}: unchanged")
     if a.figure:
-        print(f"wrote {plot_break_even(a.figure, p)}")
+        if a.figure.is_dir() or a.figure.suffix.lower() != ".png":
+            print(f"error: --figure {a.figure}: give a file name ending in .png", file=sys.stderr)
+            return 1
+        try:
+            print(f"wrote {plot_break_even(a.figure, p)}")
+        except OSError as exc:
+            print(f"error: cannot write the figure {a.figure}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0
 
 
