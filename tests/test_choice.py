@@ -139,6 +139,40 @@ def test_break_even_tables_in_the_docs_are_generated_and_a_stale_one_is_found(tm
     assert "needs exactly one <!-- BEGIN generated:break-even" in capsys.readouterr().err
 
 
+def test_break_even_docs_writer_refuses_hostile_docs_in_one_line_and_never_truncates(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from sim.inference.break_even import DOC, main
+    from sim.inference.report import REPO
+
+    doc = tmp_path / DOC
+    doc.parent.mkdir(parents=True)
+    stale = (REPO / DOC).read_text(encoding="utf-8").replace("| 17% | 95,318 |", "| 17% | 95,000 |")
+    doc.write_text(stale, encoding="utf-8")
+    # a write that fails half-way (here a 8 KiB file-size limit; a full disk alike) leaves the doc whole
+    code = f"import sys; from pathlib import Path; from sim.inference.break_even import main; sys.exit(main(['--write-docs'], root=Path({str(tmp_path)!r})))"
+    r = subprocess.run(["bash", "-c", f"ulimit -f 8; exec {sys.executable} -c \"{code}\""], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"error: cannot write {doc}: File too large"]
+    assert doc.read_text(encoding="utf-8") == stale
+    # usage errors: one line, exit 1, nothing written (the figure's name is checked first)
+    capsys.readouterr()
+    assert main(["--write-docs", "--check"], root=tmp_path) == 1
+    assert capsys.readouterr().err == "error: argument --check: not allowed with argument --write-docs\n"
+    assert main(["--write-docs", "--figure", str(tmp_path)], root=tmp_path) == 1
+    assert main(["--figure", str(tmp_path / ("x" * 300 + ".png"))], root=tmp_path) == 1
+    assert "File name too long" in capsys.readouterr().err
+    assert doc.read_text(encoding="utf-8") == stale
+    # a second BEGIN marker (text between them would be lost) and bytes that are not UTF-8 name the doc
+    begin = "<!-- BEGIN generated:break-even"
+    doc.write_text(stale.replace(begin, f"{begin} -->\nkeep me\n{begin}", 1), encoding="utf-8")
+    assert main(["--write-docs"], root=tmp_path) == 1
+    assert "(found 2 BEGIN and 1 END)" in capsys.readouterr().err and "keep me" in doc.read_text(encoding="utf-8")
+    doc.write_bytes(stale.encode() + b"\xff")
+    assert main(["--check"], root=tmp_path) == 1
+    assert capsys.readouterr().err.startswith(f"error: {DOC}: not UTF-8 text")
+
+
 def test_funnel_thinning_respects_the_stages_and_rates():
     rng = np.random.default_rng(7)
     n = 200_000

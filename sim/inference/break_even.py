@@ -165,6 +165,17 @@ def plot_break_even(path: Path, params: ChoiceParams | None = None, calibrated: 
     return path
 
 
+class _UsageError(Exception):
+    """A command-line usage error, reported as one ``error:`` line (exit 1)."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse without its usage block and exit 2: a usage error raises :class:`_UsageError`."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(message)
+
+
 def markdown(p: ChoiceParams | None = None) -> str:
     """The two break-even tables of :data:`DOC` (Markdown), at :data:`RISKS`.
 
@@ -190,15 +201,28 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     Prints the break-even tables; ``--figure`` draws the figure; ``--write-docs`` rewrites
     the generated block of :data:`DOC`, ``--check`` exits 1 if it differs from a fresh one.
     """
+    from sim.errors import AsylumsimError
     from sim.inference.report import REPO, write_block
 
-    ap = argparse.ArgumentParser(prog="python -m sim.inference.break_even",
-                                 description="Break-even payment of the defection choice")
+    ap = _OneLineParser(prog="python -m sim.inference.break_even", description="Break-even payment of the defection choice")
     ap.add_argument("--figure", type=Path, default=None, help="write the break-even figure (PNG) here")
     docs = ap.add_mutually_exclusive_group()
     docs.add_argument("--write-docs", action="store_true", help=f"rewrite the tables' generated block in {DOC}")
     docs.add_argument("--check", action="store_true", help=f"exit 1 if {DOC}'s tables differ from a fresh computation")
-    a = ap.parse_args(argv)
+    try:
+        a = ap.parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if a.figure is not None:  # checked before anything is written
+        try:
+            bad = a.figure.is_dir() or a.figure.suffix.lower() != ".png"
+        except OSError as exc:  # e.g. a name too long for the file system
+            print(f"error: --figure {str(a.figure)[:80]}...: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        if bad:
+            print(f"error: --figure {a.figure}: give a file name ending in .png", file=sys.stderr)
+            return 1
     p = ChoiceParams()
     body = markdown(p)
     if not a.check:
@@ -210,8 +234,8 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     if a.write_docs or a.check:
         try:
             stale = write_block(body, root or REPO, DOC, BLOCK, check=a.check)
-        except (OSError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except (OSError, ValueError, AsylumsimError) as exc:
+            print(f"error: {exc if not isinstance(exc, OSError) else f'{DOC}: {exc.strerror or exc}'}", file=sys.stderr)
             return 1
         if a.check and stale:
             print(f"stale: {DOC}:{BLOCK} (run `{REGENERATE}`)", file=sys.stderr)
@@ -219,9 +243,6 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         print(f"{DOC}: the break-even tables are up to date" if a.check else
               f"wrote {DOC}" if stale else f"{DOC}: unchanged")
     if a.figure:
-        if a.figure.is_dir() or a.figure.suffix.lower() != ".png":
-            print(f"error: --figure {a.figure}: give a file name ending in .png", file=sys.stderr)
-            return 1
         try:
             print(f"wrote {plot_break_even(a.figure, p)}")
         except OSError as exc:
