@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     the generated block of :data:`DOC`, ``--check`` exits 1 if it differs from a fresh one.
     """
     from sim.errors import AsylumsimError
-    from sim.inference.report import REPO, write_block
+    from sim.inference.docblocks import write_block
+    from sim.inference.report import REPO
 
     ap = _OneLineParser(prog="python -m sim.inference.break_even", description="Break-even payment of the defection choice")
     ap.add_argument("--figure", type=Path, default=None, help="write the break-even figure (PNG) here")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 
 from sim.errors import AsylumsimError
 from sim.inference.abc import Prior, posterior_predictive
+from sim.inference.docblocks import write_block
 from sim.inference.posterior import calibrate_command, load_posterior, weighted_quantile
 from sim.inference.targets import DATA_DIR, TargetSet, point_penalty
 
@@ -38,7 +38,6 @@ POSTERIOR_DIR = DATA_DIR / "posterior"
 DOC = "docs/calibration.md"
 BLOCK = "defection-calibration"
 REGENERATE = "python -m sim.inference.report"
-_BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+)[^>]*-->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
 
 
 def shipped_paths(scenario: str) -> tuple[Path, Path]:
@@ -332,45 +331,6 @@ def markdown(post: pd.DataFrame, manifest: dict, bands: pd.DataFrame, ts: Target
     return "\n".join(lines) + "\n"
 
 
-def write_block(body: str, root: Path = REPO, doc: str = DOC, block: str = BLOCK, check: bool = False) -> bool:
-    """Replace the generated block ``block`` of ``doc`` with ``body``; True if it differed.
-
-    The document is rewritten atomically (:func:`sim.runner.storage.atomic_write_text`):
-    a failed write (a full disk, a file-size limit) leaves it as it was.
-
-    Args:
-        body: The block's new text (ends with a newline).
-        root: The repository holding ``doc``.
-        doc: The document, relative to ``root``.
-        block: The block's name (``<!-- BEGIN generated:NAME ... -->``).
-        check: Only compare: leave the file as it is.
-
-    Raises:
-        ValueError: the document is not UTF-8 text, lacks the block's markers, or has
-            either marker more than once (naming the document).
-        OSError: the document cannot be read.
-        sim.errors.WriteError: it cannot be written (naming it).
-    """
-    from sim.runner.storage import atomic_write_text
-
-    path = root / doc
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{doc}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    begins = len(re.findall(rf"<!-- BEGIN generated:{re.escape(block)}[\s>]", text))
-    ends = text.count(f"<!-- END generated:{block} -->")
-    found = [m for m in _BLOCK.finditer(text) if m.group("name") == block]
-    if begins != 1 or ends != 1 or len(found) != 1:
-        raise ValueError(f"{doc}: needs exactly one <!-- BEGIN generated:{block} --> ... <!-- END generated:{block} --> "
-                         f"(found {begins} BEGIN and {ends} END)")
-    m = found[0]
-    new = text[: m.start()] + m.group(1) + body + m.group(4) + text[m.end():]
-    if new != text and not check:
-        atomic_write_text(path, new)
-    return new != text
-
-
 def main(argv: list[str] | None = None, root: Path = REPO) -> int:
     """Command-line entry (module docstring); exit 1 with one ``error:`` line on failure."""
     parser = argparse.ArgumentParser(prog=REGENERATE, description=__doc__.splitlines()[0])
@@ -392,7 +352,7 @@ def main(argv: list[str] | None = None, root: Path = REPO) -> int:
         figure(bands, ts, root / "docs" / figs[0])
         posterior_figure(post, manifest, root / "docs" / figs[1])
         body = markdown(post, manifest, bands, ts, args.draws, args.seed, figs)
-        write_block(body, root)
+        write_block(body, root, DOC, BLOCK)
         print(f"wrote {DOC}, docs/{figs[0]}, docs/{figs[1]}")
     except (OSError, ValueError, KeyError, AsylumsimError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
