@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+)[^>]*-->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
+BLOCK_RE = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+)[^>]*-->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
+"""A generated block: groups 1 (the BEGIN line), ``name``, ``body`` and 4 (the END marker)."""
 
 
 def write_block(body: str, root: Path, doc: str, block: str, check: bool = False) -> bool:
@@ -39,7 +40,7 @@ def write_block(body: str, root: Path, doc: str, block: str, check: bool = False
         raise ValueError(f"{doc}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     begins = len(re.findall(rf"<!-- BEGIN generated:{re.escape(block)}[\s>]", text))
     ends = text.count(f"<!-- END generated:{block} -->")
-    found = [m for m in _BLOCK.finditer(text) if m.group("name") == block]
+    found = [m for m in BLOCK_RE.finditer(text) if m.group("name") == block]
     if begins != 1 or ends != 1 or len(found) != 1:
         raise ValueError(f"{doc}: needs exactly one <!-- BEGIN generated:{block} --> ... <!-- END generated:{block} --> "
                          f"(found {begins} BEGIN and {ends} END)")
