@@ -379,3 +379,72 @@ def test_hints_name_the_command_as_the_user_can_run_it(tmp_path, monkeypatch):
     assert command() == "asylumsim"  # not started as the command: its name
     monkeypatch.setattr(sys, "argv", [str(tmp_path / "my venv" / "asylumsim")])
     assert command() == f"'{tmp_path / 'my venv' / 'asylumsim'}'"  # quoted for the shell
+
+
+# --------------------------------------------------------------------------------------
+# replication folder names (slugs): distinct, and each a valid slug however long the names
+
+def _assert_usable_slugs(names: list[str]) -> list[str]:
+    from sim.runner.spec import _unique_slugs
+
+    slugs = _unique_slugs(names)
+    assert len(slugs) == len(names) and len(set(slugs)) == len(slugs), slugs
+    for s in slugs:
+        assert storage.slugify(s) == s and len(s) <= 64, s
+        assert storage.replication_file(s, 0).startswith(f"{storage.REPLICATIONS_DIR}/{s}/")
+    return slugs
+
+
+@pytest.mark.parametrize("names", [
+    ["x" * 70 + "_alpha", "x" * 70 + "_omega"],  # the same first 64 characters
+    ["x" * 63, "x" * 63 + "?", "x" * 63 + " "],  # a 63-character slug plus "-2" is 65
+    ["x" * 80] * 12,  # "-10" and beyond
+    ["a b", "a_b", "a-b", "a/b", "a?b"],
+    ["x" * 62 + "-2", "x" * 64, "x" * 64, "x" * 62 + "-2"],  # a name that is already a suffixed slug
+    ["", "???", "scenario", "scenario-2"],
+    ["x" * 63 + " y"],  # cut to 64 characters, the slug ended in "_" (which slugify strips)
+])
+def test_unique_slugs_are_distinct_valid_slugs(names):
+    _assert_usable_slugs(names)
+
+
+def test_unique_slugs_of_different_names_are_unchanged_when_they_fit():
+    # folders written before keep their slugs (resume rebuilds them from the names)
+    from sim.runner.spec import _unique_slugs
+
+    assert _unique_slugs(["baseline", "caplan", "caplan"]) == ["baseline", "caplan", "caplan-2"]
+    assert _unique_slugs(["x" * 62, "x" * 62]) == ["x" * 62, "x" * 62 + "-2"]
+
+
+def test_unique_slugs_property():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    chars = st.sampled_from("xy_-/ ?é2")
+    # long names alike but for their ends, as well as any short ones (names take 80 characters)
+    alike = st.builds(lambda n, tail: ("x" * n + tail)[:80], st.integers(55, 80), st.text(alphabet=chars, max_size=6))
+    name = st.one_of(st.text(alphabet=chars, max_size=80), alike)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(name, min_size=1, max_size=15))
+    def check(names):
+        _assert_usable_slugs(names)
+
+    check()
+
+
+def test_compare_of_names_alike_in_their_first_64_characters_succeeds(tmp_path):
+    files = []
+    for tail in ("alpha", "omega"):
+        f = tmp_path / f"{tail}.yaml"
+        f.write_text(f"name: {'x' * 70}_{tail}\ndescription: x\nextends: caplan\n")
+        files.append(f)
+    out = tmp_path / "c"
+    _ok(invoke(["compare", "baseline", *files, "--days", "5", "-n", "2", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--out", out]))
+    slugs = [e["slug"] for e in _manifest(out)["scenarios"]]
+    assert slugs == ["baseline", "x" * 64, "x" * 62 + "-2"]
+    assert set(_table(out)["scenario"]) == {"baseline", "x" * 70 + "_alpha", "x" * 70 + "_omega"}
+    for s in slugs:
+        assert sorted(p.name for p in (out / storage.REPLICATIONS_DIR / s).iterdir()) == [
+            "rep-000000.parquet", "rep-000001.parquet"]

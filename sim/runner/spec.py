@@ -264,13 +264,21 @@ def _refuse_unlike(scenarios: list[Scenario]) -> None:
 
 
 def _unique_slugs(names: list[str]) -> list[str]:
+    """Folder names of the scenarios: :func:`storage.slugify` of each name, a repeat getting
+    ``-2``, ``-3``... with its slug cut short enough that the suffix fits (a slug holds 64
+    characters, and names alike in their first 64 slug to the same one). Distinct, and each
+    its own slug, so :func:`storage.replication_file` accepts it."""
     out: list[str] = []
+    taken: set[str] = set()
     for n in names:
-        slug, k = storage.slugify(n), 2
-        while slug in out:
-            slug = f"{storage.slugify(n)}-{k}"
+        base = storage.slugify(n)
+        slug, k = base, 2
+        while slug in taken:
+            suffix = f"-{k}"
+            slug = base[:storage.SLUG_MAX - len(suffix)] + suffix
             k += 1
         out.append(slug)
+        taken.add(slug)
     return out
 
 

@@ -213,10 +213,15 @@ def remove_temp_files(folder: Path) -> int:
 # folders
 
 
+#: The longest slug (:func:`slugify` cuts longer ones).
+SLUG_MAX = 64
+
+
 def slugify(name: str) -> str:
-    """A file-system-safe version of a scenario name."""
+    """A file-system-safe version of a scenario name: letters, digits, ``-`` and ``_`` (not
+    at either end), at most :data:`SLUG_MAX` characters; ``slugify(slugify(x)) == slugify(x)``."""
     slug = re.sub(r"[^A-Za-z0-9_\-]+", "_", name).strip("_")
-    return slug[:64] or "scenario"
+    return slug[:SLUG_MAX].rstrip("_") or "scenario"  # cut, then no "_" at the end ("x" * 63 + " y")
 
 
 def default_results_dir(label: str, base: Path | str = "results") -> Path:
