@@ -3,6 +3,8 @@ traffic, the protest index, the cost per soldier removed, and the run's headline
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,30 +160,32 @@ README_SIX = ("baseline", "no_offers", "kuran", "caplan", "caplan_tiered", "draf
 WIDEST_COST = "1.89M [saves money, n/a (no reduction)]"  # the widest cost cell there is
 
 
-def _six_scenario_folder(root, scale: int = 200, replications: int = 2):
-    """A results folder of the README's six-scenario comparison, with a made-up comparison.csv
-    whose cells are as wide as compact numbers get (no model run)."""
+def _six_scenario_folder(root, scale: int = 200, replications: int = 2, names: tuple[str, ...] = README_SIX,
+                         folder_name: str = "cmp"):
+    """A results folder of the README's six-scenario comparison (or of ``names``, the first
+    the baseline), with a made-up comparison.csv whose cells are as wide as compact numbers
+    get (no model run)."""
     import json
 
     from sim.analysis.compare import COMPARISON_COLUMNS, DEATHS_AVOIDED
 
     rows = []
-    for s in README_SIX:
+    for s in names:
         for day in (30, 90, 180, 365):
             for metric in ("front_effective", "front_strength", "defected_cum", "fled_cum", "kia_cum"):
-                diff = (0.0, 0.0, 0.0) if s == "baseline" else (-16_249.0, -50_812.0, -1_251.0)
+                diff = (0.0, 0.0, 0.0) if s == names[0] else (-16_249.0, -50_812.0, -1_251.0)
                 rows.append([s, metric, day, 421_345.0, 419_012.0, 423_456.0, *diff, replications])
-            if s != "baseline":
+            if s != names[0]:
                 rows.append([s, DEATHS_AVOIDED, day, -1_451.0, -9_191.0, 2_281.0, np.nan, np.nan, np.nan, replications])
                 rows.append([s, COST_PER_SOLDIER, day, 1_891_000.0, -5.0, np.inf, np.nan, np.nan, np.nan, replications])
-    folder = root / "cmp"
-    folder.mkdir()
+    folder = root / folder_name
+    folder.mkdir(parents=True)
     pd.DataFrame(rows, columns=COMPARISON_COLUMNS).to_csv(folder / "comparison.csv", index=False)
     (folder / "compare.png").write_bytes(b"")
     manifest = {"tool": "asylumsim", "format_version": 1, "kind": "compare", "root_seed": 1, "replications": replications,
-                "baseline": "baseline", "runs": [], "outputs": {"plots": ["compare.png"]},
+                "baseline": names[0], "runs": [], "outputs": {"plots": ["compare.png"]},
                 "uncertainty": {"enabled": True, "posterior": "package:history_2022", "particles": 100},
-                "scenarios": [{"name": s, "config": {"population": {"scale": scale}}} for s in README_SIX]}
+                "scenarios": [{"name": s, "config": {"population": {"scale": scale}}} for s in names]}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -240,3 +244,105 @@ def test_run_summary_fits_80_columns_and_says_counts_are_real_people(tmp_path, m
     said = " ".join(r.stdout.split())
     assert "counts are of real people (one simulated person stands for 200)" in said
     assert "note: at scale 200" in said and "index, not a head count" in said
+
+
+# --------------------------------------------------------------------------------------
+# names and paths in compare's closing tables are data: printed whole and as written
+
+MARKUP_NAME = "[bold red]x[/] :smile: [link=http://e.vil]y[/link]"  # rich markup and an emoji code
+BACKSLASH_NAME = ":thumbs_up: [i]ital[/i] \\[x] ok\\"  # rich's escape() doubled the trailing backslash
+LONG_A, LONG_B = "n" * 61 + "a", "n" * 61 + "b"  # the same but for the last character (names take 80)
+CELLS = ("421k [419k, 423k]", "-16.2k [-50.8k, -1.25k]", "-1.45k [-9.19k, +2.28k]", WIDEST_COST)
+
+
+def _printed(tmp_path, monkeypatch, capsys, names: tuple[str, ...], columns: int, folder_name: str = "cmp",
+             env: dict[str, str] | None = None) -> tuple[Path, str]:
+    from sim.cli.headline import print_headline
+
+    _six_scenario_folder(tmp_path, names=names, folder_name=folder_name)
+    monkeypatch.chdir(tmp_path)  # a short folder name
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for k, v in (env or {}).items():
+        monkeypatch.setenv(k, v)
+    capsys.readouterr()
+    print_headline(Path(folder_name))
+    return Path(folder_name), capsys.readouterr().out
+
+
+def _cells(out: str) -> list[str]:
+    """Each column of each table printed, its body read top to bottom without whitespace:
+    a folded cell reads whole again (the cells of a column follow one another)."""
+    columns: list[str] = []
+    block: list[list[str]] = []
+    for line in out.splitlines() + [""]:
+        if line.startswith("│"):
+            block.append(line.split("│")[1:-1])
+        elif block:
+            columns += ["".join("".join(row[i].split()) for row in block) for i in range(len(block[0]))]
+            block = []
+    return columns
+
+
+def test_compare_prints_names_and_paths_as_written_never_emoji_codes_or_markup(tmp_path, monkeypatch, capsys):
+    folder, out = _printed(tmp_path, monkeypatch, capsys, ("baseline", MARKUP_NAME, BACKSLASH_NAME), 80,
+                           folder_name="[bold]x[/] :smile: out")
+    assert "\U0001f604" not in out and "\U0001f44d" not in out, out  # no emoji made of :smile: or :thumbs_up:
+    names = [c for c in _cells(out) if "ital" in c]
+    assert len(names) >= 2, out  # the name column of each table
+    for column in names:
+        assert "".join(MARKUP_NAME.split()) in column and column.endswith("".join(BACKSLASH_NAME.split())), out
+        assert not column.endswith("\\\\"), out  # the trailing backslash is not doubled
+    lines = out.splitlines()
+    assert f"full table: {folder / 'comparison.csv'}" in lines and f"figure: {folder / 'compare.png'}" in lines, out
+
+
+def test_a_backslash_ending_baseline_name_prints_as_written_in_the_prose(tmp_path, monkeypatch, capsys):
+    _, out = _printed(tmp_path, monkeypatch, capsys, (BACKSLASH_NAME, "kuran"), 200)
+    said = " ".join(out.split())
+    assert f"paired difference from '{BACKSLASH_NAME}'; median" in said, out
+    assert f"against '{BACKSLASH_NAME}', replication" in said, out
+
+
+def test_compare_paths_are_not_highlighted_on_a_colour_terminal(tmp_path, monkeypatch, capsys):
+    # rich's highlighter colours numbers and paths: a copied path would carry its escape codes
+    folder, out = _printed(tmp_path, monkeypatch, capsys, README_SIX, 200, env={"FORCE_COLOR": "1", "TERM": "xterm"})
+    assert "\x1b[" in out  # a colour terminal (the table headers are styled)
+    assert f"full table: {folder / 'comparison.csv'}; figure: {folder / 'compare.png'}" in out.splitlines(), out
+    said = [line for line in out.splitlines() if "counts are of real people" in line]
+    assert said == ["counts are of real people (one simulated person stands for 200)"], said
+
+
+def test_long_names_differing_only_at_the_end_stay_distinct_at_80_columns(tmp_path, monkeypatch, capsys):
+    _, out = _printed(tmp_path, monkeypatch, capsys, ("baseline", LONG_A, LONG_B), 80)
+    assert "\u2026" not in out, out  # nothing cut to an ellipsis
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    columns = _cells(out)
+    assert sum(c == "baseline(level)" + LONG_A + LONG_B for c in columns) >= 1, out  # whole in the levels' table(s)
+    assert sum(c == LONG_A + LONG_B for c in columns) >= 1, out  # and in day's table(s)
+    for cell in CELLS:
+        assert any("".join(cell.split()) in c for c in columns), (cell, out)
+
+
+@pytest.mark.parametrize("columns", [20, 30, 40])
+def test_numbers_and_names_fold_but_are_never_cut_on_a_narrow_terminal(tmp_path, monkeypatch, capsys, columns):
+    _, out = _printed(tmp_path, monkeypatch, capsys, ("baseline", LONG_A, "caplan_tiered"), columns)
+    assert "\u2026" not in out, out
+    cells = _cells(out)
+    for text in ("baseline(level)" + LONG_A + "caplan_tiered", LONG_A + "caplan_tiered"):
+        assert text in cells, (text, out)
+    for cell in CELLS:
+        assert any("".join(cell.split()) in c for c in cells), (cell, out)
+
+
+def test_explore_tables_print_scenario_names_as_written(monkeypatch, capsys):
+    from sim.cli.explore import _print
+
+    claims = pd.DataFrame({"outcome": ["effect"], "claim": ["C1"], "index": [0.5], "conf": [0.1],
+                           "parameters": ["front.kia_rate"], "aggregate": ["max"]})
+    manifest = {"outcomes": [{"name": "effect", "scenario": MARKUP_NAME, "minus": BACKSLASH_NAME,
+                              "metric": "front_effective", "day": 30}]}
+    monkeypatch.setenv("COLUMNS", "200")
+    capsys.readouterr()
+    _print({"claims": claims}, manifest)
+    out = capsys.readouterr().out
+    assert f"{MARKUP_NAME} minus {BACKSLASH_NAME}; by claim (max)" in " ".join(out.split()), out  # the title wraps

@@ -593,3 +593,35 @@ def test_a_stop_while_the_results_are_printed_says_the_folder_is_complete(tmp_pa
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("interrupted (SIGTERM)") and f"{out} is complete" in last, res.stderr
     assert _manifest(out)["status"] == "complete"
+
+
+def test_progress_on_a_terminal_prints_names_as_data(monkeypatch):
+    # a scenario name in the bar's label, a failure message and a stage line: printed as
+    # written, never read as rich markup, emoji codes or a hyperlink
+    import io
+
+    from rich.console import Console
+
+    from sim.cli import progress
+    from sim.runner.jobs import ReplicationResult
+
+    name = r"[bold red]x[/] :smile: [link=http://e.vil]y[/link] \[z] ok\ "
+    out = io.StringIO()
+
+    class Recorded(Console):  # the console RunProgress configures, writing to ``out`` as a terminal would
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("stderr", None)
+            super().__init__(*args, file=out, force_terminal=True, width=300, color_system=None, **kwargs)
+
+    monkeypatch.setattr("rich.console.Console", Recorded)
+    bar = progress.RunProgress(name, terminal=True)
+    res = ReplicationResult(scenario=name, replication=0, seed=None, status="failed", seconds=1.0, error="boom")  # type: ignore[arg-type]
+    with bar:
+        bar.start(1, 0)
+        bar.advance(res)
+        bar.stage(f"writing tables for {name}")
+    text = out.getvalue()
+    assert "😄" not in text and "\x1b]8;" not in text  # no emoji, no terminal hyperlink
+    assert f"{name.strip()}" in text  # the label, as written
+    assert f"replication 0 of {name} failed: boom" in text
+    assert f"writing tables for {name}" in text

@@ -103,12 +103,13 @@ def _print(tables: dict, manifest: dict) -> None:
     from sim.analysis.headline import terminal_width
     from sim.explore.report import _fmt, outcome_text
 
-    console = Console(width=terminal_width())  # as compare's tables: the terminal's, 80 when piped
+    # as compare's tables: the terminal's width (80 when piped); names are data (no markup, emoji codes, highlighting)
+    console = Console(width=terminal_width(), markup=False, emoji=False, highlight=False)
     for o in manifest["outcomes"]:
         cl = tables["claims"][tables["claims"]["outcome"] == o["name"]]
         t = Table(title=f"{o['name']}: {outcome_text(o).replace('`', '')}; by claim ({cl['aggregate'].iloc[0]})")
         for c in ("claim", "index", "±", "parameters"):
-            t.add_column(c, justify="left" if c == "claim" else "right")
+            t.add_column(c, justify="left" if c == "claim" else "right", overflow="fold")  # never cut
         for _, r in cl.head(12).iterrows():
             t.add_row(str(r["claim"]), _fmt(r["index"]), _fmt(r["conf"]), str(r["parameters"]))
         console.print(t)
@@ -118,7 +119,7 @@ def _print(tables: dict, manifest: dict) -> None:
         t = Table(title=f"PRIM: {p['outcome']} {p['direction']} {p['threshold']:g}; coverage {box['coverage']:.2f}, "
                         f"density {box['density']:.2f}, mass {box['mass']:.2f}")
         for c in ("parameter", "low", "high", "values"):
-            t.add_column(c)
+            t.add_column(c, overflow="fold")
         for _, r in tables["prim_box"].iterrows():
             t.add_row(str(r["name"]), _fmt(r["low"]), _fmt(r["high"]), str(r["values"] or ""))
         console.print(t)

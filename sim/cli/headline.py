@@ -4,6 +4,10 @@ The tables fit the terminal (80 columns when stdout is not one, e.g. piped to a 
 column headers with a legend below, and a table too wide for the terminal is split into
 blocks of columns, each repeating the scenario column. ``comparison.csv`` keeps every
 number at full precision; only this rendering is compact.
+
+Scenario names and paths are data: they reach the console as rich ``Text`` (never parsed as
+markup, emoji codes or highlighted), and a cell too wide for its column folds onto the next
+line rather than being cut, so every name and number prints whole.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
 
 #: What the first table's metric is, in words (its unit, and whether it is a head count).
@@ -25,39 +30,41 @@ KEY_LABELS = {
 }
 
 
-def fitted_tables(console: Console, first: str, labels: list[str], columns: list[tuple[str, list[str]]],
+def fitted_tables(console: Console, first: str, labels: list[Text], columns: list[tuple[str, list[Text]]],
                   width: int) -> list[Table]:
     """One table, or several blocks of its columns when it is wider than ``width``.
 
     Args:
         console: The console the tables are printed on (measures them).
         first: Header of the row-label column, repeated in every block.
-        labels: Row labels (text, no markup).
-        columns: ``(header, cells)`` per column, in order; ``cells`` align with ``labels``.
+        labels: Row labels (``Text``: printed as written, never read as markup).
+        columns: ``(header, cells)`` per column, in order; ``cells`` (``Text``) align with
+            ``labels``. Headers are the program's own words.
         width: Columns available.
 
     Returns:
         Tables holding consecutive columns, as few as fit in ``width`` each, with the
         columns spread evenly over them when that fits too. A single column that does not
-        fit is left to the console to wrap.
+        fit is left to the console to wrap: cells wrap at spaces and a word wider than its
+        column folds onto the next line (never cut to an ellipsis).
     """
     from rich.table import Table
 
-    def table(cols: list[tuple[str, list[str]]]) -> Table:
+    def table(cols: list[tuple[str, list[Text]]]) -> Table:
         t = Table()
-        t.add_column(first, style="bold")
+        t.add_column(first, style="bold", overflow="fold")
         for header, _ in cols:
-            t.add_column(header, justify="right")
+            t.add_column(header, justify="right", overflow="fold")
         for i, label in enumerate(labels):
             t.add_row(label, *[cells[i] for _, cells in cols])
         return t
 
     wide = console.options.update_width(10_000)
 
-    def fits(cols: list[tuple[str, list[str]]]) -> bool:
+    def fits(cols: list[tuple[str, list[Text]]]) -> bool:
         return console.measure(table(cols), options=wide).maximum <= width
 
-    greedy: list[list[tuple[str, list[str]]]] = []
+    greedy: list[list[tuple[str, list[Text]]]] = []
     for col in columns:
         if greedy and fits(greedy[-1] + [col]):
             greedy[-1].append(col)
@@ -79,7 +86,7 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     """
     import pandas as pd
     from rich.console import Console
-    from rich.markup import escape
+    from rich.text import Text
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED, removed_metric
     from sim.analysis.headline import (
@@ -100,15 +107,17 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     base = manifest["baseline"]
     names = [e["name"] for e in manifest["scenarios"]]
     width = width or terminal_width()
-    console = Console(width=width)
+    # names and paths are data: no markup, no emoji codes (":smile:"), no highlighting (colours
+    # in a copied path); everything printed below is a Text as well
+    console = Console(width=width, markup=False, emoji=False, highlight=False)
 
-    def shown(text: object) -> str:
-        """Names and paths are data, never rich markup or terminal control."""
-        return escape(one_line(str(text)))
+    def shown(text: object) -> Text:
+        """A name as written, never rich markup or terminal control."""
+        return Text(one_line(str(text)))
 
-    def cell(row: pd.Series | None, kind: str) -> str:
+    def cell(row: pd.Series | None, kind: str) -> Text:
         """A cell as text, never rich markup ("[saves money, 136k]" would read as a style tag)."""
-        return escape(format_cell(row, kind))
+        return Text(format_cell(row, kind))
 
     def lookup(s: str, metric: str, day: int) -> pd.Series | None:
         r = comp[(comp["scenario"] == s) & (comp["metric"] == metric) & (comp["day"] == day)]
@@ -118,16 +127,16 @@ def print_headline(folder: Path, width: int | None = None) -> None:
         """A line of prose, wrapped at the width (continuation lines indented)."""
         for line in textwrap.wrap(one_line(text), width, subsequent_indent="  ", break_long_words=False,
                                   break_on_hyphens=False):
-            console.print(escape(line), soft_wrap=True)
+            console.print(Text(line), soft_wrap=True)
 
     key = next((m for m in ("front_effective", "front_strength") if m in set(comp["metric"])), None)
     n = int(comp["n"].max()) if len(comp) else 0
     if key is not None:
         days = sorted(comp.loc[comp["metric"] == key, "day"].unique().tolist())
         say(f"{KEY_LABELS[key]}:")
-        say(f"the baseline's level (first row), and each scenario's paired difference from {base!r}; "
+        say(f"the baseline's level (first row), and each scenario's paired difference from '{base}'; "
             f"median [90% interval] over {n} replications")
-        labels = [shown(s) + (" (level)" if s == base else "") for s in names]
+        labels = [shown(f"{s} (level)" if s == base else s) for s in names]
         columns = [(f"day {d}", [cell(lookup(s, key, d), "level" if s == base else "diff") for s in names]) for d in days]
         for t in fitted_tables(console, "scenario", labels, columns, width):
             console.print(t)
@@ -147,7 +156,7 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     cols = [h for h in heads if h[0] in set(comp["metric"])]
     others = [s for s in names if s != base]
     if cols:
-        say(f"day {last}: each scenario against {base!r}, replication by replication (paired); "
+        say(f"day {last}: each scenario against '{base}', replication by replication (paired); "
             f"median [90% interval] over {n} replications")
         columns = [(head, [cell(lookup(s, m, last), "derived" if m in (DEATHS_AVOIDED, COST_PER_SOLDIER) else "diff")
                            for s in others]) for m, head, _ in cols]
@@ -169,4 +178,4 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     table = f"full table: {one_line(str(folder / storage.COMPARISON))}"
     # paths are not wrapped (they stay whole for copying); on two lines when one is too narrow
     for line in [f"{table}; {where}"] if len(table) + 2 + len(where) <= width else [table, where]:
-        console.print(escape(line), soft_wrap=True)
+        console.print(Text(line), soft_wrap=True)

@@ -43,9 +43,10 @@ class RunProgress:
         )
 
         self.terminal = _stderr_is_terminal() if terminal is None else terminal
-        self.console = Console(stderr=True)
+        # names are data: no markup, emoji codes or highlighting in the label or the messages
+        self.console = Console(stderr=True, markup=False, emoji=False, highlight=False)
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}", style="bold", markup=False, highlighter=None), BarColumn(), MofNCompleteColumn(),
             TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta {task.fields[eta]}"),
             console=self.console, disable=not self.terminal, transient=False,
         )
@@ -98,9 +99,9 @@ class RunProgress:
         if res.status != "ok":
             msg = f"replication {res.replication} of {res.scenario} failed: {res.error}"
             if self.terminal:
-                from rich.markup import escape
+                from rich.text import Text
 
-                self.progress.console.print(f"[red]{escape(msg)}[/]")
+                self.progress.console.print(Text(msg, style="red"))
             else:
                 self._line(msg)
         if not self.terminal:
@@ -114,8 +115,8 @@ class RunProgress:
     def stage(self, text: str) -> None:
         """Announce a stage after the replications (tables, figures) or a note."""
         if self.terminal:
-            from rich.markup import escape
+            from rich.text import Text
 
-            self.progress.console.print(escape(text))
+            self.progress.console.print(Text(text))
         else:
             self._line(text)
