@@ -343,12 +343,13 @@ def plot_cmd(
         from sim.config.yaml_safe import one_line
         from sim.plots import draw_results
         from sim.runner.claim import folder_lock
-        from sim.runner.tables import check_plot_table, load_results
+        from sim.runner.tables import check_plot_table, check_table_belongs, load_results
 
         try:  # the lock: a run resuming into the folder cannot change it under the figures
             with folder_lock(run_dir) if run_dir.is_dir() else contextlib.nullcontext():
                 manifest, ts = load_results(run_dir)  # (not a folder: its one-line error)
                 check_plot_table(run_dir, manifest, ts, metric or [])
+                check_table_belongs(run_dir, manifest, ts)  # not another run's table, nor an edited one
                 notes: list[str] = []
                 paths = draw_results(run_dir, manifest, ts, metric or None, notes=notes)
                 list_plots(run_dir, manifest, paths)

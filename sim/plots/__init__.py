@@ -6,48 +6,68 @@ own: titles say what is shown, axes carry units, and a note says how many replic
 the bands summarize.
 
 Main entry point: :func:`draw_results`, used after a run and by ``asylumsim plot``. This
-module holds the figure kinds and their drawing helpers; what they show (bands, labels,
-colours, number format) is :mod:`sim.plots.data`, and how a band is drawn (a faint fill
-edged by dotted lines in its scenario's colour) :mod:`sim.plots.shading`.
+module holds the figure kinds of medians and bands; what they show (bands, labels,
+colours, line styles, number format) is :mod:`sim.plots.data`, how a band is drawn (a
+faint fill edged by dotted lines in its scenario's colour) :mod:`sim.plots.shading`, the
+flow figures :mod:`sim.plots.flows`, what every figure shares (notes, saving)
+:mod:`sim.plots.canvas`.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
+from sim.errors import ResultsError
+from sim.plots.canvas import AXIS_FMT as _AXIS_FMT
+from sim.plots.canvas import DAY_LABEL, GLYPH_NOTE, NOTES, PNG_DPI
+from sim.plots.canvas import hide_unused as _hide_unused
+from sim.plots.canvas import n_reps as _n_reps
+from sim.plots.canvas import note as _note
+from sim.plots.canvas import order_and_colors as _order_and_colors
+from sim.plots.canvas import plain_text as _plain_text
+from sim.plots.canvas import save as _save
 from sim.plots.data import (
     BASELINE_COLOR,
+    BASELINE_DASHES,
     DEFAULT_METRICS,
-    FAMILY_LABELS,
     FIGURE_COST,
     FLOW_PREFIXES,
+    LABEL_WIDTH,
     MAIN_METRIC,
     PALETTE,
+    PALETTE_2,
     band,
     colors,
     compact,
     diff_band,
     flow_columns,
+    legend_label,
+    line_styles,
     run_colors,
     share_of,
     title_for,
+    wrap_label,
 )
+from sim.plots.flows import flows_figure, plot_flows
 from sim.plots.shading import band_legend, draw_band
 from sim.runner import storage
 
-DAY_LABEL = "days after the mobilization order"
+__all__ = [
+    "BASELINE_COLOR", "GLYPH_NOTE", "MAIN_FALLBACK", "NOTES", "PALETTE", "PALETTE_2", "band", "colors", "compact",
+    "diff_band", "draw_results", "flows_figure", "main_metric", "metric_figure", "plot_compare", "plot_flows",
+    "plot_metric", "plot_overview", "png_bytes", "results_metric_png", "run_colors",
+]
 BAND_NOTE = "line: median; shading: 5-95% of {n} replications, edged by dotted lines of the scenario's colour"
 
 
@@ -55,104 +75,51 @@ BAND_NOTE = "line: median; shading: 5-95% of {n} replications, edged by dotted l
 # drawing helpers
 
 
-_AXIS_FMT = FuncFormatter(lambda v, _pos: compact(v))
-
-
-def _order_and_colors(ts: pd.DataFrame, cmap: dict[str, str] | None, baseline: str | None) -> tuple[list[str], dict[str, str]]:
-    order = list(dict.fromkeys(ts["scenario"]))
-    if cmap is None or any(s not in cmap for s in order):
-        cmap = {**colors(order, baseline), **(cmap or {})}
-    # scenarios in the order of the colour mapping (the manifest's), then any others
-    order = [s for s in cmap if s in set(order)] + [s for s in order if s not in cmap]
-    return order, cmap
-
-
 def _skip_note(skipped: Sequence[str]) -> str:
     return f"no data for: {', '.join(skipped)}" if skipped else ""
 
 
-def _plain_text(func: Any) -> Any:
-    """Draw names as written: '$' is not mathtext, missing glyphs are one note, not many.
-
-    Missing-glyph warnings (emoji in a scenario name) are collected in :data:`NOTES`.
-    """
-    import functools
-    import warnings
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = func(*args, **kwargs)
-        for w in caught:
-            text = str(w.message)
-            if "Glyph" in text and "missing from" in text:
-                _note(GLYPH_NOTE)
-            else:  # not ours to hide
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return result
-
-    return wrapper
-
-
-GLYPH_NOTE = "some characters in names (e.g. emoji) have no glyph in the plot font; they are drawn as boxes"
-# Notes gathered while drawing (missing glyphs, scenarios without data), read by draw_results.
-NOTES: list[str] = []
-
-
-def _note(text: str) -> None:
-    if text and text not in NOTES:
-        NOTES.append(text)
+# The median lines drawn on each axes, for its legend: their labels are given to the legend
+# explicitly, so that a name starting with '_' (which matplotlib's own collection of
+# legend entries leaves out) is listed like any other.
+_MEDIANS: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+# Axes with a median drawn in a dash pattern longer than the legend's default line sample.
+_DASH_DOTTED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None,
                 baseline: str | None = None) -> list[str]:
     """Median line and 5-95% band per scenario (the baseline's median dashed, on top, so a
-    curve that coincides with it cannot hide it); returns the scenarios without data."""
+    curve that coincides with it cannot hide it); returns the scenarios without data.
+
+    Each median is drawn in its scenario's colour and line style (:func:`line_styles`: no
+    two scenarios alike, however many) and labelled for the legend (:func:`legend_label`:
+    long names wrapped)."""
     skipped = []
+    styles = line_styles(cmap)
+    medians = _MEDIANS.setdefault(ax, [])
     for s in order:
         d = data[data["scenario"] == s].sort_values("day")
         if d.empty:
             skipped.append(s)
             continue
         draw_band(ax, d["day"], d["p05"], d["p95"], cmap[s], s)
-        top = {"linestyle": (0, (5, 2)), "zorder": 3} if s == baseline else {}
-        ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2, label=s + (suffix or {}).get(s, ""), **top)
+        top = {"linestyle": BASELINE_DASHES, "zorder": 3} if s == baseline else {"linestyle": styles.get(s, "-")}
+        if top["linestyle"] not in ("-", BASELINE_DASHES):
+            _DASH_DOTTED.add(ax)
+        (line,) = ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2,
+                          label=legend_label(s, (suffix or {}).get(s, "")), **top)
+        medians.append(line)
     ax.yaxis.set_major_formatter(_AXIS_FMT)
     ax.grid(True, alpha=0.3)
     ax.margins(x=0)
     return skipped
 
 
-def _hide_unused(axes: np.ndarray, used: int, ncols: int) -> None:
-    """Hide empty grid cells; label the x axis of each panel that ends its column."""
-    for ax in axes[used:]:
-        ax.set_visible(False)
-    for i in range(used):
-        if i + ncols >= used:
-            axes[i].tick_params(labelbottom=True)
-            axes[i].set_xlabel(DAY_LABEL)
-
-
-PNG_DPI = 150
-
-
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    FigureCanvasAgg(fig)
-    paths = []
-    for ext, kw in ((".png", {"dpi": PNG_DPI}), (".svg", {"metadata": {"Date": None}})):
-        buf = io.BytesIO()
-        # SVG text stays text: smaller, editable, and much faster than glyph paths.
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buf, format=ext[1:], **kw)
-        path = stem.with_suffix(ext)
-        storage.atomic_write_bytes(path, buf.getvalue())
-        paths.append(path)
-    return paths
-
-
-def _n_reps(ts: pd.DataFrame) -> int:
-    return int(ts.groupby("scenario")["replication"].nunique().max()) if len(ts) else 0
+def _legend(ax: Any, title: str, band: str) -> None:
+    """The panel's legend (:func:`band_legend`) over the medians :func:`_draw_bands` drew."""
+    lines = _MEDIANS.get(ax, [])
+    band_legend(ax, title, band, lines, [ln.get_label() for ln in lines], handlelength=4.0 if ax in _DASH_DOTTED else None)
 
 
 # --------------------------------------------------------------------------------------
@@ -194,24 +161,28 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
     skipped = _draw_bands(ax, band(ts, metric), order, cmap, baseline=baseline)
     ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
-    if ax.get_legend_handles_labels()[0]:
-        band_legend(ax, "line: median", f"shading: 5-95% of {_n_reps(ts)} replications,\n"
-                                        "edged by dotted lines of the\nscenario's colour")
+    if _MEDIANS.get(ax):
+        _legend(ax, "line: median", f"shading: 5-95% of {_n_reps(ts)} replications,\n"
+                                    "edged by dotted lines of the\nscenario's colour")
     if with_diff:
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
         others = [s for s in order if s != baseline]
         ax2.axhline(0, color=BASELINE_COLOR, linewidth=1, linestyle="--")
         no_diff = [s for s in _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others)) if s not in skipped]
-        ax2.set_title(f"Difference from {baseline} (each replication minus its paired baseline run)", loc="left", fontsize=10)
+        how = "(each replication minus its paired baseline run)"
+        # a long baseline name is wrapped, the explanation on a line of its own (the title stays above the panel)
+        title2 = (f"Difference from {baseline} {how}" if len(baseline) <= LABEL_WIDTH
+                  else f"Difference from {wrap_label(baseline)}\n{how}")
+        ax2.set_title(title2, loc="left", fontsize=10)
         ax2.set_ylabel(f"difference ({unit})" if unit else "difference")
         if no_diff:
             ax2.text(0.01, 0.02, ("no paired differences: the baseline has no data" if baseline in skipped
                                   else f"no paired differences for: {', '.join(no_diff)}"),
                      transform=ax2.transAxes, fontsize=8, color="#555555")
-        if ax2.get_legend_handles_labels()[0]:
-            band_legend(ax2, "line: median of the paired differences;\nlabel: median [90% interval] on the last day",
-                        "shading: 90% interval, edged by dotted\nlines of the scenario's colour")
+        if _MEDIANS.get(ax2):
+            _legend(ax2, "line: median of the paired differences;\nlabel: median [90% interval] on the last day",
+                    "shading: 90% interval, edged by dotted\nlines of the scenario's colour")
     axes[-1].set_xlabel(DAY_LABEL)
     if skipped:
         ax.text(0.01, 0.02, _skip_note(skipped), transform=ax.transAxes, fontsize=8, color="#555555")
@@ -256,48 +227,26 @@ def _last_value_labels(d: pd.DataFrame, scenarios: Sequence[str]) -> dict[str, s
     return out
 
 
+MAIN_FALLBACK = "front_strength"
+"""The main figure's metric when the table has no :data:`MAIN_METRIC` (a stand-in model)."""
+
+
+def main_metric(ts: pd.DataFrame, metric: str = MAIN_METRIC) -> str | None:
+    """The column the main figure draws: ``metric``, else :data:`MAIN_FALLBACK`, else None."""
+    return next((m for m in (metric, MAIN_FALLBACK) if m in ts.columns), None)
+
+
 def plot_compare(ts: pd.DataFrame, baseline: str, stem: Path, metric: str = MAIN_METRIC,
                  cmap: dict[str, str] | None = None) -> list[Path]:
-    """The one-picture answer: ``metric`` per scenario on top, paired difference below."""
-    if metric not in ts.columns:
-        metric = "front_strength" if "front_strength" in ts.columns else metric
-    return plot_metric(ts, metric, stem, baseline=baseline, cmap=cmap)
+    """The one-picture answer: ``metric`` per scenario on top, paired difference below.
 
-
-@_plain_text
-def plot_flows(ts: pd.DataFrame, prefix: str, stem: Path, cmap: dict[str, str] | None = None) -> list[Path]:
-    """Stacked areas of one flow family, one panel per scenario.
-
-    Components are stacked *means* across replications (means add up; medians do not).
-    Panels follow the scenario order of ``cmap`` (:func:`run_colors`); the panel titles
-    carry the scenario's colour.
+    Raises:
+        ResultsError: the table has neither ``metric`` nor :data:`MAIN_FALLBACK`.
     """
-    cols = flow_columns(ts, prefix)
-    order, cmap = _order_and_colors(ts, cmap, None)
-    title, unit = FAMILY_LABELS.get(prefix, (prefix.rstrip("_"), ""))
-    n = len(order)
-    ncols = 2 if n == 4 else min(n, 3)
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(max(8.0, 4.2 * ncols + 2.0), 3.4 * nrows + 1.0), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
-    mean = ts.groupby(["scenario", "day"], sort=False)[cols].mean().reset_index()
-    names = [c[len(prefix):] for c in cols]
-    palette = [PALETTE[i % len(PALETTE)] for i in range(len(cols))]
-    for ax, s in zip(axes, order, strict=False):
-        d = mean[mean["scenario"] == s].sort_values("day")
-        ax.stackplot(d["day"], [d[c].fillna(0).to_numpy() for c in cols], labels=names, colors=palette, alpha=0.85)
-        ax.set_title(s, loc="left", fontsize=10, color=cmap[s], fontweight="bold")
-        ax.yaxis.set_major_formatter(_AXIS_FMT)
-        ax.grid(True, alpha=0.3)
-        ax.margins(x=0)
-    _hide_unused(axes, len(order), ncols)
-    for ax in axes[::ncols]:
-        ax.set_ylabel(unit)
-    fig.suptitle(f"{title}\nstacked means of {_n_reps(ts)} replications", x=0.01, ha="left", fontsize=12, fontweight="bold")
-    handles, labels = axes[0].get_legend_handles_labels()
-    # Reversed so the legend reads top-down in the same order as the stack.
-    fig.legend(handles[::-1], labels[::-1], loc="outside right center", fontsize=9)
-    return _save(fig, stem)
+    found = main_metric(ts, metric)
+    if found is None:
+        raise ResultsError(f"the table has no {metric!r} or {MAIN_FALLBACK!r} column to draw")
+    return plot_metric(ts, found, stem, baseline=baseline, cmap=cmap)
 
 
 @_plain_text
@@ -372,11 +321,17 @@ def _draw_results(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, metr
     if metrics:
         figures += [partial(plot_metric, ts, m, plots / m, baseline, cmap=cmap) for m in metrics]
     else:
-        if baseline:
+        # The main figure needs its metric: a stand-in model may have none of them, and then
+        # the other figures are drawn and a note says which one was not.
+        main = main_metric(ts)
+        if baseline and main is None:
+            _note(f"compare.png not drawn: the table has no {MAIN_METRIC!r} or {MAIN_FALLBACK!r} column")
+        elif baseline:
             figures.append(partial(plot_compare, ts, baseline, folder / "compare", cmap=cmap))
+        elif not any(m in ts.columns for m in DEFAULT_METRICS):
+            _note(f"overview.png not drawn: the table has none of its columns ({', '.join(DEFAULT_METRICS)})")
         else:
             figures.append(partial(plot_overview, ts, DEFAULT_METRICS, folder / "overview", cmap=cmap))
-        main = MAIN_METRIC if MAIN_METRIC in ts.columns else "front_strength"
         for m in DEFAULT_METRICS:
             if baseline and m == main:
                 continue  # compare.png is this figure

@@ -26,6 +26,13 @@ DEFAULT_METRICS = figure_metrics()
 MAIN_METRIC = "front_effective"
 BASELINE_COLOR = "#222222"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+"""The first nine scenarios' colours (after the baseline), drawn as solid lines."""
+PALETTE_2 = ("#393b79", "#843c39", "#637939", "#8c6d31", "#7b4173", "#008856", "#848482", "#b3446c", "#8db600")
+"""The next nine's: other hues or darker shades, drawn dash-dotted (:func:`line_styles`)."""
+BASELINE_DASHES = (0, (5, 2))
+"""The baseline's median: dashed (no other scenario's line is)."""
+LABEL_WIDTH = 40
+"""Legend labels are wrapped to this many characters (:func:`wrap_label`)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -100,15 +107,77 @@ def title_for(metric: str) -> tuple[str, str]:
 
 
 def colors(scenarios: Sequence[str], baseline: str | None) -> dict[str, str]:
-    """Baseline in near-black, the others from a colour-blind-tolerant cycle, in order."""
+    """Baseline in near-black, the others in order from :data:`PALETTE`, then
+    :data:`PALETTE_2`, then again (a colour's later turns get other dash patterns:
+    :func:`line_styles`)."""
+    cycle = PALETTE + PALETTE_2
     out, k = {}, 0
     for s in scenarios:
         if s == baseline:
             out[s] = BASELINE_COLOR
         else:
-            out[s] = PALETTE[k % len(PALETTE)]
+            out[s] = cycle[k % len(cycle)]
             k += 1
     return out
+
+
+def _dash_dots(n: int) -> str | tuple[int, tuple[float, ...]]:
+    """Line style ``n``: solid for 0, else a dash followed by ``n`` dots (never plain
+    dashes, which are the baseline's, nor only dots, which edge the bands)."""
+    return "-" if n == 0 else (0, (3.5, 1.2) + (1.0, 1.2) * n)
+
+
+def line_styles(cmap: dict[str, str]) -> dict[str, str | tuple[int, tuple[float, ...]]]:
+    """The line style of each scenario's median, so that no two scenarios of ``cmap``
+    (in its order) are drawn alike: a colour's ``n``-th scenario gets the ``n``-th style,
+    and :data:`PALETTE_2`'s colours start one style later (dash-dot), so the 10th to 18th
+    scenarios differ from the first nine by their dashes as well as their colours.
+
+    Args:
+        cmap: Scenario -> colour (:func:`colors`, :func:`run_colors`).
+
+    Returns:
+        Scenario -> a matplotlib line style (``"-"`` or ``(offset, dashes)``). The caller
+        draws the baseline dashed (:data:`BASELINE_DASHES`) instead.
+    """
+    seen: dict[str, int] = {}
+    out: dict[str, str | tuple[int, tuple[float, ...]]] = {}
+    for s, c in cmap.items():
+        n = seen.get(c, 0)
+        seen[c] = n + 1
+        out[s] = _dash_dots(2 * n + (1 if c in PALETTE_2 else 0))
+    return out
+
+
+def wrap_label(text: str, width: int = LABEL_WIDTH) -> str:
+    """``text`` in lines of at most ``width`` characters, so that a long name does not take
+    the figure's width; broken at spaces, else after a ``_``, ``-``, ``.`` or ``/``, else
+    anywhere. Joining the lines (with the spaces broken at) gives ``text`` back."""
+    import textwrap
+
+    if len(text) <= width:
+        return text
+    lines = []
+    for line in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [text]:
+        while len(line) > width:
+            cut = max(line.rfind(sep, 0, width) for sep in "_-./")
+            cut = cut + 1 if cut >= width // 2 else width
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def legend_label(name: str, suffix: str = "") -> str:
+    """A scenario's legend entry: its name wrapped (:func:`wrap_label`), then ``suffix``
+    (``": value on day N"``), on a line of its own when the name was wrapped or the entry
+    would be longer than :data:`LABEL_WIDTH` + 12 characters."""
+    wrapped = wrap_label(name)
+    if not suffix or ("\n" not in wrapped and len(name + suffix) <= LABEL_WIDTH + 12):
+        return wrapped + suffix
+    if suffix.startswith(":"):
+        return f"{wrapped}:\n{suffix[1:].strip()}"
+    return f"{wrapped}\n{suffix.strip()}"
 
 
 def run_colors(manifest: dict[str, Any], ts: pd.DataFrame | None = None) -> dict[str, str]:

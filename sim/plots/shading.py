@@ -3,11 +3,13 @@
 A band is a faint fill edged by thin dotted lines in its scenario's colour. Where several
 bands overlap their fills mix into a colour that no scenario has; the edges keep their
 scenario's colour, so a reader can still tell whose band is whose, and the legend's key
-says so. The median is drawn on top by the caller, thicker and unbroken.
+says so. The median is drawn on top by the caller, thicker, solid or (past the ninth
+scenario, :func:`sim.plots.data.line_styles`) dash-dotted, never only dotted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 BAND_ALPHA = 0.10
@@ -25,16 +27,26 @@ def draw_band(ax: Any, day: Any, lo: Any, hi: Any, color: str, name: str) -> Non
         ax.plot(day, edge, color=color, label=f"_{q} of {name}", **BAND_EDGE)
 
 
-def band_legend(ax: Any, title: str, band: str) -> None:
-    """The panel's legend beside it (so it never hides a band): the entries drawn with a
-    label (the medians), then a key to the shading, ``band``; with more than one entry the
-    key adds that overlapping bands mix their colours."""
+def band_legend(ax: Any, title: str, band: str, handles: Sequence[Any] | None = None,
+                labels: Sequence[str] | None = None, handlelength: float | None = None) -> None:
+    """The panel's legend beside it (so it never hides a band): the entries (the medians),
+    then a key to the shading, ``band``; with more than one entry the key adds that
+    overlapping bands mix their colours.
+
+    Args:
+        handles, labels: The entries; by default those drawn with a label not starting
+            with ``_`` (matplotlib's rule, which also leaves out the band edges). Given
+            explicitly, every one is shown, whatever its label.
+        handlelength: Length of the line samples, in font sizes (matplotlib's default 2
+            is too short to show a dash-dot pattern).
+    """
     from matplotlib.patches import Patch
 
-    handles, labels = ax.get_legend_handles_labels()
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
     key = Patch(facecolor=(0.5, 0.5, 0.5, 2 * BAND_ALPHA), edgecolor=(0.3, 0.3, 0.3, BAND_EDGE["alpha"]),
                 linestyle=":", linewidth=BAND_EDGE["linewidth"])
     if len(handles) > 1:
         band += f"\n({OVERLAP_NOTE})"
     ax.legend([*handles, key], [*labels, band], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-              title=title, title_fontsize=8, alignment="left")
+              title=title, title_fontsize=8, alignment="left", handlelength=handlelength)

@@ -1,5 +1,9 @@
 """The combined tables of a results folder: stacking replications, the summary and the
-comparison, and reading them back for ``plot``."""
+comparison, and reading them back for ``plot``, which first checks that a folder's
+``timeseries.parquet`` is drawable (:func:`check_plot_table`) and is the folder's own
+(:func:`check_table_belongs`: the scenarios, finished replications, row counts, day ranges
+and columns the manifest recorded; a table copied from another folder is refused).
+"""
 
 from __future__ import annotations
 
@@ -120,3 +124,124 @@ def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, m
     wanted = metrics or [c for c in have if c in set(numeric)]
     if not any(ts[c].notna().any() for c in wanted if c in set(numeric)):
         raise ResultsError(f"{folder}: the table has no numbers to plot for {', '.join(wanted) or 'any metric'}")
+
+
+# --------------------------------------------------------------------------------------
+# is the table the folder's own?
+
+_SHOWN = 4
+"""How many names a message lists before '...'."""
+
+
+def _names(items: Any) -> str:
+    items = list(items)
+    shown = ", ".join(repr(x) for x in items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _reps(items: Any) -> str:
+    items = sorted(items)
+    shown = ", ".join(str(x) for x in items[:_SHOWN])
+    return ("replication " if len(items) == 1 else "replications ") + shown + (
+        f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def rebuild_hint(folder: Path, manifest: dict[str, Any]) -> str:
+    """The command that rebuilds a folder's tables from its replication files."""
+    from sim.runner.jobs import DEFAULT_MODEL
+
+    kind = manifest.get("kind") if manifest.get("kind") in ("run", "compare") else "run"
+    model = manifest.get("model")
+    with_model = f" --model {model}" if isinstance(model, str) and model != DEFAULT_MODEL else ""
+    return f"rebuild it from the replications with: {command()} {kind} --resume --out {folder}{with_model}"
+
+
+def _finished(manifest: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The manifest's successful runs by (scenario, replication) (malformed entries skipped)."""
+    out = {}
+    for e in manifest.get("runs") or []:
+        if (isinstance(e, dict) and e.get("status") == "ok" and isinstance(e.get("scenario"), str)
+                and isinstance(e.get("replication"), int) and not isinstance(e.get("replication"), bool)):
+            out[(e["scenario"], e["replication"])] = e
+    return out
+
+
+def check_table_belongs(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame) -> None:
+    """Refuse, in one line naming the file, a table that is not the folder's own.
+
+    Call after :func:`sim.runner.tables.check_plot_table` (the key columns are there, the
+    day is a whole number).
+
+    Args:
+        folder: The results folder.
+        manifest: Its manifest.
+        ts: Its ``timeseries.parquet``.
+
+    Raises:
+        ResultsError: the table's scenarios are not the manifest's; it lacks a replication
+            the manifest records as finished, or has one it does not; a replication's row
+            count or day range differs from the one recorded; or it lacks a column that
+            the replication files have.
+    """
+    import pandas as pd
+
+    folder = Path(folder)
+    path = folder / storage.TIMESERIES
+    rebuild = rebuild_hint(folder, manifest)
+    listed = [str(e.get("name")) for e in manifest.get("scenarios") or [] if isinstance(e, dict)]
+    finished = _finished(manifest)
+    scenario = ts["scenario"].astype(str)
+    have = list(dict.fromkeys(scenario))
+    foreign = [s for s in have if s not in set(listed)]
+    if foreign:
+        raise ResultsError(f"{path} does not belong to this folder: its scenarios {_names(foreign)} are not in "
+                           f"{storage.MANIFEST} (which names {_names(listed)}); copied from another run? {rebuild}")
+    rep = ts["replication"]
+    if not pd.api.types.is_integer_dtype(rep) or pd.api.types.is_bool_dtype(rep):
+        raise ResultsError(f"{path}: its 'replication' column is not whole numbers (hand-edited?); {rebuild}")
+    groups = ts.assign(scenario=scenario).groupby(["scenario", "replication"], sort=False)["day"].agg(["size", "min", "max"])
+    in_table = {(str(s), int(r)): row for (s, r), row in zip(groups.index, groups.itertuples(index=False), strict=True)}
+    for s in listed:
+        want = {r for (name, r) in finished if name == s}
+        got = {r for (name, r) in in_table if name == s}
+        if want and not got:
+            raise ResultsError(f"{path} has no rows of scenario {s!r}, whose replications finished "
+                               f"({storage.MANIFEST}); was it edited or copied from another run? {rebuild}")
+        if got - want:
+            raise ResultsError(f"{path} has {_reps(got - want)} of {s!r}, which {storage.MANIFEST} does not record as "
+                               f"finished; was it edited or copied from another run? {rebuild}")
+        if want - got:
+            raise ResultsError(f"{path} lacks {_reps(want - got)} of {s!r}, which {storage.MANIFEST} records as finished; "
+                               f"was it edited or copied from another run? {rebuild}")
+    for key, row in in_table.items():
+        entry = finished[key]
+        rows, days = entry.get("rows"), entry.get("days")
+        if (isinstance(rows, int) and row.size != rows) or (
+                isinstance(days, list) and len(days) == 2 and [int(row.min), int(row.max)] != days):
+            recorded = f"{rows} rows" if isinstance(rows, int) else "other rows"
+            if isinstance(days, list) and len(days) == 2:
+                recorded += f" (days {days[0]}..{days[1]})"
+            raise ResultsError(f"{path}: replication {key[1]} of {key[0]!r} has {row.size} rows (days {row.min}..{row.max}), "
+                               f"{storage.MANIFEST} recorded {recorded} when it was written; was it edited? {rebuild}")
+    _check_columns(folder, path, ts, finished, rebuild)
+
+
+def _check_columns(folder: Path, path: Path, ts: pd.DataFrame, finished: dict[tuple[str, int], dict[str, Any]],
+                   rebuild: str) -> None:
+    """The table has every column of the replication files (one file's schema per scenario)."""
+    import pyarrow.parquet as pq
+
+    first: dict[str, dict[str, Any]] = {}
+    for (s, _r), e in sorted(finished.items(), key=lambda kv: kv[0][1]):
+        first.setdefault(s, e)
+    columns = set(map(str, ts.columns))
+    for s, e in first.items():
+        try:
+            rel = e.get("file")
+            names = pq.read_schema(storage.inside(folder, rel)).names if isinstance(rel, str) else []
+        except (OSError, ValueError, ResultsError):  # gone or damaged: the table is all plot needs
+            continue
+        missing = [c for c in names if c not in columns and not c.startswith("__index_level_")]
+        if missing:
+            raise ResultsError(f"{path} lacks the column{'s' if len(missing) > 1 else ''} {_names(missing)} that the "
+                               f"replication files of {s!r} have (hand-edited?); {rebuild}")
