@@ -106,6 +106,28 @@ TESTS_DIR = Path(__file__).resolve().parent
 REAL_SMALL = ["--scale", "1000", "--days", "30"]
 
 
+def rewrite_table(folder: Path, ts: pd.DataFrame, reseal: bool) -> None:
+    """Replace a results folder's ``timeseries.parquet`` with ``ts``.
+
+    With ``reseal`` its SHA-256 is recorded in the manifest as the run records it (the
+    table then passes as the run's own: a test of drawing, not of integrity); without, the
+    manifest's checksum is dropped, as in a folder written before checksums were recorded.
+    """
+    import json
+
+    from sim.runner import storage
+
+    folder = Path(folder)
+    data = storage.parquet_bytes(ts)
+    (folder / storage.TIMESERIES).write_bytes(data)
+    manifest = json.loads((folder / storage.MANIFEST).read_text())
+    if reseal:
+        manifest.setdefault("checksums", {})[storage.TIMESERIES] = storage.sha256_bytes(data)
+    else:
+        manifest.pop("checksums", None)
+    (folder / storage.MANIFEST).write_text(json.dumps(manifest))
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for CLI subprocesses: this directory on PYTHONPATH (stand-in models)."""
     env = dict(os.environ)

@@ -7,7 +7,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from helpers_runner import FAKE, fake_replication, invoke
+from helpers_runner import FAKE, fake_replication, invoke, rewrite_table
 
 from sim.plots import metric_figure, plot_flows
 from sim.plots.data import PALETTE, colors, run_colors
@@ -52,8 +52,9 @@ def _one_error_line(r, *fragments):
 
 
 def _edit_table(folder, edit):
-    path = folder / "timeseries.parquet"
-    edit(pd.read_parquet(path)).to_parquet(path)
+    """Edit the table as a folder written before checksums were recorded (no checksum to
+    give the edit away): the checks of rows, replications and columns must find it."""
+    rewrite_table(folder, edit(pd.read_parquet(folder / "timeseries.parquet")), reseal=False)
 
 
 def _drawn(folder):
@@ -120,12 +121,61 @@ def test_plot_refuses_a_truncated_or_padded_replication(mine):
 
 
 def test_plot_still_draws_a_table_that_belongs_to_its_folder(mine):
-    # values may be edited (the checks are about which rows and columns, not the numbers),
-    # and a column may be added by hand
+    # a folder written before checksums were recorded: the checks are about which rows and
+    # columns, not the numbers, so edited values and a column added by hand still draw
     _edit_table(mine, lambda ts: ts.assign(front_strength=ts["front_strength"] * 2, extra=1.0))
     r = invoke(["plot", mine])
     assert r.exit_code == 0, r.stderr
     assert "compare.png" in _drawn(mine)
+
+
+def test_plot_refuses_a_table_of_the_same_shape_that_is_not_the_one_the_run_wrote(mine, tmp_path):
+    # values edited, labels swapped, or another run's table with the same scenarios, replications and
+    # days (another seed): the manifest's SHA-256 of the table gives it away; --resume rebuilds it
+    import json
+
+    assert isinstance(json.loads((mine / "manifest.json").read_text())["checksums"]["timeseries.parquet"], str)
+    ts = pd.read_parquet(mine / "timeseries.parquet")
+    ts.assign(front_strength=ts["front_strength"] * 1000).to_parquet(mine / "timeseries.parquet")
+    line = _one_error_line(invoke(["plot", mine]), str(mine / "timeseries.parquet"), "SHA-256", "manifest.json")
+    assert "--resume" in line and _drawn(mine) == []
+    other = tmp_path / "seed7"
+    r = invoke(["compare", "baseline", "caplan", "--days", "30", "-n", "3", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--seed", "7", "--out", other])
+    assert r.exit_code == 0, r.stderr
+    shutil.copyfile(other / "timeseries.parquet", mine / "timeseries.parquet")
+    _one_error_line(invoke(["plot", mine]), "SHA-256")
+    r = invoke(["compare", "baseline", "caplan", "--days", "30", "-n", "3", "--model", FAKE, "--executor", "inline",
+                "--no-plots", "--resume", "--out", mine])
+    assert r.exit_code == 0, r.stderr
+    assert invoke(["plot", mine]).exit_code == 0 and "compare.png" in _drawn(mine)
+
+
+def test_plot_draws_a_comparison_whose_baseline_replications_all_failed(tmp_path):
+    # the run draws its other scenarios (no comparison table); plot must not refuse the folder
+    out = tmp_path / "nobase"
+    r = invoke(["compare", "baseline", "caplan", "kuran", "--days", "20", "-n", "2", "--model",
+                "test_plots_hostile:baseline_fails_replication", "--executor", "inline", "--no-plots", "--out", out])
+    assert r.exit_code == 1 and (out / "timeseries.parquet").is_file(), r.stderr
+    r = invoke(["plot", out])
+    assert r.exit_code == 0, r.stderr
+    assert "plots/fled_cum.png" in _drawn(out)
+
+
+def baseline_fails_replication(scenario, seed, days=None):
+    """A stand-in model whose baseline replications all fail."""
+    if scenario.name == "baseline":
+        raise RuntimeError("baseline fails")
+    return fake_replication(scenario, seed, days)
+
+
+def test_a_manifest_baseline_that_is_not_a_name_is_refused_in_one_line(mine):
+    import json
+
+    m = json.loads((mine / "manifest.json").read_text())
+    m["baseline"] = ["baseline"]
+    (mine / "manifest.json").write_text(json.dumps(m))
+    _one_error_line(invoke(["plot", mine]), "'baseline' is not a scenario name")
 
 
 def test_plot_does_not_need_the_replication_files(mine):

@@ -32,7 +32,8 @@ def combine_replications(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame
 
 def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame,
                  after_timeseries: Callable[[], Any] | None = None) -> None:
-    """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``.
+    """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``, and
+    record the first's SHA-256 in the manifest (``checksums``; the caller writes it).
 
     ``after_timeseries`` is called once ``timeseries.parquet`` is on disk, before the
     summaries are computed (so work that reads it, such as the figures, can start on other
@@ -41,7 +42,10 @@ def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame,
     from sim.analysis.compare import comparison_table, summary_table
 
     folder = Path(folder)
-    storage.atomic_write_parquet(folder / storage.TIMESERIES, ts)
+    data = storage.parquet_bytes(ts)
+    storage.atomic_write_bytes(folder / storage.TIMESERIES, data)
+    # the table's checksum, so that ``plot`` can tell it is still the one this run wrote
+    manifest.setdefault("checksums", {})[storage.TIMESERIES] = storage.sha256_bytes(data)
     if after_timeseries is not None:
         after_timeseries()
     outputs = {"timeseries": storage.TIMESERIES}
@@ -109,7 +113,11 @@ def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, m
         raise ResultsError(f"{folder}: the table's 'day' column is not whole numbers (hand-edited?); "
                            "rerun the scenarios to rebuild it")
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
-    if baseline is not None and baseline not in set(ts["scenario"].astype(str)):
+    if baseline is not None and not isinstance(baseline, str):
+        raise ResultsError(f"{folder / storage.MANIFEST}: its 'baseline' is not a scenario name (corrupt?)")
+    baseline_ran = any(isinstance(e, dict) and e.get("scenario") == baseline and e.get("status") == "ok"
+                       for e in manifest.get("runs") or [])  # all its replications failed: no comparison, still drawn
+    if baseline is not None and baseline_ran and baseline not in set(ts["scenario"].astype(str)):
         have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))
         raise ResultsError(f"{folder}: the baseline {baseline!r} named in the manifest is not in the table "
                            f"(scenarios: {have}); was the folder edited?")
@@ -180,8 +188,10 @@ def check_table_belongs(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame
     Raises:
         ResultsError: the table's scenarios are not the manifest's; it lacks a replication
             the manifest records as finished, or has one it does not; a replication's row
-            count or day range differs from the one recorded; or it lacks a column that
-            the replication files have.
+            count or day range differs from the one recorded; it lacks a column that
+            the replication files have; or its SHA-256 is not the one the manifest recorded
+            when the run wrote it (``checksums``; folders written before it are checked
+            without it).
     """
     import pandas as pd
 
@@ -224,6 +234,16 @@ def check_table_belongs(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame
             raise ResultsError(f"{path}: replication {key[1]} of {key[0]!r} has {row.size} rows (days {row.min}..{row.max}), "
                                f"{storage.MANIFEST} recorded {recorded} when it was written; was it edited? {rebuild}")
     _check_columns(folder, path, ts, finished, rebuild)
+    checksums = manifest.get("checksums")
+    recorded = checksums.get(storage.TIMESERIES) if isinstance(checksums, dict) else None  # (older folders: none)
+    if isinstance(recorded, str):  # the rows and columns are right: are the values the ones written?
+        try:
+            actual = storage.sha256_file(path)
+        except OSError as exc:
+            raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if actual != recorded:
+            raise ResultsError(f"{path} is not the table this run wrote (its SHA-256 differs from the one in "
+                               f"{storage.MANIFEST}): edited, or copied from a run of the same shape? {rebuild}")
 
 
 def _check_columns(folder: Path, path: Path, ts: pd.DataFrame, finished: dict[tuple[str, int], dict[str, Any]],
