@@ -178,6 +178,26 @@ def test_a_manifest_baseline_that_is_not_a_name_is_refused_in_one_line(mine):
     _one_error_line(invoke(["plot", mine]), "'baseline' is not a scenario name")
 
 
+def test_plot_of_a_failed_or_unfinished_folder_says_what_happened_and_how_to_finish(tmp_path):
+    # every replication failed: no table, and not "interrupted"; an unfinished run of another
+    # model: the hint to finish it names that model, as --resume requires
+    import json
+
+    out = tmp_path / "allfail"
+    r = invoke(["run", "baseline", "--days", "10", "-n", "2", "--model", "test_plots_hostile:baseline_fails_replication",
+                "--executor", "inline", "--no-plots", "--out", out])
+    assert r.exit_code == 1
+    _one_error_line(invoke(["plot", out]), "every replication failed", "no table to plot")
+    out = tmp_path / "unfinished"
+    assert invoke(["run", "baseline", "--days", "10", "-n", "2", "--model", FAKE, "--executor", "inline",
+                   "--no-plots", "--out", out]).exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
+    m["status"] = "interrupted"
+    (out / "manifest.json").write_text(json.dumps(m))
+    line = _one_error_line(invoke(["plot", out]), "not complete")
+    assert line.endswith(f"run --resume --out {out} --model {FAKE}")
+
+
 def test_plot_does_not_need_the_replication_files(mine):
     shutil.rmtree(mine / "replications")
     r = invoke(["plot", mine, "--metric", "fled_cum"])

@@ -72,8 +72,13 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     folder = Path(folder)
     manifest = storage.read_manifest(folder)
     path = folder / storage.TIMESERIES
-    finish = f"finish it with: {command()} {manifest.get('kind', 'run')} --resume --out {folder}"
+    finish = f"finish it with: {resume_command(folder, manifest)}"
     if not path.is_file():
+        runs = manifest.get("runs") or []
+        if manifest.get("status") == "failed" and runs and not any(isinstance(e, dict) and e.get("status") == "ok"
+                                                                     for e in runs):
+            raise ResultsError(f"{folder}: every replication failed (their errors are in {storage.MANIFEST}), so it "
+                               "has no table to plot")
         raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); {finish}")
     status = manifest.get("status")
     if status not in ("complete", "failed"):  # failed: the tables of the replications that ran
@@ -154,14 +159,20 @@ def _reps(items: Any) -> str:
         f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-def rebuild_hint(folder: Path, manifest: dict[str, Any]) -> str:
-    """The command that rebuilds a folder's tables from its replication files."""
+def resume_command(folder: Path, manifest: dict[str, Any]) -> str:
+    """The command that finishes a folder's run or rebuilds its tables from its replication
+    files (``--model`` when the run used another model, as ``--resume`` requires)."""
     from sim.runner.jobs import DEFAULT_MODEL
 
     kind = manifest.get("kind") if manifest.get("kind") in ("run", "compare") else "run"
     model = manifest.get("model")
     with_model = f" --model {model}" if isinstance(model, str) and model != DEFAULT_MODEL else ""
-    return f"rebuild it from the replications with: {command()} {kind} --resume --out {folder}{with_model}"
+    return f"{command()} {kind} --resume --out {folder}{with_model}"
+
+
+def rebuild_hint(folder: Path, manifest: dict[str, Any]) -> str:
+    """How to rebuild a folder's tables from its replication files (a message's last part)."""
+    return f"rebuild it from the replications with: {resume_command(folder, manifest)}"
 
 
 def _finished(manifest: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
