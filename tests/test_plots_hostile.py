@@ -273,6 +273,25 @@ def test_every_scenario_line_is_distinguishable(n):
     assert len(drawn) == n and len(set(drawn)) == n, drawn
 
 
+@pytest.mark.parametrize("n", [6, 16, 20])
+def test_every_legend_fits_in_the_figure_whatever_the_number_of_scenarios(n):
+    # with 16 or more scenarios a legend ran past the figure's bottom edge or under the next
+    # panel's legend, and scenarios went missing from it; the README's 6 keep the default size
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    names = ["baseline", *[f"_s{i}" for i in range(n - 1)]]
+    fig = metric_figure(_table(names), "m", baseline="baseline")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    box = fig.bbox
+    legends = [ax.get_legend().get_window_extent(renderer) for ax in fig.axes]
+    for lg in legends:
+        assert box.y0 - 1 <= lg.y0 and lg.y1 <= box.y1 + 1 and lg.x1 <= box.x1 + 1, (lg, box)
+    assert not legends[0].overlaps(legends[1])
+    if n == 6:
+        assert tuple(fig.get_size_inches()) == (12.0, 7.5)
+
+
 def test_run_colors_of_the_readme_comparison_are_unchanged():
     manifest = {"kind": "compare", "baseline": "baseline",
                 "scenarios": [{"name": s} for s in ("baseline", "no_offers", "kuran", "caplan", "caplan_tiered", "draftee_asylum")]}

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from sim.errors import ResultsError
 from sim.plots.canvas import AXIS_FMT as _AXIS_FMT
-from sim.plots.canvas import DAY_LABEL, GLYPH_NOTE, NOTES, PNG_DPI
+from sim.plots.canvas import DAY_LABEL, GLYPH_NOTE, NOTES, PNG_DPI, grow_to_fit_legends
 from sim.plots.canvas import hide_unused as _hide_unused
 from sim.plots.canvas import n_reps as _n_reps
 from sim.plots.canvas import note as _note
@@ -187,6 +187,7 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
     if skipped:
         ax.text(0.01, 0.02, _skip_note(skipped), transform=ax.transAxes, fontsize=8, color="#555555")
         _note(f"{metric}: {_skip_note(skipped)} (left out of the figure)")
+    grow_to_fit_legends(fig, list(axes), [3, 2] if with_diff else [1])  # every scenario stays in the legend
     return fig
 
 

@@ -5,6 +5,7 @@ as PNG and SVG (atomic writes)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,42 @@ def save(fig: Figure, stem: Path) -> list[Path]:
 def n_reps(ts: pd.DataFrame) -> int:
     """The most replications any scenario of ``ts`` has."""
     return int(ts.groupby("scenario")["replication"].nunique().max()) if len(ts) else 0
+
+
+FEW_LEGEND_ROWS = 14
+"""Legends with at most this many text rows fit a panel of the default figures unmeasured."""
+
+
+def grow_to_fit_legends(fig: Figure, axes: Sequence[Any], heights: Sequence[float]) -> None:
+    """Make each panel at least as tall as its legend (beside it), growing the figure.
+
+    A legend taller than its panel ran past the figure's edge or under the next panel's
+    legend, so scenarios went missing from it (seen with 16 or more scenarios). Panels
+    whose legends have few rows (:data:`FEW_LEGEND_ROWS`) are left as they are without a
+    layout pass, so the common figures are unchanged and cost nothing more.
+
+    Args:
+        fig: A figure with constrained layout, one column of panels.
+        axes: Its panels, top to bottom, each with its legend drawn.
+        heights: The panels' height ratios as created (inches when they sum to the
+            figure's height).
+    """
+    legends = [ax.get_legend() for ax in axes]
+    rows = [0 if lg is None else sum(1 + t.get_text().count("\n") for t in [lg.get_title(), *lg.get_texts()])
+            for lg in legends]
+    if max(rows, default=0) <= FEW_LEGEND_ROWS:
+        return
+    import warnings
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    with warnings.catch_warnings():  # the layout may give up at this size: only the legends are measured
+        warnings.simplefilter("ignore", UserWarning)
+        fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    width, height = fig.get_size_inches()
+    # each panel: its share of the figure, or its legend's height and room for its title
+    need = [max(h * height / sum(heights), 0.0 if lg is None else lg.get_window_extent(renderer).height / fig.dpi + 0.5)
+            for lg, h in zip(legends, heights, strict=True)]
+    if sum(need) > height + 1e-6:
+        axes[0].get_subplotspec().get_gridspec().set_height_ratios(need)
+        fig.set_size_inches(width, sum(need))
