@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import io
 import sys
-import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -79,25 +78,27 @@ def _skip_note(skipped: Sequence[str]) -> str:
     return f"no data for: {', '.join(skipped)}" if skipped else ""
 
 
-# The median lines drawn on each axes, for its legend: their labels are given to the legend
-# explicitly, so that a name starting with '_' (which matplotlib's own collection of
-# legend entries leaves out) is listed like any other.
-_MEDIANS: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
-# Axes with a median drawn in a dash pattern longer than the legend's default line sample.
-_DASH_DOTTED: weakref.WeakSet[Any] = weakref.WeakSet()
+class _Drawn(NamedTuple):
+    """What :func:`_draw_bands` drew on a panel: the scenarios left out (no data), the median
+    lines (given to the legend explicitly, so a name starting with '_', which matplotlib's
+    own collection of legend entries leaves out, is listed like any other), and whether a
+    median has a dash pattern longer than the legend's default line sample."""
+
+    skipped: list[str]
+    medians: list[Any]
+    long_dashes: bool
 
 
 def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[str, str], suffix: dict[str, str] | None = None,
-                baseline: str | None = None) -> list[str]:
+                baseline: str | None = None) -> _Drawn:
     """Median line and 5-95% band per scenario (the baseline's median dashed, on top, so a
-    curve that coincides with it cannot hide it); returns the scenarios without data.
+    curve that coincides with it cannot hide it).
 
     Each median is drawn in its scenario's colour and line style (:func:`line_styles`: no
     two scenarios alike, however many) and labelled for the legend (:func:`legend_label`:
     long names wrapped)."""
-    skipped = []
+    skipped, medians, long_dashes = [], [], False
     styles = line_styles(cmap)
-    medians = _MEDIANS.setdefault(ax, [])
     for s in order:
         d = data[data["scenario"] == s].sort_values("day")
         if d.empty:
@@ -105,21 +106,20 @@ def _draw_bands(ax: Any, data: pd.DataFrame, order: Sequence[str], cmap: dict[st
             continue
         draw_band(ax, d["day"], d["p05"], d["p95"], cmap[s], s)
         top = {"linestyle": BASELINE_DASHES, "zorder": 3} if s == baseline else {"linestyle": styles.get(s, "-")}
-        if top["linestyle"] not in ("-", BASELINE_DASHES):
-            _DASH_DOTTED.add(ax)
+        long_dashes |= top["linestyle"] not in ("-", BASELINE_DASHES)
         (line,) = ax.plot(d["day"], d["median"], color=cmap[s], linewidth=2,
                           label=legend_label(s, (suffix or {}).get(s, "")), **top)
         medians.append(line)
     ax.yaxis.set_major_formatter(_AXIS_FMT)
     ax.grid(True, alpha=0.3)
     ax.margins(x=0)
-    return skipped
+    return _Drawn(skipped, medians, long_dashes)
 
 
-def _legend(ax: Any, title: str, band: str) -> None:
+def _legend(ax: Any, drawn: _Drawn, title: str, band: str) -> None:
     """The panel's legend (:func:`band_legend`) over the medians :func:`_draw_bands` drew."""
-    lines = _MEDIANS.get(ax, [])
-    band_legend(ax, title, band, lines, [ln.get_label() for ln in lines], handlelength=4.0 if ax in _DASH_DOTTED else None)
+    band_legend(ax, title, band, drawn.medians, [ln.get_label() for ln in drawn.medians],
+                handlelength=4.0 if drawn.long_dashes else None)
 
 
 # --------------------------------------------------------------------------------------
@@ -158,18 +158,20 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
     fig = Figure(figsize=(12, 7.5 if with_diff else 4.8), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if with_diff else [fig.subplots()]
     ax = axes[0]
-    skipped = _draw_bands(ax, band(ts, metric), order, cmap, baseline=baseline)
+    top = _draw_bands(ax, band(ts, metric), order, cmap, baseline=baseline)
+    skipped = top.skipped
     ax.set_title(f"{title}, by scenario" if len(order) > 1 else title, loc="left", fontsize=13, fontweight="bold")
     ax.set_ylabel(unit)
-    if _MEDIANS.get(ax):
-        _legend(ax, "line: median", f"shading: 5-95% of {_n_reps(ts)} replications,\n"
+    if top.medians:
+        _legend(ax, top, "line: median", f"shading: 5-95% of {_n_reps(ts)} replications,\n"
                                     "edged by dotted lines of the\nscenario's colour")
     if with_diff:
         ax2 = axes[1]
         d = diff_band(ts, metric, baseline)
         others = [s for s in order if s != baseline]
         ax2.axhline(0, color=BASELINE_COLOR, linewidth=1, linestyle="--")
-        no_diff = [s for s in _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others)) if s not in skipped]
+        bottom = _draw_bands(ax2, d, others, cmap, suffix=_last_value_labels(d, others))
+        no_diff = [s for s in bottom.skipped if s not in skipped]
         how = "(each replication minus its paired baseline run)"
         # a long baseline name is wrapped, the explanation on a line of its own (the title stays above the panel)
         title2 = (f"Difference from {baseline} {how}" if len(baseline) <= LABEL_WIDTH
@@ -180,8 +182,8 @@ def metric_figure(ts: pd.DataFrame, metric: str, baseline: str | None = None,
             ax2.text(0.01, 0.02, ("no paired differences: the baseline has no data" if baseline in skipped
                                   else f"no paired differences for: {', '.join(no_diff)}"),
                      transform=ax2.transAxes, fontsize=8, color="#555555")
-        if _MEDIANS.get(ax2):
-            _legend(ax2, "line: median of the paired differences;\nlabel: median [90% interval] on the last day",
+        if bottom.medians:
+            _legend(ax2, bottom, "line: median of the paired differences;\nlabel: median [90% interval] on the last day",
                     "shading: 90% interval, edged by dotted\nlines of the scenario's colour")
     axes[-1].set_xlabel(DAY_LABEL)
     if skipped:
@@ -260,7 +262,7 @@ def plot_overview(ts: pd.DataFrame, metrics: Sequence[str], stem: Path, cmap: di
     fig = Figure(figsize=(6 * ncols, 3.4 * nrows + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     for ax, m in zip(axes, metrics, strict=False):
-        skipped = _draw_bands(ax, band(ts, m), order, cmap)
+        skipped = _draw_bands(ax, band(ts, m), order, cmap).skipped
         title, unit = title_for(m)
         ax.set_title(title + (f"\n({_skip_note(skipped)})" if skipped else ""), loc="left", fontsize=10)
         ax.set_ylabel(unit)

@@ -74,9 +74,7 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     path = folder / storage.TIMESERIES
     finish = f"finish it with: {resume_command(folder, manifest)}"
     if not path.is_file():
-        runs = manifest.get("runs") or []
-        if manifest.get("status") == "failed" and runs and not any(isinstance(e, dict) and e.get("status") == "ok"
-                                                                     for e in runs):
+        if manifest.get("status") == "failed" and manifest.get("runs") and not _finished(manifest):
             raise ResultsError(f"{folder}: every replication failed (their errors are in {storage.MANIFEST}), so it "
                                "has no table to plot")
         raise ResultsError(f"{folder} has no {storage.TIMESERIES} (interrupted run?); {finish}")
@@ -120,8 +118,7 @@ def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, m
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
     if baseline is not None and not isinstance(baseline, str):
         raise ResultsError(f"{folder / storage.MANIFEST}: its 'baseline' is not a scenario name (corrupt?)")
-    baseline_ran = any(isinstance(e, dict) and e.get("scenario") == baseline and e.get("status") == "ok"
-                       for e in manifest.get("runs") or [])  # all its replications failed: no comparison, still drawn
+    baseline_ran = any(s == baseline for s, _ in _finished(manifest))  # all failed: no comparison, still drawn
     if baseline is not None and baseline_ran and baseline not in set(ts["scenario"].astype(str)):
         have = ", ".join(repr(s) for s in dict.fromkeys(ts["scenario"].astype(str)))
         raise ResultsError(f"{folder}: the baseline {baseline!r} named in the manifest is not in the table "
@@ -146,17 +143,15 @@ _SHOWN = 4
 """How many names a message lists before '...'."""
 
 
-def _names(items: Any) -> str:
+def _names(items: Any, show: Callable[[Any], str] = repr) -> str:
+    """The first :data:`_SHOWN` items, then how many more."""
     items = list(items)
-    shown = ", ".join(repr(x) for x in items[:_SHOWN])
+    shown = ", ".join(show(x) for x in items[:_SHOWN])
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
 def _reps(items: Any) -> str:
-    items = sorted(items)
-    shown = ", ".join(str(x) for x in items[:_SHOWN])
-    return ("replication " if len(items) == 1 else "replications ") + shown + (
-        f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+    return ("replication " if len(items) == 1 else "replications ") + _names(sorted(items), str)
 
 
 def resume_command(folder: Path, manifest: dict[str, Any]) -> str:
