@@ -77,6 +77,21 @@ def test_plot_refuses_a_table_that_lost_any_column_its_replications_have(mine):
     _one_error_line(invoke(["plot", mine]), "timeseries.parquet", "'kia_cum'")
 
 
+@pytest.mark.parametrize("edit", [
+    lambda ts: ts.drop(columns=["day"]),  # a key column gone
+    lambda ts: ts.iloc[:0],  # no rows
+    lambda ts: ts.assign(day=ts["day"] + 0.5),  # days that are not whole numbers
+], ids=["no-day-column", "no-rows", "fractional-days"])
+def test_a_broken_table_names_the_command_that_rebuilds_it_and_that_command_does(mine, edit):
+    _edit_table(mine, edit)
+    line = _one_error_line(invoke(["plot", mine]), str(mine))
+    hint = line.split("with: ", 1)[1].split()
+    assert hint[1:5] == ["compare", "--resume", "--out", str(mine)] and "--model" in hint, line
+    r = invoke(hint[1:])  # the hint as given, without the program name
+    assert r.exit_code == 0, r.stderr
+    assert invoke(["plot", mine]).exit_code == 0 and "compare.png" in _drawn(mine)
+
+
 def test_a_model_without_the_front_draws_the_other_figures_and_says_which_it_skipped(tmp_path):
     # not a damaged table: the model has no front, so there is no main figure to draw
     out, r = _compare(tmp_path, "nofront", "baseline", "caplan", model=NO_FRONT, plots=True)

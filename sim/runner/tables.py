@@ -108,13 +108,13 @@ def check_plot_table(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame, m
     missing = [c for c in _KEY_COLUMNS if c not in ts.columns]
     if missing:
         raise ResultsError(f"{folder}: the table has no {', '.join(repr(c) for c in missing)} column "
-                           "(hand-edited?); rerun the scenarios to rebuild it")
+                           f"(hand-edited?); {rebuild_hint(folder, manifest)}")
     if ts.empty:
-        raise ResultsError(f"{folder}: the table has no rows; nothing to plot")
+        raise ResultsError(f"{folder}: the table has no rows; {rebuild_hint(folder, manifest)}")
     day = ts["day"]
     if not pd.api.types.is_integer_dtype(day) or pd.api.types.is_bool_dtype(day):
         raise ResultsError(f"{folder}: the table's 'day' column is not whole numbers (hand-edited?); "
-                           "rerun the scenarios to rebuild it")
+                           f"{rebuild_hint(folder, manifest)}")
     baseline = manifest.get("baseline") if manifest.get("kind") == "compare" else None
     if baseline is not None and not isinstance(baseline, str):
         raise ResultsError(f"{folder / storage.MANIFEST}: its 'baseline' is not a scenario name (corrupt?)")
