@@ -385,10 +385,9 @@ def test_hints_name_the_command_as_the_user_can_run_it(tmp_path, monkeypatch):
 # replication folder names (slugs): distinct, and each a valid slug however long the names
 
 def _assert_usable_slugs(names: list[str]) -> list[str]:
-    from sim.runner.spec import _unique_slugs
-
-    slugs = _unique_slugs(names)
-    assert len(slugs) == len(names) and len(set(slugs)) == len(slugs), slugs
+    slugs = storage.unique_slugs(names)
+    # distinct ignoring case: a case-insensitive file system (macOS, Windows) takes Caplan and caplan for one folder
+    assert len(slugs) == len(names) and len({s.casefold() for s in slugs}) == len(slugs), slugs
     for s in slugs:
         assert storage.slugify(s) == s and len(s) <= 64, s
         assert storage.replication_file(s, 0).startswith(f"{storage.REPLICATIONS_DIR}/{s}/")
@@ -410,25 +409,29 @@ def test_unique_slugs_are_distinct_valid_slugs(names):
 
 def test_unique_slugs_of_different_names_are_unchanged_when_they_fit():
     # folders written before keep their slugs (resume rebuilds them from the names)
-    from sim.runner.spec import _unique_slugs
-
-    assert _unique_slugs(["baseline", "caplan", "caplan"]) == ["baseline", "caplan", "caplan-2"]
-    assert _unique_slugs(["x" * 62, "x" * 62]) == ["x" * 62, "x" * 62 + "-2"]
+    assert storage.unique_slugs(["baseline", "caplan", "caplan"]) == ["baseline", "caplan", "caplan-2"]
+    assert storage.unique_slugs(["x" * 62, "x" * 62]) == ["x" * 62, "x" * 62 + "-2"]
 
 
 def test_unique_slugs_property():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    chars = st.sampled_from("xy_-/ ?é2")
-    # long names alike but for their ends, as well as any short ones (names take 80 characters)
+    chars = st.sampled_from("xXyY_-/ ?é2")
+    # long names alike but for their ends and case, as well as any short ones (names take 80 characters)
     alike = st.builds(lambda n, tail: ("x" * n + tail)[:80], st.integers(55, 80), st.text(alphabet=chars, max_size=6))
     name = st.one_of(st.text(alphabet=chars, max_size=80), alike)
 
     @settings(max_examples=300, deadline=None)
     @given(st.lists(name, min_size=1, max_size=15))
     def check(names):
-        _assert_usable_slugs(names)
+        slugs = _assert_usable_slugs(names)
+        # a name whose slug collides with no other (ignoring case) keeps it unchanged
+        plain = [storage.slugify(n) for n in names]
+        for s, p in zip(slugs, plain, strict=True):
+            if sum(q.casefold() == p.casefold() for q in plain) == 1 and not any(
+                    t.casefold() == p.casefold() for t in slugs if t != s):
+                assert s == p, (s, p)
 
     check()
 

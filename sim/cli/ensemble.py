@@ -168,7 +168,7 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
     if manifest.get("kind") != kind and manifest.get("kind") in ("run", "compare"):
         raise ResultsError(f"{out} holds an 'asylumsim {manifest['kind']}' result; continue it with "
                            f"{command()} {manifest['kind']} --resume --out {out}")
-    stored = EnsembleSpec.from_manifest(manifest, model=model or _MODEL_DEFAULT)
+    stored = EnsembleSpec.from_manifest(manifest, model=model or _MODEL_DEFAULT, folder=out)
     return reconcile_resume(stored, requested, replications)
 
 

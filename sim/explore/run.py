@@ -142,9 +142,12 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
     scenarios = []
     for ref, name, ov in zip(refs, design.scenario_names, own, strict=True):
         try:
-            scenarios.append(load_scenario(ref, [*ov, f"run.days={design.days}"]))
+            sc = load_scenario(ref, [*ov, f"run.days={design.days}"])
         except ConfigError as exc:
             raise name_scenario(exc, name) from None
+        # known by the name the design gives it (a file's stem), whatever its ``name:``: the
+        # outcomes, scoped --set, run files and tables all use that one name
+        scenarios.append(sc if sc.name == name else sc.model_copy(update={"name": name}))
     for s in scenarios[1:]:
         for label, a, b in (("population.scale", scenarios[0].population.scale, s.population.scale),
                             ("run.start_day", scenarios[0].run.start_day, s.run.start_day)):
@@ -191,6 +194,14 @@ def job_file(slug: str, point: int, rep: int) -> str:
     return f"runs/{slug}/pt-{point:06d}-r{rep}.parquet"
 
 
+def scenario_slugs(exp: Experiment) -> dict[str, str]:
+    """Each scenario's folder under ``runs/``, by scenario name (:func:`storage.unique_slugs`:
+    names equal but for case, such as ``caplan`` and ``Caplan.yaml``, get separate folders,
+    which a case-insensitive file system would otherwise take for one)."""
+    names = list(dict.fromkeys(s.name for s in exp.scenarios))
+    return dict(zip(names, storage.unique_slugs(names), strict=True))
+
+
 def _meta(exp: Experiment, job: ReplicationJob) -> dict[str, Any]:
     reps = exp.design.replications
     cfg = hashlib.sha256(json.dumps(job.scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
@@ -220,7 +231,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         "prim": d.prim.model_dump() if d.prim else None,
         "factors": [{"name": f.name, "group": f.group, "range": f.describe(), "source": f.source} for f in exp.factors],
         "notes": exp.notes, "points": exp.points,
-        "scenarios": [{"name": n, "slug": storage.slugify(n), "config": s.model_dump(mode="json")}
+        "scenarios": [{"name": n, "slug": scenario_slugs(exp)[s.name], "config": s.model_dump(mode="json")}
                       for n, s in zip(exp.names, exp.scenarios, strict=True)],
         "runs": [], "sessions": [], "outputs": {},
     }
@@ -277,7 +288,8 @@ def _run_locked(exp: Experiment, folder: Path, manifest: dict[str, Any], jobs: l
                 executor: str, n_workers: int, stop: StopSignals, on_start: Any, on_result: Any) -> dict[str, Any]:
     storage.remove_temp_files(folder)
     reps = exp.design.replications
-    files = {j.key: job_file(storage.slugify(j.scenario.name), j.replication // reps, j.replication % reps) for j in jobs}
+    slugs = scenario_slugs(exp)
+    files = {j.key: job_file(slugs[j.scenario.name], j.replication // reps, j.replication % reps) for j in jobs}
     metas = {j.key: _meta(exp, j) for j in jobs}
     todo = [j for j in jobs if not _trusted(folder, files[j.key], metas[j.key])]
     session = {"started": storage.now_iso(), "executor": executor, "workers": n_workers if executor != "inline" else 1,

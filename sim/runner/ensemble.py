@@ -240,7 +240,7 @@ def run_ensemble(
     with StopSignals() as stop, claim.claim_folder(folder, fresh=not resume):
         if resume and not claim.is_fresh(folder):
             manifest = storage.read_manifest(folder)
-            stored = EnsembleSpec.from_manifest(manifest, model=spec.model)
+            stored = EnsembleSpec.from_manifest(manifest, model=spec.model, folder=folder)
             spec = reconcile_resume(stored, spec, spec.replications)
             manifest.update(spec.to_manifest())  # may have grown replications
         else:

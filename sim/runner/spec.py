@@ -25,6 +25,8 @@ from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob
 from sim.runner.seeds import replication_seed
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sim.config import Scenario
 
 
@@ -72,7 +74,7 @@ class EnsembleSpec:
         if self.baseline is not None and self.baseline not in names:
             raise ResultsError(f"baseline {self.baseline!r} is not among the scenarios {names}")
         if not self.slugs:
-            self.slugs = _unique_slugs(names)
+            self.slugs = storage.unique_slugs(names)
         if self.kind == "compare":
             _refuse_unlike(self.scenarios)
         self._posterior = self._load_posterior()
@@ -195,16 +197,19 @@ class EnsembleSpec:
         }
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any], model: str = DEFAULT_MODEL) -> EnsembleSpec:
+    def from_manifest(cls, manifest: dict[str, Any], model: str = DEFAULT_MODEL,
+                      folder: Path | str | None = None) -> EnsembleSpec:
         """Rebuild the spec stored in a manifest (for ``--resume``).
 
         The manifest is data: the model entry point is ``model`` (from the command
         line), never the manifest's; slugs are rebuilt from the scenario names and must
-        match the stored ones.
+        match the stored ones. ``folder`` (the results folder) is named in the messages.
 
         Raises:
-            ResultsError: the manifest does not describe a runnable ensemble, or its
-                slugs were edited.
+            ResultsError: the manifest does not describe a runnable ensemble, its slugs
+                were edited, or (a folder written before slugs were compared ignoring
+                case) two scenarios share a replications folder on a case-insensitive
+                file system.
         """
         from pydantic import ValidationError
 
@@ -237,6 +242,14 @@ class EnsembleSpec:
         if stored_model != model:
             raise ResultsError(f"--resume: the folder was run with --model {stored_model!r}, not {model!r}; the model "
                                "is never taken from a folder: pass --model explicitly if you trust it")
+        clash = storage.case_clash(stored_slugs) if stored_slugs != spec.slugs else None
+        if clash is not None:
+            (i, j), where = clash, f"{folder}" if folder is not None else "this results folder"
+            raise ResultsError(f"--resume: {where} cannot be resumed: scenarios {spec.names[i]!r} and "
+                               f"{spec.names[j]!r} were given the replication folders {stored_slugs[i]!r} and "
+                               f"{stored_slugs[j]!r} (by an older asylumsim), which are one folder on a "
+                               "case-insensitive file system (macOS, Windows), so their results could be mixed; "
+                               "run the comparison again into a new --out")
         if stored_slugs != spec.slugs:
             raise ResultsError(f"manifest.json: scenarios[].slug {stored_slugs!r} do not match the scenario names "
                                f"(expected {spec.slugs!r}); the manifest was edited, this folder cannot be resumed")
@@ -261,25 +274,6 @@ def _refuse_unlike(scenarios: list[Scenario]) -> None:
                 raise ResultsError(f"compare: {label} differs ({base.name!r} has {a}, {s.name!r} has {b}); "
                                    "paired differences would mix unlike runs; give both the same value "
                                    f"(e.g. --set {label}={a})")
-
-
-def _unique_slugs(names: list[str]) -> list[str]:
-    """Folder names of the scenarios: :func:`storage.slugify` of each name, a repeat getting
-    ``-2``, ``-3``... with its slug cut short enough that the suffix fits (a slug holds 64
-    characters, and names alike in their first 64 slug to the same one). Distinct, and each
-    its own slug, so :func:`storage.replication_file` accepts it."""
-    out: list[str] = []
-    taken: set[str] = set()
-    for n in names:
-        base = storage.slugify(n)
-        slug, k = base, 2
-        while slug in taken:
-            suffix = f"-{k}"
-            slug = base[:storage.SLUG_MAX - len(suffix)] + suffix
-            k += 1
-        out.append(slug)
-        taken.add(slug)
-    return out
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:

@@ -224,6 +224,43 @@ def slugify(name: str) -> str:
     return slug[:SLUG_MAX].rstrip("_") or "scenario"  # cut, then no "_" at the end ("x" * 63 + " y")
 
 
+def unique_slugs(names: list[str]) -> list[str]:
+    """Folder names for ``names``: :func:`slugify` of each, a repeat getting ``-2``,
+    ``-3``... with its slug cut short enough that the suffix fits (names alike in their
+    first :data:`SLUG_MAX` characters slug to the same one).
+
+    Slugs equal but for case count as repeats (``Caplan`` then ``caplan`` gives ``Caplan``,
+    ``caplan-2``): on a case-insensitive file system (macOS, Windows) they would name one
+    folder and their files would overwrite each other. Distinct under ``str.casefold``,
+    and each its own slug (so :func:`replication_file` accepts it); names that do not
+    collide keep exactly :func:`slugify` of themselves (case included).
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    for n in names:
+        base = slugify(n)
+        slug, k = base, 2
+        while slug.casefold() in taken:
+            suffix = f"-{k}"
+            slug = base[:SLUG_MAX - len(suffix)] + suffix
+            k += 1
+        out.append(slug)
+        taken.add(slug.casefold())
+    return out
+
+
+def case_clash(slugs: list[str]) -> tuple[int, int] | None:
+    """Indices ``(i, j)``, ``i < j``, of the first two slugs equal but for case (one folder
+    on a case-insensitive file system), or ``None``."""
+    seen: dict[str, int] = {}
+    for j, s in enumerate(slugs):
+        key = str(s).casefold()
+        if key in seen:
+            return seen[key], j
+        seen[key] = j
+    return None
+
+
 def default_results_dir(label: str, base: Path | str = "results") -> Path:
     """Create and return a new folder ``results/<UTC time>-<label>-<6 hex>``.
 
