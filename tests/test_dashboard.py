@@ -183,3 +183,17 @@ def test_slider_position_is_clamped_and_on_the_step_as_vuetify_rounds(key, typed
     """The slider is given a value v-slider keeps, so it never sends back a clamped or
     rounded value over the one typed into the number field (the lever keeps ``typed``)."""
     assert levers.slider_position(levers.LEVER_BY_KEY[key], typed) == shown
+
+
+@pytest.mark.parametrize("values, calibrated", [
+    ({"payment": 1e6}, False),  # not a posterior parameter: the posterior still draws the calibrated ones
+    ({"detection": 0.95}, True),  # kremlin.counter_defection.detection_base: a posterior column
+    ({"publicity": 0.2}, True),  # offers.ukraine_amnesty.publicity in baseline (its last offer)
+])
+def test_a_lever_on_a_calibrated_parameter_keeps_its_value_instead_of_being_redrawn(values, calibrated):
+    # the posterior draws would replace the lever's value in every replication: the lever changed nothing
+    spec = levers.whatif_spec("baseline", values, scale=2000, days=5, replications=2)
+    assert spec.parameter_uncertainty is not calibrated
+    assert (spec.posterior is None) is calibrated
+    job = spec.jobs()[-1]  # a what-if replication, as it runs
+    assert levers.current_values(job.scenario)[next(iter(values))] == next(iter(values.values()))

@@ -289,3 +289,24 @@ def test_run_settings_and_negative_weights_are_refused(tmp_path: Path, values, w
         load_posterior(str(path))
     with pytest.raises(ConfigError, match=r"is a folder, not a posterior parquet file"):
         load_posterior(str(tmp_path))
+
+
+def test_a_scenario_file_that_changes_a_calibrated_value_is_refused_not_silently_redrawn(tmp_path):
+    # --set of a posterior column is refused; the same value in a file was replaced by every draw
+    from sim.config.loader import changed_calibrated
+
+    f = tmp_path / "loyal.yaml"
+    f.write_text("name: caplan_loyal\ndescription: x\nextends: caplan\ndefection:\n  private_mean: -8.0\n")
+    args = ["compare", "baseline", f, "-n", "2", "--scale", "2000", "--days", "5", "--executor", "inline", "--no-plots"]
+    r = invoke([*args, "--out", tmp_path / "c"])
+    lines = r.stderr.strip().splitlines()
+    assert r.exit_code == 1 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for part in ("'caplan_loyal'", "defection.private_mean", "-8.0", "-4.4", "--no-parameter-uncertainty"):
+        assert part in lines[0], lines[0]
+    assert not (tmp_path / "c").exists()
+    r = invoke([*args, "--no-parameter-uncertainty", "--out", tmp_path / "d"])
+    assert r.exit_code == 0, r.stderr
+    # the shipped scenarios keep the calibrated values (asylumsim show's output of one runs as it is)
+    for name in ("caplan", "no_offers", "history_2022"):
+        sc = load_scenario(name)
+        assert changed_calibrated(sc, load_posterior(sc.uncertainty.posterior)) == [], name

@@ -203,8 +203,7 @@ def run_cmd(
             s = _load(scenario, _overrides(overrides_for(set_ or [], [scenario])[0], scale, days, seed, replications))
             requested = EnsembleSpec(kind="run", scenarios=[s], replications=s.run.replications,
                                      root_seed=s.run.seed, days=s.run.days, model=model or _MODEL_DEFAULT,
-                                     parameter_uncertainty=not no_parameter_uncertainty)
-            requested.refuse_sets(set_)
+                                     parameter_uncertainty=not no_parameter_uncertainty, sets=list(set_ or []))
         elif not resume:
             raise ResultsError("give a scenario name or YAML file (see: asylumsim list)")
         else:
@@ -308,8 +307,7 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
               for r in refs]
     spec = EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
-                        parameter_uncertainty=parameter_uncertainty)
-    spec.refuse_sets(set_)
+                        parameter_uncertainty=parameter_uncertainty, sets=list(set_ or []))
     return spec
 
 

@@ -57,8 +57,8 @@ def validate_cmd(files: Annotated[list[str], typer.Argument(help="Scenario names
             s = load_scenario(f, set_ or [])
             if s.uncertainty.posterior is not None:
                 # run's checks (every column taken by the scenario), then every particle run can draw
-                spec = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed)
-                spec.refuse_sets(set_)  # as run and compare do: the posterior would replace the value
+                # as run and compare do: a value the posterior would replace is refused
+                spec = EnsembleSpec(kind="run", scenarios=[s], replications=1, root_seed=s.run.seed, sets=list(set_ or []))
                 post = spec.posterior
                 drawable = np.flatnonzero(post.weights > 0)
                 # each distinct particle once (about 6 ms each), in file order (after run's own check above

@@ -284,6 +284,70 @@ def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> S
                           f"{exc.problem}") from None
 
 
+def dumped_value(data: Any, path: str) -> Any:
+    """The value at a dotted path of dumped scenario data, items of named lists by name
+    (``offers.ukraine_amnesty.publicity``).
+
+    Raises:
+        KeyError: the path does not exist in ``data``.
+    """
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
+            if node is None:
+                raise KeyError(part)
+        else:
+            node = node[part]
+    return node
+
+
+def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[str, Any, Any]]:
+    """The posterior's parameters that ``scenario`` sets to a value other than the calibrated one.
+
+    With parameter uncertainty on, every replication replaces these values with a
+    particle's, so a value changed in a scenario file (or by a dashboard lever) would
+    silently have no effect; the ensemble refuses it (:class:`sim.runner.spec.EnsembleSpec`).
+    The calibrated values are those of the shipped ``baseline`` scenario, which are the
+    point estimates of the posterior it names (docs/calibration.md); for another posterior
+    they are unknown, and nothing is reported.
+    Columns naming an item the scenario does not have are skipped (:func:`absent_item_columns`).
+
+    Returns:
+        ``(column, value in the scenario, calibrated value)`` for each such parameter, in
+        the posterior's column order.
+    """
+    base = _shipped_baseline()
+    if posterior.ref != base["uncertainty"]["posterior"]:
+        return []
+    data = scenario.model_dump(mode="json")
+    cols = list(posterior.columns)
+    skip = set(absent_item_columns(data, cols)) | set(absent_item_columns(base, cols))
+    out = []
+    for col in cols:
+        if col not in skip:
+            value, calibrated = dumped_value(data, col), dumped_value(base, col)
+            if value != calibrated:
+                out.append((col, value, calibrated))
+    return out
+
+
+_BASELINE: dict[str, Any] = {}
+
+
+def _shipped_baseline() -> dict[str, Any]:
+    """The shipped ``baseline`` scenario, dumped (loaded once)."""
+    from sim.config.files import SHIPPED_SCENARIOS
+
+    if not _BASELINE:  # as the file says: its posterior reference is compared, not resolved
+        path = SHIPPED_SCENARIOS / "baseline.yaml"
+        prov: dict[Path_t, str] = {}
+        data = load_chain(path, prov)
+        data.pop("extends", None)
+        _BASELINE.update(validate(data, prov, str(path)).model_dump(mode="json"))
+    return _BASELINE
+
+
 def values_at(obj: Any, path: str) -> list[tuple[str, Any]]:
     """The values a parameter path takes in a validated scenario.
 

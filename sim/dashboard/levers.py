@@ -86,19 +86,6 @@ CLOSED = "closed"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
 
 
-def _get(data: Any, parts: list[str]) -> Any:
-    """Follow a dotted path through dumped scenario data (named list items by name)."""
-    node = data
-    for p in parts:
-        if isinstance(node, list):
-            node = next((x for x in node if isinstance(x, dict) and x.get("name") == p), None)
-            if node is None:
-                raise KeyError(p)
-        else:
-            node = node[p]
-    return node
-
-
 def lever_offer(scenario: Scenario) -> str | None:
     """The name of the offer the offer levers move, or None without an offer.
 
@@ -119,6 +106,8 @@ def current_values(scenario: Scenario) -> dict[str, Any]:
 
     ``hosts`` levers give the sorted list of hosts whose policy is not ``closed``.
     """
+    from sim.config.loader import dumped_value
+
     data = scenario.model_dump(mode="json")
     offer = lever_offer(scenario)
     out: dict[str, Any] = {}
@@ -127,9 +116,9 @@ def current_values(scenario: Scenario) -> dict[str, Any]:
             continue
         if lv.kind == "hosts":
             out[lv.key] = sorted(h for h in host_names(scenario)
-                                 if _get(data, lv.path.format(host=h).split(".")) != CLOSED)
+                                 if dumped_value(data, lv.path.format(host=h)) != CLOSED)
         else:
-            out[lv.key] = _get(data, lv.path.format(offer=offer).split("."))
+            out[lv.key] = dumped_value(data, lv.path.format(offer=offer))
     return out
 
 
@@ -181,6 +170,8 @@ def changes(scenario: Scenario, values: dict[str, Any]) -> list[tuple[str, Any]]
     if unknown:
         raise ConfigError("what if", unknown[0], f"unknown lever; levers: {', '.join(LEVER_BY_KEY)}")
     now = current_values(scenario)
+    from sim.config.loader import dumped_value
+
     data = scenario.model_dump(mode="json")
     offer = lever_offer(scenario)
     hosts = host_names(scenario)
@@ -198,7 +189,7 @@ def changes(scenario: Scenario, values: dict[str, Any]) -> list[tuple[str, Any]]
                 raise ConfigError("what if", lv.path.format(host=bad[0]), f"no host named {bad[0]!r}")
             for h in hosts:
                 path = lv.path.format(host=h)
-                policy = _get(data, path.split("."))
+                policy = dumped_value(data, path)
                 if h in chosen and policy == CLOSED:
                     out.append((path, lv.admit))
                 elif h not in chosen and policy != CLOSED:
@@ -255,7 +246,20 @@ def whatif_spec(ref: str, values: dict[str, Any], *, baseline: str = "baseline",
     what = load_whatif(ref, values, common + [f"run.seed={base.run.seed}"])
     what = what.model_copy(update={"name": f"{what.name}_whatif"[:80]})
     return EnsembleSpec(kind="compare", scenarios=[base, what], replications=replications, root_seed=base.run.seed,
-                        days=days, baseline=base.name)
+                        days=days, baseline=base.name, parameter_uncertainty=not moves_calibrated(what))
+
+
+def moves_calibrated(scenario: Scenario) -> bool:
+    """Whether the scenario sets a parameter of its posterior to a value other than the
+    calibrated one (:func:`sim.config.loader.changed_calibrated`): a lever such as the
+    Kremlin's detection. The page then runs both scenarios with that value fixed
+    (``--no-parameter-uncertainty``; the manifest's ``uncertainty`` says so): the posterior
+    draws would otherwise replace the lever's value, and the lever would change nothing."""
+    from sim.config.loader import changed_calibrated
+    from sim.config.posterior import load_posterior
+
+    ref = scenario.uncertainty.posterior
+    return ref is not None and bool(changed_calibrated(scenario, load_posterior(ref)))
 
 
 def scenario_yaml(ref: str, name: str, values: dict[str, Any], description: str = "") -> str:

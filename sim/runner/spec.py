@@ -48,6 +48,8 @@ class EnsembleSpec:
         parameter_uncertainty: Draw each replication's parameters from the scenarios'
             ``uncertainty.posterior`` (``False``: ``--no-parameter-uncertainty``, bands
             show replication noise only).
+        sets: The command line's ``--set`` strings the scenarios were loaded with (checked
+            by :meth:`refuse_sets`).
     """
 
     kind: Literal["run", "compare"]
@@ -59,6 +61,7 @@ class EnsembleSpec:
     baseline: str | None = None
     slugs: list[str] = field(default_factory=list)
     parameter_uncertainty: bool = True
+    sets: list[str] = field(default_factory=list, compare=False)
     _posterior: Posterior | None = field(default=None, init=False, repr=False, compare=False)
     _drawn: dict[tuple[int, int], Scenario] = field(default_factory=dict, init=False, repr=False, compare=False)
     skipped: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -89,6 +92,8 @@ class EnsembleSpec:
                 raise ConfigError(str(ref_path(self._posterior.ref)), f"column {nowhere[0]}",
                                   "no scenario of this run has the item it names, so it would change nothing "
                                   f"(scenarios: {', '.join(repr(s.name) for s in self.scenarios)})")
+            self.refuse_sets(self.sets)  # a --set first: its message names the --set
+            self._refuse_changed_calibrated()
             # Every draw this ensemble uses is applied now (and cached), so a scenario that
             # cannot take a column or a value fails before a folder is claimed.
             for particle in dict.fromkeys(self.particle(r) for r in range(self.replications)):
@@ -112,6 +117,29 @@ class EnsembleSpec:
                                "--no-parameter-uncertainty")
         assert refs[0] is not None
         return load_posterior(refs[0])
+
+    def _refuse_changed_calibrated(self) -> None:
+        """Refuse a scenario that changes a calibrated value the posterior draws would replace.
+
+        The file-and-lever counterpart of :meth:`refuse_sets`: ``defection.private_mean: -8``
+        in a scenario file would otherwise have no effect at all
+        (:func:`sim.config.loader.changed_calibrated`).
+
+        Raises:
+            ConfigError: source the scenario, key the parameter, and how to keep the value.
+        """
+        from sim.config.loader import changed_calibrated
+
+        assert self._posterior is not None
+        for s in self.scenarios:
+            hit = changed_calibrated(s, self._posterior)
+            if hit:
+                col, value, calibrated = hit[0]
+                raise ConfigError(f"scenario {s.name!r}", col, f"{value!r} is not the calibrated {calibrated!r}, and "
+                                  f"every replication draws {col} from the posterior (uncertainty.posterior: "
+                                  f"{self._posterior.ref}), which would replace it; add --no-parameter-uncertainty "
+                                  "(or set uncertainty.posterior: null) to keep your value (bands then show "
+                                  "replication noise only)")
 
     def refuse_sets(self, sets: list[str] | None) -> None:
         """Refuse a ``--set`` whose value every replication would replace with a posterior draw.
