@@ -49,7 +49,7 @@ Scale = Annotated[int | None, typer.Option("--scale", min=1, help="Real people p
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<time>-<name>/).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out: run only the missing replications.")]
 Plots = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures after the run.")]
-NoParamUnc = Annotated[bool, typer.Option("--no-parameter-uncertainty", help="Ignore the scenarios' uncertainty.posterior: every replication uses the configured parameters, so the bands show replication noise only (for debugging; recorded in the manifest).")]
+NoParamUnc = Annotated[bool, typer.Option("--no-parameter-uncertainty", help="Ignore the scenarios' uncertainty.posterior: every replication uses the configured parameters, so the bands show replication noise only: to hold a calibrated parameter at a value you set (recorded in the manifest).")]
 # Hidden: the model function as "module:function"; tests point it at stand-ins.
 Model = Annotated[str | None, typer.Option("--model", hidden=True)]
 
@@ -334,7 +334,7 @@ def plot_cmd(
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Draw only this metric (repeatable).")] = None,
 ) -> None:
     """Redraw the figures of a results folder from its saved tables (no rerun), and list
-    them in its manifest (``outputs.plots``)."""
+    them in its manifest (outputs.plots)."""
     try:
         import contextlib
 

@@ -139,7 +139,7 @@ class BetaDist(Strict):
 
 class RunConfig(Strict):
     days: int = P(365, "assumption", "Days simulated after day 0 (21 Sep 2022 in history_2022)", "days", ge=1, le=MAX_DAYS)
-    start_day: int = P(0, "assumption", "Day number of the first step; negative days replay the run-up (history_2022 starts at -3)", "day", ge=-60, le=0)
+    start_day: int = P(0, "assumption", "Day number of the first step; negative days replay the run-up (history_2022 starts at -4)", "day", ge=-60, le=0)
     replications: int = P(20, "assumption", "Default ensemble size for `asylumsim run`", ge=1, le=10_000)
     seed: int = P(20220921, "assumption", "Root seed; replication seeds are spawned from it", ge=0, le=2**63 - 1)
     check_ledger: bool = P(False, "assumption", "Recount every state from the arrays each day and fail on any imbalance (slow; tests turn it on)")

@@ -64,7 +64,8 @@ def dashboard_cmd(
             import solara  # noqa: F401
             import uvicorn
         except ImportError:
-            raise ResultsError("the dashboard needs the 'dashboard' extra: pip install -e '.[dashboard]'") from None
+            raise ResultsError("the dashboard needs the 'dashboard' extra: pip install -r requirements/dashboard.lock "
+                               "(or pip install 'asylumsim[dashboard]')") from None
         dirs = [Path(d) for d in results_dirs or []]
         _check_dirs(dirs)
         scenarios = Path(scenario_dir) if scenario_dir is not None else Path.cwd()
