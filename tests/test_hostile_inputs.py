@@ -406,3 +406,14 @@ def test_help_is_never_cut_at_80_columns():
         assert r.exit_code == 0, (name, r.output)
         assert "…" not in r.output and "--" in r.output, (name, r.output)
         assert max(len(line) for line in r.output.splitlines()) <= 80, name
+
+
+def test_a_mistyped_top_level_key_is_named_before_the_patches_it_would_break(tmp_path):
+    # 'extnds' made the file a child of the defaults, and its offers patch then failed on caplan_v2
+    from sim.config import load_scenario
+
+    f = tmp_path / "typo.yaml"
+    f.write_text("name: t\ndescription: x\nextnds: caplan\noffers:\n  caplan_v2:\n    payment_usd: 5\n")
+    with pytest.raises(ConfigError) as exc:
+        load_scenario(f)
+    assert (exc.value.key, exc.value.problem) == ("extnds", "unknown key; did you mean 'extends'?")

@@ -53,6 +53,8 @@ def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()
     for k in raw:
         if not isinstance(k, str):
             raise ConfigError(str(path), str(k), "keys must be strings")
+        if k not in Scenario.model_fields:  # before merging: a mistyped 'extends' would show as a failed patch
+            raise ConfigError(str(path), k, _message({"type": "extra_forbidden"}, (k,)))
     parent = raw.get("extends")
     # The schema defaults are the parent of a scenario without extends, so the same merge
     # rules hold at the root (a patch by name there patches a default item).
