@@ -417,3 +417,28 @@ def test_a_mistyped_top_level_key_is_named_before_the_patches_it_would_break(tmp
     with pytest.raises(ConfigError) as exc:
         load_scenario(f)
     assert (exc.value.key, exc.value.problem) == ("extnds", "unknown key; did you mean 'extends'?")
+
+
+def test_a_scenario_path_that_is_not_a_file_says_what_it_is(tmp_path):
+    import os
+
+    from sim.config import load_scenario
+
+    (tmp_path / "dir.yaml").mkdir()
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    (tmp_path / "broken.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    for name, why in (("dir.yaml", "is a folder, not a file"), ("fifo.yaml", "is not a regular file"),
+                      ("loop.yaml", "cannot be read"), ("broken.yaml", "is a broken symbolic link"),
+                      ("missing.yaml", "not found")):
+        with pytest.raises(ConfigError) as exc:
+            load_scenario(str(tmp_path / name))
+        assert why in exc.value.problem, (name, exc.value.problem)
+
+
+def test_a_set_into_an_unnamed_list_out_of_range_gives_the_list_size():
+    from sim.config import load_scenario
+
+    with pytest.raises(ConfigError) as exc:
+        load_scenario("baseline", ["mobilization.waves.99.day=1"])
+    assert exc.value.problem == "no item '99': the list has 1 item(s), by index 0 to 0"

@@ -81,6 +81,21 @@ def list_scenarios() -> list[ScenarioEntry]:
     return sorted(seen.values(), key=lambda e: e.name)
 
 
+def _why_not_a_file(p: Path) -> str:
+    """Why ``p`` is not a readable regular file, as the end of a message."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        return "not found" if not p.is_symlink() else "is a broken symbolic link"
+    except OSError as exc:  # a symbolic link loop, a name too long, no permission on a folder
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return "is not a regular file (a pipe, socket or device)"
+
+
 def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<command line>") -> Path:
     """Turn a scenario name or ``.yaml`` path into an existing file path.
 
@@ -94,7 +109,7 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
         if not p.is_absolute() and relative_to is not None:
             p = relative_to / p
         if not p.is_file():
-            raise ConfigError(source, "extends" if relative_to else "", f"scenario file {ref!r} not found")
+            raise ConfigError(source, "extends" if relative_to else "", f"scenario file {ref!r} {_why_not_a_file(p)}")
         return p
     if not SCENARIO_NAME.match(ref):
         raise ConfigError(

@@ -223,7 +223,10 @@ def apply_override(data: dict[str, Any], text: str, prov: dict[Path_t, str]) -> 
         if isinstance(node, list):
             idx = _list_index(node, k)
             if idx is None:
-                names = [str(x.get("name")) for x in node if isinstance(x, dict)]
+                names = [x["name"] for x in node if isinstance(x, dict) and isinstance(x.get("name"), str)]
+                if not names:  # a list without names (mobilization.waves): items by index only
+                    raise ConfigError("--set", ".".join(keys[: i + 1]), f"no item {k!r}: the list has {len(node)} "
+                                      f"item(s), by index 0 to {len(node) - 1}" if node else f"no item {k!r}: the list is empty")
                 raise ConfigError("--set", ".".join(keys[: i + 1]), f"no item named {k!r}{_did_you_mean(k, names)}")
             path += (idx,)
             if last:
