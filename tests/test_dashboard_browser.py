@@ -49,13 +49,17 @@ def workdir(tmp_path_factory) -> Path:
     return work
 
 
+_SERVER_OUTPUT: queue.Queue[str] = queue.Queue()
+"""What the server prints (stdout and stderr), line by line."""
+
+
 @pytest.fixture(scope="module")
 def server(workdir):
     """``python -m sim.dashboard results/caplan-small`` on a free local port; yields its URL."""
     env = {k: v for k, v in os.environ.items() if k != "ASYLUMSIM_SCENARIOS"}
     proc = subprocess.Popen([sys.executable, "-m", "sim.dashboard", "results/caplan-small", "--port", "0"],
                             cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
+    lines = _SERVER_OUTPUT
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
         first = lines.get(timeout=60)
@@ -173,3 +177,8 @@ def test_results_then_what_if_then_save(page, server, workdir):
     msg = page.locator(".save-message").inner_text()
     assert msg.startswith("error: ") and "\n" not in msg
     assert "payment_usd: 1000000.0" in (workdir / "rich_offer.yaml").read_text(encoding="utf-8")
+    # the terminal that runs the server shows its address and nothing else (no library warnings)
+    printed = []
+    while not _SERVER_OUTPUT.empty():
+        printed.append(_SERVER_OUTPUT.get())
+    assert not [x for x in printed if x.strip()], printed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +85,10 @@ def dashboard_cmd(
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(bound)
     shown = f"[{host}]" if ":" in host else host
+    # Solara warns on every first page load over plain http that its session cookie cannot be
+    # samesite=none (for pages embedded in another site's iframe); a local page is not
+    # embedded, and the fallback it then takes (samesite=lax) is the right one here
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     config = uvicorn.Config("solara.server.starlette:app", log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     typer.echo(f"dashboard: http://{shown}:{bound}/  (Ctrl-C to stop)")
