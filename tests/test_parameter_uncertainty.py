@@ -281,6 +281,8 @@ def test_validate_refuses_a_set_the_posterior_would_replace() -> None:
 
 @pytest.mark.parametrize(("values", "weights", "match"), [
     ({"run.days": [5.0, 6.0]}, [0.5, 0.5], r"column run\.days: run settings cannot come from a posterior"),
+    # a posterior of the scale ran replications at other scales than the one the output names
+    ({"population.scale": [428.0, 485.0]}, [0.5, 0.5], r"column population\.scale: population\.scale cannot come from"),
     ({"front.kia_rate": [0.001, 0.002]}, [1.5, -0.5], r"column weight: weights must be >= 0 \(the smallest is -0\.5\)"),
 ])
 def test_run_settings_and_negative_weights_are_refused(tmp_path: Path, values, weights, match) -> None:

@@ -76,6 +76,8 @@ def _schema_path_problem(column: str) -> str | None:
     parts = column.split(".")
     if parts[0] in ("run", "uncertainty", "name", "description", "extends"):
         return f"{parts[0]} settings cannot come from a posterior (they are the run's, not a model parameter)"
+    if column == "population.scale":  # the run's resolution: every scenario of a comparison shares it
+        return "population.scale cannot come from a posterior (it is the run's resolution, not a model parameter)"
     model: Any = Scenario
     i = 0
     while i < len(parts):
