@@ -26,7 +26,7 @@ from sim.cli.ensemble import (
     Workers,
 )
 from sim.cli.progress import RunProgress
-from sim.errors import AsylumsimError, ResourceError, ResultsError
+from sim.errors import AsylumsimError, ResourceError, ResultsError, command
 
 
 def explore_cmd(
@@ -41,50 +41,73 @@ def explore_cmd(
     model: Model = None,
 ) -> None:
     """Which claims decide the answer: Morris, Sobol or one-at-a-time sensitivity, and PRIM boxes."""
-    try:
-        _require_libraries()
-        from sim.explore.analyse import write_analysis
-        from sim.explore.report import draw_figures
-        from sim.explore.run import build, run_experiment
-        from sim.runner import claim, storage
-        from sim.runner.interrupts import RunInterrupted
+    from sim.runner.interrupts import RunInterrupted, StopSignals
 
-        if scheduler and executor is not ExecutorChoice.dask:
-            raise ResultsError("--scheduler needs --executor dask")
-        if resume and out is None:
-            raise ResultsError("--resume needs --out DIR, the experiment folder to continue")
-        exp = build(design, set_ or [], model)
-        folder = out if out is not None else storage.default_results_dir(f"explore-{exp.design.name}")
-        if resume and claim.is_fresh(folder):
-            resume = False
-        for note in exp.notes:
-            typer.echo(f"note: {note}", err=True)
-        typer.echo(f"{exp.design.name}: {len(exp.factors)} parameters, {exp.points} points x {len(exp.scenarios)} "
-                   f"scenarios x {exp.design.replications} replication(s) = "
-                   f"{exp.points * len(exp.scenarios) * exp.design.replications} model runs", err=True)
-        t0 = time.perf_counter()
-        try:
-            with RunProgress(f"explore {exp.design.name}: runs") as bar:
-                manifest = run_experiment(exp, folder, executor=executor.value, workers=workers, scheduler=scheduler,
-                                          resume=resume, on_start=bar.start, on_result=bar.advance)
-        except RunInterrupted as exc:
-            typer.echo(f"interrupted ({signal_name(exc.signum)}); finished runs are saved in {folder}; "
-                       f"continue with: {exc.hint}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        if manifest["status"] != "complete":
-            first = manifest.get("failed", [{}])[0]
-            raise ResultsError(f"{manifest['jobs']['failed']} of {manifest['jobs']['total']} runs failed (first: "
-                               f"{first.get('scenario')} point {first.get('point')}: {first.get('error')}); "
-                               f"details in {folder / 'manifest.json'}; rerun them with: {manifest['resume_hint']}")
+    where: dict[str, Path] = {}  # "folder": the results folder, once the design is read
+    try:
+        # one path for a stop signal from the first line on: planning a large design takes a while
+        with StopSignals():
+            _explore(design, set_ or [], workers, executor, scheduler, out, resume, plots, model, where)
+    except RunInterrupted as exc:
+        folder = where.get("folder", out)
+        if exc.complete:
+            said = f" after every run was written to {folder}; write the analysis and figures with: {exc.hint}"
+        elif exc.hint:
+            said = f"; finished runs are saved in {folder}; continue with: {exc.hint}"
+        elif resume and out is not None and (out / "manifest.json").is_file():  # stopped before it was reopened
+            said = (f"; {out} is as it was; continue with: {command()} explore {design} --resume --out {out}"
+                    + (f" --model {model}" if model else ""))
+        else:
+            said = " while planning the experiment, before any run: nothing was written, so there is nothing to resume"
+        typer.echo(f"interrupted ({signal_name(exc.signum)}){said}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except AsylumsimError as exc:
+        fail(exc)
+
+
+def _explore(design: Path, set_: list[str], workers: int | None, executor: ExecutorChoice, scheduler: str | None,
+             out: Path | None, resume: bool, plots: bool, model: str | None, where: dict[str, Path]) -> None:
+    _require_libraries()
+    from sim.explore.analyse import write_analysis
+    from sim.explore.report import draw_figures
+    from sim.explore.run import build, resume_hint, run_experiment
+    from sim.runner import claim, storage
+    from sim.runner.interrupts import RunInterrupted
+
+    if scheduler and executor is not ExecutorChoice.dask:
+        raise ResultsError("--scheduler needs --executor dask")
+    if resume and out is None:
+        raise ResultsError("--resume needs --out DIR, the experiment folder to continue")
+    exp = build(design, set_, model)
+    folder = out if out is not None else storage.default_results_dir(f"explore-{exp.design.name}")
+    where["folder"] = folder
+    if resume and claim.is_fresh(folder):
+        resume = False
+    for note in exp.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"{exp.design.name}: {len(exp.factors)} parameters, {exp.points} points x {len(exp.scenarios)} "
+               f"scenarios x {exp.design.replications} replication(s) = "
+               f"{exp.points * len(exp.scenarios) * exp.design.replications} model runs", err=True)
+    t0 = time.perf_counter()
+    with RunProgress(f"explore {exp.design.name}: runs") as bar:
+        manifest = run_experiment(exp, folder, executor=executor.value, workers=workers, scheduler=scheduler,
+                                  resume=resume, on_start=bar.start, on_result=bar.advance)
+    if manifest["status"] != "complete":
+        first = manifest.get("failed", [{}])[0]
+        raise ResultsError(f"{manifest['jobs']['failed']} of {manifest['jobs']['total']} runs failed (first: "
+                           f"{first.get('scenario')} point {first.get('point')}: {first.get('error')}); "
+                           f"details in {folder / 'manifest.json'}; rerun them with: {manifest['resume_hint']}")
+    try:
         tables = write_analysis(folder)
         if "prim_note" in tables:
             typer.echo(f"note: PRIM: {tables['prim_note']['note'].iloc[0]}", err=True)
         if plots:
             draw_figures(folder, tables, manifest)
         _print(tables, manifest)
-        typer.echo(f"results: {folder}  ({manifest['jobs']['total']} runs; {time.perf_counter() - t0:.1f} s)")
-    except AsylumsimError as exc:
-        fail(exc)
+    except RunInterrupted as exc:  # every run is on disk: --resume only redoes the analysis
+        exc.complete, exc.hint = True, resume_hint(exp, folder)
+        raise
+    typer.echo(f"results: {folder}  ({manifest['jobs']['total']} runs; {time.perf_counter() - t0:.1f} s)")
 
 
 def _require_libraries() -> None:

@@ -168,6 +168,11 @@ class Design(_Strict):
             raise ValueError(f"scenarios: names repeat: {names}")
         if not self.claims and not self.parameters:
             raise ValueError("claims/parameters: name at least one claim or parameter to vary")
+        paths = [p.path for p in self.parameters]
+        for i, p in enumerate(paths):
+            if p in paths[:i]:  # the later one would silently replace the earlier one's range
+                raise ValueError(f"parameters[{i}].path: the path {p} repeats parameters[{paths.index(p)}]; "
+                                 "give each parameter once")
         outs = [o.name for o in self.outcomes]
         if len(set(outs)) != len(outs):
             raise ValueError(f"outcomes: names repeat: {outs}")

@@ -37,10 +37,11 @@ import numpy as np
 
 from sim import provenance
 from sim.errors import ConfigError, ResultsError, command
+from sim.explore.checks import check_outcomes, check_size, refuse_run_settings
 from sim.explore.design import Design, load_design
 from sim.explore.sample import Factor, apply_point, expand, locate, unit_sample, value_table
 from sim.runner import claim, storage
-from sim.runner.interrupts import RunInterrupted, StopSignals
+from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
 from sim.runner.seeds import replication_seed
 
@@ -139,6 +140,7 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
     refs = [str((path.parent / s).resolve()) if s.endswith((".yaml", ".yml")) else s for s in design.scenarios]
     sets = [*design.set, *extra_sets]
     own = overrides_for(sets, design.scenario_names)
+    refuse_run_settings(design, source, extra_sets)
     scenarios = []
     for ref, name, ov in zip(refs, design.scenario_names, own, strict=True):
         try:
@@ -159,31 +161,11 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
     for f in factors:
         if not any(locate(d, f.name) for d in datas):
             raise ConfigError(source, "parameters", f"{f.name}: no scenario of {design.scenario_names} has it")
-    _check_outcomes(design, scenarios, source, model)
+    check_outcomes(design, scenarios, source, model)
+    check_size(design, source, scenarios, factors)  # before sampling: a huge design is refused, not drawn
     exp = Experiment(design, source, path.read_text(encoding="utf-8"), scenarios, factors,
                      unit_sample(design, factors), notes, model or DEFAULT_MODEL)
     return exp
-
-
-def _check_outcomes(design: Design, scenarios: list[Scenario], source: str, model: str | None) -> None:
-    if model not in (None, DEFAULT_MODEL):
-        return
-    from sim.outcomes import output_names
-
-    by_name = dict(zip(design.scenario_names, scenarios, strict=True))
-    for i, o in enumerate(design.outcomes):
-        for ref in (o.scenario, o.minus):
-            if ref is None:
-                continue
-            have = output_names(by_name[ref])
-            if o.metric not in have:
-                import difflib
-
-                close = difflib.get_close_matches(o.metric, have, n=2)
-                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-                raise ConfigError(source, f"outcomes[{i}].metric", f"scenario {ref!r} has no output {o.metric!r}{hint}")
-            if not (by_name[ref].run.start_day <= o.day <= design.days):
-                raise ConfigError(source, f"outcomes[{i}].day", f"day {o.day} is outside the run (days {design.days})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -252,35 +234,47 @@ def run_experiment(exp: Experiment, folder: Path, *, executor: str = "process", 
         The manifest (``status`` ``complete`` or ``failed``).
 
     Raises:
-        ResultsError: an unusable or busy folder, or (resume) a folder of another experiment;
-        RunInterrupted: a stop signal (the manifest says ``interrupted``; ``hint`` is the resume command).
+        ResultsError: an unusable or busy folder, (resume) a folder of another experiment,
+            or an operating-system error while writing (a full disk, a read-only folder:
+            the manifest says ``interrupted`` with the ``error``; the message has the resume
+            command);
+        RunInterrupted: a stop signal (the manifest says ``interrupted``; ``hint`` is the
+            resume command, or ``""`` if the signal came before anything was written, in
+            which case the folders this call created are removed again).
     """
     from sim.runner.executors import default_workers, make_executor
 
     folder = Path(folder)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     with StopSignals() as stop, claim.claim_folder(folder, fresh=not resume):
-        if resume and not claim.is_fresh(folder):
-            manifest = storage.read_manifest(folder)
-            if manifest.get("kind") != KIND or manifest.get("design", {}).get("digest") != exp.digest():
-                raise ResultsError(f"--resume: {folder} holds another experiment (or this design, its scenarios or "
-                                   "--set changed since); start a new --out")
-            # the analysis settings may change: they are read from the design as it is now
-            manifest.update(method=exp.design.method.model_dump(),
-                            prim=exp.design.prim.model_dump() if exp.design.prim else None)
-        else:
-            manifest = new_manifest(exp)
-        jobs = exp.jobs()
-        n_workers = workers or default_workers(len(jobs))
-        if exp.model == DEFAULT_MODEL:
-            from sim.simulate import check_memory
-
-            for s in exp.scenarios:
-                check_memory(s, 1 if executor == "inline" or scheduler else n_workers)
         try:
+            if resume and not claim.is_fresh(folder):
+                manifest = storage.read_manifest(folder)
+                if manifest.get("kind") != KIND or manifest.get("design", {}).get("digest") != exp.digest():
+                    raise ResultsError(f"--resume: {folder} holds another experiment (or this design, its scenarios "
+                                       "or --set changed since); start a new --out")
+                # the analysis settings may change: they are read from the design as it is now
+                manifest.update(method=exp.design.method.model_dump(),
+                                prim=exp.design.prim.model_dump() if exp.design.prim else None)
+            else:
+                manifest = new_manifest(exp)
+            jobs = exp.jobs()
+            n_workers = workers or default_workers(len(jobs))
+            if exp.model == DEFAULT_MODEL:
+                from sim.simulate import check_memory
+
+                for s in exp.scenarios:
+                    check_memory(s, 1 if executor == "inline" or scheduler else n_workers)
             with make_executor(executor, n_workers, scheduler) as ex:
                 return _run_locked(exp, folder, manifest, jobs, ex, executor, n_workers, stop, on_start, on_result)
         except RunInterrupted as exc:
-            exc.hint = resume_hint(exp, folder)
+            if (folder / storage.MANIFEST).is_file():
+                exc.hint = resume_hint(exp, folder)
+            else:  # stopped while planning, before anything was written: leave no empty folder
+                exc.hint = ""
+                for p in created:
+                    with contextlib.suppress(OSError):
+                        p.rmdir()
             raise
 
 
@@ -296,16 +290,12 @@ def _run_locked(exp: Experiment, folder: Path, manifest: dict[str, Any], jobs: l
                "to_run": len(todo), "already_done": len(jobs) - len(todo)}
     manifest["sessions"].append(session)
     manifest["status"] = "running"
-    storage.write_manifest(folder, manifest)
-    storage.atomic_write_text(folder / "design.yaml", exp.text)
-    import pandas as pd
-
-    units = pd.DataFrame(exp.units, columns=[f"u:{f.name}" for f in exp.factors])
-    samples = pd.concat([value_table(exp.factors, exp.units), units], axis=1)
-    storage.atomic_write_parquet(folder / "samples.parquet", samples)
+    storage.write_manifest(folder, manifest)  # first, so the folder is recognisably ours (if it fails: nothing to resume)
     wanted = exp.wanted()
     failed: list[dict[str, Any]] = []
     t0 = time.perf_counter()
+    saved = "the runs finished so far are saved"
+    finished = False
 
     def record(res: ReplicationResult) -> None:
         key = (res.scenario, res.replication)
@@ -321,31 +311,44 @@ def _run_locked(exp: Experiment, folder: Path, manifest: dict[str, Any], jobs: l
         if on_result is not None:
             on_result(res)
 
-    if on_start is not None:
-        on_start(len(todo), len(jobs) - len(todo))
     try:
+        storage.atomic_write_text(folder / "design.yaml", exp.text)
+        import pandas as pd
+
+        units = pd.DataFrame(exp.units, columns=[f"u:{f.name}" for f in exp.factors])
+        samples = pd.concat([value_table(exp.factors, exp.units), units], axis=1)
+        storage.atomic_write_parquet(folder / "samples.parquet", samples)
+        if on_start is not None:
+            on_start(len(todo), len(jobs) - len(todo))
         run_jobs(todo, ex, record)
-    except BaseException:
-        with contextlib.suppress(BaseException):
-            session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
-            manifest.update(status="interrupted", resume_hint=resume_hint(exp, folder))
+        saved = "every run is saved and --resume rebuilds the tables"
+        session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
+        manifest.pop("resume_hint", None)
+        manifest.pop("error", None)  # an earlier session's stop by a write error
+        manifest["failed"] = failed[:20]
+        manifest["jobs"] = {"total": len(jobs), "failed": len(failed)}
+        manifest["timings"] = {"wall_seconds_total": round(sum(s.get("wall_seconds", 0.0) for s in manifest["sessions"]), 3)}
+        with stop.deferred():  # the tables and the final manifest are written whole before a signal is obeyed
+            if failed:
+                manifest.update(status="failed", resume_hint=resume_hint(exp, folder))
+            else:
+                long = combine(exp, folder, files)
+                storage.atomic_write_parquet(folder / "outcomes.parquet", long)
+                storage.atomic_write_parquet(folder / "y.parquet", outcome_table(exp, long))
+                manifest["status"] = "complete"
+                manifest["outputs"].update(samples="samples.parquet", outcomes="outcomes.parquet", y="y.parquet")
             storage.write_manifest(folder, manifest)
+            finished = True
+    except BaseException as exc:
+        if not finished:
+            with contextlib.suppress(BaseException):
+                session.setdefault("finished", storage.now_iso())
+                session.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))
+                manifest.update(status="interrupted", resume_hint=resume_hint(exp, folder))
+                note_os_error(manifest, exc)
+                storage.write_manifest(folder, manifest)
+            raise_os_error(exc, folder, resume_hint(exp, folder), saved)
         raise
-    session.update(finished=storage.now_iso(), wall_seconds=round(time.perf_counter() - t0, 3))
-    manifest.pop("resume_hint", None)
-    manifest["failed"] = failed[:20]
-    manifest["jobs"] = {"total": len(jobs), "failed": len(failed)}
-    manifest["timings"] = {"wall_seconds_total": round(sum(s.get("wall_seconds", 0.0) for s in manifest["sessions"]), 3)}
-    if failed:
-        manifest.update(status="failed", resume_hint=resume_hint(exp, folder))
-    else:
-        with stop.deferred():
-            long = combine(exp, folder, files)
-            storage.atomic_write_parquet(folder / "outcomes.parquet", long)
-            storage.atomic_write_parquet(folder / "y.parquet", outcome_table(exp, long))
-        manifest["status"] = "complete"
-        manifest["outputs"].update(samples="samples.parquet", outcomes="outcomes.parquet", y="y.parquet")
-    storage.write_manifest(folder, manifest)
     return manifest
 
 

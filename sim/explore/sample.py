@@ -215,6 +215,22 @@ def problem(factors: list[Factor], group_by: str = "parameter") -> dict[str, Any
     return p
 
 
+def sample_size(design: Design, factors: list[Factor]) -> int:
+    """The number of points :func:`unit_sample` draws, from the method's formula (without sampling).
+
+    ``g`` is the number of factors, or of claims with ``group_by: claim``: Morris
+    ``trajectories x (g + 1)``; Sobol ``n x (g + 2)``, ``n x (2g + 2)`` with second order;
+    one at a time ``1 + 2`` per factor (``1 +`` one per choice of a discrete one).
+    """
+    m = design.method
+    g = len({f.group for f in factors}) if m.group_by == "claim" else len(factors)
+    if m.name == "morris":
+        return m.trajectories * (g + 1)
+    if m.name == "sobol":
+        return m.n * (2 * g + 2 if m.second_order else g + 2)
+    return 1 + sum(len(f.values) if f.values else 2 for f in factors)
+
+
 def unit_sample(design: Design, factors: list[Factor]) -> np.ndarray:
     """The sample on ``[0, 1]^k``, shape ``(points, k)``; ``NaN`` = the scenario's value.
 
