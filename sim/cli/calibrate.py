@@ -56,7 +56,8 @@ CalibrationSet = Annotated[
 ]
 PriorsOpt = Annotated[Path | None, typer.Option(
     "--priors", help="YAML file of the priors to calibrate (a mapping with the key 'priors': a list of path, "
-                     "distribution, low, high, source; example docs/examples/priors_round9.yaml); parameters left out "
+                     "distribution, low, high, source; example docs/examples/priors_round9.yaml; not on run settings: run.*, "
+                     "population.scale, uncertainty.*); parameters left out "
                      "keep the scenario's values [default: sim/inference/priors.py's DEFAULT_PRIORS, which made the "
                      "shipped posterior; on --resume: the run's].")]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the prior draws, perturbations and replication seeds [default: 2022; on --resume: the run's].")]
@@ -80,7 +81,7 @@ def calibrate_cmd(
     priors_file: PriorsOpt = None,
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
-    from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, calibrate, transition
+    from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, WeightsCollapsed, calibrate, transition
     from sim.inference.priors import read_priors
     from sim.inference.targets import TargetSet
 
@@ -114,11 +115,21 @@ def calibrate_cmd(
         if fixed is not None:  # each particle's value would silently replace it
             raise ValueError(f"--set {fixed}: a calibrated parameter (it has a prior); the calibration "
                              "draws it from its prior, so it cannot be fixed")
+        if any(a.split("=", 1)[0].strip() == "population.scale" for a in set_ or ()):
+            # it would replace --scale in every run while the output and manifest say --scale's value
+            raise ValueError("--set population.scale: the scale of the calibration runs is --scale")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
     header = (f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
               f"{workers} worker(s), into {folder}")
     stop = StopSignals()
+    started = False  # the database is made (or loaded) and every check has passed
+
+    def on_start() -> None:
+        nonlocal started
+        started = True
+        typer.echo(header)
+
     try:
         with _one_calibration_at_a_time(folder, resume):
             try:
@@ -127,12 +138,22 @@ def calibrate_cmd(
                                      particles=particles, workers=workers, seed=seed, resume=resume, scale=scale,
                                      days=days, base_overrides=tuple(set_ or ()), data_files=files, target_set=targets,
                                      kernel=kernel, distance=distance, alpha=alpha, echo=typer.echo,
-                                     guard=stop.deferred, on_start=lambda: typer.echo(header))
+                                     guard=stop.deferred, on_start=on_start)
             except BaseException as exc:
                 # a stop signal, also one that surfaced as a library's error (pyabc's database
                 # session can raise its own exception over the one the signal handler raised)
                 signum = exc.signum if isinstance(exc, RunInterrupted) else stop.received
-                if signum is None or isinstance(exc, typer.Exit | SystemExit):
+                if isinstance(exc, typer.Exit | SystemExit):
+                    raise
+                if signum is None:
+                    if isinstance(exc, WeightsCollapsed | KeyboardInterrupt):
+                        raise  # the collapse names the way on itself; a bare KeyboardInterrupt is not ours
+                    if started:  # the folder holds a run: say what it keeps and how to go on
+                        _stopped_by_error(exc, folder, scenario, workers, populations, resume)
+                    cause = _database_error(exc, os_errors=False)  # (no database: FileNotFoundError, below)
+                    if cause is not None:
+                        raise CalibrationError(f"{folder / 'abc.db'}: cannot be opened or written as a calibration "
+                                               f"database ({cause})") from exc
                     raise
                 _mark_interrupted(folder, populations)
                 typer.echo(f"interrupted ({signal_name(signum)}): {_kept(folder, scenario, workers)}", err=True)
@@ -141,9 +162,89 @@ def calibrate_cmd(
         fail(exc)
     except FileExistsError:
         fail(CalibrationError(f"{folder} already holds a calibration: pass --resume to continue it, or choose another --out"))
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError) as exc:
         fail(CalibrationError(str(exc)))
+    except KeyError as exc:  # before the first simulation: nothing was written
+        fail(CalibrationError(f"the calibration could not start (KeyError: {exc})"))
     typer.echo(f"posterior: {post}")
+
+
+def _database_error(exc: BaseException, os_errors: bool = True) -> str | None:
+    """The cause, in words, if ``exc`` (or an exception it was raised from or during) is an
+    operating-system or SQLite error: a full disk, a folder made read-only, a locked or
+    damaged database (pyabc's SQLAlchemy wraps SQLite's own error); else None.
+
+    Args:
+        exc: The exception that stopped the calibration.
+        os_errors: Count an :class:`OSError` or :class:`~sim.errors.WriteError` (False: SQLite's
+            errors only, before the run starts, where :func:`calibrate`'s own
+            ``FileExistsError``/``FileNotFoundError`` say a folder is taken or empty).
+    """
+    import sqlite3
+
+    from sim.errors import WriteError
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, WriteError) and os_errors:
+            return str(e)
+        if isinstance(e, OSError) and os_errors:
+            return e.strerror or str(e)
+        if isinstance(e, sqlite3.Error):
+            return str(e).splitlines()[0] if str(e) else type(e).__name__
+        orig = getattr(e, "orig", None)  # sqlalchemy.exc.DBAPIError: the driver's error
+        if isinstance(orig, sqlite3.Error):
+            return str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _stopped_by_error(exc: BaseException, folder: Path, scenario: str, workers: int, populations: int,
+                      resume: bool) -> None:
+    """A calibration under way stopped by an error: one line with the cause and what the folder
+    keeps, the manifest's ``status`` and ``error`` set (a manifest that cannot be written,
+    e.g. in a folder made read-only, is left as it is: the database is the resume state).
+
+    An operating-system or database error (:func:`_database_error`) stops the run as a signal
+    does (``interrupted``: fix the cause and resume). Any other error is a fault (``failed``):
+    the line names it and says how to resume or start again; a new run that finished no
+    population is removed (its database holds nothing to resume), so the same command starts
+    it again rather than finding the folder taken.
+
+    Raises:
+        CalibrationError: always.
+    """
+    import contextlib
+
+    from sim.inference.guards import read_manifest
+    from sim.inference.posterior import DB_NAME, write_manifest
+
+    cause = _database_error(exc)
+    first = (str(exc).splitlines() or [""])[0]
+    what = first if isinstance(exc, AsylumsimError) else f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    manifest = None
+    with contextlib.suppress(OSError, ValueError, AsylumsimError):
+        manifest = read_manifest(folder)
+    if manifest is not None:
+        manifest["status"] = "interrupted" if cause is not None else "failed"
+        manifest["error"] = cause if cause is not None else what
+        done = manifest.get("populations")
+        if type(done) is int and done < populations:
+            manifest["populations_requested"] = populations
+        with contextlib.suppress(OSError, ValueError, AsylumsimError):
+            write_manifest(folder, manifest)
+    if cause is not None:
+        raise CalibrationError(f"{folder}: stopped by an operating-system or database error ({cause}); "
+                               f"{_kept(folder, scenario, workers, 'fix the cause and continue with')}") from exc
+    if manifest is None and not resume:
+        with contextlib.suppress(OSError):
+            (folder / DB_NAME).unlink()
+        raise CalibrationError(f"the calibration failed ({what}) before its first population was finished; "
+                               f"its database was removed from {folder}, so the same command starts it again") from exc
+    raise CalibrationError(f"the calibration failed ({what}); {_kept(folder, scenario, workers)}, "
+                           f"or remove {folder} to start again") from exc
 
 
 def _one_calibration_at_a_time(folder: Path, resume: bool):
@@ -261,7 +362,7 @@ def _mark_interrupted(folder: Path, populations: int) -> None:
             write_manifest(folder, manifest)
 
 
-def _kept(folder: Path, scenario: str, workers: int) -> str:
+def _kept(folder: Path, scenario: str, workers: int, go_on: str = "continue with") -> str:
     """What an interrupted calibration left in ``folder``, and the command that continues it.
 
     Once a population is finished the manifest holds the run's settings, so the command is
@@ -279,9 +380,9 @@ def _kept(folder: Path, scenario: str, workers: int) -> str:
     except (ValueError, KeyError, TypeError):
         typed = command_name() + " " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume") + " --resume"
         if (folder / DB_NAME).is_file():
-            return f"no population was finished; {folder} holds the started database: continue with: {typed}"
+            return f"no population was finished; {folder} holds the started database: {go_on}: {typed}"
         return f"no population was finished; nothing to continue in {folder}"
     more = f" --workers {workers}" if workers != 1 else ""
     command = f"{command_name()} calibrate {shlex.quote(scenario)} --out {shlex.quote(str(folder))}{more} --resume"
     return (f"{folder} keeps the {done} finished population(s) (posterior.parquet, manifest.json); "
-            f"continue with: {command}")
+            f"{go_on}: {command}")

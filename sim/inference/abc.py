@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inference.guards import (
+    WeightsCollapsed,
     close_stopped_run,
     quiet_worker_signals,
     removed_if_unfinished,
@@ -65,6 +66,7 @@ from sim.inference.posterior import (  # re-exported (__all__): the calibration'
     effective_sample_size,
     load_posterior,
     posterior_frame,
+    scenario_digest,
     weighted_quantile,
     write_outputs,
 )
@@ -259,7 +261,8 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     Raises:
         FileExistsError: ``abc.db`` exists and ``resume`` is False.
         FileNotFoundError: ``resume`` without a database.
-        ValueError: bad arguments or targets the model cannot produce.
+        ValueError: bad arguments, targets the model cannot produce, or a resume of another design (resume_check).
+        WeightsCollapsed: a population could not start (the run is kept, ``failed``).
     """
     import pyabc
 
@@ -295,13 +298,14 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
     abc = pyabc.ABCSMC(sim, prior, TargetDistance(ts, norm), population_size=particles, eps=eps,
                        sampler=_sampler(workers), transitions=transition(kernel))
     previous_wall = 0.0
+    digest = scenario_digest(sim.scenario(), priors)  # the model the particles run: a resume must run it too
     if resume:
         history = abc.load(db, 1)
         previous_wall = resume_check(out_dir, history.max_t + 1, {
             "scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
             "particles": particles, "seed": seed, "target_set": target_set, "kernel": kernel,
             "distance_kind": distance, "base_overrides": list(base_overrides), "alpha": alpha,
-            "priors": [asdict(p) for p in priors]})
+            "priors": [asdict(p) for p in priors]}, digest)
         if history.max_t + 1 >= populations:
             with guard():
                 closed = close_stopped_run(out_dir, populations, history.max_t + 1)
@@ -314,7 +318,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             history = abc.new(db, {"x": ts.values})
     on_start()
     start = time.perf_counter()
-    meta = {"scenario": str(scenario_ref), "scale": scale, "days": sim.scenario().run.days,
+    meta = {"scenario": str(scenario_ref), "scenario_sha256": digest, "scale": scale, "days": sim.scenario().run.days,
             "base_overrides": list(base_overrides), "data_files": list(data_files), "targets": ts, "priors": list(priors),
             "alpha": alpha, "initial_epsilon": initial_epsilon, "min_epsilon": min_epsilon, "particles": particles,
             "workers": workers, "seed": seed, "target_set": target_set, "kernel": kernel, "distance": distance,
@@ -335,7 +339,7 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
             ess = effective_sample_size(history.get_distribution(m=0, t=history.max_t)[1])
             with guard():
                 write_outputs(out_dir, history, {**meta, "status": "failed"}, previous_wall + time.perf_counter() - start)
-            raise ValueError(
+            raise WeightsCollapsed(
                 f"population {t + 1} could not start ({exc}): the importance weights of population {t} collapsed to an "
                 f"effective sample size of {ess:.1f} of {particles} particles; population {t}'s posterior is kept in "
                 f"{out_dir}, but it is a few particles, not a posterior: run again with more --particles") from exc
@@ -391,5 +395,5 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
 
 
 __all__ = ["DB_NAME", "DEFAULT_PRIORS", "MANIFEST_NAME", "POSTERIOR_NAME", "Prior", "ScenarioSimulator", "TargetDistance",
-           "_sha256", "calibrate", "load_posterior", "posterior_frame", "posterior_predictive", "prepare_targets",
-           "priors_from_spec", "transition", "weighted_quantile", "write_outputs"]
+           "WeightsCollapsed", "_sha256", "calibrate", "load_posterior", "posterior_frame", "posterior_predictive",
+           "prepare_targets", "priors_from_spec", "transition", "weighted_quantile", "write_outputs"]

@@ -12,6 +12,12 @@ from pathlib import Path
 
 from sim.inference.posterior import MANIFEST_NAME, write_manifest
 
+
+class WeightsCollapsed(ValueError):
+    """A population could not start: the previous one's importance weights collapsed (the
+    run's manifest says ``failed``; more particles, not a resume, is the way on)."""
+
+
 _MAIN_PID = os.getpid()
 _QUIETED: set[int] = set()
 
@@ -74,13 +80,14 @@ def read_manifest(out_dir: Path) -> dict | None:
     return stored
 
 
-def resume_check(out_dir: Path, populations_done: int, requested: dict) -> float:
-    """Check that a resume continues the run in ``out_dir`` with its own settings.
+def resume_check(out_dir: Path, populations_done: int, requested: dict, digest: str | None = None) -> float:
+    """Check that a resume continues the run in ``out_dir`` with its own settings and scenario.
 
     Args:
         out_dir: The run's folder.
         populations_done: Finished populations in its database.
         requested: The resume's settings, by :data:`RESUME_KEYS` key.
+        digest: The resume's :func:`~sim.inference.posterior.scenario_digest` (None: not checked).
 
     Returns:
         The run's wall time so far, seconds (0 for a run stopped in its first population).
@@ -88,7 +95,8 @@ def resume_check(out_dir: Path, populations_done: int, requested: dict) -> float
     Raises:
         ValueError: an unreadable manifest, a database with finished populations but no
             manifest (their settings cannot be checked), a bad ``wall_time_s``, or a
-            setting that differs (:func:`refuse_other_settings`).
+            setting that differs (:func:`refuse_other_settings`), or a scenario whose
+            content changed (:func:`refuse_other_scenario`).
     """
     stored = read_manifest(out_dir)
     if stored is None:
@@ -97,6 +105,8 @@ def resume_check(out_dir: Path, populations_done: int, requested: dict) -> float
                              "population(s) in its database cannot be checked, so they are not continued")
         return 0.0  # stopped in its first population: no manifest was written yet
     refuse_other_settings(stored, out_dir, requested)
+    if digest is not None:
+        refuse_other_scenario(stored, out_dir, str(requested.get("scenario")), digest)
     wall = stored.get("wall_time_s", 0.0)
     if isinstance(wall, bool) or not isinstance(wall, int | float) or not math.isfinite(wall) or wall < 0:
         raise ValueError(f"{out_dir / MANIFEST_NAME}: wall_time_s must be a number of seconds >= 0, got {wall!r}")
@@ -141,6 +151,28 @@ def refuse_other_settings(stored: dict, out_dir: Path, requested: dict) -> None:
                              f"resume it with its own settings (in its {MANIFEST_NAME})")
 
 
+def refuse_other_scenario(stored: dict, out_dir: Path, scenario: str, digest: str) -> None:
+    """Refuse a resume whose scenario resolves to another model than the run's (the file was
+    edited since): its populations and the new ones would make one posterior of two models.
+
+    A manifest without ``scenario_sha256`` (written before asylumsim recorded it) is refused
+    too: nothing shows its populations ran the scenario as it is now, and a results folder
+    is never trusted blindly; its posterior stays usable, only its continuation is refused.
+
+    Raises:
+        ValueError: one line naming the folder's manifest, the scenario and the way out.
+    """
+    was = stored.get("scenario_sha256")
+    where = f"{out_dir / MANIFEST_NAME}: scenario_sha256"
+    if was is None:
+        raise ValueError(f"{where}: not recorded (the run predates it), so a resume cannot check that scenario "
+                         f"{scenario} is the one its populations ran; calibrate into a new --out")
+    if was != digest:
+        raise ValueError(f"{where}: scenario {scenario} changed since the run in {out_dir} started (its resolved "
+                         f"config differs), so new populations would mix two models into one posterior; "
+                         f"calibrate into a new --out")
+
+
 def _same_overrides(was, now) -> bool:
     """True if two lists of ``--set KEY=VALUE`` patch the same keys to the same parsed
     values (the last patch of a key wins, as in :func:`sim.config.merge.apply_override`);
@@ -175,5 +207,6 @@ def close_stopped_run(out_dir: Path, populations: int, held: int) -> bool:
     if manifest is None or manifest.get("status") != "interrupted" or manifest.get("populations") != held:
         return False
     manifest["status"], manifest["populations_requested"] = "complete", populations
+    manifest.pop("error", None)  # what stopped it (an operating-system error) no longer holds it back
     write_manifest(out_dir, manifest)
     return True

@@ -45,6 +45,42 @@ DISTANCES = {
 }
 
 
+def scenario_digest(scenario, priors: Sequence[Prior] = ()) -> str:
+    """SHA-256 of a resolved scenario (its ``model_dump(mode="json")``, keys sorted), as
+    ``asylumsim run`` and ``explore`` digest theirs: ``run.replications`` (unused by a
+    calibration) is left out, and the value of each prior's path is left out, since every
+    particle replaces it (a scenario file updated to a posterior's medians runs the same model).
+
+    Args:
+        scenario: The scenario the calibration runs, ``--set``, ``--scale`` and ``--days`` applied.
+        priors: The calibrated parameters.
+    """
+    data = scenario.model_dump(mode="json")
+    data["run"].pop("replications", None)
+    for p in priors:
+        _drop_path(data, p.path.split("."))
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _drop_path(data, parts: list[str]) -> None:
+    """Remove the value at a dotted scenario path from a dumped scenario (a named list's item
+    is found by its ``name``, as ``--set`` finds it); a path not found is left alone."""
+    node = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
+            if node is None or last:
+                return
+        elif isinstance(node, dict) and part in node:
+            if last:
+                node.pop(part)
+                return
+            node = node[part]
+        else:
+            return
+
+
 def posterior_frame(history, priors: Sequence[Prior]) -> pd.DataFrame:
     """The last population as a frame: one row per particle, columns = paths + ``weight``."""
     df, w = history.get_distribution(m=0, t=history.max_t)
@@ -65,6 +101,8 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     Each file is replaced atomically (never half-written); a kill between the two replacements
     leaves the new posterior beside the previous manifest (the database, the resume state, is
     unaffected).
+    The manifest's ``scenario_sha256`` is the digest of the scenario the particles run
+    (:func:`scenario_digest`): a resume of another one is refused.
     The manifest's ``status`` is ``meta["status"]``: ``running`` while populations are added,
     ``complete`` when the run reached its populations (or its minimum tolerance),
     ``interrupted`` after a stop signal, ``failed`` when pyabc could not go on.
@@ -93,6 +131,7 @@ def write_outputs(out_dir: Path, history, meta: dict, wall: float) -> Path:
     prov = provenance()
     manifest = {
         "scenario": meta["scenario"],
+        "scenario_sha256": meta.get("scenario_sha256"),
         "scale": meta["scale"],
         "days": meta["days"],
         "base_overrides": meta["base_overrides"],

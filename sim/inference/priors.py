@@ -41,6 +41,9 @@ class Prior:
             raise ValueError(f"{self.path}: need high > low")
         if self.distribution == "loguniform" and self.low <= 0:
             raise ValueError(f"{self.path}: loguniform needs low > 0")
+        problem = run_setting_problem(self.path)
+        if problem is not None:
+            raise ValueError(f"{self.path}: {problem}")
 
     @property
     def key(self) -> str:
@@ -68,6 +71,34 @@ class Prior:
             return self.low + q * (self.high - self.low)
         lo, hi = math.log10(self.low), math.log10(self.high)
         return float(10.0 ** (lo + q * (hi - lo)))
+
+
+#: Scenario paths (a section, or one value) that are settings of a run, not parameters of the
+#: model (:class:`sim.config.schema.Scenario`): the calibration owns ``population.scale`` (``--scale``),
+#: ``run.days`` (``--days``) and the replication seeds (``--seed``); the other ``run`` settings
+#: (start day, replications, ledger check, memory share), ``uncertainty`` (parameter draws of
+#: ``asylumsim run``) and the labels (``name``, ``description``, ``extends``) are not the model's.
+#: A prior on one would draw a run setting per particle (a ``run.days`` prior ends the targets' days;
+#: a ``population.scale`` one runs at another scale than the one reported), so it is refused.
+RUN_SETTINGS: dict[str, str] = {
+    "run.days": "set the simulated days with --days",
+    "run.seed": "the calibration seeds each replication from --seed",
+    "population.scale": "set the scale of the calibration runs with --scale",
+    "run": "",
+    "uncertainty": "",
+    "name": "",
+    "description": "",
+    "extends": "",
+}
+
+
+def run_setting_problem(path: str) -> str | None:
+    """Why a prior cannot be put on ``path`` (a run setting, :data:`RUN_SETTINGS`), or None."""
+    for setting, hint in RUN_SETTINGS.items():
+        if path == setting or path.startswith(setting + "."):
+            return (f"{path} is a run setting, not a model parameter, so it cannot have a prior"
+                    + (f" ({hint})" if hint else ""))
+    return None
 
 
 def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
@@ -99,7 +130,8 @@ def read_priors(path: Path) -> list[Prior]:
 
     Raises:
         ValueError: one line naming the file, the entry (``priors[i]``) or key, and the problem
-            (unreadable file, not YAML, wrong shape, unknown field, bad range, repeated path).
+            (unreadable file, not YAML, wrong shape, unknown field, bad range, repeated path,
+            a path that is a run setting, :data:`RUN_SETTINGS`).
     """
     import yaml
 
@@ -130,6 +162,9 @@ def read_priors(path: Path) -> list[Prior]:
             raise ValueError(f"{where}: path must be a text and low, high numbers")
         if not isinstance(e.get("source", ""), str) or not isinstance(e.get("integer", False), bool):
             raise ValueError(f"{where}: source must be a text and integer true or false")
+        problem = run_setting_problem(e["path"])
+        if problem is not None:
+            raise ValueError(f"{where}.path: {problem}")
         try:
             out.append(Prior(**{**e, **bounds}))
         except (TypeError, ValueError) as exc:
