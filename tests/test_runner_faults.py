@@ -625,3 +625,33 @@ def test_progress_on_a_terminal_prints_names_as_data(monkeypatch):
     assert f"{name.strip()}" in text  # the label, as written
     assert f"replication 0 of {name} failed: boom" in text
     assert f"writing tables for {name}" in text
+
+
+def test_a_process_forked_under_the_stop_handler_dies_of_a_stop_signal_silently():
+    # a pool's worker forked before it set up its own signals inherited the owner's handler,
+    # which raised RunInterrupted in the worker: a traceback there (calibrate's SIGTERM test, 1 in 10)
+    import os
+    import signal
+    import time
+
+    from sim.runner.interrupts import StopSignals
+
+    r, w = os.pipe()
+    with StopSignals():
+        pid = os.fork()
+        if pid == 0:  # the child: as a fresh pool worker, straight into waiting
+            try:
+                os.close(r)
+                os.dup2(w, 2)  # its stderr: anything it prints reaches the parent
+                while True:
+                    time.sleep(0.01)
+            finally:  # never back into pytest in the child (the old handler raised here)
+                os._exit(1)
+        os.close(w)
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    printed = os.read(r, 65536)
+    os.close(r)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
+    assert printed == b""

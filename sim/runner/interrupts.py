@@ -9,6 +9,7 @@ writing (a full disk) stops a run the same way, as one :class:`~sim.errors.Resul
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,8 +56,15 @@ class StopSignals:
         self._raised = False
         self._deferring = 0
         self._old: dict[int, Any] = {}
+        self._pid = os.getpid()
 
     def _handler(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:
+            # a process forked from the owner (a pool's worker) before it set up its own
+            # signals: end it as the signal's default would, silently; the owner reports the stop
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if self.received is not None:
             return
         self.received = signum
@@ -65,6 +73,7 @@ class StopSignals:
             raise RunInterrupted(signum)
 
     def __enter__(self) -> StopSignals:
+        self._pid = os.getpid()
         with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
             for sig in STOP_SIGNALS:
                 self._old[sig] = signal.signal(sig, self._handler)
