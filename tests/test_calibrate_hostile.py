@@ -261,3 +261,21 @@ def test_a_folder_made_read_only_mid_run_stops_in_one_line_and_resumes_once_writ
         assert line.endswith(f"fix the cause and continue with: asylumsim calibrate history_2022 --out {out} --resume")
     res = invoke(["calibrate", "history_2022", "--out", out, "--resume"])
     assert res.exit_code == 0 and "population 3/3:" in res.output, res.output
+
+
+def test_the_scenario_file_is_read_once_so_an_edit_during_a_calibration_changes_nothing(tmp_path):
+    # every particle re-read the file: an edit during a session mixed two models in one population
+    from sim.inference.abc import DEFAULT_PRIORS, ScenarioSimulator
+    from sim.inference.targets import TargetSet
+
+    f = tmp_path / "hist.yaml"
+    f.write_text("name: hist\ndescription: x\nextends: history_2022\nmobilization:\n  report_rate: 0.5\n")
+    sim = ScenarioSimulator(str(f), list(DEFAULT_PRIORS), TargetSet.named("defection")[0], scale=2000, days=30)
+    first = sim.scenario()
+    f.write_text("name: hist\ndescription: x\nextends: history_2022\nmobilization:\n  report_rate: 0.2\n")
+    p = DEFAULT_PRIORS[0]
+    again = sim.scenario({p.path: p.low})
+    assert first.mobilization.report_rate == again.mobilization.report_rate == 0.5
+    import pickle
+
+    assert pickle.loads(pickle.dumps(sim)).scenario().mobilization.report_rate == 0.5  # a pickled worker's copy

@@ -253,6 +253,20 @@ def absent_item_columns(scenario: Scenario | dict[str, Any], columns: list[str] 
     return out
 
 
+def with_values(scenario: Scenario, values: dict[str, Any], source: str = "--set") -> Scenario:
+    """``scenario`` with each ``path -> value`` set, merged and validated as ``--set`` would
+    set them on the file it came from (the same values as loading it with those overrides).
+
+    Raises:
+        ConfigError: a path the scenario does not have, or a value it cannot take.
+    """
+    data = scenario.model_dump(mode="json")
+    prov: dict[Any, str] = {}
+    for path, value in values.items():
+        data = apply_override(data, f"{path}={value!r}", prov)
+    return validate(data, prov, source)
+
+
 def apply_particle(scenario: Scenario, posterior: Posterior, particle: int) -> Scenario:
     """``scenario`` with the particle's values set, merged and validated like ``--set``.
 

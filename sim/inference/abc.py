@@ -11,7 +11,7 @@ multivariate normal transition) and lower the tolerance.
   ``loguniform``: uniform in log10, for rates spanning orders of magnitude), and a source
   (or "assumption").
 * **Model** (:class:`ScenarioSimulator`): applies the particle as ``path=value`` overrides
-  to the scenario (:func:`sim.config.loader.load_scenario`), runs one replication
+  to the scenario, read once (:func:`sim.config.loader.with_values`), runs one replication
   (:func:`sim.simulate.run_replication`) at a coarse ``population.scale``, and returns the
   model's value at every target point (:meth:`sim.inference.targets.TargetSet.model_values`).
   The replication seed is drawn from numpy's global generator, which pyabc's sampler owns.
@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,16 +98,18 @@ class ScenarioSimulator:
     scale: int = 500
     days: int | None = None
     base_overrides: Sequence[str] = field(default_factory=tuple)
+    _base: Any = field(default=None, init=False, repr=False, compare=False)
 
     def scenario(self, values: dict[str, float] | None = None):
-        """The scenario with the base overrides and parameter ``values`` (path -> value)."""
-        from sim.config.loader import load_scenario
+        """The scenario with the base overrides and parameter ``values`` (path -> value); the
+        file is read once, at the first call, which :func:`calibrate` makes before any particle
+        runs (workers, forked or pickled, have it): an edit during a calibration changes nothing."""
+        from sim.config.loader import load_scenario, with_values
 
-        ov = [f"population.scale={self.scale}", *self.base_overrides]
-        if self.days is not None:
-            ov.append(f"run.days={self.days}")
-        ov += [f"{k}={v!r}" for k, v in (values or {}).items()]
-        return load_scenario(self.scenario_ref, ov)
+        if self._base is None:
+            days = [f"run.days={self.days}"] if self.days is not None else []
+            self._base = load_scenario(self.scenario_ref, [f"population.scale={self.scale}", *self.base_overrides, *days])
+        return with_values(self._base, values) if values else self._base
 
     def simulate(self, values: dict[str, float], seed: int | np.random.SeedSequence) -> np.ndarray:
         """One replication at parameter ``values`` (path -> value); model values, shape (n_points,)."""
@@ -118,16 +121,15 @@ class ScenarioSimulator:
     def __call__(self, par: dict) -> dict:
         quiet_worker_signals()
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc samplers own and reseed the global generator)
-        values = {p.path: p.value(par[p.key]) for p in self.priors}
-        return {"x": self.simulate(values, seed)}
+        return {"x": self.simulate({p.path: p.value(par[p.key]) for p in self.priors}, seed)}
 
 
+@dataclass
 class TargetDistance:
     """pyabc distance: the bound-aware target distance of a simulation (observed data are in the targets)."""
 
-    def __init__(self, targets: TargetSet, norm: str = "mean"):
-        self.targets = targets
-        self.norm = norm
+    targets: TargetSet
+    norm: str = "mean"
 
     def __call__(self, x: dict, x_0: dict) -> float:
         return self.targets.distance(np.asarray(x["x"], dtype=float), self.norm)
@@ -250,10 +252,9 @@ def calibrate(scenario_ref: str | Path, priors: Sequence[Prior], targets: Target
         distance: ``ard`` (each series' ARD counts once) or ``scaled`` (each series' ARD in
             units of its naive baseline's, :meth:`TargetSet.scaled_by_naive`), recorded in the manifest.
         echo: Where the one-line progress per population goes.
-        guard: Context manager around each write of the outputs (the CLI's stop signals
-            wait for it, so a stop never leaves a half-written posterior or manifest).
-        on_start: Called once every check has passed, before the first simulation (the
-            CLI prints its header line there).
+        guard: Context manager around each write of the outputs (the CLI's stop signals wait
+            for it: a stop never leaves a half-written posterior or manifest).
+        on_start: Called once every check has passed, before the first simulation.
 
     Returns:
         Path of ``posterior.parquet``.
