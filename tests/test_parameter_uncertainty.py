@@ -312,3 +312,18 @@ def test_a_scenario_file_that_changes_a_calibrated_value_is_refused_not_silently
     for name in ("caplan", "no_offers", "history_2022"):
         sc = load_scenario(name)
         assert changed_calibrated(sc, load_posterior(sc.uncertainty.posterior)) == [], name
+
+
+def test_with_a_users_posterior_a_value_outside_its_particles_is_refused(tmp_path):
+    # only the shipped posterior's point values are known; with another, a value outside its range
+    # is certainly replaced by every draw (it ran silently), while the shipped values still run
+    from sim.config.loader import changed_calibrated
+
+    post = _posterior(tmp_path / "my_post.parquet", {"defection.private_mean": [-6.0, -5.0]}, [0.5, 0.5])
+    mine = load_posterior(str(post))
+    base = load_scenario("baseline")
+    assert changed_calibrated(base, mine) == []  # -4.4, the shipped value, is outside [-6, -5] but not the user's
+    inside = base.model_copy(update={"defection": base.defection.model_copy(update={"private_mean": -5.5})})
+    assert changed_calibrated(inside, mine) == []
+    outside = base.model_copy(update={"defection": base.defection.model_copy(update={"private_mean": 3.0})})
+    assert changed_calibrated(outside, mine) == [("defection.private_mean", 3.0, "within the posterior's range [-6, -5]")]

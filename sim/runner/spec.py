@@ -134,8 +134,8 @@ class EnsembleSpec:
         for s in self.scenarios:
             hit = changed_calibrated(s, self._posterior)
             if hit:
-                col, value, calibrated = hit[0]
-                raise ConfigError(f"scenario {s.name!r}", col, f"{value!r} is not the calibrated {calibrated!r}, and "
+                col, value, expected = hit[0]
+                raise ConfigError(f"scenario {s.name!r}", col, f"{value!r} is not {expected}, and "
                                   f"every replication draws {col} from the posterior (uncertainty.posterior: "
                                   f"{self._posterior.ref}), which would replace it; add --no-parameter-uncertainty "
                                   "(or set uncertainty.posterior: null) to keep your value (bands then show "
