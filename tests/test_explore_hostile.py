@@ -147,6 +147,17 @@ def test_a_stop_while_the_jobs_are_planned_leaves_no_folder_and_says_so(tmp_path
     assert not (tmp_path / "new").exists()  # the folders it had created are gone again
 
 
+def test_a_stop_while_the_jobs_are_planned_leaves_no_default_folder_under_results(tmp_path, monkeypatch):
+    # without --out the folder results/<time>-explore-<name>-<hex> was made, and left empty
+    import sim.explore.run as run
+
+    _signal_in(monkeypatch, run.Experiment, "jobs", signal.SIGINT)
+    monkeypatch.chdir(tmp_path)
+    res = invoke(["explore", _design(tmp_path), *RUN])
+    assert res.exit_code == 130 and "nothing was written" in res.stderr.strip().splitlines()[-1], res.output
+    assert list((tmp_path / "results").iterdir()) == []
+
+
 def test_a_stop_while_the_design_is_sampled_says_nothing_was_written(tmp_path, monkeypatch):
     import sim.explore.run as run
 
@@ -253,3 +264,15 @@ def test_a_design_set_of_a_run_setting_is_refused_and_other_run_settings_apply(t
     assert res.exit_code == 0, res.output
     m = _manifest(tmp_path / "b")
     assert m["days"] == 20 and {s["config"]["run"]["max_memory_fraction"] for s in m["scenarios"]} == {0.5}
+
+
+@pytest.mark.parametrize("path", ["run.days", "population.scale", "run.seed"])
+def test_a_run_setting_under_parameters_is_refused(tmp_path, path):
+    # run.days in [5, 20] was ignored (every point ran the design's days); population.scale's noise read as an effect
+    design = tmp_path / "d.yaml"
+    design.write_text(f"name: d\nscenarios: [baseline]\ndays: 10\nparameters:\n  - {{path: {path}, range: [1000, 3000]}}\n"
+                      "method: {name: oat}\noutcomes:\n  - {name: e, metric: front_effective, day: 10, scenario: baseline}\n")
+    r = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--no-plots", "--out", tmp_path / "e"])
+    lines = r.stderr.strip().splitlines()
+    assert r.exit_code == 1 and len(lines) == 1, r.stderr
+    assert "parameters[0].path" in lines[0] and "not a model parameter" in lines[0] and not (tmp_path / "e").exists()

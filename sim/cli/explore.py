@@ -8,6 +8,7 @@ wires them and prints the result. SALib and EMA Workbench are the ``explore`` ex
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,9 @@ def explore_cmd(
                     + (f" --model {model}" if model else ""))
         else:
             said = " while planning the experiment, before any run: nothing was written, so there is nothing to resume"
+            if out is None and "folder" in where:  # the new folder under results/ this run made, still empty
+                with contextlib.suppress(OSError):
+                    where["folder"].rmdir()
         typer.echo(f"interrupted ({signal_name(exc.signum)}){said}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except AsylumsimError as exc:

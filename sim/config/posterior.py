@@ -65,6 +65,17 @@ def ref_path(ref: str) -> Path:
     return Path(ref)
 
 
+def run_setting(path: str) -> str | None:
+    """What ``path`` is if it is a setting of the run rather than a model parameter (the
+    ``run``, ``uncertainty`` and label sections, and ``population.scale``, the run's
+    resolution, which every scenario of a comparison shares), else ``None``; such a path
+    cannot be drawn from a posterior or varied by an experiment."""
+    head = path.split(".")[0]
+    if head in ("run", "uncertainty", "name", "description", "extends"):
+        return f"{head} settings"
+    return "population.scale" if path == "population.scale" else None
+
+
 def _schema_path_problem(column: str) -> str | None:
     """Why ``column`` is not a scenario parameter path, or ``None`` if it is one.
 
@@ -73,11 +84,10 @@ def _schema_path_problem(column: str) -> str | None:
     """
     from sim.config.schema import Scenario, _is_list, _model_in
 
+    problem = run_setting(column)
+    if problem:
+        return f"{problem} cannot come from a posterior (the run's, not a model parameter)"
     parts = column.split(".")
-    if parts[0] in ("run", "uncertainty", "name", "description", "extends"):
-        return f"{parts[0]} settings cannot come from a posterior (they are the run's, not a model parameter)"
-    if column == "population.scale":  # the run's resolution: every scenario of a comparison shares it
-        return "population.scale cannot come from a posterior (it is the run's resolution, not a model parameter)"
     model: Any = Scenario
     i = 0
     while i < len(parts):

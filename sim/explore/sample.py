@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.config.posterior import run_setting
 from sim.config.schema import Scenario, _is_list, _model_in, field_bounds, plausible_of
 from sim.errors import ConfigError
 
@@ -148,6 +149,11 @@ def expand(design: Design, source: str) -> tuple[list[Factor], list[str]]:
                 factors.setdefault(n, _factor(n, cid, spec, spec["source"]))
     for i, ps in enumerate(design.parameters):
         key = f"parameters[{i}]"
+        setting = run_setting(ps.path)
+        if setting:  # run.days in [5, 20] was ignored (every point ran the design's days); a scale's noise read as an effect
+            raise ConfigError(source, f"{key}.path", f"{ps.path}: a setting of the run ({setting}), not a model "
+                              "parameter, so an experiment does not vary it (the design's days, replications and seed; "
+                              "set: for the rest)")
         try:
             sp = schema_path(ps.path)
             info = resolve_parameter(sp)
