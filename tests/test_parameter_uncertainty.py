@@ -295,7 +295,7 @@ def test_run_settings_and_negative_weights_are_refused(tmp_path: Path, values, w
 
 def test_a_scenario_file_that_changes_a_calibrated_value_is_refused_not_silently_redrawn(tmp_path):
     # --set of a posterior column is refused; the same value in a file was replaced by every draw
-    from sim.config.loader import changed_calibrated
+    from sim.config.calibrated import changed_calibrated
 
     f = tmp_path / "loyal.yaml"
     f.write_text("name: caplan_loyal\ndescription: x\nextends: caplan\ndefection:\n  private_mean: -8.0\n")
@@ -317,7 +317,7 @@ def test_a_scenario_file_that_changes_a_calibrated_value_is_refused_not_silently
 def test_with_a_users_posterior_a_value_outside_its_particles_is_refused(tmp_path):
     # only the shipped posterior's point values are known; with another, a value outside its range
     # is certainly replaced by every draw (it ran silently), while the shipped values still run
-    from sim.config.loader import changed_calibrated
+    from sim.config.calibrated import changed_calibrated
 
     post = _posterior(tmp_path / "my_post.parquet", {"defection.private_mean": [-6.0, -5.0]}, [0.5, 0.5])
     mine = load_posterior(str(post))

@@ -318,61 +318,6 @@ def dumped_value(data: Any, path: str) -> Any:
     return node
 
 
-def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[str, Any, str]]:
-    """The posterior's parameters that ``scenario`` sets to a value other than a calibrated one.
-
-    With parameter uncertainty on, every replication replaces these values with a
-    particle's, so a value changed in a scenario file (or by a dashboard lever) would
-    silently have no effect; the ensemble refuses it (:class:`sim.runner.spec.EnsembleSpec`).
-    For the posterior the shipped ``baseline`` names, the calibrated values are that
-    scenario's, its point estimates (docs/calibration.md), and any other value is reported.
-    For another posterior (a user's calibration) the point estimates are unknown, so only a
-    value that is not the shipped one and lies outside the range of its particles is
-    reported: one inside it may be the value the user calibrated. Columns naming an item the
-    scenario does not have are skipped (:func:`absent_item_columns`).
-
-    Returns:
-        ``(column, value in the scenario, what it should be, in words)`` for each such
-        parameter, in the posterior's column order.
-    """
-    base = _shipped_baseline()
-    shipped = posterior.ref == base["uncertainty"]["posterior"]
-    data = scenario.model_dump(mode="json")
-    cols = list(posterior.columns)
-    not_in_base = set(absent_item_columns(base, cols))
-    out = []
-    for j, col in enumerate(cols):
-        if col in absent_item_columns(data, [col]) or (shipped and col in not_in_base):
-            continue
-        value = dumped_value(data, col)
-        shipped_value = None if col in not_in_base else dumped_value(base, col)
-        if value == shipped_value:  # the shipped point value, not a value of the user's
-            continue
-        if shipped:
-            out.append((col, value, f"the calibrated {shipped_value!r}"))
-            continue
-        lo, hi = float(posterior.values[:, j].min()), float(posterior.values[:, j].max())
-        if isinstance(value, int | float) and not lo <= value <= hi:
-            out.append((col, value, f"within the posterior's range [{lo:.6g}, {hi:.6g}]"))
-    return out
-
-
-_BASELINE: dict[str, Any] = {}
-
-
-def _shipped_baseline() -> dict[str, Any]:
-    """The shipped ``baseline`` scenario, dumped (loaded once)."""
-    from sim.config.files import SHIPPED_SCENARIOS
-
-    if not _BASELINE:  # as the file says: its posterior reference is compared, not resolved
-        path = SHIPPED_SCENARIOS / "baseline.yaml"
-        prov: dict[Path_t, str] = {}
-        data = load_chain(path, prov)
-        data.pop("extends", None)
-        _BASELINE.update(validate(data, prov, str(path)).model_dump(mode="json"))
-    return _BASELINE
-
-
 def values_at(obj: Any, path: str) -> list[tuple[str, Any]]:
     """The values a parameter path takes in a validated scenario.
 

@@ -251,11 +251,11 @@ def whatif_spec(ref: str, values: dict[str, Any], *, baseline: str = "baseline",
 
 def moves_calibrated(scenario: Scenario) -> bool:
     """Whether the scenario sets a parameter of its posterior to a value other than the
-    calibrated one (:func:`sim.config.loader.changed_calibrated`): a lever such as the
+    calibrated one (:func:`sim.config.calibrated.changed_calibrated`): a lever such as the
     Kremlin's detection. The page then runs both scenarios with that value fixed
     (``--no-parameter-uncertainty``; the manifest's ``uncertainty`` says so): the posterior
     draws would otherwise replace the lever's value, and the lever would change nothing."""
-    from sim.config.loader import changed_calibrated
+    from sim.config.calibrated import changed_calibrated
     from sim.config.posterior import load_posterior
 
     ref = scenario.uncertainty.posterior

@@ -123,12 +123,12 @@ class EnsembleSpec:
 
         The file-and-lever counterpart of :meth:`refuse_sets`: ``defection.private_mean: -8``
         in a scenario file would otherwise have no effect at all
-        (:func:`sim.config.loader.changed_calibrated`).
+        (:func:`sim.config.calibrated.changed_calibrated`).
 
         Raises:
             ConfigError: source the scenario, key the parameter, and how to keep the value.
         """
-        from sim.config.loader import changed_calibrated
+        from sim.config.calibrated import changed_calibrated
 
         assert self._posterior is not None
         for s in self.scenarios:
