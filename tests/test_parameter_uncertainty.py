@@ -99,12 +99,18 @@ def test_bad_posterior_files_give_one_line_errors(tmp_path: Path, content: objec
 
 
 def test_a_scenario_that_cannot_take_a_column_fails_naming_it(tmp_path: Path, spread: Path) -> None:
-    # a column of an offer no scenario has would change nothing: refused, naming it
-    s = load_scenario(_scenario(tmp_path, "nooffer", "post.parquet", "offers: []\n"))
-    with pytest.raises(ConfigError, match=r"post\.parquet: column offers\.ukraine_amnesty\.publicity: "
+    # a column of an offer no scenario here has, nor the shipped baseline, would change nothing: refused
+    _posterior(tmp_path / "foreign.parquet", {"offers.caplan_v2.publicity": [0.01, 0.02], "front.kia_rate": [1e-3, 2e-3]},
+               [0.5, 0.5])
+    foreign = load_scenario(_scenario(tmp_path, "foreign", "foreign.parquet"))
+    with pytest.raises(ConfigError, match=r"foreign\.parquet: column offers\.caplan_v2\.publicity: "
                                           r"no scenario of this run has the item it names") as exc:
-        EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=1)
+        EnsembleSpec(kind="run", scenarios=[foreign], replications=2, root_seed=1)
     assert "\n" not in str(exc.value)
+    # one the shipped baseline has (Ukraine's offer) is skipped in a run without it (no_offers alone), recorded
+    s = load_scenario(_scenario(tmp_path, "nooffer", "post.parquet", "offers: []\n"))
+    alone = EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=1)
+    assert alone.uncertainty_manifest()["skipped"] == {"nooffer": ["offers.ukraine_amnesty.publicity"]}
     # beside a scenario that has the offer, the one without it skips the column (no_offers)
     with_offer = load_scenario(_scenario(tmp_path, "withoffer", "post.parquet"))
     spec = EnsembleSpec(kind="compare", scenarios=[with_offer, s], replications=2, root_seed=1, baseline="withoffer")

@@ -35,7 +35,7 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
         ``(column, value in the scenario, what it should be, in words)`` for each such
         parameter, in the posterior's column order.
     """
-    base = _shipped_baseline()
+    base = shipped_baseline()
     shipped = posterior.ref == base["uncertainty"]["posterior"]
     data = scenario.model_dump(mode="json")
     cols = list(posterior.columns)
@@ -60,7 +60,7 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
 _BASELINE: dict[str, Any] = {}
 
 
-def _shipped_baseline() -> dict[str, Any]:
+def shipped_baseline() -> dict[str, Any]:
     """The shipped ``baseline`` scenario, dumped (loaded once)."""
     from sim.config.files import SHIPPED_SCENARIOS
 

@@ -82,12 +82,15 @@ class EnsembleSpec:
             _refuse_unlike(self.scenarios)
         self._posterior = self._load_posterior()
         if self._posterior is not None:
+            from sim.config.calibrated import shipped_baseline
             from sim.config.loader import absent_item_columns
             from sim.config.posterior import ref_path
 
             cols = list(self._posterior.columns)
             self.skipped = {s.name: absent_item_columns(s, cols) for s in self.scenarios}
-            nowhere = [c for c in cols if all(c in v for v in self.skipped.values())]
+            # an item no scenario here has: skipped if the shipped baseline has it (no_offers alone), else refused
+            unknown = set(absent_item_columns(shipped_baseline(), cols))
+            nowhere = [c for c in cols if c in unknown and all(c in v for v in self.skipped.values())]
             if nowhere:
                 raise ConfigError(str(ref_path(self._posterior.ref)), f"column {nowhere[0]}",
                                   "no scenario of this run has the item it names, so it would change nothing "
@@ -121,9 +124,8 @@ class EnsembleSpec:
     def _refuse_changed_calibrated(self) -> None:
         """Refuse a scenario that changes a calibrated value the posterior draws would replace.
 
-        The file-and-lever counterpart of :meth:`refuse_sets`: ``defection.private_mean: -8``
-        in a scenario file would otherwise have no effect at all
-        (:func:`sim.config.calibrated.changed_calibrated`).
+        The file-and-lever counterpart of :meth:`refuse_sets` (``defection.private_mean: -8`` in a
+        file had no effect at all; :func:`sim.config.calibrated.changed_calibrated`).
 
         Raises:
             ConfigError: source the scenario, key the parameter, and how to keep the value.
