@@ -126,10 +126,12 @@ def test_a_prior_on_a_parameter_that_starts_like_a_run_setting_is_accepted():
     assert Prior("front.run", "uniform", 0, 1).path == "front.run"
 
 
-def test_a_set_of_population_scale_is_refused_it_would_replace_the_scale_reported(tmp_path):
+@pytest.mark.parametrize(("key", "option"), [("population.scale", "--scale"), ("run.seed", "--seed")])
+def test_a_set_of_what_an_option_sets_is_refused(tmp_path, key, option):
+    # population.scale replaced the scale reported; run.seed was silently ignored
     out = tmp_path / "K"
-    res = invoke(["calibrate", "history_2022", *TINY, "--set", "population.scale=50", "--out", out])
-    assert res.exit_code == 1 and _last(res).startswith("error: --set population.scale:"), res.output
+    res = invoke(["calibrate", "history_2022", *TINY, "--set", f"{key}=50", "--out", out])
+    assert res.exit_code == 1 and _last(res) == f"error: --set {key}: the calibration sets it with {option}", res.output
     assert not out.exists()
 
 

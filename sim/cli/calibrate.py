@@ -115,9 +115,12 @@ def calibrate_cmd(
         if fixed is not None:  # each particle's value would silently replace it
             raise ValueError(f"--set {fixed}: a calibrated parameter (it has a prior); the calibration "
                              "draws it from its prior, so it cannot be fixed")
-        if any(a.split("=", 1)[0].strip() == "population.scale" for a in set_ or ()):
-            # it would replace --scale in every run while the output and manifest say --scale's value
-            raise ValueError("--set population.scale: the scale of the calibration runs is --scale")
+        owned = {"population.scale": "--scale", "run.seed": "--seed"}  # the calibration's own options set these
+        key = next((k for a in set_ or () if (k := a.split("=", 1)[0].strip()) in owned), None)
+        if key is not None:
+            # population.scale replaced --scale in every run while the output and manifest said --scale's
+            # value; run.seed was ignored (each replication's seed comes from --seed)
+            raise ValueError(f"--set {key}: the calibration sets it with {owned[key]}")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
     header = (f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
