@@ -171,3 +171,8 @@ def test_explore_knows_a_scenario_file_by_its_stem_whatever_its_name_says(tmp_pa
     for name in ("mine", "yours"):
         files = list((out / "runs" / name).iterdir())
         assert len(files) == 4 and all(storage.read_file_meta(p)["scenario"] == name for p in files)
+
+
+def test_a_suffix_never_takes_another_names_own_folder():
+    # caplan-2 held the scenario 'caplan' and the scenario 'caplan-2' became caplan-2-2
+    assert storage.unique_slugs(["Caplan", "caplan", "caplan-2", "CAPLAN"]) == ["Caplan", "caplan-3", "caplan-2", "CAPLAN-4"]

@@ -229,20 +229,28 @@ def unique_slugs(names: list[str]) -> list[str]:
     ``-3``... with its slug cut short enough that the suffix fits (names alike in their
     first :data:`SLUG_MAX` characters slug to the same one).
 
-    Slugs equal but for case count as repeats (``Caplan`` then ``caplan`` gives ``Caplan``,
-    ``caplan-2``): on a case-insensitive file system (macOS, Windows) they would name one
-    folder and their files would overwrite each other. Distinct under ``str.casefold``,
+    A suffix never takes another name's own slug (``caplan`` beside ``caplan-2`` gets
+    ``caplan-3``). Slugs equal but for case count as repeats (``Caplan`` then ``caplan``
+    gives ``Caplan``, ``caplan-2``): on a case-insensitive file system (macOS, Windows)
+    they would name one folder and their files would overwrite each other. Distinct under ``str.casefold``,
     and each its own slug (so :func:`replication_file` accepts it); names that do not
     collide keep exactly :func:`slugify` of themselves (case included).
     """
+    plain = [slugify(n) for n in names]
+    taken = {p.casefold() for p in plain}  # every name's own slug is kept for it (the first of equals)
+    kept: set[str] = set()
     out: list[str] = []
-    taken: set[str] = set()
-    for n in names:
-        base = slugify(n)
-        slug, k = base, 2
-        while slug.casefold() in taken:
+    for base in plain:
+        if base.casefold() not in kept:
+            kept.add(base.casefold())
+            out.append(base)
+            continue
+        k = 2
+        while True:
             suffix = f"-{k}"
             slug = base[:SLUG_MAX - len(suffix)] + suffix
+            if slug.casefold() not in taken:
+                break
             k += 1
         out.append(slug)
         taken.add(slug.casefold())
