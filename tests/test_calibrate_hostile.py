@@ -81,6 +81,7 @@ def test_the_scenario_digest_ignores_what_the_calibration_replaces_and_sees_the_
 
     base = digest()
     assert digest("run.replications=3") == base  # not used by a calibration
+    assert digest("description=another text") == base  # a label
     assert digest("front.awol_rate=0.002") == base  # a calibrated parameter: every particle sets it
     assert digest("offers.ukraine_amnesty.publicity=0.1") == base  # ... also in a named list
     assert digest("mobilization.report_rate=0.2") != base

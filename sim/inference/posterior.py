@@ -48,8 +48,8 @@ DISTANCES = {
 def scenario_digest(scenario, priors: Sequence[Prior] = ()) -> str:
     """SHA-256 of a resolved scenario (its ``model_dump(mode="json")``, keys sorted), as
     ``asylumsim run`` and ``explore`` digest theirs: ``run.replications`` (unused by a
-    calibration) is left out, and the value of each prior's path is left out, since every
-    particle replaces it (a scenario file updated to a posterior's medians runs the same model).
+    calibration) and ``description`` are left out, and so is the value of each prior's path,
+    since every particle replaces it (a file updated to a posterior's medians runs the same model).
 
     Args:
         scenario: The scenario the calibration runs, ``--set``, ``--scale`` and ``--days`` applied.
@@ -57,6 +57,7 @@ def scenario_digest(scenario, priors: Sequence[Prior] = ()) -> str:
     """
     data = scenario.model_dump(mode="json")
     data["run"].pop("replications", None)
+    data.pop("description", None)  # a label: editing it changes no simulation
     for p in priors:
         _drop_path(data, p.path.split("."))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
