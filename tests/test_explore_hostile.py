@@ -276,3 +276,13 @@ def test_a_run_setting_under_parameters_is_refused(tmp_path, path):
     lines = r.stderr.strip().splitlines()
     assert r.exit_code == 1 and len(lines) == 1, r.stderr
     assert "parameters[0].path" in lines[0] and "not a model parameter" in lines[0] and not (tmp_path / "e").exists()
+
+
+def test_a_scenario_reference_that_fails_names_the_design_entry(tmp_path):
+    # it said "<command line>: scenario file ... not found", as if the user had typed it
+    design = tmp_path / "d.yaml"
+    design.write_text("name: d\nscenarios: [baseline, missing.yaml]\ndays: 10\nparameters:\n  - {path: front.kia_rate}\n"
+                      "method: {name: oat}\noutcomes:\n  - {name: e, metric: front_effective, day: 10, scenario: baseline}\n")
+    r = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--no-plots", "--out", tmp_path / "e"])
+    assert r.exit_code == 1 and r.stderr.strip() == f"error: {design}: scenarios[1]: scenario file " \
+        f"'{(tmp_path / 'missing.yaml').resolve()}' not found", r.stderr

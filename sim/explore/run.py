@@ -142,10 +142,12 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
     own = overrides_for(sets, design.scenario_names)
     refuse_run_settings(design, source, extra_sets)
     scenarios = []
-    for ref, name, ov in zip(refs, design.scenario_names, own, strict=True):
+    for i, (ref, name, ov) in enumerate(zip(refs, design.scenario_names, own, strict=True)):
         try:
             sc = load_scenario(ref, [*ov, f"run.days={design.days}"])
         except ConfigError as exc:
+            if exc.source == "<command line>":  # the reference itself: the design's entry names it
+                raise ConfigError(source, f"scenarios[{i}]", exc.problem) from None
             raise name_scenario(exc, name) from None
         # known by the name the design gives it (a file's stem), whatever its ``name:``: the
         # outcomes, scoped --set, run files and tables all use that one name
