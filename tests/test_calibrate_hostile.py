@@ -282,3 +282,20 @@ def test_the_scenario_file_is_read_once_so_an_edit_during_a_calibration_changes_
     import pickle
 
     assert pickle.loads(pickle.dumps(sim)).scenario().mobilization.report_rate == 0.5  # a pickled worker's copy
+
+
+def test_a_prior_on_a_whole_number_parameter_without_integer_is_refused_before_any_folder(tmp_path):
+    # it failed on the first particle and left the folder behind
+    priors = tmp_path / "p.yaml"
+    priors.write_text("priors:\n  - {path: population.draft_pool, distribution: uniform, low: 20000000, high: 30000000,"
+                      " source: assumption}\n")
+    out = tmp_path / "K"
+    res = invoke(["calibrate", "history_2022", *TINY, "--priors", priors, "--out", out])
+    assert res.exit_code == 1 and _last(res).endswith("a whole-number parameter needs integer: true"), res.output
+    assert not out.exists()
+
+
+def test_a_scenario_that_cannot_be_read_is_not_blamed_on_the_priors(tmp_path):
+    res = invoke(["calibrate", str(tmp_path / "missing.yaml"), *TINY, "--out", tmp_path / "K"])
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 1 and len(lines) == 1 and "prior" not in lines[0] and "not found" in lines[0], res.stderr

@@ -335,16 +335,21 @@ def _check_paths(scenario: str, priors, priors_file: Path | None) -> None:
     Raises:
         ValueError: one line naming the priors' file (or the manifest) and the path.
     """
-    from sim.config.loader import load_scenario
+    from sim.config.loader import load_scenario, with_values
 
     where = str(priors_file) if priors_file is not None else "the priors"
+    try:
+        base = load_scenario(scenario)  # the scenario's own errors are its own, not a prior's
+    except AsylumsimError as exc:
+        raise ValueError(str(exc).splitlines()[0]) from None
     for p in priors:
-        for q in (0.0, 1.0):
+        for q in (0.0, 1 / 3, 1.0):  # both ends, and a value inside (a whole-number parameter needs integer: true)
             v = float(round(p.quantile(q))) if p.integer else p.quantile(q)
             try:
-                load_scenario(scenario, [f"{p.path}={v!r}"])
+                with_values(base, {p.path: v})
             except AsylumsimError as exc:
-                raise ValueError(f"{where}: prior of {p.path}: {str(exc).splitlines()[0]}") from None
+                hint = "; a whole-number parameter needs integer: true" if "integer" in str(exc) and not p.integer else ""
+                raise ValueError(f"{where}: prior of {p.path}: {str(exc).splitlines()[0]}{hint}") from None
 
 
 def _mark_interrupted(folder: Path, populations: int) -> None:
