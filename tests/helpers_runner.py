@@ -145,6 +145,23 @@ def invoke(args: list[str]):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+def ok(result) -> None:
+    """Assert an :func:`invoke` result exited 0 (its output in the message if not)."""
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def one_line_error(result, *fragments: str) -> str:
+    """Assert an :func:`invoke` result failed with exit 1 and one ``error:`` line on stderr that
+    holds every fragment, without a traceback; return the line."""
+    assert result.exit_code == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]
+
+
 def hint_command(program: str) -> str:
     """What the hints of ``program`` (the asylumsim executable a test starts) call it:
     ``asylumsim`` if that name on PATH is ``program``, else its path (``sim.errors.command``)."""

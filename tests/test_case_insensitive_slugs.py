@@ -16,22 +16,10 @@ import pandas as pd
 import pytest
 from helpers_explore import SMOOTH
 from helpers_runner import FAKE, invoke
+from helpers_runner import ok as _ok
+from helpers_runner import one_line_error as _one_line_error
 
 from sim.runner import storage
-
-
-def _ok(result) -> None:
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-def _one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def _manifest(folder: Path) -> dict:
@@ -139,14 +127,20 @@ def test_an_old_folder_whose_scenarios_differ_only_in_case_is_refused_by_resume(
     _ok(invoke(["plot", out, "--metric", "front_effective"]))
 
 
-def test_explore_of_names_differing_only_in_case_keeps_their_runs_apart(tmp_path):
-    (tmp_path / "Caplan.yaml").write_text("name: Caplan\ndescription: x\nextends: caplan\n")
+def _explore(tmp_path: Path, scenarios: str, pair: str) -> Path:
+    """A tiny Morris experiment of ``scenarios`` with one paired outcome (stand-in model); its folder."""
     design = tmp_path / "design.yaml"
-    design.write_text("name: tiny\nscenarios: [caplan, Caplan.yaml]\ndays: 5\nparameters:\n  - {path: front.kia_rate}\n"
+    design.write_text(f"name: tiny\nscenarios: [{scenarios}]\ndays: 5\nparameters:\n  - {{path: front.kia_rate}}\n"
                       "method: {name: morris, trajectories: 2, levels: 4}\n"
-                      "outcomes:\n  - {name: eff, metric: front_effective, day: 5, scenario: Caplan, minus: caplan}\n")
+                      f"outcomes:\n  - {{name: eff, metric: front_effective, day: 5, {pair}}}\n")
     out = tmp_path / "e"
     _ok(invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--no-plots", "--out", out]))
+    return out
+
+
+def test_explore_of_names_differing_only_in_case_keeps_their_runs_apart(tmp_path):
+    (tmp_path / "Caplan.yaml").write_text("name: Caplan\ndescription: x\nextends: caplan\n")
+    out = _explore(tmp_path, "caplan, Caplan.yaml", "scenario: Caplan, minus: caplan")
     slugs = [e["slug"] for e in _manifest(out)["scenarios"]]
     assert slugs == ["caplan", "Caplan-2"]
     runs = sorted(p.name for p in (out / "runs").iterdir())
@@ -161,12 +155,7 @@ def test_explore_knows_a_scenario_file_by_its_stem_whatever_its_name_says(tmp_pa
     # the name (a KeyError traceback, and two scenarios sharing one run folder) and the outcomes by the stem
     for stem in ("mine", "yours"):
         (tmp_path / f"{stem}.yaml").write_text("name: MyCaplan\ndescription: x\nextends: caplan\n")
-    design = tmp_path / "design.yaml"
-    design.write_text("name: tiny\nscenarios: [mine.yaml, yours.yaml]\ndays: 5\nparameters:\n  - {path: front.kia_rate}\n"
-                      "method: {name: morris, trajectories: 2, levels: 4}\n"
-                      "outcomes:\n  - {name: eff, metric: front_effective, day: 5, scenario: mine, minus: yours}\n")
-    out = tmp_path / "e"
-    _ok(invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--no-plots", "--out", out]))
+    out = _explore(tmp_path, "mine.yaml, yours.yaml", "scenario: mine, minus: yours")
     assert [(e["name"], e["slug"]) for e in _manifest(out)["scenarios"]] == [("mine", "mine"), ("yours", "yours")]
     for name in ("mine", "yours"):
         files = list((out / "runs" / name).iterdir())

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from helpers_explore import GATED, SMOOTH
 from helpers_runner import cli_env, invoke
+from helpers_runner import ok as _ok
 
 ASYLUMSIM = str(Path(sys.executable).with_name("asylumsim"))
 DESIGN = """\
@@ -38,10 +39,6 @@ def _design(tmp_path: Path, text: str = DESIGN, name: str = "design.yaml") -> Pa
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def _ok(result) -> None:
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
 def _y(folder: Path) -> pd.DataFrame:

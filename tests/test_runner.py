@@ -16,7 +16,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_runner import FAILING, FAKE, REAL_SMALL, REVERSE, SLOW, TESTS_DIR, cli_env, invoke
+from helpers_runner import (
+    FAILING,
+    FAKE,
+    REAL_SMALL,
+    REVERSE,
+    SLOW,
+    TESTS_DIR,
+    cli_env,
+    invoke,
+)
+from helpers_runner import ok as _ok
+from helpers_runner import one_line_error as _one_line_error
 
 from sim.config import Scenario, load_scenario
 from sim.errors import ResourceError, ResultsError
@@ -35,19 +46,6 @@ def _table(folder: Path) -> pd.DataFrame:
 
 def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
-
-
-def _ok(result) -> None:
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-def _one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import pandas as pd
 import psutil
 import pytest
 from helpers_runner import FAKE, KILL_ONCE, SLOW, cli_env, invoke
+from helpers_runner import ok as _ok
+from helpers_runner import one_line_error as _one_line_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,19 +44,6 @@ def _manifest(folder: Path) -> dict:
 
 def _table(folder: Path) -> pd.DataFrame:
     return pd.read_parquet(folder / "timeseries.parquet")
-
-
-def _ok(result) -> None:
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-def _one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 def _wait(cond, proc: subprocess.Popen | None = None, timeout: float = 60.0, what: str = "condition") -> None:
