@@ -73,32 +73,26 @@ class Prior:
         return float(10.0 ** (lo + q * (hi - lo)))
 
 
-#: Scenario paths (a section, or one value) that are settings of a run, not parameters of the
-#: model (:class:`sim.config.schema.Scenario`): the calibration owns ``population.scale`` (``--scale``),
-#: ``run.days`` (``--days``) and the replication seeds (``--seed``); the other ``run`` settings
-#: (start day, replications, ledger check, memory share), ``uncertainty`` (parameter draws of
-#: ``asylumsim run``) and the labels (``name``, ``description``, ``extends``) are not the model's.
-#: A prior on one would draw a run setting per particle (a ``run.days`` prior ends the targets' days;
-#: a ``population.scale`` one runs at another scale than the one reported), so it is refused.
-RUN_SETTINGS: dict[str, str] = {
+#: The options by which a calibration sets run settings a prior might name.
+OPTION_OF: dict[str, str] = {
     "run.days": "set the simulated days with --days",
     "run.seed": "the calibration seeds each replication from --seed",
     "population.scale": "set the scale of the calibration runs with --scale",
-    "run": "",
-    "uncertainty": "",
-    "name": "",
-    "description": "",
-    "extends": "",
 }
 
 
 def run_setting_problem(path: str) -> str | None:
-    """Why a prior cannot be put on ``path`` (a run setting, :data:`RUN_SETTINGS`), or None."""
-    for setting, hint in RUN_SETTINGS.items():
-        if path == setting or path.startswith(setting + "."):
-            return (f"{path} is a run setting, not a model parameter, so it cannot have a prior"
-                    + (f" ({hint})" if hint else ""))
-    return None
+    """Why a prior cannot be put on ``path``, or None: it is a setting of the run, not of the
+    model (:func:`sim.config.posterior.run_setting`: the ``run``, ``uncertainty`` and label
+    sections, ``population.scale``). A prior on one would draw a run setting per particle (a
+    ``run.days`` prior ends the targets' days; a ``population.scale`` one runs at another
+    scale than the one reported)."""
+    from sim.config.posterior import run_setting
+
+    if run_setting(path) is None:
+        return None
+    hint = OPTION_OF.get(path)
+    return f"{path} is a run setting, not a model parameter, so it cannot have a prior" + (f" ({hint})" if hint else "")
 
 
 def priors_from_spec(spec: Sequence[dict]) -> list[Prior]:
@@ -131,7 +125,7 @@ def read_priors(path: Path) -> list[Prior]:
     Raises:
         ValueError: one line naming the file, the entry (``priors[i]``) or key, and the problem
             (unreadable file, not YAML, wrong shape, unknown field, bad range, repeated path,
-            a path that is a run setting, :data:`RUN_SETTINGS`).
+            a path that is a run setting, :func:`run_setting_problem`).
     """
     import yaml
 
