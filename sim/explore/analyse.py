@@ -218,7 +218,11 @@ def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
     out = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
     spec = m.get("prim")
     if spec:
-        values = samples[names]
+        # the particle as its parameter values: an index's order means nothing to a box
+        from sim.explore.posterior import PARTICLE, VALUE_PREFIX
+
+        values = samples[[n for n in names if n != PARTICLE]
+                         + ([c for c in samples.columns if c.startswith(VALUE_PREFIX)] if PARTICLE in names else [])]
         try:
             res = prim_box(values, y[spec["outcome"]].to_numpy(dtype=float), threshold=spec["threshold"],
                            direction=spec["direction"], peel_alpha=spec["peel_alpha"],

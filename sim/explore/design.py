@@ -9,6 +9,7 @@ seed. Example (``sim/explore/designs/caplan_morris.yaml``)::
     set: ["population.scale=50"]           # --set for all; "caplan:KEY=V" for one scenario
     days: 365
     claims: [D1, D8, D16, R1]              # their parameters with a plausible range
+    posterior: true                        # calibrated parameters: one joint factor (particles)
     items: {offers: caplan_v2}             # which list item a claim's "offers[]" means
     parameters:                            # more, by path (--set syntax; "*" = every item)
       - {path: offers.caplan_v2.payment_usd, range: [50000, 200000]}
@@ -144,7 +145,14 @@ class PrimSpec(_Strict):
 
 
 class Design(_Strict):
-    """A whole experiment file (see the module docstring)."""
+    """A whole experiment file (see the module docstring).
+
+    Attributes:
+        posterior: Vary the calibrated parameters together, as one factor that picks a
+            particle of the scenarios' ``uncertainty.posterior`` by weight, instead of each
+            over its plausible range independently (:mod:`sim.explore.posterior`; Morris
+            and Sobol only).
+    """
 
     name: Annotated[str, Field(pattern=NAME)]
     description: str = ""
@@ -156,6 +164,7 @@ class Design(_Strict):
     claims: list[Annotated[str, Field(pattern=r"^[A-Z]\d+$")]] = Field(default_factory=list)
     items: dict[str, str | list[str]] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
+    posterior: bool = False
     parameters: list[ParameterSpec] = Field(default_factory=list)
     method: MethodSpec
     outcomes: list[OutcomeSpec] = Field(min_length=1)
@@ -166,8 +175,11 @@ class Design(_Strict):
         names = [Path(s).stem if s.endswith((".yaml", ".yml")) else s for s in self.scenarios]
         if len(set(names)) != len(names):
             raise ValueError(f"scenarios: names repeat: {names}")
-        if not self.claims and not self.parameters:
-            raise ValueError("claims/parameters: name at least one claim or parameter to vary")
+        if not self.claims and not self.parameters and not self.posterior:
+            raise ValueError("claims/parameters: name at least one claim or parameter to vary (or posterior: true)")
+        if self.posterior and self.method.name == "oat":
+            raise ValueError("posterior: a posterior's particles have no ends to vary one at a time; "
+                             "use method morris or sobol, or posterior: false")
         paths = [p.path for p in self.parameters]
         for i, p in enumerate(paths):
             if p in paths[:i]:  # the later one would silently replace the earlier one's range

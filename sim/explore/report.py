@@ -41,7 +41,10 @@ def _plt() -> Any:
 def claim_label(cid: str, width: int = 48) -> str:
     """``D16: Defectors get shot by their own side …`` (the id alone if it is not a claim)."""
     from sim.claims import claims_by_id
+    from sim.explore.posterior import GROUP
 
+    if cid == GROUP:
+        return f"{GROUP}: the calibrated parameters, jointly (particles)"
     c = claims_by_id().get(cid)
     if c is None:
         return cid

@@ -39,6 +39,7 @@ from sim import provenance
 from sim.errors import ConfigError, ResultsError, command
 from sim.explore.checks import check_outcomes, check_size, refuse_run_settings
 from sim.explore.design import Design, load_design
+from sim.explore.posterior import shared_posterior, with_particle
 from sim.explore.sample import Factor, apply_point, expand, locate, unit_sample, value_table
 from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
@@ -84,7 +85,7 @@ class Experiment:
         if (k, point) not in self._built:
             data = apply_point(self.scenarios[k].model_dump(mode="json"), self.factors, self.units[point])
             try:
-                self._built[(k, point)] = Scenario.model_validate(data)
+                self._built[(k, point)] = with_particle(Scenario.model_validate(data), self.factors, self.units[point])
             except ValidationError as exc:
                 msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                 raise ConfigError(self.source, f"point {point} of scenario {self.names[k]!r}",
@@ -116,6 +117,7 @@ class Experiment:
         blob = json.dumps({"model": self.model, "days": d.days, "replications": d.replications, "seed": d.seed,
                            "outcomes": [o.model_dump() for o in d.outcomes],
                            "factors": [f.name for f in self.factors],
+                           "posterior": [f.posterior.sha256 for f in self.factors if f.posterior is not None],
                            "scenarios": [s.model_dump(mode="json") for s in self.scenarios],
                            "units": np.nan_to_num(self.units, nan=-1.0).round(12).tolist()}, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -158,7 +160,8 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
             if a != b:
                 raise ConfigError(source, "scenarios", f"{label} differs ({design.scenario_names[0]} {a}, {s.name} {b}); "
                                   f"paired outcomes need one value: set: [\"{label}={a}\"]")
-    factors, notes = expand(design, source)
+    factors, notes = expand(design, source, shared_posterior(scenarios, design.scenario_names, source)
+                            if design.posterior else None)
     datas = [s.model_dump(mode="json") for s in scenarios]
     for f in factors:
         if not any(locate(d, f.name) for d in datas):

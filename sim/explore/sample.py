@@ -10,7 +10,8 @@ that declare a plausible range in the schema; a ``[]`` list item is bound by the
 Sampling is SALib's on the unit hypercube ``[0, 1)^k`` (Morris trajectories, Saltelli's
 scheme on a scrambled Sobol' sequence); :func:`to_value` maps each unit value to the
 factor's distribution: uniform, log-uniform, a log-uniform *factor* on the scenario's own
-value (clipped to the validation bounds), or a discrete choice ``values[floor(u * n)]``.
+value (clipped to the validation bounds), a discrete choice ``values[floor(u * n)]``, or a
+particle of the scenarios' posterior (``posterior: true``, :mod:`sim.explore.posterior`).
 ``NaN`` means "the scenario's own value" (one-at-a-time designs).
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from sim.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.config.posterior import Posterior
     from sim.explore.design import Design
 
 
@@ -41,12 +43,15 @@ class Factor:
         name: The parameter path in ``--set`` syntax (the column name in the tables).
         schema_path: The same path in schema notation (``offers[].credibility.base``).
         group: The claim id it is reported under (or the path, if no claim lists it).
-        dist: ``uniform``, ``loguniform``, ``factor`` or ``choice``.
+        dist: ``uniform``, ``loguniform``, ``factor``, ``choice`` or ``particle`` (the
+            posterior's calibrated parameters, jointly: :mod:`sim.explore.posterior`).
         lo, hi: The range (for ``factor``: of the multiplier).
         values: The choices of a ``choice`` factor.
         integer: Round sampled values (integer parameters).
         bounds: The validation bounds ``(low, high)`` a ``factor`` result is clipped to.
-        source: Where the range comes from (the schema's plausible source, or ``design``).
+        source: Where the range comes from (the schema's plausible source, ``design``, or
+            the posterior file).
+        posterior: The posterior a ``particle`` factor draws from.
     """
 
     name: str
@@ -59,9 +64,14 @@ class Factor:
     integer: bool = False
     bounds: tuple[float, float] = (-math.inf, math.inf)
     source: str = "design"
+    posterior: Posterior | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         """The range as the tables print it."""
+        if self.dist == "particle":
+            assert self.posterior is not None
+            return (f"one of {self.posterior.particles} particles (by weight) setting "
+                    f"{len(self.posterior.columns)} calibrated parameters together")
         if self.dist == "choice":
             return "one of " + ", ".join(map(str, self.values or ()))
         prefix = {"uniform": "", "loguniform": "log-uniform ", "factor": "x"}[self.dist]
@@ -110,17 +120,29 @@ def _factor(name: str, group: str, spec: dict[str, Any] | None, source: str) -> 
                   bounds=bounds, source=source)
 
 
-def expand(design: Design, source: str) -> tuple[list[Factor], list[str]]:
-    """The factors of a design: its claims' parameters, then its explicit parameters.
+def expand(design: Design, source: str, posterior: Posterior | None = None) -> tuple[list[Factor], list[str]]:
+    """The factors of a design: its claims' parameters, then its explicit parameters, then
+    (``posterior``) the particle of the posterior.
+
+    Args:
+        design: The experiment.
+        source: The experiment file, for errors.
+        posterior: With ``posterior: true``, the scenarios' posterior: its columns leave the
+            claims' factors (a note each) and one ``particle`` factor sets them together.
 
     Returns:
         The factors (distinct names, in order) and notes on claim parameters left out
-        (no plausible range: a fact, a policy lever or a structure; or an unbound list).
+        (no plausible range: a fact, a policy lever or a structure; an unbound list; or
+        drawn from the posterior).
 
     Raises:
-        ConfigError: an unknown claim or path, a path without a plausible range.
+        ConfigError: an unknown claim or path, a path without a plausible range, a
+            parameter of the posterior named under ``parameters:`` with ``posterior: true``.
     """
     from sim.claims import claims_by_id, resolve_parameter
+    from sim.explore import posterior as ep
+
+    columns = posterior.columns if posterior is not None else ()
 
     registry = claims_by_id()
     factors: dict[str, Factor] = {}
@@ -146,6 +168,10 @@ def expand(design: Design, source: str) -> tuple[list[Factor], list[str]]:
                 notes.append(f"{cid}: {p} names a list item; bind it with items: (e.g. items: {{offers: NAME}})")
                 continue
             for n in names:
+                if ep.calibrated(n, columns):
+                    notes.append(f"{cid}: {n} is calibrated: drawn with the posterior's particle (posterior: true), "
+                                 "not from its range")
+                    continue
                 factors.setdefault(n, _factor(n, cid, spec, spec["source"]))
     for i, ps in enumerate(design.parameters):
         key = f"parameters[{i}]"
@@ -159,6 +185,9 @@ def expand(design: Design, source: str) -> tuple[list[Factor], list[str]]:
             info = resolve_parameter(sp)
         except KeyError:
             raise ConfigError(source, f"{key}.path", f"no parameter {ps.path!r} in the scenario schema") from None
+        if ep.calibrated(ps.path, columns):
+            raise ConfigError(source, f"{key}.path", f"{ps.path} is a column of the posterior, which posterior: true "
+                              f"varies through its particles ({ep.PARTICLE}); remove it, or set posterior: false")
         group = ps.claim or _claim_of(sp, design.claims, registry) or ps.path
         if ps.values is not None:
             spec, src = {"dist": "choice", "values": ps.values}, "design"
@@ -170,6 +199,9 @@ def expand(design: Design, source: str) -> tuple[list[Factor], list[str]]:
         else:
             spec, src = {"dist": ps.dist or "uniform", "lo": ps.range[0], "hi": ps.range[1]}, "design"
         factors[ps.path] = _factor(ps.path, group, spec, src)
+    if posterior is not None:
+        factors[ep.PARTICLE] = Factor(ep.PARTICLE, ep.PARTICLE, ep.GROUP, "particle", integer=True,
+                                      source=f"{posterior.ref} (sha256 {posterior.sha256[:12]})", posterior=posterior)
     if not factors:
         raise ConfigError(source, "claims", "no parameter to vary: " + "; ".join(notes[:3]))
     return list(factors.values()), notes
@@ -266,7 +298,13 @@ def unit_sample(design: Design, factors: list[Factor]) -> np.ndarray:
 
 
 def to_value(f: Factor, u: float, current: Any = None) -> Any:
-    """The value of factor ``f`` at unit value ``u`` (``current``: the scenario's value, for ``factor``)."""
+    """The value of factor ``f`` at unit value ``u`` (``current``: the scenario's value, for
+    ``factor``; for ``particle``: the particle's index)."""
+    if f.dist == "particle":
+        from sim.explore.posterior import particle_of
+
+        assert f.posterior is not None
+        return particle_of(f.posterior, u)
     if f.dist == "choice":
         vals = f.values or ()
         return vals[min(int(u * len(vals)), len(vals) - 1)]
@@ -283,12 +321,21 @@ def to_value(f: Factor, u: float, current: Any = None) -> Any:
 def value_table(factors: list[Factor], units: np.ndarray) -> pd.DataFrame:
     """The sample in the factors' own units (``factor`` columns: the multiplier), one row per point.
 
-    Discrete factors are categorical columns (PRIM reads them as such).
+    Discrete factors are categorical columns (PRIM reads them as such); a ``particle``
+    factor is the particle's index, then its value of each posterior column
+    (``posterior:<path>``, :func:`sim.explore.posterior.particle_values`).
     """
     import pandas as pd
 
+    from sim.explore.posterior import particle_values
+
     cols: dict[str, Any] = {}
     for j, f in enumerate(factors):
+        if f.dist == "particle":
+            assert f.posterior is not None
+            cols[f.name] = pd.Series([math.nan if np.isnan(u) else to_value(f, u) for u in units[:, j]], dtype="float64")
+            cols.update(particle_values(f.posterior, units[:, j]))
+            continue
         if f.dist == "factor":
             mult = Factor(f.name, f.schema_path, f.group, "loguniform", f.lo, f.hi)
             col = [math.nan if np.isnan(u) else to_value(mult, u) for u in units[:, j]]
@@ -333,10 +380,12 @@ def locate(data: dict[str, Any], path: str) -> list[tuple[Any, str | int]]:
 
 
 def apply_point(data: dict[str, Any], factors: list[Factor], units: np.ndarray) -> dict[str, Any]:
-    """Set one point's values in a copy of scenario data (factors whose path it lacks are skipped)."""
+    """Set one point's values in a copy of scenario data (factors whose path it lacks are
+    skipped; a ``particle`` factor is set on the validated scenario, by
+    :func:`sim.config.loader.apply_particle`)."""
     out = json.loads(json.dumps(data))
     for f, u in zip(factors, units, strict=True):
-        if np.isnan(u):
+        if np.isnan(u) or f.dist == "particle":
             continue
         for node, key in locate(out, f.name):
             node[key] = to_value(f, float(u), node[key])

@@ -1,0 +1,135 @@
+"""``posterior: true`` in an experiment: the calibrated parameters as one joint factor, a
+particle of the scenarios' posterior picked by weight (sim.explore.posterior)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_explore import SMOOTH
+from helpers_runner import invoke, one_line_error
+from helpers_runner import ok as _ok
+
+from sim.config.loader import dumped_value
+from sim.config.posterior import Posterior, load_posterior
+from sim.explore.posterior import PARTICLE, VALUE_PREFIX, particle_of
+from sim.explore.run import build
+
+DESIGN = """\
+name: joint
+scenarios: [baseline, caplan]
+days: 20
+posterior: true
+claims: [D5]
+items: {offers: [ukraine_amnesty, caplan_v2]}
+parameters:
+  - {path: front.kia_rate}
+method: {name: morris, trajectories: 4, levels: 4}
+outcomes:
+  - {name: caplan_effect, metric: front_effective, day: 20, scenario: caplan, minus: baseline}
+prim: {outcome: caplan_effect, threshold: -1340, direction: above}
+"""
+
+
+def _design(tmp_path: Path, text: str = DESIGN) -> Path:
+    path = tmp_path / "design.yaml"
+    path.write_text(text)
+    return path
+
+
+def _toy(weights: list[float]) -> Posterior:
+    w = np.asarray(weights)
+    return Posterior("toy", "0" * 64, ("defection.private_mean",), np.arange(w.size, dtype=float)[:, None], w)
+
+
+def test_a_unit_value_picks_each_particle_with_its_weight():
+    post = _toy([0.1, 0.6, 0.3])
+    # min{i : W_i > u}, W = 0.1, 0.7, 1.0
+    assert [particle_of(post, u) for u in (0.0, 0.0999, 0.1, 0.6999, 0.7, 0.9999)] == [0, 0, 1, 1, 2, 2]
+    grid = (np.arange(10_000) + 0.5) / 10_000
+    share = np.bincount([particle_of(post, u) for u in grid], minlength=3) / grid.size
+    assert np.allclose(share, [0.1, 0.6, 0.3], atol=1e-3)
+
+
+def test_every_scenario_of_a_point_carries_the_points_particle(tmp_path):
+    exp = build(_design(tmp_path))
+    post = load_posterior(exp.scenarios[0].uncertainty.posterior)
+    names = [f.name for f in exp.factors]
+    assert names[-1] == PARTICLE and exp.factors[-1].group == "posterior"
+    # the calibrated parameters of D5 left the claim's factors, with a note each
+    for col in ("offers.ukraine_amnesty.publicity", "defection.awareness_contagion"):
+        assert col not in names
+        assert any(col in n and "posterior" in n for n in exp.notes), exp.notes
+    j = names.index(PARTICLE)
+    picked = {particle_of(post, float(u)) for u in exp.units[:, j]}
+    assert len(picked) > 1  # the sample moves the particle
+    for point in range(exp.points):
+        i = particle_of(post, float(exp.units[point, j]))
+        for k in range(len(exp.scenarios)):
+            data = exp.scenario_at(k, point).model_dump(mode="json")
+            for col, value in post.row(i).items():
+                assert dumped_value(data, col) == pytest.approx(value), (point, k, col)
+
+
+def test_the_particle_decides_the_outcome_and_prim_reads_its_values(tmp_path):
+    out = tmp_path / "out"
+    _ok(invoke(["explore", _design(tmp_path), "--model", SMOOTH, "--executor", "inline", "--out", out, "--no-plots"]))
+    samples = pd.read_parquet(out / "samples.parquet")
+    post = load_posterior("package:history_2022")
+    for c in post.columns:
+        assert samples[f"{VALUE_PREFIX}{c}"].notna().all()
+    rows = post.values[samples[PARTICLE].astype(int).to_numpy()]
+    assert np.allclose(samples[f"{VALUE_PREFIX}defection.private_mean"], rows[:, post.columns.index("defection.private_mean")])
+    # the stand-in model's front falls with the private preference (a column of the particle)
+    indices = pd.read_csv(out / "indices.csv")
+    effect = indices[indices["outcome"] == "caplan_effect"].set_index("name")["mu_star"]
+    assert effect[PARTICLE] > 0
+    # the stand-in's paired effect is a function of the particle alone (its private preference;
+    # the noise is common): PRIM's box is on the particle's values, not on its index or kia_rate
+    box = pd.read_csv(out / "prim_box.csv")
+    assert len(box) and all(n.startswith(VALUE_PREFIX) for n in box["name"]), box
+    manifest = json.loads((out / "manifest.json").read_text())
+    factor = next(f for f in manifest["factors"] if f["name"] == PARTICLE)
+    assert "particles" in factor["range"] and post.sha256[:12] in factor["source"]
+
+
+@pytest.mark.parametrize(("old", "new", "fragments"), [
+    ("  - {path: front.kia_rate}", "  - {path: defection.private_mean, range: [-4.0, 0.0]}",
+     ["parameters[0].path", "column of the posterior"]),
+    ("method: {name: morris, trajectories: 4, levels: 4}", "method: {name: oat}", ["posterior", "one at a time"]),
+])
+def test_what_a_posterior_design_cannot_have_is_one_line(tmp_path, old, new, fragments):
+    assert old in DESIGN
+    design = _design(tmp_path, DESIGN.replace(old, new))
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
+    line = one_line_error(res)
+    assert line.startswith(f"error: {design}: "), line
+    for f in fragments:
+        assert f in line, (f, line)
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenarios_with_different_posteriors_or_none_are_refused(tmp_path):
+    post = pd.read_parquet(_shipped_path())
+    post["weight"] = np.r_[1.0, np.zeros(len(post) - 1)]
+    post.to_parquet(tmp_path / "other.parquet")
+    (tmp_path / "mine.yaml").write_text(f"extends: caplan\nuncertainty: {{posterior: {tmp_path / 'other.parquet'}}}\n")
+    design = _design(tmp_path, DESIGN.replace("[baseline, caplan]", "[baseline, mine.yaml]")
+                     .replace("scenario: caplan", "scenario: mine"))
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
+    line = one_line_error(res)
+    assert "posterior" in line and "different posteriors" in line and "'mine'" in line, line
+    res = invoke(["explore", _design(tmp_path), "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out",
+                  "--set", "uncertainty.posterior=null"])
+    line = one_line_error(res)
+    assert "has no uncertainty.posterior" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def _shipped_path() -> Path:
+    from sim.config.posterior import ref_path
+
+    return ref_path("package:history_2022")
