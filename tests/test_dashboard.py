@@ -197,3 +197,36 @@ def test_a_lever_on_a_calibrated_parameter_keeps_its_value_instead_of_being_redr
     assert (spec.posterior is None) is calibrated
     job = spec.jobs()[-1]  # a what-if replication, as it runs
     assert levers.current_values(job.scenario)[next(iter(values))] == next(iter(values.values()))
+
+
+def _status(port: int, host_header: str) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/", headers={"Host": host_header})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_local_dashboard_answers_only_requests_addressed_to_this_machine(tmp_path):
+    """DNS rebinding: a page elsewhere that points its own name at 127.0.0.1 gets 400."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ASYLUMSIM_SCENARIOS"}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.dashboard", "--port", "0"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("dashboard: http://127.0.0.1:"), first
+        port = int(first.split()[1].rstrip("/").rsplit(":", 1)[1])
+        assert _status(port, f"127.0.0.1:{port}") == 200
+        assert _status(port, f"localhost:{port}") == 200
+        assert _status(port, f"rebind.example:{port}") == 400
+        assert _status(port, "evil.example") == 400
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -17,6 +17,24 @@ import typer
 from sim.errors import AsylumsimError, ResultsError
 
 APP = "sim.dashboard.app:Page"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""Listening on one of these, the page answers only requests addressed to one of them."""
+
+
+def asgi_app(host: str):
+    """Solara's server app; when listening on this machine only (:data:`LOOPBACK`), behind
+    Starlette's ``TrustedHostMiddleware``, so a request whose ``Host`` header names another
+    site gets 400. A web page elsewhere can point a name it controls at 127.0.0.1 (DNS
+    rebinding) and would otherwise read the page and start what-if runs. On any other
+    ``--host`` the user has chosen to serve other machines, under names this process cannot
+    know, so every ``Host`` is accepted (docs/guide.md, section 11)."""
+    from solara.server.starlette import app
+
+    if host not in LOOPBACK:
+        return app
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    return TrustedHostMiddleware(app, allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"], www_redirect=False)
 
 
 def _fail(exc: AsylumsimError) -> None:
@@ -89,7 +107,7 @@ def dashboard_cmd(
     # samesite=none (for pages embedded in another site's iframe); a local page is not
     # embedded, and the fallback it then takes (samesite=lax) is the right one here
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
-    config = uvicorn.Config("solara.server.starlette:app", log_level="warning", lifespan="on")
+    config = uvicorn.Config(asgi_app(host), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     typer.echo(f"dashboard: http://{shown}:{bound}/  (Ctrl-C to stop)")
     try:
