@@ -63,8 +63,34 @@ class ScenarioEntry:
     description: str
 
 
+def other_kind(raw: object) -> bool:
+    """Whether read YAML is another kind of file, not a scenario: a mapping with none of a
+    scenario's sections and no ``extends`` (an experiment design, a priors file kept in
+    the same folder). A scenario with a typo still has a section, or ``extends``, and stays
+    a scenario (its error is worth seeing); so does a file that cannot be read."""
+    if not isinstance(raw, dict):
+        return False
+    from sim.config.schema import Scenario
+
+    sections = set(Scenario.model_fields) - {"name", "description"}
+    return not (set(map(str, raw)) & sections)
+
+
+def _read_if_scenario(path: Path) -> tuple[bool, str]:
+    """``(is a scenario, its description)``; an unreadable file counts as a scenario, described by its error."""
+    try:
+        raw = read_yaml_file(path)
+    except ConfigError as exc:
+        return True, f"(invalid: {exc.problem})"
+    if other_kind(raw):
+        return False, ""
+    return True, str(raw.get("description", "") if isinstance(raw, dict) else "")
+
+
 def list_scenarios() -> list[ScenarioEntry]:
-    """Named scenarios with their one-line descriptions (first directory wins)."""
+    """Named scenarios with their one-line descriptions (first directory wins). YAML files of
+    another kind (:func:`other_kind`: experiment designs, priors files) are not scenarios
+    and neither listed nor shadow a scenario of the same name further down the search path."""
     seen: dict[str, ScenarioEntry] = {}
     for d in scenario_dirs():
         if not d.is_dir():
@@ -72,12 +98,9 @@ def list_scenarios() -> list[ScenarioEntry]:
         for path in sorted(d.glob("*.yaml")):
             if path.stem in seen:
                 continue
-            try:
-                raw = read_yaml_file(path)
-                desc = raw.get("description", "") if isinstance(raw, dict) else ""
-            except ConfigError as exc:
-                desc = f"(invalid: {exc.problem})"
-            seen[path.stem] = ScenarioEntry(path.stem, path, str(desc))
+            ok, desc = _read_if_scenario(path)
+            if ok:
+                seen[path.stem] = ScenarioEntry(path.stem, path, desc)
     return sorted(seen.values(), key=lambda e: e.name)
 
 
@@ -116,11 +139,18 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
             source, "extends" if relative_to else "",
             f"{ref!r} is not a scenario name (letters, digits, '_' and '-' only; give a .yaml path for a file)",
         )
+    other = None  # a YAML file of this name that is not a scenario (a design in the working directory)
     for d in scenario_dirs():
         p = d / f"{ref}.yaml"
         if p.is_file():
-            return p
+            if d == SHIPPED_SCENARIOS or _read_if_scenario(p)[0]:  # the shipped folder holds only scenarios
+                return p
+            other = other or p
     names = [e.name for e in list_scenarios()]
+    if other is not None:
+        raise ConfigError(source, "extends" if relative_to else "",
+                          f"{other} is not a scenario file (it has none of a scenario's sections: an experiment "
+                          f"design or priors file?); known scenarios: {', '.join(names)}")
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(names)}"
     raise ConfigError(source, "extends" if relative_to else "", f"unknown scenario {ref!r}{hint}")
