@@ -164,8 +164,13 @@ def test_the_example_in_docs_sensitivity_is_a_valid_design():
     block = re.search(r"^```yaml\n(.*?)^```", text, flags=re.M | re.S).group(1)
     from sim.config.yaml_safe import parse_yaml_text
 
+    from sim.config.posterior import load_posterior
+    from sim.explore.posterior import PARTICLE
+
     design = parse_design(parse_yaml_text(block, "docs/sensitivity.md"), "docs/sensitivity.md")
-    factors, notes = expand(design, "docs/sensitivity.md")
+    assert design.posterior
+    factors, notes = expand(design, "docs/sensitivity.md", load_posterior("package:history_2022"))
     names = [f.name for f in factors]
     assert "offers.caplan_v2.credibility.base" in names and "kremlin.replacement.sources.*.elasticity" in names
-    assert names[-1] == "offers.caplan_v2.payment_usd" and notes
+    assert names[-2:] == ["offers.caplan_v2.payment_usd", PARTICLE] and notes
+    assert "defection.private_mean" not in names  # D1's calibrated parameter moves with the particle

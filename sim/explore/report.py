@@ -44,7 +44,7 @@ def claim_label(cid: str, width: int = 48) -> str:
     from sim.explore.posterior import GROUP
 
     if cid == GROUP:
-        return f"{GROUP}: the calibrated parameters, jointly (particles)"
+        return f"{GROUP}: the calibrated parameters, jointly"
     c = claims_by_id().get(cid)
     if c is None:
         return cid
