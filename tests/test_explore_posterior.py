@@ -133,3 +133,15 @@ def _shipped_path() -> Path:
     from sim.config.posterior import ref_path
 
     return ref_path("package:history_2022")
+
+
+def test_a_calibrated_value_set_by_hand_is_refused_not_replaced(tmp_path):
+    """Every particle would replace it: the value would silently have no effect (as compare refuses it)."""
+    design = _design(tmp_path)
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out",
+                  "--set", "caplan:defection.private_mean=-8"])
+    one_line_error(res, f"{design}: posterior:", "'caplan'", "defection.private_mean", "-8", "posterior: false")
+    assert not (tmp_path / "out").exists()
+    # without posterior: true the experiment uses the scenario's own value
+    _ok(invoke(["explore", _design(tmp_path, DESIGN.replace("posterior: true\n", "")), "--model", SMOOTH,
+                "--executor", "inline", "--out", tmp_path / "own", "--no-plots", "--set", "caplan:defection.private_mean=-8"]))

@@ -48,8 +48,12 @@ def shared_posterior(scenarios: list[Scenario], names: list[str], source: str) -
     Raises:
         ConfigError: key ``posterior``: a scenario without ``uncertainty.posterior``, or two
             scenarios with different posterior files (the particle would mean different
-            parameter values in each, and the paired outcome would compare unlike models).
+            parameter values in each, and the paired outcome would compare unlike models);
+            or a scenario (its file, ``set:`` or ``--set``) giving a calibrated parameter a
+            value other than the calibrated one, which every particle would replace
+            (:func:`sim.config.calibrated.changed_calibrated`, as ``compare`` refuses it).
     """
+    from sim.config.calibrated import changed_calibrated
     from sim.config.posterior import load_posterior
 
     posts: list[Posterior] = []
@@ -63,6 +67,12 @@ def shared_posterior(scenarios: list[Scenario], names: list[str], source: str) -
         if p.sha256 != posts[0].sha256:
             raise ConfigError(source, "posterior", f"scenarios {names[0]!r} and {name!r} use different posteriors "
                               f"({posts[0].ref}, {p.ref}); a particle must mean the same values in every scenario")
+    for name, s in zip(names, scenarios, strict=True):
+        hit = changed_calibrated(s, posts[0])
+        if hit:
+            col, value, expected = hit[0]
+            raise ConfigError(source, "posterior", f"scenario {name!r} sets {col} to {value!r}, not {expected}, and "
+                              "every particle would replace it; set posterior: false to vary or keep your value")
     return posts[0]
 
 

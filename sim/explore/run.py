@@ -114,12 +114,14 @@ class Experiment:
         sample, model, days, replications, seed, outcomes. The analysis settings (PRIM, the
         bootstrap) are not in it: changing them and resuming re-analyses without rerunning."""
         d = self.design
-        blob = json.dumps({"model": self.model, "days": d.days, "replications": d.replications, "seed": d.seed,
-                           "outcomes": [o.model_dump() for o in d.outcomes],
-                           "factors": [f.name for f in self.factors],
-                           "posterior": [f.posterior.sha256 for f in self.factors if f.posterior is not None],
-                           "scenarios": [s.model_dump(mode="json") for s in self.scenarios],
-                           "units": np.nan_to_num(self.units, nan=-1.0).round(12).tolist()}, sort_keys=True)
+        what = {"model": self.model, "days": d.days, "replications": d.replications, "seed": d.seed,
+                "outcomes": [o.model_dump() for o in d.outcomes], "factors": [f.name for f in self.factors],
+                "scenarios": [s.model_dump(mode="json") for s in self.scenarios],
+                "units": np.nan_to_num(self.units, nan=-1.0).round(12).tolist()}
+        posts = [f.posterior.sha256 for f in self.factors if f.posterior is not None]
+        if posts:  # the particles' file (only then: a design without one keeps its digest)
+            what["posterior"] = posts
+        blob = json.dumps(what, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
