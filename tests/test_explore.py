@@ -162,9 +162,8 @@ def test_the_example_in_docs_sensitivity_is_a_valid_design():
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "sensitivity.md").read_text(encoding="utf-8")
     block = re.search(r"^```yaml\n(.*?)^```", text, flags=re.M | re.S).group(1)
-    from sim.config.yaml_safe import parse_yaml_text
-
     from sim.config.posterior import load_posterior
+    from sim.config.yaml_safe import parse_yaml_text
     from sim.explore.posterior import PARTICLE
 
     design = parse_design(parse_yaml_text(block, "docs/sensitivity.md"), "docs/sensitivity.md")
