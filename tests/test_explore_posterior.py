@@ -54,6 +54,31 @@ def test_a_unit_value_picks_each_particle_with_its_weight():
     assert np.allclose(share, [0.1, 0.6, 0.3], atol=1e-3)
 
 
+def test_a_particle_of_weight_zero_is_never_picked_even_at_the_top_of_the_interval():
+    post = _toy([0.5, 0.5, 0.0, 0.0])
+    assert [particle_of(post, u) for u in (0.0, 0.4999, 0.5, 0.9999999, 1.0)] == [0, 0, 1, 1, 1]
+
+
+def test_morris_trajectories_draw_their_particles_from_the_posterior_not_from_its_grid(tmp_path):
+    """A Morris sample's unit values sit on a grid ({0, 1/3, 2/3, 1}); without a shift per
+    trajectory every design would pick the same four particles at fixed rows of the file."""
+    from sim.explore.design import parse_design
+    from sim.explore.posterior import picks
+
+    design = parse_design({"name": "m", "scenarios": ["baseline"], "posterior": True,
+                           "method": {"name": "morris", "trajectories": 1000, "levels": 4},
+                           "outcomes": [{"name": "y", "metric": "front_effective", "day": 10, "scenario": "baseline"}]},
+                          "m.yaml")
+    post = _toy([0.1, 0.6, 0.3])
+    grid = np.tile(np.array([0.0, 2 / 3]), 1000)  # each trajectory: its start, then its step (one factor: 2 points)
+    picked = picks(design, grid, post)
+    share = np.bincount(picked, minlength=3) / picked.size
+    assert np.allclose(share, [0.1, 0.6, 0.3], atol=0.04), share
+    pairs = picked.reshape(1000, 2)
+    assert (pairs[:, 0] != pairs[:, 1]).mean() > 0.3  # a step of u changes the particle (its elementary effect)
+    assert picks(design, grid, post).tolist() == picked.tolist()  # seeded by the design
+
+
 def test_every_scenario_of_a_point_carries_the_points_particle(tmp_path):
     exp = build(_design(tmp_path))
     post = load_posterior(exp.scenarios[0].uncertainty.posterior)
@@ -63,11 +88,10 @@ def test_every_scenario_of_a_point_carries_the_points_particle(tmp_path):
     for col in ("offers.ukraine_amnesty.publicity", "defection.awareness_contagion"):
         assert col not in names
         assert any(col in n and "posterior" in n for n in exp.notes), exp.notes
-    j = names.index(PARTICLE)
-    picked = {particle_of(post, float(u)) for u in exp.units[:, j]}
-    assert len(picked) > 1  # the sample moves the particle
+    picks = exp.factors[-1].picks
+    assert len(set(picks)) > 1  # the sample moves the particle
     for point in range(exp.points):
-        i = particle_of(post, float(exp.units[point, j]))
+        i = picks[point]
         for k in range(len(exp.scenarios)):
             data = exp.scenario_at(k, point).model_dump(mode="json")
             for col, value in post.row(i).items():
@@ -81,16 +105,17 @@ def test_the_particle_decides_the_outcome_and_prim_reads_its_values(tmp_path):
     post = load_posterior("package:history_2022")
     for c in post.columns:
         assert samples[f"{VALUE_PREFIX}{c}"].notna().all()
-    rows = post.values[samples[PARTICLE].astype(int).to_numpy()]
+    assert samples[PARTICLE].dtype == np.int64 and samples[PARTICLE].nunique() > 4  # not the grid's 4 rows
+    rows = post.values[samples[PARTICLE].to_numpy()]
     assert np.allclose(samples[f"{VALUE_PREFIX}defection.private_mean"], rows[:, post.columns.index("defection.private_mean")])
     # the stand-in model's front falls with the private preference (a column of the particle)
     indices = pd.read_csv(out / "indices.csv")
     effect = indices[indices["outcome"] == "caplan_effect"].set_index("name")["mu_star"]
     assert effect[PARTICLE] > 0
     # the stand-in's paired effect is a function of the particle alone (its private preference;
-    # the noise is common): PRIM's box is on the particle's values, not on its index or kia_rate
+    # the noise is common): PRIM's box is on the particle's values, never on its index
     box = pd.read_csv(out / "prim_box.csv")
-    assert len(box) and all(n.startswith(VALUE_PREFIX) for n in box["name"]), box
+    assert any(n.startswith(VALUE_PREFIX) for n in box["name"]) and PARTICLE not in set(box["name"]), box
     manifest = json.loads((out / "manifest.json").read_text())
     factor = next(f for f in manifest["factors"] if f["name"] == PARTICLE)
     assert "particles" in factor["range"] and post.sha256[:12] in factor["source"]
@@ -145,3 +170,14 @@ def test_a_calibrated_value_set_by_hand_is_refused_not_replaced(tmp_path):
     # without posterior: true the experiment uses the scenario's own value
     _ok(invoke(["explore", _design(tmp_path, DESIGN.replace("posterior: true\n", "")), "--model", SMOOTH,
                 "--executor", "inline", "--out", tmp_path / "own", "--no-plots", "--set", "caplan:defection.private_mean=-8"]))
+
+
+def test_grouping_by_claim_needs_two_groups(tmp_path):
+    """SALib samples a lone group as ungrouped but analyses it as one group: a traceback after
+    every run (or a wrong index); the design is refused before anything runs."""
+    text = DESIGN.replace("posterior: true\n", "").replace("claims: [D5]\n", "").replace(
+        "method: {name: morris, trajectories: 4, levels: 4}", "method: {name: sobol, n: 8, group_by: claim}")
+    design = _design(tmp_path, text)
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
+    one_line_error(res, f"{design}: method.group_by:", "at least two groups")
+    assert not (tmp_path / "out").exists()

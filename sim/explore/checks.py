@@ -88,11 +88,20 @@ def check_size(design: Design, source: str, scenarios: list[Scenario], factors: 
         The number of model runs (points x scenarios x replications).
 
     Raises:
-        ConfigError: more than :data:`MAX_RUNS` model runs;
+        ConfigError: ``group_by: claim`` with a single group (SALib samples a lone group as
+            ungrouped but analyses it as a group: a wrong index or a failure after every
+            run; and one group's index is 1 by definition), or more than :data:`MAX_RUNS`
+            model runs;
         ResourceError: the plan would not fit in memory. Both name the file, the key and
             what to lower.
     """
     from sim.simulate import refuse_if_over_memory
+
+    groups = list(dict.fromkeys(f.group for f in factors))
+    if design.method.group_by == "claim" and len(groups) < 2:
+        raise ConfigError(source, "method.group_by", f"claim needs at least two groups to compare, and all "
+                          f"{len(factors)} parameter(s) are in {groups[0]!r} (one group's index is 1 by definition); "
+                          "add a claim or use group_by: parameter")
 
     points = sample_size(design, factors)
     runs = points * len(scenarios) * design.replications

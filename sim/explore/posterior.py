@@ -4,24 +4,36 @@ Without it, an experiment varies each calibrated parameter (a column of the scen
 ``uncertainty.posterior``) over its plausible range, the posterior's 5-95% interval,
 independently of the others: the posterior's correlations are lost, and some sampled
 combinations fit the data worse than any particle. With it, the calibrated parameters move
-together as one factor, the *particle*: a unit value ``u`` picks particle ``i`` with
-probability its weight (the inverse of the weights' cumulative distribution,
-``i = min{i : W_i > u}``, ``W`` the cumulative weights), and every column of that particle
-is set on every scenario of the point, as ``asylumsim compare`` sets one particle per
-replication (:func:`sim.config.loader.apply_particle`). Its index (Morris ``mu*``, Sobol
-``S1``/``ST``) is then how much of the outcome the calibration uncertainty decides, next to
-the debate's claims. The calibrated parameters leave the claims' factors (a note says so);
-naming one under ``parameters:`` is refused. PRIM reads the particle as its parameter values
-(columns ``posterior:<path>`` of ``samples.parquet``), not as an index, whose order means
-nothing.
+together as one factor, the *particle*, and every column of a point's particle is set on
+every scenario of the point, as ``asylumsim compare`` sets one particle per replication
+(:func:`sim.config.loader.apply_particle`). Its index (Morris ``mu*``, Sobol ``S1``/``ST``)
+is then how much of the outcome the calibration uncertainty decides, next to the debate's
+claims.
 
-The factor is discrete with no ends, so a one-at-a-time design (``oat``) cannot have it.
-Every scenario of the design must use the same posterior file (by SHA-256).
+**Which particle.** A value ``v`` in ``[0, 1)`` picks particle ``i = min{i : W_i > v}``
+(``W``: the cumulative weights), so a uniform ``v`` picks particle ``i`` with probability
+its weight (:func:`particle_of`). A Sobol' sample's unit value is that ``v``. A Morris
+sample's unit values lie on a grid of ``levels`` values ({0, 1/3, 2/3, 1} for 4), which
+would pick the same few particles at fixed places in the file; so each trajectory ``t``
+adds its own uniform shift ``r_t`` (seeded by the design's seed), ``v = (u + r_t) mod 1``.
+Within a trajectory a change of ``u`` still changes the particle (its elementary effect);
+across trajectories each particle is a weighted draw from the posterior (:func:`with_picks`).
+A Morris design therefore visits at most 2 particles per trajectory, a Sobol' design at
+most ``2 n``.
+
+The calibrated parameters leave the claims' factors (a note says so); naming one under
+``parameters:`` is refused, and so is a scenario that gives one a value of its own. PRIM
+reads the particle as its parameter values (columns ``posterior:<path>`` of
+``samples.parquet``), not as an index, whose order means nothing. The factor is discrete
+with no ends, so a one-at-a-time design (``oat``) cannot have it. Every scenario must use
+the same posterior file (by SHA-256), and every column must be a parameter of at least one
+of them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +43,8 @@ from sim.errors import ConfigError
 if TYPE_CHECKING:
     from sim.config import Scenario
     from sim.config.posterior import Posterior
+    from sim.explore.design import Design
+    from sim.explore.sample import Factor
 
 PARTICLE = "uncertainty.posterior"  # the factor's name (its column in the tables: the particle index)
 GROUP = "posterior"  # the group it is reported under, next to the claims
@@ -81,35 +95,61 @@ def calibrated(path: str, columns: tuple[str, ...]) -> list[str]:
     return [c for c in columns if fnmatch.fnmatchcase(c, path) and c.count(".") == path.count(".")]
 
 
-def particle_of(posterior: Posterior, u: float) -> int:
-    """The particle a unit value picks: ``min{i : W_i > u}`` (``W``: the cumulative weights),
-    so a uniform ``u`` picks particle ``i`` with probability ``weights[i]``."""
+def particle_of(posterior: Posterior, v: float) -> int:
+    """The particle ``v`` in ``[0, 1)`` picks: ``min{i : W_i > v}`` (``W``: the cumulative
+    weights), so a uniform ``v`` picks particle ``i`` with probability ``weights[i]``; a
+    particle of weight 0 is never picked (``v`` of 1 or more is taken as just below 1)."""
     cum = np.cumsum(posterior.weights)
-    return int(min(np.searchsorted(cum, u * cum[-1], side="right"), posterior.particles - 1))
+    x = min(float(v), float(np.nextafter(1.0, 0.0))) * cum[-1]
+    return int(min(np.searchsorted(cum, x, side="right"), posterior.particles - 1))
 
 
-def particle_values(posterior: Posterior, u: np.ndarray) -> dict[str, np.ndarray]:
-    """Per point, the picked particle's value of each column (``NaN`` where ``u`` is ``NaN``),
-    keyed ``posterior:<column>``; shape ``(points,)`` each."""
-    out = {f"{VALUE_PREFIX}{c}": np.full(u.shape, np.nan) for c in posterior.columns}
-    for k, x in enumerate(u):
-        if not np.isnan(x):
-            row = posterior.values[particle_of(posterior, float(x))]
-            for j, c in enumerate(posterior.columns):
-                out[f"{VALUE_PREFIX}{c}"][k] = row[j]
+MORRIS_SHIFT_STREAM = 0x6D6F7273  # spawn key of the Morris trajectories' shifts ("mors")
+
+
+def picks(design: Design, u: np.ndarray, posterior: Posterior) -> np.ndarray:
+    """The particle of each point, from the particle factor's column ``u`` of the unit
+    sample, shape ``(points,)``: ``v = u`` (Sobol'), or ``v = (u + r_t) mod 1`` with one
+    uniform shift ``r_t`` per Morris trajectory ``t`` (the points are trajectory-major),
+    drawn from the design's seed; then :func:`particle_of`."""
+    v = np.asarray(u, dtype=float).copy()
+    if design.method.name == "morris":
+        t = design.method.trajectories
+        shift = np.random.default_rng(np.random.SeedSequence(design.seed, spawn_key=(MORRIS_SHIFT_STREAM,))).random(t)
+        v = (v + np.repeat(shift, v.size // t)) % 1.0
+    return np.array([particle_of(posterior, x) for x in v], dtype=np.int64)
+
+
+def with_picks(design: Design, factors: list[Factor], units: np.ndarray) -> list[Factor]:
+    """``factors`` with the particle factor's :attr:`~sim.explore.sample.Factor.picks` set
+    (:func:`picks`) from the unit sample ``units``, shape ``(points, factors)``."""
+    out = []
+    for j, f in enumerate(factors):
+        if f.dist == "particle":
+            assert f.posterior is not None
+            f = replace(f, picks=tuple(int(i) for i in picks(design, units[:, j], f.posterior)))
+        out.append(f)
     return out
 
 
-def with_particle(scenario: Scenario, factors: list, units: np.ndarray) -> Scenario:
-    """``scenario`` (a point's, validated) with the particle of the point's ``particle``
-    factor set (:func:`sim.config.loader.apply_particle`); unchanged without one.
+def particle_values(posterior: Posterior, picked: np.ndarray) -> dict[str, np.ndarray]:
+    """Per point, the picked particle's value of each column, keyed ``posterior:<column>``;
+    ``picked``: particle indices, shape ``(points,)``; each value array has that shape."""
+    rows = posterior.values[np.asarray(picked, dtype=np.int64)]
+    return {f"{VALUE_PREFIX}{c}": rows[:, j].copy() for j, c in enumerate(posterior.columns)}
+
+
+def with_particle(scenario: Scenario, factors: list[Factor], point: int) -> Scenario:
+    """``scenario`` (a point's, validated) with the particle the ``particle`` factor picked
+    for ``point`` set (:func:`sim.config.loader.apply_particle`); unchanged without one.
 
     Raises:
         ConfigError: the particle's values do not fit the scenario (from ``apply_particle``).
     """
     from sim.config.loader import apply_particle
 
-    for f, u in zip(factors, units, strict=True):
-        if f.dist == "particle" and not np.isnan(u):
-            return apply_particle(scenario, f.posterior, particle_of(f.posterior, float(u)))
+    for f in factors:
+        if f.dist == "particle":
+            assert f.posterior is not None and f.picks is not None
+            return apply_particle(scenario, f.posterior, f.picks[point])
     return scenario

@@ -39,7 +39,7 @@ from sim import provenance
 from sim.errors import ConfigError, ResultsError, command
 from sim.explore.checks import check_outcomes, check_size, refuse_run_settings
 from sim.explore.design import Design, load_design
-from sim.explore.posterior import shared_posterior, with_particle
+from sim.explore.posterior import shared_posterior, with_particle, with_picks
 from sim.explore.sample import Factor, apply_point, expand, locate, unit_sample, value_table
 from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
@@ -85,7 +85,7 @@ class Experiment:
         if (k, point) not in self._built:
             data = apply_point(self.scenarios[k].model_dump(mode="json"), self.factors, self.units[point])
             try:
-                self._built[(k, point)] = with_particle(Scenario.model_validate(data), self.factors, self.units[point])
+                self._built[(k, point)] = with_particle(Scenario.model_validate(data), self.factors, point)
             except ValidationError as exc:
                 msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                 raise ConfigError(self.source, f"point {point} of scenario {self.names[k]!r}",
@@ -170,8 +170,9 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
             raise ConfigError(source, "parameters", f"{f.name}: no scenario of {design.scenario_names} has it")
     check_outcomes(design, scenarios, source, model)
     check_size(design, source, scenarios, factors)  # before sampling: a huge design is refused, not drawn
-    exp = Experiment(design, source, path.read_text(encoding="utf-8"), scenarios, factors,
-                     unit_sample(design, factors), notes, model or DEFAULT_MODEL)
+    units = unit_sample(design, factors)
+    exp = Experiment(design, source, path.read_text(encoding="utf-8"), scenarios, with_picks(design, factors, units),
+                     units, notes, model or DEFAULT_MODEL)
     return exp
 
 

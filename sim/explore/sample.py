@@ -52,6 +52,8 @@ class Factor:
         source: Where the range comes from (the schema's plausible source, ``design``, or
             the posterior file).
         posterior: The posterior a ``particle`` factor draws from.
+        picks: A ``particle`` factor's particle at each point of the sample, once drawn
+            (:func:`sim.explore.posterior.with_picks`).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Factor:
     bounds: tuple[float, float] = (-math.inf, math.inf)
     source: str = "design"
     posterior: Posterior | None = field(default=None, compare=False, repr=False)
+    picks: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         """The range as the tables print it."""
@@ -299,12 +302,14 @@ def unit_sample(design: Design, factors: list[Factor]) -> np.ndarray:
 
 def to_value(f: Factor, u: float, current: Any = None) -> Any:
     """The value of factor ``f`` at unit value ``u`` (``current``: the scenario's value, for
-    ``factor``; for ``particle``: the particle's index)."""
-    if f.dist == "particle":
-        from sim.explore.posterior import particle_of
+    ``factor``). A ``particle`` factor's value depends on the point, not on ``u`` alone
+    (its ``picks``).
 
-        assert f.posterior is not None
-        return particle_of(f.posterior, u)
+    Raises:
+        ValueError: ``f`` is a ``particle`` factor.
+    """
+    if f.dist == "particle":
+        raise ValueError(f"{f.name}: a particle factor's value is its picks, per point")
     if f.dist == "choice":
         vals = f.values or ()
         return vals[min(int(u * len(vals)), len(vals) - 1)]
@@ -332,9 +337,9 @@ def value_table(factors: list[Factor], units: np.ndarray) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for j, f in enumerate(factors):
         if f.dist == "particle":
-            assert f.posterior is not None
-            cols[f.name] = pd.Series([math.nan if np.isnan(u) else to_value(f, u) for u in units[:, j]], dtype="float64")
-            cols.update(particle_values(f.posterior, units[:, j]))
+            assert f.posterior is not None and f.picks is not None
+            cols[f.name] = pd.Series(f.picks, dtype="int64")
+            cols.update(particle_values(f.posterior, np.asarray(f.picks)))
             continue
         if f.dist == "factor":
             mult = Factor(f.name, f.schema_path, f.group, "loguniform", f.lo, f.hi)
