@@ -199,15 +199,30 @@ def test_a_lever_on_a_calibrated_parameter_keeps_its_value_instead_of_being_redr
     assert levers.current_values(job.scenario)[next(iter(values))] == next(iter(values.values()))
 
 
-def _status(port: int, host_header: str) -> int:
+def _status(port: int, host_header: str, origin: str | None = None) -> int:
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", "/", headers={"Host": host_header})
+        conn.request("GET", "/", headers={"Host": host_header, **({"Origin": origin} if origin else {})})
         return conn.getresponse().status
     finally:
         conn.close()
+
+
+def _handshake(port: int, origin: str) -> int:
+    """The HTTP status of a WebSocket handshake to Solara's kernel channel with ``origin``."""
+    import base64
+    import os
+    import socket
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    path = "/jupyter/api/kernels/probe/channels?session_id=probe"
+    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request.encode())
+        return int(s.recv(4096).split(b" ", 2)[1])
 
 
 def test_a_local_dashboard_answers_only_requests_addressed_to_this_machine(tmp_path):
@@ -227,6 +242,30 @@ def test_a_local_dashboard_answers_only_requests_addressed_to_this_machine(tmp_p
         assert _status(port, f"localhost:{port}") == 200
         assert _status(port, f"rebind.example:{port}") == 400
         assert _status(port, "evil.example") == 400
+        # a page of another site (or another local port) may not open the kernel's WebSocket
+        own = f"http://127.0.0.1:{port}"
+        assert _handshake(port, own) == 101
+        assert _handshake(port, f"http://localhost:{port}") == 101
+        for foreign in ("http://evil.example", f"http://evil.example:{port}", "http://127.0.0.1:8000", "null"):
+            assert _handshake(port, foreign) == 403, foreign
+        assert _status(port, f"127.0.0.1:{port}", origin="http://evil.example") == 403
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("host", "bound", "local"), [
+    ("127.0.0.1", "127.0.0.1", True), ("LOCALHOST", "127.0.0.1", True), ("127.0.0.2", "127.0.0.2", True),
+    ("127.1", "127.0.0.1", True), ("::1", "::1", True), ("0:0:0:0:0:0:0:1", "::1", True),
+    ("0.0.0.0", "0.0.0.0", False), ("::", "::", False), ("192.168.1.5", "192.168.1.5", False),
+])
+def test_the_guard_follows_the_bound_address_not_the_spelling_of_host(host, bound, local):
+    from sim.dashboard.guard import SameOrigin, is_loopback, local_names
+
+    assert is_loopback(host, bound) is local
+    if local:
+        names = local_names(host, bound)
+        assert {"127.0.0.1", "localhost", host.lower(), bound} <= set(names)
+        guard = SameOrigin(None, names, 8765)
+        assert guard.allowed(f"http://{'[::1]' if ':' in bound else bound}:8765")
+        assert not guard.allowed(f"http://{bound}:8766") and not guard.allowed("http://evil.example:8765")

@@ -10,31 +10,36 @@ import os
 import socket
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sim.errors import AsylumsimError, ResultsError
 
 APP = "sim.dashboard.app:Page"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-"""Listening on one of these, the page answers only requests addressed to one of them."""
 
 
-def asgi_app(host: str):
-    """Solara's server app; when listening on this machine only (:data:`LOOPBACK`), behind
-    Starlette's ``TrustedHostMiddleware``, so a request whose ``Host`` header names another
-    site gets 400. A web page elsewhere can point a name it controls at 127.0.0.1 (DNS
-    rebinding) and would otherwise read the page and start what-if runs. On any other
-    ``--host`` the user has chosen to serve other machines, under names this process cannot
-    know, so every ``Host`` is accepted (docs/guide.md, section 11)."""
+def asgi_app(host: str, bound: str, port: int) -> Any:
+    """Solara's server app; when it serves this machine only (:func:`sim.dashboard.guard.is_loopback`),
+    behind Starlette's ``TrustedHostMiddleware`` (a ``Host`` that is not a name of this
+    machine: 400) and :class:`sim.dashboard.guard.SameOrigin` (a request or WebSocket from a
+    page of another site: 403). See :mod:`sim.dashboard.guard` for why.
+
+    Args:
+        host: ``--host`` as given.
+        bound: The address the listening socket is bound to.
+        port: Its port.
+    """
     from solara.server.starlette import app
 
-    if host not in LOOPBACK:
+    from sim.dashboard.guard import SameOrigin, is_loopback, local_names
+
+    if not is_loopback(host, bound):
         return app
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    return TrustedHostMiddleware(app, allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"], www_redirect=False)
+    names = local_names(host, bound)
+    return TrustedHostMiddleware(SameOrigin(app, names, port), allowed_hosts=names, www_redirect=False)
 
 
 def _fail(exc: AsylumsimError) -> None:
@@ -97,7 +102,7 @@ def dashboard_cmd(
     except AsylumsimError as exc:
         _fail(exc)
         return
-    bound = sock.getsockname()[1]
+    bound_address, bound = sock.getsockname()[:2]
     os.environ[ENV] = settings.to_env()
     os.environ["SOLARA_APP"] = APP
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
@@ -107,7 +112,7 @@ def dashboard_cmd(
     # samesite=none (for pages embedded in another site's iframe); a local page is not
     # embedded, and the fallback it then takes (samesite=lax) is the right one here
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
-    config = uvicorn.Config(asgi_app(host), log_level="warning", lifespan="on")
+    config = uvicorn.Config(asgi_app(host, bound_address, bound), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     typer.echo(f"dashboard: http://{shown}:{bound}/  (Ctrl-C to stop)")
     try:
