@@ -27,7 +27,26 @@ def test_designs_and_priors_in_the_working_directory_are_not_scenarios(tmp_path,
     assert "my_design" not in names and "my_priors" not in names
     assert names["mine"] == tmp_path / "mine.yaml" and "typo" in names
     assert names["caplan"].parent.name == "scenarios" and resolve_ref("caplan") == names["caplan"]
-    line = one_line_error(invoke(["validate", "my_design"]), "my_design.yaml is not a scenario file", "known scenarios")
+    line = one_line_error(invoke(["validate", "my_design"]), "my_design.yaml is an experiment design, not a scenario",
+                          "known scenarios")
     assert "my_priors" not in line and "mine" in line
+    one_line_error(invoke(["validate", "my_priors"]), "my_priors.yaml is a priors file, not a scenario")
+    one_line_error(invoke(["validate", "my_design.yaml"]), "my_design.yaml: an experiment design, not a scenario",
+                   "asylumsim explore")
     res = invoke(["validate", "caplan"])
     assert res.exit_code == 0, res.stderr
+
+
+def test_a_mistyped_or_bare_scenario_is_still_a_scenario(tmp_path, monkeypatch):
+    """Only a file marked as another kind is skipped: a scenario whose keys are all mistyped
+    must show its own error, not be replaced by the shipped scenario of its name."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ASYLUMSIM_SCENARIOS", raising=False)
+    (tmp_path / "kuran.yaml").write_text("name: kuran\ndescription: mine\nExtends: kuran\nOffers: {}\n")
+    (tmp_path / "bare.yaml").write_text("name: bare\ndescription: only a name\n")
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    entries = {e.name: e for e in list_scenarios()}
+    assert entries["kuran"].path == tmp_path / "kuran.yaml" and entries["kuran"].description == "mine"
+    assert entries["bare"].path == tmp_path / "bare.yaml" and entries["empty"].description == "(invalid: empty)"
+    one_line_error(invoke(["validate", "kuran"]), "Extends", "did you mean 'extends'")
+    assert invoke(["validate", "bare"]).exit_code == 0

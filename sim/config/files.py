@@ -63,28 +63,40 @@ class ScenarioEntry:
     description: str
 
 
-def other_kind(raw: object) -> bool:
-    """Whether read YAML is another kind of file, not a scenario: a mapping with none of a
-    scenario's sections and no ``extends`` (an experiment design, a priors file kept in
-    the same folder). A scenario with a typo still has a section, or ``extends``, and stays
-    a scenario (its error is worth seeing); so does a file that cannot be read."""
+OTHER_KINDS = {"scenarios": "an experiment design", "method": "an experiment design",
+               "outcomes": "an experiment design", "priors": "a priors file"}
+"""Top-level keys that mark a YAML file of another kind (``asylumsim explore``'s design,
+``asylumsim calibrate``'s priors), and which kind."""
+
+
+def other_kind(raw: object) -> str | None:
+    """What kind of file read YAML is, if it is not a scenario: a mapping with a key of
+    :data:`OTHER_KINDS` and none of a scenario's sections or ``extends`` (an experiment
+    design or priors file kept among scenarios); else ``None``. A scenario with mistyped
+    keys, or with only ``name`` and ``description``, is still a scenario (its own error is
+    worth seeing), as is anything that is not a mapping."""
     if not isinstance(raw, dict):
-        return False
+        return None
     from sim.config.schema import Scenario
 
-    sections = set(Scenario.model_fields) - {"name", "description"}
-    return not (set(map(str, raw)) & sections)
+    keys = set(map(str, raw))
+    if keys & (set(Scenario.model_fields) - {"name", "description"}):
+        return None
+    return next((OTHER_KINDS[k] for k in OTHER_KINDS if k in keys), None)
 
 
 def _read_if_scenario(path: Path) -> tuple[bool, str]:
-    """``(is a scenario, its description)``; an unreadable file counts as a scenario, described by its error."""
+    """``(is a scenario, its description)``; a file that cannot be read, or is not a mapping,
+    counts as a scenario, described by what is wrong with it."""
     try:
         raw = read_yaml_file(path)
     except ConfigError as exc:
         return True, f"(invalid: {exc.problem})"
     if other_kind(raw):
         return False, ""
-    return True, str(raw.get("description", "") if isinstance(raw, dict) else "")
+    if not isinstance(raw, dict):
+        return True, "(invalid: empty)" if raw is None else "(invalid: not a mapping of keys)"
+    return True, str(raw.get("description", ""))
 
 
 def list_scenarios() -> list[ScenarioEntry]:
@@ -148,9 +160,9 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
             other = other or p
     names = [e.name for e in list_scenarios()]
     if other is not None:
+        kind = other_kind(read_yaml_file(other))
         raise ConfigError(source, "extends" if relative_to else "",
-                          f"{other} is not a scenario file (it has none of a scenario's sections: an experiment "
-                          f"design or priors file?); known scenarios: {', '.join(names)}")
+                          f"{other} is {kind}, not a scenario; known scenarios: {', '.join(names)}")
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(names)}"
     raise ConfigError(source, "extends" if relative_to else "", f"unknown scenario {ref!r}{hint}")

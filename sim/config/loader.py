@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.config.files import resolve_ref
+from sim.config.files import other_kind, resolve_ref
 from sim.config.merge import Path_t, _item_names, apply_override, merge, named_item_model
 from sim.config.schema import Scenario, _is_list, _model_in
 from sim.config.yaml_safe import one_line_error, read_yaml_file
@@ -50,6 +50,10 @@ def load_chain(path: Path, prov: dict[Path_t, str], stack: tuple[Path, ...] = ()
         raise ConfigError(str(path), "", "file is empty; a scenario needs at least a name and a description")
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "", f"a scenario must be a mapping of keys, not a {type(raw).__name__}")
+    kind = other_kind(raw)
+    if kind:  # its own keys would each be "unknown"
+        raise ConfigError(str(path), "", f"{kind}, not a scenario (asylumsim explore runs a design; "
+                          "asylumsim calibrate --priors reads priors)")
     for k in raw:
         if not isinstance(k, str):
             raise ConfigError(str(path), str(k), "keys must be strings")
