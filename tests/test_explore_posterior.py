@@ -181,3 +181,46 @@ def test_grouping_by_claim_needs_two_groups(tmp_path):
     res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
     one_line_error(res, f"{design}: method.group_by:", "at least two groups")
     assert not (tmp_path / "out").exists()
+
+
+def test_posterior_columns_must_change_something_and_unused_ones_stay_out_of_prim(tmp_path):
+    post = pd.read_parquet(_shipped_path())
+    post["offers.kuran_asylum.publicity"] = 0.5  # an offer neither scenario (nor the shipped baseline) has
+    post.to_parquet(tmp_path / "kuran_col.parquet")
+    design = _design(tmp_path, DESIGN.replace("set: []", "").replace(
+        "days: 20\n", f"days: 20\nset: [\"uncertainty.posterior={tmp_path / 'kuran_col.parquet'}\"]\n"))
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
+    one_line_error(res, "posterior:", "offers.kuran_asylum.publicity", "no scenario")
+    # no_offers alone: the shipped posterior's ukraine_amnesty column changes nothing there, so
+    # it is left out of the particle's values (PRIM cannot box it); the other columns are set
+    alone = _design(tmp_path, DESIGN.replace("[baseline, caplan]", "[no_offers]").replace("claims: [D5]\n", "")
+                    .replace("items: {offers: [ukraine_amnesty, caplan_v2]}\n", "").replace("prim: {", "# prim: {")
+                    .replace("scenario: caplan, minus: baseline", "scenario: no_offers"))
+    _ok(invoke(["explore", alone, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "alone", "--no-plots"]))
+    cols = set(pd.read_parquet(tmp_path / "alone" / "samples.parquet").columns)
+    assert f"{VALUE_PREFIX}defection.private_mean" in cols
+    assert f"{VALUE_PREFIX}offers.ukraine_amnesty.publicity" not in cols
+
+
+def test_a_posterior_file_in_the_designs_set_is_relative_to_the_design(tmp_path, monkeypatch):
+    sub = tmp_path / "study"
+    sub.mkdir()
+    post = pd.read_parquet(_shipped_path())
+    post.to_parquet(sub / "mine.parquet")
+    design = sub / "design.yaml"
+    design.write_text(DESIGN.replace("days: 20\n", "days: 20\nset: [\"uncertainty.posterior=mine.parquet\"]\n"))
+    monkeypatch.chdir(tmp_path)  # not the design's folder
+    _ok(invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out", "--no-plots"]))
+    factor = next(f for f in json.loads((tmp_path / "out" / "manifest.json").read_text())["factors"]
+                  if f["name"] == PARTICLE)
+    assert factor["source"].startswith(str(sub / "mine.parquet"))
+
+
+@pytest.mark.parametrize(("param", "fragments"), [
+    ("{path: offers.*.publicity}", ["parameters[0].path", "offers.ukraine_amnesty.publicity", "name the other items"]),
+    ("{path: front.kia_rate, claim: posterior}", ["parameters[0].claim", "group of posterior: true"]),
+])
+def test_explicit_parameters_that_would_blur_the_posterior_group_are_refused(tmp_path, param, fragments):
+    design = _design(tmp_path, DESIGN.replace("{path: front.kia_rate}", param))
+    res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
+    one_line_error(res, *fragments)

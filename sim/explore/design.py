@@ -206,6 +206,25 @@ class Design(_Strict):
         return [Path(s).stem if s.endswith((".yaml", ".yml")) else s for s in self.scenarios]
 
 
+def anchor_posterior_sets(sets: list[str], folder: Path) -> list[str]:
+    """A design's ``set:`` texts with a relative ``uncertainty.posterior`` file (scoped or not)
+    made absolute against the design's ``folder``, as its scenario files are (a ``--set`` on
+    the command line stays relative to the working directory)."""
+    from sim.config.posterior import resolve_ref
+    from sim.config.scoped import split_scope
+
+    out = []
+    for text in sets:
+        scope, plain = split_scope(text)
+        key, sep, value = plain.partition("=")
+        value = value.strip().strip("'\"")
+        if sep and key.strip() == "uncertainty.posterior" and value and value.lower() not in ("null", "none", "~"):
+            plain = f"uncertainty.posterior={resolve_ref(value, folder)}"
+            text = plain if scope is None else f"{scope}:{plain}"
+        out.append(text)
+    return out
+
+
 def _key(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:

@@ -81,18 +81,68 @@ def shared_posterior(scenarios: list[Scenario], names: list[str], source: str) -
         if p.sha256 != posts[0].sha256:
             raise ConfigError(source, "posterior", f"scenarios {names[0]!r} and {name!r} use different posteriors "
                               f"({posts[0].ref}, {p.ref}); a particle must mean the same values in every scenario")
+    post = _taken(posts[0], scenarios, names, source)
     for name, s in zip(names, scenarios, strict=True):
-        hit = changed_calibrated(s, posts[0])
+        hit = changed_calibrated(s, post)
         if hit:
             col, value, expected = hit[0]
             raise ConfigError(source, "posterior", f"scenario {name!r} sets {col} to {value!r}, not {expected}, and "
                               "every particle would replace it; set posterior: false to vary or keep your value")
-    return posts[0]
+    return post
+
+
+def _taken(post: Posterior, scenarios: list[Scenario], names: list[str], source: str) -> Posterior:
+    """``post`` without the columns no scenario of the design takes (an item they all lack,
+    such as ``ukraine_amnesty``'s publicity in ``no_offers``), so that PRIM never boxes a
+    value that changed nothing; a column naming an item not even the shipped ``baseline`` has
+    is refused, as ``compare`` refuses it.
+
+    Raises:
+        ConfigError: such a column, or no column any scenario takes.
+    """
+    from dataclasses import replace as copy_with
+
+    from sim.config.calibrated import shipped_baseline
+    from sim.config.loader import absent_item_columns
+
+    cols = list(post.columns)
+    absent = [set(absent_item_columns(s, cols)) for s in scenarios]
+    nowhere = [c for c in cols if all(c in a for a in absent)]
+    unknown = set(absent_item_columns(shipped_baseline(), cols))
+    bad = [c for c in nowhere if c in unknown]
+    if bad:
+        raise ConfigError(source, "posterior", f"column {bad[0]} of {post.ref} names an item no scenario of "
+                          f"{names} has, so it would change nothing; remove the column or add the item")
+    keep = [j for j, c in enumerate(cols) if c not in nowhere]
+    if not keep:
+        raise ConfigError(source, "posterior", f"no scenario of {names} has a parameter of {post.ref}; "
+                          "posterior: true would change nothing")
+    if len(keep) == len(cols):
+        return post
+    return copy_with(post, columns=tuple(cols[j] for j in keep), values=post.values[:, keep])
 
 
 def calibrated(path: str, columns: tuple[str, ...]) -> list[str]:
     """The posterior columns a factor path (``--set`` syntax, ``*`` for every item) sets."""
     return [c for c in columns if fnmatch.fnmatchcase(c, path) and c.count(".") == path.count(".")]
+
+
+def refuse_explicit(path: str, claim: str | None, columns: tuple[str, ...], source: str, key: str) -> None:
+    """Refuse, in a ``posterior: true`` design, an explicit parameter (``key``, e.g.
+    ``parameters[0]``) that sets a column of the posterior, or is reported under the
+    posterior's own group.
+
+    Raises:
+        ConfigError: naming ``key.path`` (with the columns it sets) or ``key.claim``.
+    """
+    hit = calibrated(path, columns)
+    if hit:
+        raise ConfigError(source, f"{key}.path", f"{path} sets {', '.join(hit)}, a column of the posterior, which "
+                          f"posterior: true varies through its particles ({PARTICLE}); name the other items "
+                          "instead, or set posterior: false")
+    if claim == GROUP:
+        raise ConfigError(source, f"{key}.claim", f"{GROUP!r} is the group of posterior: true's particle; report "
+                          "the parameter under a claim or its own path")
 
 
 def particle_of(posterior: Posterior, v: float) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 from sim import provenance
 from sim.errors import ConfigError, ResultsError, command
 from sim.explore.checks import check_outcomes, check_size, refuse_run_settings
-from sim.explore.design import Design, load_design
+from sim.explore.design import Design, anchor_posterior_sets, load_design
 from sim.explore.posterior import shared_posterior, with_particle, with_picks
 from sim.explore.sample import Factor, apply_point, expand, locate, unit_sample, value_table
 from sim.runner import claim, storage
@@ -142,7 +142,7 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
     design = load_design(path)
     source = str(path)
     refs = [str((path.parent / s).resolve()) if s.endswith((".yaml", ".yml")) else s for s in design.scenarios]
-    sets = [*design.set, *extra_sets]
+    sets = [*anchor_posterior_sets(design.set, path.parent), *extra_sets]
     own = overrides_for(sets, design.scenario_names)
     refuse_run_settings(design, source, extra_sets)
     scenarios = []

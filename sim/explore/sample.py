@@ -188,9 +188,8 @@ def expand(design: Design, source: str, posterior: Posterior | None = None) -> t
             info = resolve_parameter(sp)
         except KeyError:
             raise ConfigError(source, f"{key}.path", f"no parameter {ps.path!r} in the scenario schema") from None
-        if ep.calibrated(ps.path, columns):
-            raise ConfigError(source, f"{key}.path", f"{ps.path} is a column of the posterior, which posterior: true "
-                              f"varies through its particles ({ep.PARTICLE}); remove it, or set posterior: false")
+        if posterior is not None:
+            ep.refuse_explicit(ps.path, ps.claim, columns, source, key)
         group = ps.claim or _claim_of(sp, design.claims, registry) or ps.path
         if ps.values is not None:
             spec, src = {"dist": "choice", "values": ps.values}, "design"
