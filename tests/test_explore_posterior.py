@@ -119,6 +119,11 @@ def test_the_particle_decides_the_outcome_and_prim_reads_its_values(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     factor = next(f for f in manifest["factors"] if f["name"] == PARTICLE)
     assert "particles" in factor["range"] and post.sha256[:12] in factor["source"]
+    # an explore folder is not a run: plot says what it is, the dashboard does not list it
+    from sim.dashboard.results import find_results
+
+    one_line_error(invoke(["plot", out]), "is an explore folder", "indices.csv")
+    assert find_results([tmp_path]) == []
 
 
 @pytest.mark.parametrize(("old", "new", "fragments"), [

@@ -28,7 +28,8 @@ def test_designs_and_priors_in_the_working_directory_are_not_scenarios(tmp_path,
     assert names["mine"] == tmp_path / "mine.yaml" and "typo" in names
     assert names["caplan"].parent.name == "scenarios" and resolve_ref("caplan") == names["caplan"]
     line = one_line_error(invoke(["validate", "my_design"]), "my_design.yaml is an experiment design, not a scenario",
-                          "known scenarios")
+                          "asylumsim explore", "known scenarios")
+    one_line_error(invoke(["explore", "my_design"]), "no such experiment file", "did you mean my_design.yaml")
     assert "my_priors" not in line and "mine" in line
     one_line_error(invoke(["validate", "my_priors"]), "my_priors.yaml is a priors file, not a scenario")
     one_line_error(invoke(["validate", "my_design.yaml"]), "my_design.yaml: an experiment design, not a scenario",

@@ -161,8 +161,10 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
     names = [e.name for e in list_scenarios()]
     if other is not None:
         kind = other_kind(read_yaml_file(other))
+        run = {"an experiment design": f" (run it with: asylumsim explore {other})",
+               "a priors file": f" (use it with: asylumsim calibrate SCENARIO --priors {other})"}.get(kind, "")
         raise ConfigError(source, "extends" if relative_to else "",
-                          f"{other} is {kind}, not a scenario; known scenarios: {', '.join(names)}")
+                          f"{other} is {kind}, not a scenario{run}; known scenarios: {', '.join(names)}")
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(names)}"
     raise ConfigError(source, "extends" if relative_to else "", f"unknown scenario {ref!r}{hint}")

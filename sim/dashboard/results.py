@@ -41,9 +41,23 @@ class Headline:
     last_rows: list[tuple[str, ...]]
 
 
+def _explore_folder(folder: Path) -> bool:
+    """Whether ``folder``'s manifest says it is an ``explore`` folder (it has no daily table to
+    show); an unreadable manifest is not (opening it says what is wrong)."""
+    import json
+
+    from sim.runner import storage
+
+    try:
+        return json.loads((folder / storage.MANIFEST).read_text(encoding="utf-8")).get("kind") == "explore"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def find_results(roots: list[Path]) -> list[Path]:
     """Results folders among ``roots``: each root that is one, and each child of a root
-    that is one (``results/*``), newest first within a root."""
+    that is one (``results/*``), newest first within a root. ``explore`` folders (sensitivity
+    analyses: tables of indices, not daily outcomes) are left out of the children."""
     from sim.runner import storage
 
     out: list[Path] = []
@@ -53,7 +67,7 @@ def find_results(roots: list[Path]) -> list[Path]:
             out.append(root)
             continue
         if root.is_dir():
-            kids = [p for p in root.iterdir() if (p / storage.MANIFEST).is_file()]
+            kids = [p for p in root.iterdir() if (p / storage.MANIFEST).is_file() and not _explore_folder(p)]
             out += sorted(kids, key=lambda p: p.name, reverse=True)
     return list(dict.fromkeys(out))
 

@@ -270,7 +270,8 @@ def load_design(path: Path | str) -> Design:
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(str(path), "", "no such experiment file")
+        near = [q for q in (path.with_name(path.name + ".yaml"), path.with_name(path.name + ".yml")) if q.is_file()]
+        raise ConfigError(str(path), "", "no such experiment file" + (f"; did you mean {near[0]}?" if near else ""))
     try:
         return parse_design(read_yaml_file(path), str(path))
     except ConfigError as exc:

@@ -65,12 +65,15 @@ def load_results(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     """Manifest and combined table of a finished results folder (for ``plot``).
 
     Raises:
-        ResultsError: not an asylumsim folder, no combined table yet, or a run whose last
+        ResultsError: not an asylumsim folder, an ``explore`` folder, no combined table yet, or a run whose last
             session did not finish (``running`` or ``interrupted``: a table left by an
             earlier session would not match the replications on disk).
     """
     folder = Path(folder)
     manifest = storage.read_manifest(folder)
+    if manifest.get("kind") == "explore":  # its resume command is not run's, and it has no daily table
+        raise ResultsError(f"{folder} is an explore folder (a sensitivity analysis), not a run or comparison: its "
+                           "results are indices.csv, claims.csv, the PRIM tables and its figures (docs/sensitivity.md)")
     path = folder / storage.TIMESERIES
     finish = f"finish it with: {resume_command(folder, manifest)}"
     if not path.is_file():
