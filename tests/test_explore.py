@@ -173,3 +173,17 @@ def test_the_example_in_docs_sensitivity_is_a_valid_design():
     assert "offers.caplan_v2.credibility.base" in names and "kremlin.replacement.sources.*.elasticity" in names
     assert names[-2:] == ["offers.caplan_v2.payment_usd", PARTICLE] and notes
     assert "defection.private_mean" not in names  # D1's calibrated parameter moves with the particle
+
+
+def test_resolution_notes_say_when_the_sample_cannot_resolve_the_indices():
+    from sim.explore.analyse import resolution_notes
+
+    claims = pd.DataFrame({"outcome": ["y"] * 3, "claim": ["A", "B", "C"],
+                           "index": [0.9, 0.1, 3.4], "conf": [0.2, 0.3, 1.0]})
+    notes = resolution_notes(claims, "sobol", 200, prim=True)
+    assert notes == ["y: 1 of 3 per-claim indices have an interval that reaches zero and 1 lie outside [0, 1] "
+                     "beyond their interval (noise); a larger sample (method.n, replications) would resolve them"]
+    resolved = claims.assign(index=[0.9, 0.5, 0.4], conf=[0.1, 0.1, 0.1])
+    assert resolution_notes(resolved, "sobol", 200, prim=True) == []
+    assert resolution_notes(resolved, "morris", 20, prim=True)[0].startswith("PRIM on 20 points")
+    assert resolution_notes(claims.assign(conf=np.nan), "oat", 200, prim=False) == []

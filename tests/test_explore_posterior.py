@@ -100,7 +100,12 @@ def test_every_scenario_of_a_point_carries_the_points_particle(tmp_path):
 
 def test_the_particle_decides_the_outcome_and_prim_reads_its_values(tmp_path):
     out = tmp_path / "out"
-    _ok(invoke(["explore", _design(tmp_path), "--model", SMOOTH, "--executor", "inline", "--out", out, "--no-plots"]))
+    res = invoke(["explore", _design(tmp_path), "--model", SMOOTH, "--executor", "inline", "--out", out, "--no-plots"])
+    _ok(res)
+    # a sample this small is said to be one
+    assert "warning: PRIM on 20 points (fewer than 50)" in res.stderr, res.stderr
+    assert list(pd.read_csv(out / "resolution.csv")["note"]) == [ln.removeprefix("warning: ") for ln in
+                                                                  res.stderr.splitlines() if ln.startswith("warning: ")]
     samples = pd.read_parquet(out / "samples.parquet")
     post = load_posterior("package:history_2022")
     for c in post.columns:

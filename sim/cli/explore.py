@@ -105,6 +105,8 @@ def _explore(design: Path, set_: list[str], workers: int | None, executor: Execu
         tables = write_analysis(folder)
         if "prim_note" in tables:
             typer.echo(f"note: PRIM: {tables['prim_note']['note'].iloc[0]}", err=True)
+        for line in tables["resolution"]["note"]:
+            typer.echo(f"warning: {line}", err=True)
         if plots:
             draw_figures(folder, tables, manifest)
         _print(tables, manifest)

@@ -182,10 +182,47 @@ def prim_box(values: pd.DataFrame, y: np.ndarray, *, threshold: float, direction
     return PrimResult(traj, chosen, limits, int(cases.sum()), len(cases))
 
 
+PRIM_MIN_POINTS = 50
+"""Below this many points a PRIM box is read as a hint at most (boxes of small samples overfit)."""
+
+
+def resolution_notes(claims: pd.DataFrame, method: str, points: int, prim: bool) -> list[str]:
+    """Warnings that the sample is too small to read the indices it gave, one line each.
+
+    Per outcome: how many per-claim indices have an interval (the bootstrap half-width
+    ``conf``) that reaches zero, so that they are not distinguishable from no effect; for
+    Sobol', the indices outside ``[0, 1]`` by more than their interval (a share of variance
+    cannot be, so the estimate is noise: Saltelli et al. 2010 need ``n`` in the hundreds to
+    thousands). For PRIM, a sample under :data:`PRIM_MIN_POINTS` points. One-at-a-time
+    swings have no interval and get no note.
+
+    Args:
+        claims: The per-claim table of :func:`analyse_folder` (``outcome, claim, index, conf``).
+        method: ``morris``, ``sobol`` or ``oat``.
+        points: Points in the sample.
+        prim: Whether the design asks for PRIM.
+    """
+    out = []
+    if method != "oat":
+        size = "method.n" if method == "sobol" else "method.trajectories"
+        for name, t in claims.groupby("outcome", sort=False):
+            idx, conf = t["index"].to_numpy(dtype=float), t["conf"].to_numpy(dtype=float)
+            unresolved = int(np.count_nonzero(~(np.abs(idx) > conf)))
+            outside = int(np.count_nonzero((idx - conf > 1) | (idx + conf < 0))) if method == "sobol" else 0
+            if unresolved or outside:
+                what = [f"{unresolved} of {len(t)} per-claim indices have an interval that reaches zero"] if unresolved else []
+                what += [f"{outside} lie outside [0, 1] beyond their interval (noise)"] if outside else []
+                out.append(f"{name}: {' and '.join(what)}; a larger sample ({size}, replications) would resolve them")
+    if prim and points < PRIM_MIN_POINTS:
+        out.append(f"PRIM on {points} points (fewer than {PRIM_MIN_POINTS}): a box of so few points overfits; read it "
+                   "as a hint at most")
+    return out
+
+
 def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
     """Every table of a finished experiment folder: ``indices``, ``claims`` (each with an
-    ``outcome`` column), and for PRIM ``prim_trajectory`` and ``prim_box`` (or ``prim_note``
-    saying why there is no box)."""
+    ``outcome`` column), ``resolution`` (:func:`resolution_notes`, column ``note``), and for
+    PRIM ``prim_trajectory`` and ``prim_box`` (or ``prim_note`` saying why there is no box)."""
     from sim.runner import storage
 
     folder = Path(folder)
@@ -217,6 +254,8 @@ def analyse_folder(folder: Path | str) -> dict[str, pd.DataFrame]:
         tables["claims"].append(by_claim(ind, groups, method["name"], grouped).assign(outcome=o["name"]))
     out = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
     spec = m.get("prim")
+    out["resolution"] = pd.DataFrame({"note": resolution_notes(out["claims"], method["name"], len(samples), bool(spec))},
+                                     dtype=object)
     if spec:
         # the particle as its parameter values: an index's order means nothing to a box
         from sim.explore.posterior import PARTICLE, VALUE_PREFIX

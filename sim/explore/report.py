@@ -212,6 +212,8 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
         for _, r in tables["prim_box"].iterrows():
             lines.append(f"| `{r['name']}` | {_fmt(r['low'])} | {_fmt(r['high'])} | {r['values'] or ''} |")
         lines += ["", f"![PRIM]({img}prim.png)", ""]
+    for note in tables["resolution"]["note"] if "resolution" in tables else []:
+        lines += [f"*Resolution*: {note}.", ""]
     if m.get("notes"):
         lines += ["<details><summary>Claim parameters not varied</summary>", "",
                   *[f"- {n}" for n in m["notes"]], "", "</details>", ""]
