@@ -100,8 +100,6 @@ def _taken(post: Posterior, scenarios: list[Scenario], names: list[str], source:
     Raises:
         ConfigError: such a column, or no column any scenario takes.
     """
-    from dataclasses import replace as copy_with
-
     from sim.config.calibrated import shipped_baseline
     from sim.config.loader import absent_item_columns
 
@@ -119,7 +117,7 @@ def _taken(post: Posterior, scenarios: list[Scenario], names: list[str], source:
                           "posterior: true would change nothing")
     if len(keep) == len(cols):
         return post
-    return copy_with(post, columns=tuple(cols[j] for j in keep), values=post.values[:, keep])
+    return replace(post, columns=tuple(cols[j] for j in keep), values=post.values[:, keep])
 
 
 def calibrated(path: str, columns: tuple[str, ...]) -> list[str]:
