@@ -80,7 +80,9 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
                 ax.annotate(r["name"].split(".")[-1], (r["mu_star"], r["sigma"]), fontsize=7)
             ax.set_xlabel("mu* (mean |elementary effect|)")
             ax.set_ylabel("sigma (spread: non-linearity, interactions)")
-            ax.set_title(f"Morris screening: {name}", fontsize=10)
+            missing = int(ind["sigma"].isna().sum())  # SALib gives no sigma for a group of several parameters
+            note = f"\n({missing} of {len(ind)} not shown: no sigma for a group of several parameters)" if missing else ""
+            ax.set_title(f"Morris screening: {name}{note}", fontsize=10 if not missing else 9)
             paths.append(_save(fig, where / f"{prefix}morris-{name}.png"))
         if method == "oat":
             import numpy as np
