@@ -59,18 +59,20 @@ def test_a_particle_of_weight_zero_is_never_picked_even_at_the_top_of_the_interv
     assert [particle_of(post, u) for u in (0.0, 0.4999, 0.5, 0.9999999, 1.0)] == [0, 0, 1, 1, 1]
 
 
-def test_morris_trajectories_draw_their_particles_from_the_posterior_not_from_its_grid(tmp_path):
+@pytest.mark.parametrize(("levels", "step"), [(4, [0.0, 2 / 3]), (2, [0.0, 1.0]), (2, [1.0, 0.0])])
+def test_morris_trajectories_draw_their_particles_from_the_posterior_not_from_its_grid(levels, step):
     """A Morris sample's unit values sit on a grid ({0, 1/3, 2/3, 1}); without a shift per
-    trajectory every design would pick the same four particles at fixed rows of the file."""
+    trajectory every design would pick the same four particles at fixed rows of the file. With
+    2 levels (0 and 1, equal modulo 1) a plain shift would never change the particle."""
     from sim.explore.design import parse_design
     from sim.explore.posterior import picks
 
     design = parse_design({"name": "m", "scenarios": ["baseline"], "posterior": True,
-                           "method": {"name": "morris", "trajectories": 1000, "levels": 4},
+                           "method": {"name": "morris", "trajectories": 1000, "levels": levels},
                            "outcomes": [{"name": "y", "metric": "front_effective", "day": 10, "scenario": "baseline"}]},
                           "m.yaml")
     post = _toy([0.1, 0.6, 0.3])
-    grid = np.tile(np.array([0.0, 2 / 3]), 1000)  # each trajectory: its start, then its step (one factor: 2 points)
+    grid = np.tile(np.array(step), 1000)  # each trajectory: its start, then its step (one factor: 2 points)
     picked = picks(design, grid, post)
     share = np.bincount(picked, minlength=3) / picked.size
     assert np.allclose(share, [0.1, 0.6, 0.3], atol=0.04), share
@@ -234,3 +236,24 @@ def test_explicit_parameters_that_would_blur_the_posterior_group_are_refused(tmp
     design = _design(tmp_path, DESIGN.replace("{path: front.kia_rate}", param))
     res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
     one_line_error(res, *fragments)
+
+
+def test_sobol_on_the_posterior_alone_is_refused(tmp_path):
+    text = (DESIGN.replace("claims: [D5]\n", "").replace("parameters:\n  - {path: front.kia_rate}\n", "")
+            .replace("method: {name: morris, trajectories: 4, levels: 4}", "method: {name: sobol, n: 8}"))
+    assert "parameters:" not in text
+    res = invoke(["explore", _design(tmp_path, text), "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "o"])
+    one_line_error(res, "parameters:", "at least two parameters", "uncertainty.posterior")
+
+
+def test_the_shipped_posterior_named_by_its_path_is_still_the_shipped_one(tmp_path):
+    """Its calibrated values are the shipped baseline's, so another value is refused however it is named."""
+    from sim.config.calibrated import changed_calibrated
+    from sim.config.loader import load_scenario
+
+    path = _shipped_path()
+    sc = load_scenario("caplan", [f"uncertainty.posterior={path}", "defection.private_mean=-3.0"])
+    hit = changed_calibrated(sc, load_posterior(sc.uncertainty.posterior))
+    assert hit and hit[0][0] == "defection.private_mean" and "calibrated" in hit[0][2]
+    assert not changed_calibrated(load_scenario("caplan", [f"uncertainty.posterior={path}"]),
+                                  load_posterior(str(path)))

@@ -8,6 +8,7 @@ would have no effect; :class:`sim.runner.spec.EnsembleSpec` refuses such a scena
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.config.loader import absent_item_columns, dumped_value, load_chain, validate
@@ -24,8 +25,9 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
     With parameter uncertainty on, every replication replaces these values with a
     particle's, so a value changed in a scenario file (or by a dashboard lever) would
     silently have no effect; the ensemble refuses it (:class:`sim.runner.spec.EnsembleSpec`).
-    For the posterior the shipped ``baseline`` names, the calibrated values are that
-    scenario's, its point estimates (docs/calibration.md), and any other value is reported.
+    For the posterior the shipped ``baseline`` names (by that name or as the same file by
+    its path: the same SHA-256), the calibrated values are that scenario's, its point
+    estimates (docs/calibration.md), and any other value is reported.
     For another posterior (a user's calibration) the point estimates are unknown, so only a
     value that is not the shipped one and lies outside the range of its particles is
     reported: one inside it may be the value the user calibrated. Columns naming an item the
@@ -36,7 +38,7 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
         parameter, in the posterior's column order.
     """
     base = shipped_baseline()
-    shipped = posterior.ref == base["uncertainty"]["posterior"]
+    shipped = posterior.ref == base["uncertainty"]["posterior"] or posterior.sha256 == _shipped_sha256()
     data = scenario.model_dump(mode="json")
     cols = list(posterior.columns)
     not_in_base = set(absent_item_columns(base, cols))
@@ -58,6 +60,18 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
 
 
 _BASELINE: dict[str, Any] = {}
+_SHIPPED_SHA: list[str] = []
+
+
+def _shipped_sha256() -> str:
+    """SHA-256 of the posterior the shipped ``baseline`` names (read once): the same file
+    named by its path is the shipped posterior too, with the same calibrated values."""
+    from sim.config.posterior import load_posterior, resolve_ref
+
+    if not _SHIPPED_SHA:
+        ref = shipped_baseline()["uncertainty"]["posterior"]
+        _SHIPPED_SHA.append(load_posterior(resolve_ref(ref, Path("."))).sha256 if ref else "")
+    return _SHIPPED_SHA[0]
 
 
 def shipped_baseline() -> dict[str, Any]:

@@ -90,8 +90,8 @@ def check_size(design: Design, source: str, scenarios: list[Scenario], factors: 
     Raises:
         ConfigError: ``group_by: claim`` with a single group (SALib samples a lone group as
             ungrouped but analyses it as a group: a wrong index or a failure after every
-            run; and one group's index is 1 by definition), or more than :data:`MAX_RUNS`
-            model runs;
+            run; and one group's index is 1 by definition), Sobol' with a single factor (its
+            share of the variance is 1 by definition), or more than :data:`MAX_RUNS` model runs;
         ResourceError: the plan would not fit in memory. Both name the file, the key and
             what to lower.
     """
@@ -102,6 +102,9 @@ def check_size(design: Design, source: str, scenarios: list[Scenario], factors: 
         raise ConfigError(source, "method.group_by", f"claim needs at least two groups to compare, and all "
                           f"{len(factors)} parameter(s) are in {groups[0]!r} (one group's index is 1 by definition); "
                           "add a claim or use group_by: parameter")
+    if design.method.name == "sobol" and len(factors) < 2:  # one factor's share of the variance is 1 by definition
+        raise ConfigError(source, "parameters", f"Sobol' indices need at least two parameters to share the variance, "
+                          f"and the design varies only {factors[0].name}; add a claim or parameter, or use morris")
 
     points = sample_size(design, factors)
     runs = points * len(scenarios) * design.replications

@@ -15,7 +15,8 @@ claims.
 its weight (:func:`particle_of`). A Sobol' sample's unit value is that ``v``. A Morris
 sample's unit values lie on a grid of ``levels`` values ({0, 1/3, 2/3, 1} for 4), which
 would pick the same few particles at fixed places in the file; so each trajectory ``t``
-adds its own uniform shift ``r_t`` (seeded by the design's seed), ``v = (u + r_t) mod 1``.
+puts level ``j`` at the middle of the ``j``-th of ``L`` equal cells and adds its own
+uniform shift ``r_t`` (seeded by the design's seed), ``v = ((j + 1/2) / L + r_t) mod 1``.
 Within a trajectory a change of ``u`` still changes the particle (its elementary effect);
 across trajectories each particle is a weighted draw from the posterior (:func:`with_picks`).
 A Morris design therefore visits at most 2 particles per trajectory, a Sobol' design at
@@ -157,12 +158,16 @@ MORRIS_SHIFT_STREAM = 0x6D6F7273  # spawn key of the Morris trajectories' shifts
 
 def picks(design: Design, u: np.ndarray, posterior: Posterior) -> np.ndarray:
     """The particle of each point, from the particle factor's column ``u`` of the unit
-    sample, shape ``(points,)``: ``v = u`` (Sobol'), or ``v = (u + r_t) mod 1`` with one
-    uniform shift ``r_t`` per Morris trajectory ``t`` (the points are trajectory-major),
-    drawn from the design's seed; then :func:`particle_of`."""
+    sample, shape ``(points,)``: ``v = u`` (Sobol'); for Morris, whose ``u`` is a level
+    ``j / (L - 1)`` of ``L`` levels, ``v = ((j + 1/2) / L + r_t) mod 1`` with one uniform
+    shift ``r_t`` per trajectory ``t`` (the points are trajectory-major), drawn from the
+    design's seed, so that distinct levels give distinct ``v``; then :func:`particle_of`."""
     v = np.asarray(u, dtype=float).copy()
     if design.method.name == "morris":
-        t = design.method.trajectories
+        t, levels = design.method.trajectories, design.method.levels
+        # level j of j / (levels - 1) to the middle of the j-th of `levels` equal cells, so that
+        # no two levels coincide modulo 1 (with 2 levels, 0 and 1 would, and the particle never moved)
+        v = (np.rint(v * (levels - 1)) + 0.5) / levels
         shift = np.random.default_rng(np.random.SeedSequence(design.seed, spawn_key=(MORRIS_SHIFT_STREAM,))).random(t)
         v = (v + np.repeat(shift, v.size // t)) % 1.0
     return np.array([particle_of(posterior, x) for x in v], dtype=np.int64)
