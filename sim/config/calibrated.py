@@ -8,6 +8,7 @@ would have no effect; :class:`sim.runner.spec.EnsembleSpec` refuses such a scena
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,18 +61,16 @@ def changed_calibrated(scenario: Scenario, posterior: Posterior) -> list[tuple[s
 
 
 _BASELINE: dict[str, Any] = {}
-_SHIPPED_SHA: list[str] = []
 
 
+@functools.cache
 def _shipped_sha256() -> str:
     """SHA-256 of the posterior the shipped ``baseline`` names (read once): the same file
     named by its path is the shipped posterior too, with the same calibrated values."""
     from sim.config.posterior import load_posterior, resolve_ref
 
-    if not _SHIPPED_SHA:
-        ref = shipped_baseline()["uncertainty"]["posterior"]
-        _SHIPPED_SHA.append(load_posterior(resolve_ref(ref, Path("."))).sha256 if ref else "")
-    return _SHIPPED_SHA[0]
+    ref = shipped_baseline()["uncertainty"]["posterior"]
+    return load_posterior(resolve_ref(ref, Path("."))).sha256 if ref else ""
 
 
 def shipped_baseline() -> dict[str, Any]:

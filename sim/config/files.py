@@ -85,18 +85,20 @@ def other_kind(raw: object) -> str | None:
     return next((OTHER_KINDS[k] for k in OTHER_KINDS if k in keys), None)
 
 
-def _read_if_scenario(path: Path) -> tuple[bool, str]:
-    """``(is a scenario, its description)``; a file that cannot be read, or is not a mapping,
-    counts as a scenario, described by what is wrong with it."""
+def _read_kind(path: Path) -> tuple[str | None, str]:
+    """``(its other kind, or None for a scenario; its description)``, from one read; a file
+    that cannot be read, or is not a mapping, counts as a scenario, described by what is
+    wrong with it."""
     try:
         raw = read_yaml_file(path)
     except ConfigError as exc:
-        return True, f"(invalid: {exc.problem})"
-    if other_kind(raw):
-        return False, ""
+        return None, f"(invalid: {exc.problem})"
+    kind = other_kind(raw)
+    if kind:
+        return kind, ""
     if not isinstance(raw, dict):
-        return True, "(invalid: empty)" if raw is None else "(invalid: not a mapping of keys)"
-    return True, str(raw.get("description", ""))
+        return None, "(invalid: empty)" if raw is None else "(invalid: not a mapping of keys)"
+    return None, str(raw.get("description", ""))
 
 
 def list_scenarios() -> list[ScenarioEntry]:
@@ -110,8 +112,8 @@ def list_scenarios() -> list[ScenarioEntry]:
         for path in sorted(d.glob("*.yaml")):
             if path.stem in seen:
                 continue
-            ok, desc = _read_if_scenario(path)
-            if ok:
+            kind, desc = _read_kind(path)
+            if kind is None:
                 seen[path.stem] = ScenarioEntry(path.stem, path, desc)
     return sorted(seen.values(), key=lambda e: e.name)
 
@@ -151,16 +153,17 @@ def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<comma
             source, "extends" if relative_to else "",
             f"{ref!r} is not a scenario name (letters, digits, '_' and '-' only; give a .yaml path for a file)",
         )
-    other = None  # a YAML file of this name that is not a scenario (a design in the working directory)
+    other: tuple[Path, str] | None = None  # the first YAML file of this name of another kind (a design here)
     for d in scenario_dirs():
         p = d / f"{ref}.yaml"
         if p.is_file():
-            if d == SHIPPED_SCENARIOS or _read_if_scenario(p)[0]:  # the shipped folder holds only scenarios
+            kind = None if d == SHIPPED_SCENARIOS else _read_kind(p)[0]  # the shipped folder holds only scenarios
+            if kind is None:
                 return p
-            other = other or p
+            other = other or (p, kind)
     names = [e.name for e in list_scenarios()]
     if other is not None:
-        kind = other_kind(read_yaml_file(other))
+        other, kind = other
         run = {"an experiment design": f" (run it with: asylumsim explore {other})",
                "a priors file": f" (use it with: asylumsim calibrate SCENARIO --priors {other})"}.get(kind, "")
         raise ConfigError(source, "extends" if relative_to else "",

@@ -44,13 +44,11 @@ class Headline:
 def _explore_folder(folder: Path) -> bool:
     """Whether ``folder``'s manifest says it is an ``explore`` folder (it has no daily table to
     show); an unreadable manifest is not (opening it says what is wrong)."""
-    import json
-
     from sim.runner import storage
 
     try:
-        return json.loads((folder / storage.MANIFEST).read_text(encoding="utf-8")).get("kind") == "explore"
-    except (OSError, ValueError, AttributeError):
+        return storage.read_manifest(folder).get("kind") == "explore"
+    except ResultsError:
         return False
 
 

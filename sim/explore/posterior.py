@@ -144,13 +144,19 @@ def refuse_explicit(path: str, claim: str | None, columns: tuple[str, ...], sour
                           "the parameter under a claim or its own path")
 
 
-def particle_of(posterior: Posterior, v: float) -> int:
-    """The particle ``v`` in ``[0, 1)`` picks: ``min{i : W_i > v}`` (``W``: the cumulative
-    weights), so a uniform ``v`` picks particle ``i`` with probability ``weights[i]``; a
-    particle of weight 0 is never picked (``v`` of 1 or more is taken as just below 1)."""
+def particles_of(posterior: Posterior, v: np.ndarray) -> np.ndarray:
+    """The particles values ``v`` in ``[0, 1)`` pick, shape of ``v`` (int64):
+    ``min{i : W_i > v}`` (``W``: the cumulative weights), so a uniform ``v`` picks particle
+    ``i`` with probability ``weights[i]``; a particle of weight 0 is never picked (``v`` of 1
+    or more is taken as just below 1)."""
     cum = np.cumsum(posterior.weights)
-    x = min(float(v), float(np.nextafter(1.0, 0.0))) * cum[-1]
-    return int(min(np.searchsorted(cum, x, side="right"), posterior.particles - 1))
+    x = np.minimum(np.asarray(v, dtype=float), np.nextafter(1.0, 0.0)) * cum[-1]
+    return np.minimum(np.searchsorted(cum, x, side="right"), posterior.particles - 1).astype(np.int64)
+
+
+def particle_of(posterior: Posterior, v: float) -> int:
+    """The particle one value ``v`` picks (:func:`particles_of`)."""
+    return int(particles_of(posterior, np.array([v]))[0])
 
 
 MORRIS_SHIFT_STREAM = 0x6D6F7273  # spawn key of the Morris trajectories' shifts ("mors")
@@ -170,7 +176,7 @@ def picks(design: Design, u: np.ndarray, posterior: Posterior) -> np.ndarray:
         v = (np.rint(v * (levels - 1)) + 0.5) / levels
         shift = np.random.default_rng(np.random.SeedSequence(design.seed, spawn_key=(MORRIS_SHIFT_STREAM,))).random(t)
         v = (v + np.repeat(shift, v.size // t)) % 1.0
-    return np.array([particle_of(posterior, x) for x in v], dtype=np.int64)
+    return particles_of(posterior, v)
 
 
 def with_picks(design: Design, factors: list[Factor], units: np.ndarray) -> list[Factor]:
