@@ -210,15 +210,19 @@ def anchor_posterior_sets(sets: list[str], folder: Path) -> list[str]:
     """A design's ``set:`` texts with a relative ``uncertainty.posterior`` file (scoped or not)
     made absolute against the design's ``folder``, as its scenario files are (a ``--set`` on
     the command line stays relative to the working directory)."""
+    from sim.config.merge import parse_override
     from sim.config.posterior import resolve_ref
     from sim.config.scoped import split_scope
 
     out = []
     for text in sets:
-        scope, plain = split_scope(text)
-        key, sep, value = plain.partition("=")
-        value = value.strip().strip("'\"")
-        if sep and key.strip() == "uncertainty.posterior" and value and value.lower() not in ("null", "none", "~"):
+        try:
+            scope, plain = split_scope(text)
+            keys, value = parse_override(plain)
+        except ConfigError:  # left as it is: loading the scenarios names the problem and the scenario
+            out.append(text)
+            continue
+        if keys == ["uncertainty", "posterior"] and isinstance(value, str) and value:
             plain = f"uncertainty.posterior={resolve_ref(value, folder)}"
             text = plain if scope is None else f"{scope}:{plain}"
         out.append(text)
