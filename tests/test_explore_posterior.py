@@ -235,7 +235,8 @@ def test_a_posterior_file_in_the_designs_set_is_relative_to_the_design(tmp_path,
 def test_explicit_parameters_that_would_blur_the_posterior_group_are_refused(tmp_path, param, fragments):
     design = _design(tmp_path, DESIGN.replace("{path: front.kia_rate}", param))
     res = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", tmp_path / "out"])
-    one_line_error(res, *fragments)
+    assert one_line_error(res, *fragments).startswith(f"error: {design}: ")
+    assert not (tmp_path / "out").exists()  # refused before any folder
 
 
 def test_sobol_on_the_posterior_alone_is_refused(tmp_path):
