@@ -187,3 +187,23 @@ def test_resolution_notes_say_when_the_sample_cannot_resolve_the_indices():
     assert resolution_notes(resolved, "sobol", 200, prim=True) == []
     assert resolution_notes(resolved, "morris", 20, prim=True)[0].startswith("PRIM on 20 points")
     assert resolution_notes(claims.assign(conf=np.nan), "oat", 200, prim=False) == []
+
+
+def test_a_grouped_morris_draws_no_mu_sigma_figure_and_removes_a_stale_one(tmp_path):
+    """SALib gives no sigma for a group of several parameters: the mu*-sigma figure of a design
+    grouped by claim would show only its single-parameter groups, so it is not drawn (the
+    claims figure is the Morris figure), a stale one is removed, and the docs do not link it."""
+    from sim.explore.report import draw_figures, has_sigma
+
+    ind = pd.DataFrame({"name": ["D8", "R3"], "mu": [1.0, 2.0], "mu_star": [5.0, 3.0], "sigma": [np.nan, 1.0],
+                        "mu_star_conf": [1.0, 1.0], "outcome": "y"})
+    claims = pd.DataFrame({"claim": ["D8", "R3"], "outcome": "y", "index": [5.0, 3.0], "conf": [1.0, 1.0],
+                           "parameters": [4, 1], "aggregate": "grouped mu_star"})
+    manifest = {"method": {"name": "morris", "group_by": "claim"},
+                "outcomes": [{"name": "y", "metric": "front_effective", "day": 20, "scenario": "caplan"}]}
+    (tmp_path / "morris-y.png").write_bytes(b"stale")
+    paths = draw_figures(tmp_path, {"claims": claims, "indices": ind}, manifest)
+    assert [p.name for p in paths] == ["claims-y.png"] and not (tmp_path / "morris-y.png").exists()
+    assert not has_sigma(ind) and has_sigma(ind.fillna(2.0)) and not has_sigma(ind.iloc[:0])
+    paths = draw_figures(tmp_path, {"claims": claims, "indices": ind.fillna(2.0)}, manifest)
+    assert [p.name for p in paths] == ["claims-y.png", "morris-y.png"]

@@ -67,6 +67,7 @@ def test_an_experiment_is_identical_on_1_and_2_workers(tmp_path):
     claims = pd.read_csv(one / "claims.csv")
     assert claims["claim"].iloc[0] == "D1" and claims["aggregate"].iloc[0] == "sum of mu_star"
     assert (one / "claims-caplan_effect.png").is_file() and (one / "prim.png").is_file()
+    assert (one / "morris-caplan_effect.png").is_file()  # every parameter has a sigma (ungrouped)
     # the docs block: python -m sim.explore.report FOLDER --doc DOC
     from sim.explore.report import BEGIN, END, main
 
@@ -77,6 +78,7 @@ def test_an_experiment_is_identical_on_1_and_2_workers(tmp_path):
     text = doc.read_text()
     assert "kept" in text and "STALE-BLOCK" not in text and "24 model runs" in text and "**PRIM**" in text
     assert "| D1: Preference falsification" in text and (doc.parent / "img" / "explore_tiny_prim.png").is_file()
+    assert "![morris caplan_effect](img/explore_tiny_morris-caplan_effect.png)" in text
 
 
 def _wait_for_files(folder: Path, n: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:

@@ -4,7 +4,9 @@ Figures (PNG, in the folder, or ``docs/img/`` for the docs):
 
 - ``claims-<outcome>.png``: which claims decide the outcome (the per-claim index, with its
   bootstrap interval);
-- ``morris-<outcome>.png``: Morris ``mu*`` against ``sigma``, per parameter;
+- ``morris-<outcome>.png``: Morris ``mu*`` against ``sigma``, per parameter (not drawn when
+  a factor has no ``sigma``: SALib gives none for a group of several parameters, so a
+  design grouped by claim has only ``claims-<outcome>.png``, its ``mu*`` with intervals);
 - ``tornado-<outcome>.png``: one-at-a-time swings;
 - ``prim.png``: PRIM's peeling trajectory, coverage against density, the chosen box marked.
 
@@ -52,6 +54,14 @@ def claim_label(cid: str, width: int = 48) -> str:
     return f"{cid}: {text if len(text) <= width else text[:width].rsplit(' ', 1)[0] + ' …'}"
 
 
+def has_sigma(indices: pd.DataFrame) -> bool:
+    """Whether a Morris ``mu*``-``sigma`` figure can show every factor of ``indices`` (one
+    outcome's rows of ``indices.csv``): SALib gives no ``sigma`` for a group of several
+    parameters (Campolongo et al. 2007 rank groups by ``mu*`` alone), so a design grouped by
+    claim draws none and its claims figure (``mu*`` with intervals) is the Morris figure."""
+    return len(indices) > 0 and bool(indices["sigma"].notna().all())
+
+
 def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any],
                  where: Path | None = None, prefix: str = "") -> list[Path]:
     """Draw the experiment's figures into ``where`` (default: the folder); return the PNG paths."""
@@ -73,17 +83,17 @@ def draw_figures(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[s
         ax.set_title(f"Which claims decide {name}?", fontsize=10)
         paths.append(_save(fig, where / f"{prefix}claims-{name}.png"))
         ind = tables["indices"][tables["indices"]["outcome"] == name]
-        if method == "morris":
+        if method == "morris" and has_sigma(ind):
             fig, ax = plt.subplots(figsize=(6, 4.5))
             ax.scatter(ind["mu_star"], ind["sigma"], s=14, color="#aa3377")
-            for _, r in ind.head(8).iterrows():
+            for _, r in ind.nlargest(10, "mu_star").iterrows():
                 ax.annotate(r["name"].split(".")[-1], (r["mu_star"], r["sigma"]), fontsize=7)
             ax.set_xlabel("mu* (mean |elementary effect|)")
             ax.set_ylabel("sigma (spread: non-linearity, interactions)")
-            missing = int(ind["sigma"].isna().sum())  # SALib gives no sigma for a group of several parameters
-            note = f"\n({missing} of {len(ind)} not shown: no sigma for a group of several parameters)" if missing else ""
-            ax.set_title(f"Morris screening: {name}{note}", fontsize=10 if not missing else 9)
+            ax.set_title(f"Morris screening: {name} (the 10 largest mu* labelled)", fontsize=10)
             paths.append(_save(fig, where / f"{prefix}morris-{name}.png"))
+        elif method == "morris":  # an earlier version's figure, drawn by this tool, would be stale
+            (where / f"{prefix}morris-{name}.png").unlink(missing_ok=True)
         if method == "oat":
             import numpy as np
 
@@ -187,7 +197,7 @@ def markdown(folder: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, 
                      if s1 else "")
             lines.append(f"| {label} | {_fmt(r['index'])} | {_fmt(r['conf'])} |{extra} {r['parameters']} |")
         ind = tables["indices"][tables["indices"]["outcome"] == name].head(top)
-        if method["name"] in ("morris", "oat"):
+        if method["name"] == "oat" or (method["name"] == "morris" and has_sigma(grouped_ind)):
             kind = "morris" if method["name"] == "morris" else "tornado"
             lines += ["", f"![{kind} {name}]({img}{kind}-{name}.png)"]
         if method["group_by"] != "claim":
