@@ -6,31 +6,54 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ConfigError
-from sim.inference.fit_check import HEADLINE, fit_under, main, markdown
+from sim.inference import fit_check
+from sim.inference.fit_check import AS_CALIBRATED, HEADLINE, fit_under, main, markdown
 
 
 def test_a_higher_death_rate_makes_the_same_particles_predict_more_hotline_requests():
     variants = {"calibrated": [], "double": ["front.kia_rate=0.0012"]}
     t = fit_under(variants, draws=3, scale=500)
     assert list(t["variant"]) == ["calibrated", "double"] and list(t["overrides"]) == ["(none)", "front.kia_rate=0.0012"]
+    # series with a naive baseline: mobilized_deployed_share has none, so it is not counted as a failure
     assert (t["series"] == t["series"].iloc[0]).all() and (t["beats_naive"] <= t["series"]).all()
     q = "hotline_requests_cumulative"
     assert t.loc[1, f"{q}:q50"] > 1.5 * t.loc[0, f"{q}:q50"] > 0  # the soldiers weigh the offer against the risk of death
-    assert t.loc[0, f"{q}:data"] == t.loc[1, f"{q}:data"] == 22239
+    assert t.loc[0, f"{q}:data"] == t.loc[1, f"{q}:data"] == 22239 and t.loc[0, f"{q}:day"] == 331
     assert (t[f"{q}:q5"] <= t[f"{q}:q50"]).all() and (t[f"{q}:q50"] <= t[f"{q}:q95"]).all()
     text = markdown(t, "python -m sim.inference.fit_check", 3)
     assert text.count("\n| ") == 3 and all(h in text for h in HEADLINE) and "| double |" in text
 
 
-def test_a_malformed_variant_is_one_line(capsys):
+def test_a_custom_variant_is_checked_next_to_the_calibration_and_only_printed(monkeypatch, capsys):
+    seen = {}
+
+    def fake(variants, **kw):
+        seen.update(variants=dict(variants), **kw)
+        return fit_under({"stub": []}, draws=1, scale=500)
+
+    monkeypatch.setattr(fit_check, "fit_under", fake)
+    monkeypatch.setattr(fit_check, "write_block", lambda *a, **k: pytest.fail("the docs block was written"))
+    assert main(["--variant", "both=front.kia_rate=0.001; front.wia_rate=0.002", "--draws", "1", "--workers", "1"]) == 0
+    assert seen["variants"] == {AS_CALIBRATED: [], "both": ["front.kia_rate=0.001", "front.wia_rate=0.002"]}
+    assert "| stub |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--variant", "no-settings"], "expected LABEL=KEY=VALUE"),
+    (["--variant", "a=front.kia_rate=0.001", "--variant", "a=front.kia_rate=0.002"], "the label 'a' is used twice"),
+    (["--draws", "0"], "--draws must be at least 1"),
+])
+def test_malformed_arguments_are_one_line_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as e:
-        main(["--variant", "no-settings", "--no-doc"])
-    assert e.value.code == 2 and "expected LABEL=KEY=VALUE" in capsys.readouterr().err
+        main([*args, "--no-doc"])
+    assert e.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_an_override_naming_no_parameter_is_one_line_and_exit_1(capsys):
     with pytest.raises(ConfigError, match="front.kia_rat: unknown key"):
         fit_under({"typo": ["front.kia_rat=0.001"]}, draws=1, scale=500)
+    with pytest.raises(ValueError, match="draws must be at least 1"):
+        fit_under({"none": []}, draws=0)
     assert main(["--variant", "typo=front.kia_rat=0.001", "--draws", "1", "--workers", "1", "--no-doc"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "front.kia_rat: unknown key" in err

@@ -7,14 +7,19 @@ fitted under another value. This module draws the posterior predictive of the
 calibration's scenario under each variant (a list of ``--set`` overrides on top of the
 calibration's own) and reports, per variant, how well the predictive median fits the
 target series: the number of series whose averaged relative difference (ARD) beats the
-naive baseline's, the mean ARD over the series, and the median and 90% band against the
-data at the last point of three headline series. The draws use common random numbers:
-draw ``i`` takes the same particle and seed under every variant.
+naive baseline's (of those with a baseline), the mean ARD over the series, and the median
+and 90% band against the data at the last point of three headline series. The draws use
+common random numbers: draw ``i`` takes the same particle and seed under every variant,
+and with the defaults (40 draws, seed 7) the first variant, the calibration as shipped,
+reproduces the fit of ``docs/calibration.md`` (``python -m sim.inference.report``).
 
-Usage (writes the generated block ``fit-under-assumptions`` of ``docs/sensitivity.md``)::
+It shows how the fixed particles' predictions move with an assumption, not what a
+calibration with that assumption would find: the particles are not refitted.
 
-    python -m sim.inference.fit_check                        # the casualty variants (M1)
-    python -m sim.inference.fit_check --variant "lanchester=front.attrition=lanchester" --no-doc
+Usage::
+
+    python -m sim.inference.fit_check        # M1's casualty variants: the generated block of docs/sensitivity.md
+    python -m sim.inference.fit_check --variant "wia double=front.wia_rate=0.0036"   # prints only
 """
 
 from __future__ import annotations
@@ -34,17 +39,23 @@ from sim.inference.report import REPO, fit_table, predictive, shipped_paths
 
 DOC = "docs/sensitivity.md"
 BLOCK = "fit-under-assumptions"
-# M1's casualty assumptions at the ends of their plausible ranges (sim/config/schema.py), and the default
+AS_CALIBRATED = "as calibrated (fixed rates, kia_rate 0.0006, wia_rate 0.0018)"
+# M1's casualty assumptions (sim/config/schema.py): kia_rate at the ends of its plausible range
+# and between them, wia_rate at its ends, and Lanchester attrition at its default coefficient
 CASUALTY_VARIANTS: dict[str, list[str]] = {
-    "as calibrated (fixed rates, kia_rate 0.0006)": [],
+    AS_CALIBRATED: [],
     "kia_rate 0.0003 (half)": ["front.kia_rate=0.0003"],
+    "kia_rate 0.00045": ["front.kia_rate=0.00045"],
+    "kia_rate 0.0008": ["front.kia_rate=0.0008"],
     "kia_rate 0.0012 (double)": ["front.kia_rate=0.0012"],
+    "wia_rate 0.0009 (half)": ["front.wia_rate=0.0009"],
+    "wia_rate 0.0036 (double)": ["front.wia_rate=0.0036"],
     "Lanchester attrition (default coefficient)": ["front.attrition=lanchester"],
 }
 HEADLINE = ("hotline_requests_cumulative", "hotline_surrenders_cumulative", "awol_court_cases_year")
 
 
-def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_2022", draws: int = 16, seed: int = 7,
+def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_2022", draws: int = 40, seed: int = 7,
               workers: int = 1, scale: int | None = None) -> pd.DataFrame:
     """The shipped posterior's predictive fit under each variant of the fixed assumptions.
 
@@ -59,23 +70,33 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
 
     Returns:
         One row per variant: ``variant``, ``overrides``, ``beats_naive`` (series whose ARD
-        beats the naive baseline's), ``series``, ``mean_ARD``, and per headline series
-        ``<series>:data`` (the last target point, real people) and ``<series>:q5``,
-        ``:q50``, ``:q95`` (the predictive quantiles there, real people).
+        beats the naive baseline's), ``series`` (series with a naive baseline; ARD is the
+        model's mean relative miss over a series' points), ``mean_ARD`` (over every
+        series), and per headline series ``<series>:day`` (its last target day, days since
+        21 Sep 2022), ``<series>:data`` (the target there, real people) and
+        ``<series>:q5``, ``:q50``, ``:q95`` (the predictive quantiles there, real people).
 
     Raises:
+        ValueError: ``draws`` below 1.
         FileNotFoundError: no shipped posterior for ``scenario``.
         sim.errors.ConfigError: an override names no parameter or gives a bad value.
     """
+    from sim.config import load_scenario
+
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1 (got {draws})")
     parquet, js = shipped_paths(scenario)
     post, manifest = load_posterior(parquet), json.loads(js.read_text())
+    for sets in variants.values():  # every variant's overrides are valid before anything runs
+        load_scenario(manifest["scenario"], [*manifest["base_overrides"], *sets])
     rows = []
     for label, sets in variants.items():
         m = dict(manifest, base_overrides=[*manifest["base_overrides"], *sets])
         bands, ts = predictive(post, m, draws, seed, workers, scale)
         fit = fit_table(bands, ts)
         row = {"variant": label, "overrides": " ".join(sets) or "(none)",
-               "beats_naive": int(fit["beats_naive"].fillna(False).astype(bool).sum()), "series": len(fit),
+               "beats_naive": int(fit["beats_naive"].fillna(False).astype(bool).sum()),
+               "series": int(fit["beats_naive"].notna().sum()),
                "mean_ARD": float(fit["ARD_model"].mean())}
         for q in HEADLINE:
             last = bands[bands["quantity"] == q].sort_values("day").iloc[-1]
@@ -90,7 +111,17 @@ def _n(x: float) -> str:
 
 
 def markdown(table: pd.DataFrame, command: str, draws: int) -> str:
-    """The generated block: one row per variant, the headline series' median [90% band] against the data."""
+    """The generated block's text.
+
+    Args:
+        table: :func:`fit_under`'s result.
+        command: The command that regenerates it (quoted in the text).
+        draws: Predictive draws per variant (quoted in the text).
+
+    Returns:
+        Markdown: a sentence on how it was made, then one table row per variant with the
+        headline series' median [90% band] (real people) and the data in the header.
+    """
     first = table.iloc[0]
     head = " | ".join(f"{q} (day {int(first[f'{q}:day'])}; data {_n(first[f'{q}:data'])})" for q in HEADLINE)
     lines = [f"Regenerated by `{command}` ({draws} posterior predictive draws per variant, the same particles and "
@@ -105,31 +136,39 @@ def markdown(table: pd.DataFrame, command: str, draws: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (module docstring). Without ``--variant`` it checks M1's casualty
+    variants and rewrites the generated block of ``docs/sensitivity.md`` (not with
+    ``--no-doc``); with ``--variant`` it checks the calibration as shipped and the variants
+    given, and prints only. Returns the exit code: 0, 1 after a one-line error (a bad
+    override, no shipped posterior), 2 for malformed arguments."""
     parser = argparse.ArgumentParser(prog="python -m sim.inference.fit_check", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=KEY=VALUE[,KEY=VALUE]",
-                        help="a variant of the fixed assumptions (repeatable; default: M1's casualty variants)")
-    parser.add_argument("--draws", type=int, default=16)
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=KEY=VALUE[;KEY=VALUE]",
+                        help="a variant of the fixed assumptions (repeatable; overrides separated by ';'); "
+                             "default: M1's casualty variants")
+    parser.add_argument("--draws", type=int, default=40, help="posterior predictive simulations per variant")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-doc", action="store_true", help=f"print the table; leave {DOC} as it is")
     args = parser.parse_args(argv)
-    variants: dict[str, list[str]] = {}
+    if args.draws < 1:
+        parser.error(f"--draws must be at least 1 (got {args.draws})")
+    variants: dict[str, list[str]] = {AS_CALIBRATED: []} if args.variant else dict(CASUALTY_VARIANTS)
     for v in args.variant:
         label, sep, sets = v.partition("=")
-        if not sep or "=" not in sets:
-            parser.error(f"--variant {v!r}: expected LABEL=KEY=VALUE[,KEY=VALUE]")
-        variants[label] = sets.split(",")
-    variants = variants or CASUALTY_VARIANTS
+        if not sep or "=" not in sets or not label.strip():
+            parser.error(f"--variant {v!r}: expected LABEL=KEY=VALUE[;KEY=VALUE]")
+        if label in variants:
+            parser.error(f"--variant {v!r}: the label {label!r} is used twice")
+        variants[label] = [x.strip() for x in sets.split(";")]
     try:
         table = fit_under(variants, draws=args.draws, seed=args.seed, workers=args.workers)
-    except AsylumsimError as exc:
+    except (AsylumsimError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     command = "python -m sim.inference.fit_check" + "".join(f' --variant "{v}"' for v in args.variant)
-    body = markdown(table, command, args.draws)
-    print(body)
-    if not args.no_doc:
-        write_block(body, REPO, DOC, BLOCK)
+    print(markdown(table, command, args.draws))
+    if not args.variant and not args.no_doc:
+        write_block(markdown(table, command, args.draws), REPO, DOC, BLOCK)
         print(f"wrote {DOC}")
     return 0
 
