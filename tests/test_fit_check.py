@@ -52,6 +52,8 @@ def test_malformed_arguments_are_one_line_exit_2(args, message, capsys):
 def test_an_override_naming_no_parameter_is_one_line_and_exit_1(capsys):
     with pytest.raises(ConfigError, match="front.kia_rat: unknown key"):
         fit_under({"typo": ["front.kia_rat=0.001"]}, draws=1, scale=500)
+    with pytest.raises(ConfigError, match="defection.opportunity_rate: calibrated"):
+        fit_under({"ok": ["front.kia_rate=0.001"], "cal": ["defection.opportunity_rate=0.1"]}, draws=1, scale=500)
     with pytest.raises(ValueError, match="draws must be at least 1"):
         fit_under({"none": []}, draws=0)
     assert main(["--variant", "typo=front.kia_rat=0.001", "--draws", "1", "--workers", "1", "--no-doc"]) == 1

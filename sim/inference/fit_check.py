@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.errors import AsylumsimError
+from sim.errors import AsylumsimError, ConfigError
 from sim.inference.docblocks import write_block
 from sim.inference.posterior import load_posterior
 from sim.inference.report import REPO, fit_table, predictive, shipped_paths
@@ -79,7 +79,8 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
     Raises:
         ValueError: ``draws`` below 1.
         FileNotFoundError: no shipped posterior for ``scenario``.
-        sim.errors.ConfigError: an override names no parameter or gives a bad value.
+        sim.errors.ConfigError: an override names no parameter, gives a bad value, or sets a
+            calibrated parameter (a posterior column, which every draw sets).
     """
     from sim.config import load_scenario
 
@@ -87,7 +88,12 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
         raise ValueError(f"draws must be at least 1 (got {draws})")
     parquet, js = shipped_paths(scenario)
     post, manifest = load_posterior(parquet), json.loads(js.read_text())
-    for sets in variants.values():  # every variant's overrides are valid before anything runs
+    calibrated = {c for c in post.columns if c != "weight"}
+    for label, sets in variants.items():  # every variant's overrides are valid before anything runs
+        for key in (x.split("=", 1)[0].strip() for x in sets):
+            if key in calibrated:
+                raise ConfigError("--variant", key, f"calibrated: every draw sets it from its particle, so variant "
+                                  f"{label!r} would not change it")
         load_scenario(manifest["scenario"], [*manifest["base_overrides"], *sets])
     rows = []
     for label, sets in variants.items():
