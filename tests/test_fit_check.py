@@ -41,7 +41,11 @@ def test_a_custom_variant_is_checked_next_to_the_calibration_and_only_printed(mo
 @pytest.mark.parametrize("args, message", [
     (["--variant", "no-settings"], "expected LABEL=KEY=VALUE"),
     (["--variant", "a=front.kia_rate=0.001", "--variant", "a=front.kia_rate=0.002"], "the label 'a' is used twice"),
-    (["--draws", "0"], "--draws must be at least 1"),
+    (["--draws", "0"], "must be at least 1 (got 0)"),
+    (["--seed", "-1"], "must be at least 0 (got -1)"),
+    (["--workers", "0"], "must be at least 1 (got 0)"),
+    (["--variant", "a|b=front.kia_rate=0.001"], "without '|' or a line break"),
+    (["--variant", "a=front.kia_rate=0.001;"], "every override is KEY=VALUE"),
 ])
 def test_malformed_arguments_are_one_line_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as e:
@@ -52,6 +56,8 @@ def test_malformed_arguments_are_one_line_exit_2(args, message, capsys):
 def test_an_override_naming_no_parameter_is_one_line_and_exit_1(capsys):
     with pytest.raises(ConfigError, match="front.kia_rat: unknown key"):
         fit_under({"typo": ["front.kia_rat=0.001"]}, draws=1, scale=500)
+    with pytest.raises(ConfigError, match="--variant 'days': run.days: set by the check itself"):
+        fit_under({"days": ["run.days=30"]}, draws=1, scale=500)
     with pytest.raises(ConfigError, match="defection.opportunity_rate: calibrated"):
         fit_under({"ok": ["front.kia_rate=0.001"], "cal": ["defection.opportunity_rate=0.1"]}, draws=1, scale=500)
     with pytest.raises(ValueError, match="draws must be at least 1"):
@@ -59,3 +65,28 @@ def test_an_override_naming_no_parameter_is_one_line_and_exit_1(capsys):
     assert main(["--variant", "typo=front.kia_rat=0.001", "--draws", "1", "--workers", "1", "--no-doc"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "front.kia_rat: unknown key" in err
+
+
+def test_a_stop_signal_is_one_line_with_128_plus_the_signal_and_writes_nothing(monkeypatch, capsys):
+    import signal
+
+    from sim.runner.interrupts import RunInterrupted
+
+    def stopped(*a, **k):
+        raise RunInterrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(fit_check, "fit_under", stopped)
+    monkeypatch.setattr(fit_check, "write_block", lambda *a, check=False, **k: check or pytest.fail("written"))
+    assert main(["--draws", "1"]) == 143
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted (SIGTERM): nothing written" in err
+
+
+def test_the_docs_block_is_checked_before_any_run(tmp_path, monkeypatch, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "sensitivity.md").write_text("# no markers\n")
+    monkeypatch.setattr(fit_check, "REPO", tmp_path)
+    monkeypatch.setattr(fit_check, "fit_under", lambda *a, **k: pytest.fail("simulated before checking the document"))
+    assert main(["--draws", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs exactly one <!-- BEGIN generated:fit-under-assumptions" in err

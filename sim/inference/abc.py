@@ -383,9 +383,11 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
     seeds = np.random.SeedSequence(seed).spawn(k)
     values = [{p: float(posterior[p].iloc[r]) for p in paths} for r in rows]
     if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from sim.runner.executors import make_executor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # the runner's pool: workers die with this process, and a stop signal or an error
+        # drops the queued draws and kills the running ones
+        with make_executor("process", workers) as pool:
             sims = np.array(list(pool.map(sim.simulate, values, seeds)))
     else:
         sims = np.array([sim.simulate(v, s) for v, s in zip(values, seeds, strict=True)])

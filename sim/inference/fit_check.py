@@ -79,8 +79,9 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
     Raises:
         ValueError: ``draws`` below 1.
         FileNotFoundError: no shipped posterior for ``scenario``.
-        sim.errors.ConfigError: an override names no parameter, gives a bad value, or sets a
-            calibrated parameter (a posterior column, which every draw sets).
+        sim.errors.ConfigError: an override names no parameter, gives a bad value, sets a
+            calibrated parameter (a posterior column, which every draw sets), or sets
+            ``run.*`` or ``population.scale`` (the check's own settings).
     """
     from sim.config import load_scenario
 
@@ -90,11 +91,17 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
     post, manifest = load_posterior(parquet), json.loads(js.read_text())
     calibrated = {c for c in post.columns if c != "weight"}
     for label, sets in variants.items():  # every variant's overrides are valid before anything runs
+        where = f"--variant {label!r}"
         for key in (x.split("=", 1)[0].strip() for x in sets):
             if key in calibrated:
-                raise ConfigError("--variant", key, f"calibrated: every draw sets it from its particle, so variant "
-                                  f"{label!r} would not change it")
-        load_scenario(manifest["scenario"], [*manifest["base_overrides"], *sets])
+                raise ConfigError(where, key, "calibrated: every draw sets it from its particle, so the variant "
+                                  "would not change it")
+            if key.startswith("run.") or key == "population.scale":
+                raise ConfigError(where, key, "set by the check itself (the calibration's scale, days and seeds)")
+        try:
+            load_scenario(manifest["scenario"], [*manifest["base_overrides"], *sets])
+        except ConfigError as exc:
+            raise ConfigError(where, exc.key, exc.problem) from None
     rows = []
     for label, sets in variants.items():
         m = dict(manifest, base_overrides=[*manifest["base_overrides"], *sets])
@@ -141,41 +148,83 @@ def markdown(table: pd.DataFrame, command: str, draws: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _label(text: str) -> str:
+    """A ``--variant`` label: stripped; a table cell, so no ``|`` and no line break (argparse type)."""
+    label = text.strip()
+    if not label or "|" in label or "\n" in label or "\r" in label:
+        raise argparse.ArgumentTypeError(f"{text!r}: a label must be non-empty, without '|' or a line break")
+    return label
+
+
+def _variant(text: str) -> tuple[str, list[str]]:
+    label, sep, sets = text.partition("=")
+    if not sep or "=" not in sets:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=KEY=VALUE[;KEY=VALUE]")
+    items = [x.strip() for x in sets.split(";")]
+    if any("=" not in x for x in items):
+        raise argparse.ArgumentTypeError(f"{text!r}: every override is KEY=VALUE (separated by ';')")
+    return _label(label), items
+
+
+def _at_least(lowest: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be at least {lowest} (got {value})")
+        return value
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line (module docstring). Without ``--variant`` it checks M1's casualty
     variants and rewrites the generated block of ``docs/sensitivity.md`` (not with
-    ``--no-doc``); with ``--variant`` it checks the calibration as shipped and the variants
-    given, and prints only. Returns the exit code: 0, 1 after a one-line error (a bad
-    override, no shipped posterior), 2 for malformed arguments."""
+    ``--no-doc``), quoting every option given; with ``--variant`` it checks the calibration
+    as shipped and the variants given, and prints only. Returns the exit code: 0; 1 after a
+    one-line error (a bad override, no shipped posterior, the document's block missing or
+    not writable, checked before any run); 2 for malformed arguments; 128 + the signal
+    after SIGINT, SIGTERM or SIGHUP (nothing written, the workers stopped)."""
+    from sim.runner.interrupts import RunInterrupted, StopSignals
+
     parser = argparse.ArgumentParser(prog="python -m sim.inference.fit_check", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=KEY=VALUE[;KEY=VALUE]",
+    parser.add_argument("--variant", action="append", default=[], type=_variant, metavar="LABEL=KEY=VALUE[;KEY=VALUE]",
                         help="a variant of the fixed assumptions (repeatable; overrides separated by ';'); "
                              "default: M1's casualty variants")
-    parser.add_argument("--draws", type=int, default=40, help="posterior predictive simulations per variant")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--draws", type=_at_least(1), default=40, help="posterior predictive simulations per variant")
+    parser.add_argument("--seed", type=_at_least(0), default=7)
+    parser.add_argument("--workers", type=_at_least(1), default=2)
     parser.add_argument("--no-doc", action="store_true", help=f"print the table; leave {DOC} as it is")
     args = parser.parse_args(argv)
-    if args.draws < 1:
-        parser.error(f"--draws must be at least 1 (got {args.draws})")
     variants: dict[str, list[str]] = {AS_CALIBRATED: []} if args.variant else dict(CASUALTY_VARIANTS)
-    for v in args.variant:
-        label, sep, sets = v.partition("=")
-        if not sep or "=" not in sets or not label.strip():
-            parser.error(f"--variant {v!r}: expected LABEL=KEY=VALUE[;KEY=VALUE]")
+    for label, sets in args.variant:
         if label in variants:
-            parser.error(f"--variant {v!r}: the label {label!r} is used twice")
-        variants[label] = [x.strip() for x in sets.split(";")]
+            parser.error(f"--variant: the label {label!r} is used twice")
+        variants[label] = sets
+    write_doc = not args.variant and not args.no_doc
+    options = "".join(f" --{k} {v}" for k, v, d in (("draws", args.draws, 40), ("seed", args.seed, 7)) if v != d)
+    command = "python -m sim.inference.fit_check" + options + "".join(
+        f' --variant "{label}={";".join(sets)}"' for label, sets in args.variant)
     try:
-        table = fit_under(variants, draws=args.draws, seed=args.seed, workers=args.workers)
-    except (AsylumsimError, FileNotFoundError) as exc:
+        if write_doc:  # the block's markers, before minutes of simulation
+            write_block("", REPO, DOC, BLOCK, check=True)
+        with StopSignals():
+            table = fit_under(variants, draws=args.draws, seed=args.seed, workers=args.workers)
+        body = markdown(table, command, args.draws)
+        print(body)
+        if write_doc:
+            write_block(body, REPO, DOC, BLOCK)
+            print(f"wrote {DOC}")
+    except RunInterrupted as exc:
+        print(f"interrupted ({exc}): nothing written", file=sys.stderr)
+        return exc.exit_code
+    except FileNotFoundError as exc:
+        print(f"error: no shipped posterior: {exc.filename or exc}", file=sys.stderr)
+        return 1
+    except (AsylumsimError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    command = "python -m sim.inference.fit_check" + "".join(f' --variant "{v}"' for v in args.variant)
-    print(markdown(table, command, args.draws))
-    if not args.variant and not args.no_doc:
-        write_block(markdown(table, command, args.draws), REPO, DOC, BLOCK)
-        print(f"wrote {DOC}")
     return 0
 
 
