@@ -385,9 +385,7 @@ def posterior_predictive(posterior: pd.DataFrame, scenario_ref: str | Path, targ
     if workers > 1:
         from sim.runner.executors import make_executor
 
-        # the runner's pool: workers die with this process, and a stop signal or an error
-        # drops the queued draws and kills the running ones
-        with make_executor("process", workers) as pool:
+        with make_executor("process", workers) as pool:  # workers die with us; a stop kills them
             sims = np.array(list(pool.map(sim.simulate, values, seeds)))
     else:
         sims = np.array([sim.simulate(v, s) for v, s in zip(values, seeds, strict=True)])
