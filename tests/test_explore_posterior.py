@@ -15,7 +15,7 @@ from helpers_runner import ok as _ok
 
 from sim.config.loader import dumped_value
 from sim.config.posterior import Posterior, load_posterior
-from sim.explore.posterior import PARTICLE, VALUE_PREFIX, particle_of
+from sim.explore.posterior import PARTICLE, VALUE_PREFIX, particles_of
 from sim.explore.run import build
 
 DESIGN = """\
@@ -48,15 +48,15 @@ def _toy(weights: list[float]) -> Posterior:
 def test_a_unit_value_picks_each_particle_with_its_weight():
     post = _toy([0.1, 0.6, 0.3])
     # min{i : W_i > u}, W = 0.1, 0.7, 1.0
-    assert [particle_of(post, u) for u in (0.0, 0.0999, 0.1, 0.6999, 0.7, 0.9999)] == [0, 0, 1, 1, 2, 2]
+    assert particles_of(post, np.array([0.0, 0.0999, 0.1, 0.6999, 0.7, 0.9999])).tolist() == [0, 0, 1, 1, 2, 2]
     grid = (np.arange(10_000) + 0.5) / 10_000
-    share = np.bincount([particle_of(post, u) for u in grid], minlength=3) / grid.size
+    share = np.bincount(particles_of(post, grid), minlength=3) / grid.size
     assert np.allclose(share, [0.1, 0.6, 0.3], atol=1e-3)
 
 
 def test_a_particle_of_weight_zero_is_never_picked_even_at_the_top_of_the_interval():
     post = _toy([0.5, 0.5, 0.0, 0.0])
-    assert [particle_of(post, u) for u in (0.0, 0.4999, 0.5, 0.9999999, 1.0)] == [0, 0, 1, 1, 1]
+    assert particles_of(post, np.array([0.0, 0.4999, 0.5, 0.9999999, 1.0])).tolist() == [0, 0, 1, 1, 1]
 
 
 @pytest.mark.parametrize(("levels", "step"), [(4, [0.0, 2 / 3]), (2, [0.0, 1.0]), (2, [1.0, 0.0])])

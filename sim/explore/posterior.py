@@ -12,7 +12,7 @@ claims.
 
 **Which particle.** A value ``v`` in ``[0, 1)`` picks particle ``i = min{i : W_i > v}``
 (``W``: the cumulative weights), so a uniform ``v`` picks particle ``i`` with probability
-its weight (:func:`particle_of`). A Sobol' sample's unit value is that ``v``. A Morris
+its weight (:func:`particles_of`). A Sobol' sample's unit value is that ``v``. A Morris
 sample's unit values lie on a grid of ``levels`` values ({0, 1/3, 2/3, 1} for 4), which
 would pick the same few particles at fixed places in the file; so each trajectory ``t``
 puts level ``j`` at the middle of the ``j``-th of ``L`` equal cells and adds its own
@@ -154,11 +154,6 @@ def particles_of(posterior: Posterior, v: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, x, side="right"), posterior.particles - 1).astype(np.int64)
 
 
-def particle_of(posterior: Posterior, v: float) -> int:
-    """The particle one value ``v`` picks (:func:`particles_of`)."""
-    return int(particles_of(posterior, np.array([v]))[0])
-
-
 MORRIS_SHIFT_STREAM = 0x6D6F7273  # spawn key of the Morris trajectories' shifts ("mors")
 
 
@@ -167,7 +162,7 @@ def picks(design: Design, u: np.ndarray, posterior: Posterior) -> np.ndarray:
     sample, shape ``(points,)``: ``v = u`` (Sobol'); for Morris, whose ``u`` is a level
     ``j / (L - 1)`` of ``L`` levels, ``v = ((j + 1/2) / L + r_t) mod 1`` with one uniform
     shift ``r_t`` per trajectory ``t`` (the points are trajectory-major), drawn from the
-    design's seed, so that distinct levels give distinct ``v``; then :func:`particle_of`."""
+    design's seed, so that distinct levels give distinct ``v``; then :func:`particles_of`."""
     v = np.asarray(u, dtype=float).copy()
     if design.method.name == "morris":
         t, levels = design.method.trajectories, design.method.levels

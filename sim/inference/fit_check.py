@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -34,8 +33,7 @@ import pandas as pd
 
 from sim.errors import AsylumsimError, ConfigError
 from sim.inference.docblocks import write_block
-from sim.inference.posterior import load_posterior
-from sim.inference.report import REPO, fit_table, predictive, shipped_paths
+from sim.inference.report import REPO, fit_table, load_shipped, predictive
 
 DOC = "docs/sensitivity.md"
 BLOCK = "fit-under-assumptions"
@@ -87,8 +85,7 @@ def fit_under(variants: Mapping[str, Sequence[str]], scenario: str = "history_20
 
     if draws < 1:
         raise ValueError(f"draws must be at least 1 (got {draws})")
-    parquet, js = shipped_paths(scenario)
-    post, manifest = load_posterior(parquet), json.loads(js.read_text())
+    post, manifest = load_shipped(scenario)
     calibrated = {c for c in post.columns if c != "weight"}
     for label, sets in variants.items():  # every variant's overrides are valid before anything runs
         where = f"--variant {label!r}"

@@ -45,6 +45,16 @@ def shipped_paths(scenario: str) -> tuple[Path, Path]:
     return POSTERIOR_DIR / f"{scenario}.parquet", POSTERIOR_DIR / f"{scenario}.json"
 
 
+def load_shipped(scenario: str) -> tuple[pd.DataFrame, dict]:
+    """The shipped posterior of ``scenario`` (:func:`load_posterior`) and its manifest.
+
+    Raises:
+        FileNotFoundError: either file is missing.
+    """
+    parquet, js = shipped_paths(scenario)
+    return load_posterior(parquet), json.loads(js.read_text())
+
+
 def install(run_dir: Path, note: str = "") -> tuple[Path, Path]:
     """Copy a calibration run's posterior and manifest into the package.
 
@@ -345,8 +355,7 @@ def main(argv: list[str] | None = None, root: Path = REPO) -> int:
         if args.install is not None:
             for p in install(args.install, args.note):
                 print(f"wrote {p}")
-        parquet, js = shipped_paths(args.scenario)
-        post, manifest = load_posterior(parquet), json.loads(js.read_text())
+        post, manifest = load_shipped(args.scenario)
         bands, ts = predictive(post, manifest, args.draws, args.seed, args.workers)
         figs = (f"img/calibration_{args.scenario}_predictive.png", f"img/calibration_{args.scenario}_posterior.png")
         figure(bands, ts, root / "docs" / figs[0])
