@@ -260,12 +260,18 @@ def test_a_local_dashboard_answers_only_requests_addressed_to_this_machine(tmp_p
     ("0.0.0.0", "0.0.0.0", False), ("::", "::", False), ("192.168.1.5", "192.168.1.5", False),
 ])
 def test_the_guard_follows_the_bound_address_not_the_spelling_of_host(host, bound, local):
-    from sim.dashboard.guard import SameOrigin, is_loopback, local_names
+    from sim.dashboard.guard import SameOrigin, is_loopback, local_names, origin_names
 
     assert is_loopback(host, bound) is local
     if local:
         names = local_names(host, bound)
         assert {"127.0.0.1", "localhost", host.lower(), bound} <= set(names)
-        guard = SameOrigin(None, names, 8765)
-        assert guard.allowed(f"http://{'[::1]' if ':' in bound else bound}:8765")
+        guard = SameOrigin(None, origin_names(host, bound), 8765)
+        own = f"http://{'[::1]' if ':' in bound else bound}:8765"
+        assert guard.allowed(own)
         assert not guard.allowed(f"http://{bound}:8766") and not guard.allowed("http://evil.example:8765")
+        # another loopback socket with the same port is another origin (another program may serve it)
+        for other in ("http://127.0.0.1:8765", "http://[::1]:8765", "http://127.0.0.2:8765"):
+            assert guard.allowed(other) is (other == own), other
+        # localhost reaches 127.0.0.1 or ::1 only
+        assert guard.allowed("http://localhost:8765") is (bound in ("127.0.0.1", "::1"))

@@ -32,14 +32,14 @@ def asgi_app(host: str, bound: str, port: int) -> Any:
     """
     from solara.server.starlette import app
 
-    from sim.dashboard.guard import SameOrigin, is_loopback, local_names
+    from sim.dashboard.guard import SameOrigin, is_loopback, local_names, origin_names
 
     if not is_loopback(host, bound):
         return app
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     names = local_names(host, bound)
-    return TrustedHostMiddleware(SameOrigin(app, names, port), allowed_hosts=names, www_redirect=False)
+    return TrustedHostMiddleware(SameOrigin(app, origin_names(host, bound), port), allowed_hosts=names, www_redirect=False)
 
 
 def _fail(exc: AsylumsimError) -> None:

@@ -8,8 +8,8 @@ Through Solara's kernel WebSocket such a page could read the explorer and start 
 runs. So, listening on a loopback address, the dashboard answers only requests whose
 ``Host`` is a name of this machine (Starlette's ``TrustedHostMiddleware``, 400 otherwise)
 and refuses any request or WebSocket handshake whose ``Origin`` is not the dashboard's
-own page (:class:`SameOrigin`: 403; a client that sends no ``Origin``, such as ``curl``,
-is not a web page and passes). On another address the user chose to serve other machines
+own page (:class:`SameOrigin` with :func:`origin_names`: 403; a client that sends no
+``Origin``, such as ``curl``, is not a web page and passes). On another address the user chose to serve other machines
 under names this process cannot know, and neither check applies (docs/guide.md, section 11).
 """
 
@@ -40,6 +40,30 @@ def local_names(host: str, bound: str) -> list[str]:
     return sorted(names | {f"[{n}]" for n in names if ":" in n})
 
 
+def origin_names(host: str, bound: str) -> list[str]:
+    """Host names an ``Origin`` of the dashboard's own page may carry: the bound address
+    (lowercase, compressed if IPv6), ``localhost`` when the bound address is one a browser
+    resolves it to (``127.0.0.1`` or ``::1``), and ``--host`` when it is a name, not an
+    address (an address literal is the bound one, spelled as the browser normalises it).
+
+    Narrower than :func:`local_names`: another loopback address with the same port
+    (``http://[::1]:PORT`` for a dashboard on ``127.0.0.1``, or ``127.0.0.2``) is another
+    socket, which another program may serve; its pages are another origin.
+    """
+    addr = bound.split("%")[0].lower()
+    try:
+        addr = ipaddress.ip_address(addr).compressed
+    except ValueError:
+        pass
+    names = {addr}
+    if addr in ("127.0.0.1", "::1"):
+        names.add("localhost")
+    name = host.lower().rstrip(".")
+    if ":" not in name and not name.replace(".", "").isdigit():  # a name (``localhost``), not an address
+        names.add(name)
+    return sorted(names)
+
+
 class SameOrigin:
     """ASGI middleware: a request or WebSocket handshake that carries an ``Origin`` header
     is let through only if that origin is ``http(s)://NAME:PORT`` with ``NAME`` one of
@@ -47,7 +71,8 @@ class SameOrigin:
 
     Args:
         app: The ASGI app behind it.
-        names: Allowed host names (lowercase; IPv6 without brackets or with).
+        names: Allowed host names (lowercase; IPv6 without brackets or with):
+            :func:`origin_names`.
         port: The port the dashboard listens on.
     """
 
