@@ -2,6 +2,7 @@
 
 One step is one day. Daily order (docs/ODD.md, "Process overview"; tests pin it):
 
+0. Every submodel's random stream is put at the day's start (:mod:`sim.streams`).
 1. Institutions decide from yesterday's :class:`~sim.observed.Observed`: the Kremlin
    (call-ups, replacement orders, exit restriction, counter-defection levels,
    concessions), hosts (dated policy changes, reversals), offer makers (open/closed,
@@ -71,6 +72,7 @@ class AsylumModel(mesa.Model):
     def step(self) -> None:
         """Run one day: institutions, the morning's routes, every phase, then record a row."""
         day = self.day
+        self.world.streams.align(int(self.time))  # every submodel's stream at this step's start (sim/streams.py)
         self.kremlin.step()
         self.agents_by_type[Host].shuffle_do("step")
         if self.offers:

@@ -21,6 +21,7 @@ from sim.mechanisms.replacement import Arrival, Pipeline
 from sim.mechanisms.routes import ExitQueue
 from sim.population import Pool
 from sim.soldiers import Front, units_for
+from sim.streams import DayStreams
 
 
 class Window:
@@ -126,7 +127,8 @@ class World:
     """Every state container of a run. Build with :meth:`build`.
 
     Attributes:
-        sc: The scenario; rng: the model's generator (every draw comes from it).
+        sc: The scenario; rng: the model's generator (the build's draws come from it).
+        streams: The days' random streams, one per submodel (:class:`sim.streams.DayStreams`).
         scale: Real people per simulated individual.
         geo: Static geography; pool: the men; front: the soldiers; ledger: stocks per state.
         pipeline: Arrivals due at the front; queues: one queue per exit.
@@ -147,12 +149,22 @@ class World:
     pipeline: Pipeline = field(default_factory=Pipeline)
     queues: list[ExitQueue] = field(default_factory=list)
     outside_terminal: np.ndarray = field(default_factory=lambda: np.zeros(N_STATES, dtype=np.int64))
+    streams: DayStreams | None = None
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The random stream submodel ``name`` draws from (:data:`sim.streams.STREAMS`).
+
+        Raises:
+            KeyError: ``name`` is not a stream's name.
+        """
+        return self.streams[name]
 
     @classmethod
     def build(cls, sc: Scenario, rng: np.random.Generator) -> World:
         """Draw the pool, place the initial force, seed the ledger and draw the protest panels.
 
-        The draws come in this order: the pool, the initial soldiers, the panels.
+        The draws come in this order: the pool, the initial soldiers, the panels, the seed
+        of the days' streams (:meth:`sim.streams.DayStreams.spawn`).
         """
         pool = Pool.build(sc, rng)
         geo = Geography.from_scenario(sc, pool.counts)
@@ -176,7 +188,8 @@ class World:
             region_casualties=np.zeros(n_regions), defector_flow_real=np.zeros(n_hosts),
             arrested_to_summon=np.zeros(n_regions, dtype=np.int64), legitimacy=sc.protest.legitimacy_initial)
         return cls(sc=sc, rng=rng, scale=s, geo=geo, pool=pool, front=front, ledger=ledger, panel=panel,
-                   accounts=accounts, signals=signals, queues=[ExitQueue() for _ in sc.exits])
+                   accounts=accounts, signals=signals, queues=[ExitQueue() for _ in sc.exits],
+                   streams=DayStreams.spawn(rng))
 
     # ------------------------------------------------------------------ shared transitions
     def leave_front(self, slots: np.ndarray, dst: State) -> np.ndarray:

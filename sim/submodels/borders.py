@@ -35,7 +35,7 @@ class Borders:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
+        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.stream("borders")
         self.accounts, self.signals, self.geo, self.queues = world.accounts, world.signals, world.geo, world.queues
         self.routes, self.kremlin, self.hosts, self.offers = routes, actors.kremlin, actors.hosts, actors.offers
         self.exits, self.retry = sc.exits, sc.flight.turned_back_retry

@@ -95,7 +95,7 @@ class Defection:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.front, self.rng = world, world.front, world.rng
+        self.world, self.front, self.rng = world, world.front, world.stream("defection")
         self.accounts, self.signals = world.accounts, world.signals
         self.kremlin, self.hosts, self.offers = actors.kremlin, actors.hosts, actors.offers
         self.sc, self.cfg, self.fr_cfg, self.cd = sc, sc.defection, sc.front, sc.kremlin.counter_defection

@@ -28,7 +28,7 @@ class Flight:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.pool, self.ledger, self.rng, self.signals = world.pool, world.ledger, world.rng, world.signals
+        self.pool, self.ledger, self.rng, self.signals = world.pool, world.ledger, world.stream("flight"), world.signals
         self.rumour_weight = world.geo.cell_rumour_weight
         self.routes, self.offers = routes, actors.offers
         self.f, self.evasion_weight = sc.flight, sc.protest.evasion_weight

@@ -42,7 +42,7 @@ class Front:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.front, self.pool, self.rng = world, world.front, world.pool, world.rng
+        self.world, self.front, self.pool, self.rng = world, world.front, world.pool, world.stream("front")
         self.accounts, self.signals = world.accounts, world.signals
         self.cfg, self.d_cfg, self.enemy_strength = sc.front, sc.defection, sc.front.enemy_strength
         self.kremlin, self.cd = actors.kremlin, sc.kremlin.counter_defection

@@ -36,7 +36,7 @@ class Mobilization:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
+        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.stream("mobilization")
         self.accounts, self.signals, self.geo, self.pipeline = world.accounts, world.signals, world.geo, world.pipeline
         self.routes, self.kremlin, self.offers = routes, actors.kremlin, actors.offers
         self.mob, self.summons_hazard, self.evasion_weight = sc.mobilization, sc.flight.summons_hazard, sc.protest.evasion_weight

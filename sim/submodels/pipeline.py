@@ -26,7 +26,7 @@ class Pipeline:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
+        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.stream("pipeline")
         self.pipeline, self.front, self.accounts, self.geo = world.pipeline, world.front, world.accounts, world.geo
         self.kremlin, self.sc = actors.kremlin, sc
         self.sources = sc.kremlin.replacement.sources

@@ -32,7 +32,7 @@ class Protest:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.panel, self.rng = world, world.pool, world.panel, world.rng
+        self.world, self.pool, self.panel, self.rng = world, world.pool, world.panel, world.stream("protest")
         self.accounts, self.signals, self.geo = world.accounts, world.signals, world.geo
         self.p, self.rumour_decay_days = sc.protest, sc.flight.rumour_decay_days
         self.wave_days = [w.day for w in sc.mobilization.waves]

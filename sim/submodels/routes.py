@@ -31,7 +31,7 @@ class Routes:
     """
 
     def __init__(self, world: World, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.rng
+        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.stream("routes")
         self.geo, self.queues, self.signals = world.geo, world.queues, world.signals
         self.hosts = actors.hosts
         self.exits, self.f = sc.exits, sc.flight

@@ -26,7 +26,7 @@ class Security:
     """
 
     def __init__(self, world: World, routes: Routes, actors: Actors, sc: Scenario):
-        self.rng, self.accounts, self.signals = world.rng, world.accounts, world.signals
+        self.rng, self.accounts, self.signals = world.stream("security"), world.accounts, world.signals
         self.catch = world.geo.screening_catch_rate
         self.hosts = actors.hosts
         self.sec, self.per_1000 = sc.security, sc.kremlin.infiltrators_per_1000_leavers
