@@ -102,7 +102,15 @@ def main() -> None:
         print(f"  {100 * tt / own:5.1f}%  {nc / 366:7.1f} calls/day  {name}  ({where})")
 
     timed, calls, values, cpu = _timed_generator()
-    m = AsylumModel(sc, rng=timed(np.random.PCG64(1)))
+    from sim.streams import DayStreams
+
+    spawn = DayStreams.spawn
+    DayStreams.spawn = classmethod(lambda cls, rng: cls({n: timed(g.bit_generator)  # the days' draws: the streams'
+                                                         for n, g in spawn(rng).generators.items()}))
+    try:
+        m = AsylumModel(sc, rng=timed(np.random.PCG64(1)))
+    finally:
+        DayStreams.spawn = spawn
     for c in (calls, values, cpu):  # the steps' draws only, not the build's
         c.clear()
     for _ in range(366):
