@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,11 +85,23 @@ def table(results: dict[str, list[dict]], replications: int, scale: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {n}")
+        return n
+    return parse
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--replications", type=int, default=24)
-    ap.add_argument("--scale", type=int, default=50)
-    ap.add_argument("--seed", type=int, default=20221021, help="root seed of the replications")
+    ap.add_argument("--replications", type=_at_least(3), default=24, help="per scenario (at least 3)")
+    ap.add_argument("--scale", type=_at_least(1), default=50, help="population.scale")
+    ap.add_argument("--seed", type=_at_least(0), default=20221021, help="root seed of the replications")
     ap.add_argument("--against", metavar="REF", help="also measure this git reference")
     ap.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -96,13 +109,21 @@ def main() -> int:
         child(*a.child)
         return 0
     args = [sys.executable, str(Path(__file__).resolve()), "--child", str(a.replications), str(a.scale), str(a.seed)]
+    if a.against and subprocess.run(["git", "rev-parse", "--verify", "-q", f"{a.against}^{{commit}}"], cwd=ROOT,
+                                    capture_output=True).returncode != 0:
+        print(f"error: --against {a.against}: not a commit of this repository", file=sys.stderr)
+        return 1
     results = {}
-    out, _, _ = run_child(ROOT, args)
-    results["this tree"] = statistics(json.loads(out.strip().splitlines()[-1]))
-    if a.against:
-        with Reference(a.against) as tree:
-            out, _, _ = run_child(tree, args)
-        results[a.against] = statistics(json.loads(out.strip().splitlines()[-1]))
+    try:
+        out, _, _ = run_child(ROOT, args)
+        results["this tree"] = statistics(json.loads(out.strip().splitlines()[-1]))
+        if a.against:
+            with Reference(a.against) as tree:
+                out, _, _ = run_child(tree, args)
+            results[a.against] = statistics(json.loads(out.strip().splitlines()[-1]))
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"error: {' '.join(str(exc).split())[:500]}", file=sys.stderr)
+        return 1
     text = table(results, a.replications, a.scale)
     print(text)
     (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
