@@ -109,7 +109,7 @@ def main() -> int:
         child(*a.child)
         return 0
     args = [sys.executable, str(Path(__file__).resolve()), "--child", str(a.replications), str(a.scale), str(a.seed)]
-    if a.against and subprocess.run(["git", "rev-parse", "--verify", "-q", f"{a.against}^{{commit}}"], cwd=ROOT,
+    if a.against is not None and subprocess.run(["git", "rev-parse", "--verify", "-q", f"{a.against}^{{commit}}"], cwd=ROOT,
                                     capture_output=True).returncode != 0:
         print(f"error: --against {a.against}: not a commit of this repository", file=sys.stderr)
         return 1
@@ -117,7 +117,7 @@ def main() -> int:
     try:
         out, _, _ = run_child(ROOT, args)
         results["this tree"] = statistics(json.loads(out.strip().splitlines()[-1]))
-        if a.against:
+        if a.against is not None:
             with Reference(a.against) as tree:
                 out, _, _ = run_child(tree, args)
             results[a.against] = statistics(json.loads(out.strip().splitlines()[-1]))

@@ -35,7 +35,8 @@ class AsylumModel(mesa.Model):
 
     Args:
         scenario: A validated scenario (validation happens at the config boundary).
-        rng: Seed or generator; every random draw in the model comes from ``self.rng``.
+        rng: Seed or generator (``self.rng``): the build draws from it, and the days from the
+            submodels' streams seeded from it (:mod:`sim.streams`).
 
     Attributes:
         sc: The scenario (not ``self.scenario``: Mesa owns that name).

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Submodels that draw, each from its own stream (the order fixes each stream's seed).
-STREAMS = ("mobilization", "routes", "flight", "borders", "pipeline", "front", "defection", "protest", "security")
+#: Submodels that draw, each from its own stream (the order fixes each stream's seed). The
+#: routes (:class:`sim.submodels.routes.Routes`) draw a leaver's exit from the stream of the
+#: submodel that sends him (mobilization or flight).
+STREAMS = ("mobilization", "flight", "borders", "pipeline", "front", "defection", "protest", "security")
 
 #: ``PCG64DXSM.jumped``'s step: the golden ratio's fractional part times 2**128, odd (numpy).
 JUMP = 0x9E3779B97F4A7C15F39CC0605CEDC835

@@ -275,3 +275,11 @@ def test_the_guard_follows_the_bound_address_not_the_spelling_of_host(host, boun
             assert guard.allowed(other) is (other == own), other
         # localhost reaches 127.0.0.1 or ::1 only
         assert guard.allowed("http://localhost:8765") is (bound in ("127.0.0.1", "::1"))
+
+
+def test_a_host_name_with_a_trailing_dot_is_its_own_origin_as_the_browser_sends_it():
+    from sim.dashboard.guard import SameOrigin, origin_names
+
+    guard = SameOrigin(None, origin_names("localhost.", "127.0.0.1"), 8765)
+    assert guard.allowed("http://localhost.:8765") and guard.allowed("http://localhost:8765")
+    assert not guard.allowed("http://[::1]:8765")

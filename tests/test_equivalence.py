@@ -10,7 +10,8 @@ with a reference ensemble recorded before the change, within replication noise.
 The reference (``tests/golden/equivalence.json``) holds the per-replication values of
 ``REPLICATIONS`` replications of each scenario at ``population.scale=500``, recorded with
 the code named in it. The test runs the same replications (same seeds: common random
-numbers; the streams agree up to the first changed draw) with the current code and
+numbers: each submodel's draws of each day start at the same place, sim/streams.py) with
+the current code and
 computes, per output, day and series, Welch's z = (mean now - mean then) / standard
 error; it fails if any |z| exceeds ``Z_MAX`` (with about 130 comparisons, 4.5 standard
 errors keep the chance of a false alarm under 0.1%, while a shift of a sixth of a

@@ -58,9 +58,9 @@ def origin_names(host: str, bound: str) -> list[str]:
     names = {addr}
     if addr in ("127.0.0.1", "::1"):
         names.add("localhost")
-    name = host.lower().rstrip(".")
+    name = host.lower()
     if ":" not in name and not name.replace(".", "").isdigit():  # a name (``localhost``), not an address
-        names.add(name)
+        names |= {name, name.rstrip(".")}  # as given (a browser keeps a trailing dot) and without it
     return sorted(names)
 
 

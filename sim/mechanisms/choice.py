@@ -339,7 +339,7 @@ def draw_funnel(rng: np.random.Generator, p_consider: np.ndarray, aware: np.ndar
     numbers are drawn only for the soldiers who reach a stage (vectorized, no loop).
 
     Args:
-        rng: The model's generator.
+        rng: The defection submodel's random stream (:mod:`sim.streams`).
         p_consider: Consideration probability per soldier, shape (n,).
         aware: Awareness mask, shape (n,).
         opportunity_rate: Daily probability of an opportunity; scalar or shape (n,).

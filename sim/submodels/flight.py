@@ -62,4 +62,4 @@ class Flight:
                     pool.touch(evade)
                     self.ledger.move(State.HOME, State.HIDING, evade.size)
                 men = men[reach]
-            self.routes.start_journey(men, day, State.HOME)
+            self.routes.start_journey(men, day, State.HOME, self.rng)

@@ -128,7 +128,7 @@ class Mobilization:
             hide = men[ch == 2]
             pool.set_state(hide, State.HIDING)
             self.ledger.move(State.SUMMONED, State.HIDING, hide.size)
-            self.routes.start_journey(men[ch == 3], day, State.SUMMONED)
+            self.routes.start_journey(men[ch == 3], day, State.SUMMONED, rng)
             self.report_hist.append((np.count_nonzero(ch == 1), np.count_nonzero(ch)))
         hiding = pool.in_state(State.HIDING)
         if hiding.size:

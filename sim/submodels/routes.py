@@ -31,7 +31,7 @@ class Routes:
     """
 
     def __init__(self, world: World, actors: Actors, sc: Scenario):
-        self.world, self.pool, self.ledger, self.rng = world, world.pool, world.ledger, world.stream("routes")
+        self.world, self.pool, self.ledger = world, world.pool, world.ledger
         self.geo, self.queues, self.signals = world.geo, world.queues, world.signals
         self.hosts = actors.hosts
         self.exits, self.f = sc.exits, sc.flight
@@ -100,9 +100,11 @@ class Routes:
         """Probability each man can pay his region's expected route (F2), shape (len(men),)."""
         return fl.affordability(self.pool.means[men], self._afford_cost[self.pool.region[men]], self.f.cost_sensitivity)
 
-    def start_journey(self, men: np.ndarray, day: int, src: State) -> None:
+    def start_journey(self, men: np.ndarray, day: int, src: State, rng: np.random.Generator) -> None:
         """Leavers (in state ``src``) pick an exit by region and travel to it; a man whose
-        region has no way out hides instead."""
+        region has no way out hides instead. The exits are drawn from ``rng``, the calling
+        submodel's stream (:mod:`sim.streams`), so that how many men one submodel sends on
+        their way does not move another's draws."""
         if men.size == 0:
             return
         pool = self.pool
@@ -115,7 +117,7 @@ class Routes:
             pool.set_state(stuck, State.HIDING)
             self.ledger.move(src, State.HIDING, stuck.size)
             men, regions = men[ok], regions[ok]
-        exits = fl.choose_rows(self.rng, self.probs, regions)
+        exits = fl.choose_rows(rng, self.probs, regions)
         pool.set_state(men, State.TRANSIT)
         pool.exit_idx[men] = exits
         pool.due_day[men] = day + self._travel_whole[regions, exits]
