@@ -258,8 +258,11 @@ def test_a_local_dashboard_answers_only_requests_addressed_to_this_machine(tmp_p
     ("127.0.0.1", "127.0.0.1", True), ("LOCALHOST", "127.0.0.1", True), ("127.0.0.2", "127.0.0.2", True),
     ("127.1", "127.0.0.1", True), ("::1", "::1", True), ("0:0:0:0:0:0:0:1", "::1", True),
     ("0.0.0.0", "0.0.0.0", False), ("::", "::", False), ("192.168.1.5", "192.168.1.5", False),
+    ("::ffff:127.0.0.1", "::ffff:127.0.0.1", True), ("::ffff:10.0.0.1", "::ffff:10.0.0.1", False),
 ])
 def test_the_guard_follows_the_bound_address_not_the_spelling_of_host(host, bound, local):
+    import ipaddress
+
     from sim.dashboard.guard import SameOrigin, is_loopback, local_names, origin_names
 
     assert is_loopback(host, bound) is local
@@ -267,7 +270,7 @@ def test_the_guard_follows_the_bound_address_not_the_spelling_of_host(host, boun
         names = local_names(host, bound)
         assert {"127.0.0.1", "localhost", host.lower(), bound} <= set(names)
         guard = SameOrigin(None, origin_names(host, bound), 8765)
-        own = f"http://{'[::1]' if ':' in bound else bound}:8765"
+        own = f"http://{f'[{ipaddress.ip_address(bound).compressed}]' if ':' in bound else bound}:8765"
         assert guard.allowed(own)
         assert not guard.allowed(f"http://{bound}:8766") and not guard.allowed("http://evil.example:8765")
         # another loopback socket with the same port is another origin (another program may serve it)

@@ -28,16 +28,27 @@ def is_loopback(host: str, bound: str) -> bool:
     if host.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(bound.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(bound.split("%")[0])
     except ValueError:
         return False
+    # an IPv4-mapped address (::ffff:127.0.0.1) is loopback when its IPv4 address is (Python
+    # before 3.13 says it is not)
+    return bool(ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped and ip.ipv4_mapped.is_loopback))
 
 
 def local_names(host: str, bound: str) -> list[str]:
     """Host names a request to a loopback dashboard may carry: this machine's usual names,
     the ``--host`` given and the bound address (IPv6 also in brackets), lowercased."""
-    names = {*LOCAL_NAMES, host.lower(), bound.lower()}
+    names = {*LOCAL_NAMES, host.lower(), bound.lower(), *_compressed(bound)}
     return sorted(names | {f"[{n}]" for n in names if ":" in n})
+
+
+def _compressed(address: str) -> set[str]:
+    """The address as a browser writes it (``::ffff:7f00:1`` for ``::ffff:127.0.0.1``), or nothing."""
+    try:
+        return {ipaddress.ip_address(address.split("%")[0]).compressed}
+    except ValueError:
+        return set()
 
 
 def origin_names(host: str, bound: str) -> list[str]:
