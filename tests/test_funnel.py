@@ -20,9 +20,11 @@ def _sc(name: str, scale: int, *sets: str, days: int | None = None):
 
 def test_funnel_stages_are_monotone_per_offer_every_day():
     # many soldiers consider and get chances, so every stage is populated within 60 days
-    # (in caplan most take Caplan's larger offer, so Ukraine's is checked alone in the baseline)
+    # (in caplan most take Caplan's larger offer, so Ukraine's is checked alone in the baseline).
+    # Scale 20: at scale 100 Ukraine's offer has 1 to 5 simulated attempts in 60 days and
+    # none crosses for some seeds (seed 3 since the per-submodel streams); at 20, 3 to 18 cross
     for name, o in (("baseline", "ukraine_amnesty"), ("caplan", "caplan_v2")):
-        sc = _sc(name, 100, "defection.opportunity_rate=0.01", "defection.callup_request_share=0",
+        sc = _sc(name, 20, "defection.opportunity_rate=0.01", "defection.callup_request_share=0",
                  "defection.private_mean=0")
         df = run_replication(sc, 3, days=60)
         cols = [f"{s}__{o}" for s in STAGES]
