@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from perday import ROOT, Reference, run_child  # noqa: E402
 
+from sim.inference.fit_check import _at_least  # noqa: E402  (argparse: a whole number >= n)
+
 SCENARIOS = ("no_offers", "kuran", "caplan", "caplan_tiered", "draftee_asylum")
 DAYS = (90, 365)
 METRIC = "front_effective"
@@ -83,18 +85,6 @@ def table(results: dict[str, list[dict]], replications: int, scale: int) -> str:
                          f"{r['mean_difference']:+,.0f} | {r['sd_difference']:,.0f} | {r['correlation']:.2f} | "
                          f"{r['reduction']:.1f}x |")
     return "\n".join(lines) + "\n"
-
-
-def _at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if n < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {n}")
-        return n
-    return parse
 
 
 def main() -> int:
