@@ -56,6 +56,9 @@ def test_path_is_relative_to_the_scenario_file_and_checked(tmp_path: Path, sprea
     assert load_scenario(sub / "child.yaml").uncertainty.posterior == str(spread.resolve())
     monkeypatch.chdir(tmp_path)  # --set is relative to the working directory
     assert load_scenario("baseline", ["uncertainty.posterior=post.parquet"]).uncertainty.posterior == str(spread.resolve())
+    from sim.config.calibrated import _shipped_sha256
+
+    _shipped_sha256()  # read (and cached) from the real package before package_dir points here; alone, this test failed
     monkeypatch.setattr("sim.config.posterior.package_dir", lambda: tmp_path)
     s = load_scenario("baseline", ["uncertainty.posterior=package:post"])
     assert s.uncertainty.posterior == "package:post"  # stays portable in the manifest
@@ -283,6 +286,19 @@ def test_validate_refuses_a_set_the_posterior_would_replace() -> None:
     r = invoke(["validate", "caplan", "--set", "defection.private_mean=0.0"])
     assert r.exit_code == 1 and "--set: defection.private_mean: every replication draws" in r.stderr, r.stderr
     assert invoke(["validate", "caplan", "--set", "population.scale=50"]).exit_code == 0
+    # the option the refusal names is validate's too: the file checked as run would run it
+    r = invoke(["validate", "caplan", "--set", "defection.private_mean=0.0", "--no-parameter-uncertainty"])
+    assert r.exit_code == 0 and r.stdout.startswith("ok: caplan (caplan: 2 offers, 7 hosts, 365 days)"), r.output
+
+
+def test_show_notes_a_set_run_would_refuse_and_says_what_its_comments_are() -> None:
+    # show printed the changed value beside "source: calibrated" without a word (a new-user check)
+    r = invoke(["show", "caplan", "--set", "defection.private_mean=0.0"])
+    assert r.exit_code == 0
+    assert r.stderr.startswith("note: run and compare refuse this --set without --no-parameter-uncertainty: "), r.stderr
+    assert "\n  private_mean: 0.0  #" in r.stdout
+    assert "the source of its default (a scenario file or --set may have changed the value)" in r.stdout.splitlines()[1]
+    assert invoke(["show", "caplan", "--set", "population.scale=50"]).stderr == ""
 
 
 @pytest.mark.parametrize(("values", "weights", "match"), [
