@@ -71,7 +71,7 @@ class EnsembleSpec:
         names = [s.name for s in self.scenarios]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ResultsError(f"two scenarios are named {dup[0]!r}; give each a distinct name: key")
+            raise ResultsError(f"two scenarios are named {dup[0]!r}; give each its own name (the name: key)")
         if self.replications < 1:
             raise ResultsError("--replications must be at least 1")
         if self.baseline is not None and self.baseline not in names:
