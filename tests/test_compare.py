@@ -162,6 +162,9 @@ def test_compare_refuses_two_scenarios_with_the_same_name(tmp_path):
     clash.write_text("name: baseline\ndescription: same name\nextends: baseline\n")
     r = invoke(["compare", "baseline", clash, "--model", FAKE, "--executor", "inline", "--out", tmp_path / "z"])
     assert r.exit_code == 1 and "named 'baseline'" in r.stderr
+    # the file whose name: is not its own is the one to rename (a copy made with show)
+    assert f"give each its own name (e.g. name: clash in {clash})" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "z").exists()
 
 

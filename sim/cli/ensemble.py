@@ -177,7 +177,7 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
 
 
 def run_cmd(
-    scenario: Annotated[str | None, typer.Argument(help="Scenario name or YAML file (may be omitted with --resume).")] = None,
+    scenario: Annotated[str | None, typer.Argument(metavar="SCENARIO", help="Scenario name or YAML file (may be omitted with --resume).")] = None,
     replications: Replications = None,
     days: Days = None,
     seed: Seed = None,
@@ -243,7 +243,7 @@ def _load(ref: str, overrides: list[str]) -> Scenario:
 
 
 def compare_cmd(
-    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario names or YAML files; the first is the baseline unless --baseline.")] = None,
+    scenarios: Annotated[list[str] | None, typer.Argument(metavar="SCENARIO", help="Scenario names or YAML files; the first is the baseline unless --baseline.")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", "-b", help="Baseline scenario (added first if not listed).")] = None,
     replications: Replications = None,
     days: Days = None,
@@ -305,10 +305,24 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     loaded = [base if r == base_ref else
               _load_named(r, _overrides(own[r], scale, base.run.days, base.run.seed, base.run.replications), refs, set_)
               for r in refs]
+    for i, s in enumerate(loaded):  # results are labelled by name: two scenarios cannot share one
+        same = [refs[j] for j in range(i + 1, len(loaded)) if loaded[j].name == s.name]
+        if same:  # suggest renaming a file whose name: is not its own (a copy made with show)
+            fix = next((r for r in (refs[i], same[0]) if _stem(r) != s.name), same[0])
+            hint = f"e.g. name: {_stem(fix)} in {fix}" if _stem(fix) != s.name else "the name: key"
+            raise ResultsError(f"{refs[i]!r} and {same[0]!r} are both named {s.name!r}, and results are labelled by "
+                               f"name; give each its own name ({hint})")
     spec = EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
                         parameter_uncertainty=parameter_uncertainty, sets=list(set_ or []))
     return spec
+
+
+def _stem(ref: str) -> str:
+    """A scenario's reference without folders and ``.yaml``: the name a copied file would take."""
+    from pathlib import PurePath
+
+    return PurePath(ref).stem if ref.endswith((".yaml", ".yml")) else ref
 
 
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:
@@ -330,7 +344,7 @@ def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str]
 
 
 def plot_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A results folder written by asylumsim run or compare.")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A results folder written by asylumsim run or compare.")],
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Draw only this metric (repeatable).")] = None,
 ) -> None:
     """Redraw the figures of a results folder from its saved tables (no rerun), and list
