@@ -64,7 +64,7 @@ Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the pri
 
 
 def calibrate_cmd(
-    scenario: Annotated[str, typer.Argument(help="Scenario name or YAML path, e.g. history_2022.")],
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario name or YAML path, e.g. history_2022.")],
     populations: Populations = None,
     particles: Particles = None,
     workers: Workers = None,
@@ -123,7 +123,7 @@ def calibrate_cmd(
             raise ValueError(f"--set {key}: the calibration sets it with {owned[key]}")
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
-    header = (f"calibrating {scenario}: {populations} populations of {particles} particles, scale {scale}, "
+    header = (f"calibrating {scenario}: {populations} population{'' if populations == 1 else 's'} of {particles} particles, scale {scale}, "
               f"{workers} worker(s), into {folder}")
     stop = StopSignals()
     started = False  # the database is made (or loaded) and every check has passed

@@ -14,7 +14,7 @@ from sim.errors import AsylumsimError
 
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a parameter: --set population.scale=100 (repeatable); in a comparison, "
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a parameter: --set population.scale=100 (repeatable); in a comparison, "
                                "NAME:KEY=VALUE sets it in scenario NAME only (--set caplan:offers.caplan_v2.payment_usd=50000)."),
 ]
 

@@ -31,7 +31,7 @@ from sim.errors import AsylumsimError, ResourceError, ResultsError, command
 
 
 def explore_cmd(
-    design: Annotated[Path, typer.Argument(help="An experiment file (YAML): scenarios, parameters or claims, method, outcomes.")],
+    design: Annotated[Path, typer.Argument(metavar="DESIGN", help="An experiment file (YAML): scenarios, parameters or claims, method, outcomes.")],
     set_: SetOpt = None,
     workers: Workers = None,
     executor: ExecutorOpt = ExecutorChoice.process,
