@@ -44,6 +44,9 @@ class Run:
             interruption).
         creates: Files (relative to the working folder) that must exist afterwards.
         needs: A module that must be importable, else the command is skipped.
+        shows_output: The guide prints the command's whole output under it (the lines up to
+            the next ``$ `` line or the end of the block); the short version, which must
+            then be the documented command itself, must print exactly those lines.
     """
 
     short: str
@@ -51,6 +54,7 @@ class Run:
     before: Callable[[Path], None] | None = None
     creates: tuple[str, ...] = ()
     needs: str | None = None
+    shows_output: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,14 +103,14 @@ TABLE: dict[str, Run | Skip] = {
             creates=("results/first/plots/front_effective.png", "results/first/plots/defected_cum.svg")),
     # 5 Writing a scenario
     "asylumsim validate docs/examples/finland_only.yaml docs/examples/caplan_deadline.yaml":
-        Run("asylumsim validate docs/examples/finland_only.yaml docs/examples/caplan_deadline.yaml"),
+        Run("asylumsim validate docs/examples/finland_only.yaml docs/examples/caplan_deadline.yaml", shows_output=True),
     "asylumsim show docs/examples/caplan_deadline.yaml":
         Run("asylumsim show docs/examples/caplan_deadline.yaml"),
     "asylumsim compare closed_doors docs/examples/finland_only.yaml baseline --replications 10 --scale 50 --out results/finland":
         Run(f"asylumsim compare closed_doors docs/examples/finland_only.yaml baseline {SMALL} --executor inline --no-plots --out results/finland",
             creates=("results/finland/comparison.csv",)),
     "asylumsim validate docs/examples/typo.yaml":
-        Run("asylumsim validate docs/examples/typo.yaml", exit_code=1),
+        Run("asylumsim validate docs/examples/typo.yaml", exit_code=1, shows_output=True),
     # 6 Changing one assumption with --set
     "asylumsim show draftee_asylum --set hosts.finland.draftee_policy=closed":
         Run("asylumsim show draftee_asylum --set hosts.finland.draftee_policy=closed"),
@@ -144,10 +148,14 @@ TABLE: dict[str, Run | Skip] = {
     # 9 What the bands mean
     "asylumsim compare baseline caplan --set defection.private_mean=0.0 --no-parameter-uncertainty --replications 20 --scale 10 --out results/caplan-private-0":
         Run(f"asylumsim compare baseline caplan --set defection.private_mean=0.0 --no-parameter-uncertainty {SMALL} --executor inline --no-plots --out results/caplan-private-0"),
-    "asylumsim compare baseline caplan --set defection.private_mean=-3.0 --no-parameter-uncertainty --replications 20 --scale 10 --out results/caplan-private-minus3":
-        Run(f"asylumsim compare baseline caplan --set defection.private_mean=-3.0 --no-parameter-uncertainty {SMALL} --executor inline --no-plots --out results/caplan-private-minus3"),
+    "asylumsim compare baseline caplan --set defection.private_mean=-6.0 --no-parameter-uncertainty --replications 20 --scale 10 --out results/caplan-private-minus6":
+        Run(f"asylumsim compare baseline caplan --set defection.private_mean=-6.0 --no-parameter-uncertainty {SMALL} --executor inline --no-plots --out results/caplan-private-minus6"),
     "asylumsim compare baseline caplan --replications 20 --scale 10 --seed 7 --out results/caplan-seed-7":
         Run(f"asylumsim compare baseline caplan {SMALL} --seed 7 --executor inline --no-plots --out results/caplan-seed-7"),
+    "asylumsim calibrate history_2022 --populations 2 --particles 20 --scale 200 --days 120 --workers 2 --out results/calibrate-try":
+        Run("asylumsim calibrate history_2022 --populations 1 --particles 10 --scale 2000 --days 40 --workers 1 "
+            "--out results/calibrate-try", creates=("results/calibrate-try/posterior.parquet",
+                                                    "results/calibrate-try/manifest.json")),
 }
 
 
@@ -167,6 +175,27 @@ def documented_commands(text: str) -> list[str]:
         if in_console and line.startswith("$ "):
             commands.append(line[2:].strip())
     return commands
+
+
+def documented_outputs(text: str) -> dict[str, list[str]]:
+    """Each ``$ `` line of a ```console block -> the lines the guide shows under it (up to the
+    next ``$ `` line or the end of the block)."""
+    shown: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    in_console = False
+    for line in text.splitlines():
+        fence = re.match(r"^\s*```(\w*)", line)
+        if fence:
+            in_console = not in_console and fence.group(1) == "console"
+            current = None
+            continue
+        if not in_console:
+            continue
+        if line.startswith("$ "):
+            current = shown.setdefault(line[2:].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return shown
 
 
 def guide_yaml_blocks(text: str) -> list[str]:
@@ -249,6 +278,7 @@ def test_guide_commands_run_in_order(guide_text, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ASYLUMSIM_SCENARIOS", raising=False)
     scheduler = _Scheduler()
+    outputs = documented_outputs(guide_text)
     ran, skipped = [], []
     try:
         for documented in documented_commands(guide_text):
@@ -276,6 +306,10 @@ def test_guide_commands_run_in_order(guide_text, tmp_path, monkeypatch):
                 assert result.stderr.startswith("error: "), f"a failing command must explain itself in one line{detail}"
             for rel in entry.creates:
                 assert (tmp_path / rel).is_file(), f"{rel} was not written{detail}"
+            if entry.shows_output:
+                assert command == documented, f"a command whose output the guide shows must run as written{detail}"
+                printed = (result.stdout + result.stderr).splitlines()
+                assert printed == outputs[documented], f"the guide shows other output{detail}"
             ran.append(documented)
     finally:
         scheduler.close()
