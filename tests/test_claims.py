@@ -190,6 +190,18 @@ def test_claims_command_shows_one_claim_with_baseline_values():
     assert "sim.actors.kremlin" in result.stdout
 
 
+def test_claims_command_shows_values_in_another_scenario_item_by_item():
+    # D9 is Caplan's offer; the baseline's only offer is Ukraine's, shown before as "(all 1)"
+    base = runner.invoke(app, ["claims", "--id", "D9", "--format", "markdown"])
+    assert "`offers[].payment_usd` = ukraine_amnesty=48000.0" in base.stdout and "(all 1" not in base.stdout
+    result = runner.invoke(app, ["claims", "--id", "D9", "--scenario", "caplan", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert "| parameters = caplan |" in result.stdout
+    assert "`offers[].payment_usd` = ukraine_amnesty=48000.0, caplan_v2=100000.0" in result.stdout
+    bad = runner.invoke(app, ["claims", "--scenario", "nosuch"])
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_claims_command_rejects_an_unknown_id_with_one_line():
     result = runner.invoke(app, ["claims", "--id", "X9"])
     assert result.exit_code == 1

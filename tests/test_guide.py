@@ -91,8 +91,8 @@ TABLE: dict[str, Run | Skip] = {
         Run("asylumsim list"),
     "asylumsim show caplan":
         Run("asylumsim show caplan"),
-    "asylumsim claims --id D9":
-        Run("asylumsim claims --id D9"),
+    "asylumsim claims --id D9 --scenario caplan":
+        Run("asylumsim claims --id D9 --scenario caplan"),
     # 3 The default comparison
     "asylumsim compare baseline no_offers kuran caplan caplan_tiered draftee_asylum --replications 10 --scale 10 --out results/first":
         Run(f"asylumsim compare baseline no_offers kuran caplan caplan_tiered draftee_asylum {SMALL} --executor inline --no-plots --out results/first",

@@ -1,4 +1,4 @@
-"""``asylumsim claims``: every claim -> source -> parameters (baseline values) -> mechanism.
+"""``asylumsim claims``: every claim -> source -> parameters (values in the baseline or ``--scenario``) -> mechanism.
 
 Registered on the app in :mod:`sim.cli`. The registry, the schema and rich are imported
 inside the command, so importing ``sim.cli`` for other commands stays cheap.
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sim.cli.common import fail
 from sim.errors import AsylumsimError
 
 if TYPE_CHECKING:
@@ -34,9 +35,9 @@ def baseline_value(scenario: Any, path: str, limit: int = 90) -> str:
         limit: Maximum length of the rendering.
 
     Returns:
-        ``value`` for a plain path; ``value (all N)`` when every list item agrees; the
-        names for a list's ``name`` field; ``name=value, ...`` otherwise; a note with the
-        new-item default when the list is empty.
+        ``value`` for a plain path; ``value (all N items)`` when every item of two or more
+        agrees; the names for a list's ``name`` field; ``name=value, ...`` otherwise (one
+        item: ``name=value``); a note with the new-item default when the list is empty.
     """
     from sim.claims import format_value, resolve_parameter
     from sim.config.loader import values_at
@@ -51,8 +52,8 @@ def baseline_value(scenario: Any, path: str, limit: int = 90) -> str:
         return ", ".join(label for label, _ in vals)
     rendered = [(label, format_value(v, 30)) for label, v in vals]
     distinct = {r for _, r in rendered}
-    if len(distinct) == 1:
-        return f"{rendered[0][1]} (all {len(rendered)})"
+    if len(distinct) == 1 and len(rendered) > 1:
+        return f"{rendered[0][1]} (all {len(rendered)} items)"
     text = ", ".join(f"{label}={r}" for label, r in rendered)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -67,14 +68,17 @@ def _id_ranges() -> str:
     return ", ".join(groups)
 
 
-def _load_baseline() -> Any:
-    """The baseline scenario; schema defaults (with a warning) if it does not load."""
+def _load(name: str) -> Any:
+    """The scenario whose values are shown: the named one; for ``baseline``, schema defaults
+    (with a warning) if it does not load; for another, a one-line error (exit 1)."""
     from sim.config import load_scenario
     from sim.config.schema import Scenario
 
     try:
-        return load_scenario("baseline")
+        return load_scenario(name)
     except AsylumsimError as exc:
+        if name != "baseline":
+            fail(exc)
         typer.echo(f"warning: baseline did not load ({exc}); showing schema defaults", err=True)
         return Scenario()
 
@@ -84,11 +88,11 @@ def _print_table(claims: list[Claim], scenario: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Claims -> source -> parameters (baseline values) -> mechanism", show_lines=True,
+    table = Table(title=f"Claims -> source -> parameters (values in {scenario.name!r}) -> mechanism", show_lines=True,
                   title_justify="left")
     table.add_column("id", no_wrap=True, style="bold")
     table.add_column("claim", ratio=2)
-    table.add_column("parameters = baseline", ratio=3)
+    table.add_column(f"parameters = {scenario.name}", ratio=3)
     for c in claims:
         left = Text(c.short_text)
         left.append(f"\nsource: {c.source}", style="dim")
@@ -106,7 +110,7 @@ def _md(text: str) -> str:
 
 
 def _print_markdown(claims: list[Claim], scenario: Any) -> None:
-    lines = ["| id | claim | source | parameters = baseline | mechanism |", "|---|---|---|---|---|"]
+    lines = [f"| id | claim | source | parameters = {_md(scenario.name)} | mechanism |", "|---|---|---|---|---|"]
     for c in claims:
         params = "<br>".join(f"`{p}` = {_md(baseline_value(scenario, p))}" for p in c.parameters)
         lines.append(f"| {c.id} | {_md(c.short_text)} | {c.source} | {params} | `{c.mechanism}` |")
@@ -116,8 +120,11 @@ def _print_markdown(claims: list[Claim], scenario: Any) -> None:
 def claims_cmd(
     claim_id: Annotated[str | None, typer.Option("--id", help="Show one claim, e.g. D9.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table (rich) or markdown.")] = OutputFormat.table,
+    scenario: Annotated[str, typer.Option("--scenario", metavar="SCENARIO",
+                                          help="Show the parameters' values in this scenario (name or YAML file).")] = "baseline",
 ) -> None:
-    """Print every claim of CLAIMS.md with its source, parameters (baseline values) and mechanism."""
+    """Print every claim of CLAIMS.md with its source, parameters (their values in the baseline,
+    or in --scenario) and mechanism."""
     from sim.claims import CLAIMS, claims_by_id
 
     claims = list(CLAIMS)
@@ -127,8 +134,8 @@ def claims_cmd(
             typer.echo(f"error: unknown claim id {claim_id!r} (known: {_id_ranges()})", err=True)
             raise typer.Exit(1)
         claims = [claim]
-    scenario = _load_baseline()
+    sc = _load(scenario)
     if fmt is OutputFormat.markdown:
-        _print_markdown(claims, scenario)
+        _print_markdown(claims, sc)
     else:
-        _print_table(claims, scenario)
+        _print_table(claims, sc)
