@@ -185,6 +185,23 @@ def test_compare_resume_restores_the_same_comparison(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["to_run"] == 1
 
 
+def test_compare_prints_and_keeps_the_set_values_it_ran_with(tmp_path):
+    # the printed tables did not say that --set closed Finland; only the manifest's command line did
+    out = tmp_path / "cmp"
+    args = ["--days", "12", "-n", "2", "--model", FAKE, "--executor", "inline", "--no-plots"]
+    r = invoke(["compare", "closed_doors", "baseline", "--set", "hosts.finland.draftee_policy=closed", *args,
+                "--out", out])
+    assert r.exit_code == 0, r.stderr
+    assert "with --set hosts.finland.draftee_policy=closed" in r.stdout
+    assert "minus the baseline's ('closed_doors')" in " ".join(r.stdout.split())  # which baseline, when one is named so
+    assert json.loads((out / "manifest.json").read_text())["sets"] == ["hosts.finland.draftee_policy=closed"]
+    (out / "comparison.csv").unlink()
+    r = invoke(["compare", "--resume", "--out", out, *args[4:]])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["sets"] == ["hosts.finland.draftee_policy=closed"]
+    assert "with --set hosts.finland.draftee_policy=closed" in r.stdout
+
+
 def test_coarse_or_thin_runs_carry_a_caution_line():
     # a run coarser than scale 10 or with fewer than 5 replications says so under its tables;
     # the README's run (scale 10, 10 replications) does not

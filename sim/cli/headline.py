@@ -146,10 +146,11 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     unit = REMOVED_UNITS.get(removed_metric(comp["metric"].unique()) or "front_strength", "soldier")
     cost_head = "\n".join(textwrap.wrap(cost.rsplit(" (day", 1)[0], 18))
     # (metric, short header, legend line or None): the header names the unit; the legend says the rest
-    heads = (("defected_cum", "defected\n(soldiers)", "defected, fled abroad: the scenario's count minus the "
-                                                         "baseline's"),
+    # "the baseline" is the comparison's reference; named when another scenario is called baseline
+    the_base = "the baseline's" if base == "baseline" else f"the baseline's ({one_line(base)!r})"
+    heads = (("defected_cum", "defected\n(soldiers)", f"defected, fled abroad: the scenario's count minus {the_base}"),
              ("fled_cum", "fled abroad\n(men)", None),
-             (DEATHS_AVOIDED, "deaths avoided\n(soldiers)", "deaths avoided: the baseline's soldiers killed in action "
+             (DEATHS_AVOIDED, "deaths avoided\n(soldiers)", f"deaths avoided: {the_base} soldiers killed in action "
                                                             "minus the scenario's"),
              (COST_PER_SOLDIER, cost_head, f"{cost}: the extra offer payments and hosts' resettlement costs over the "
                                            f"baseline, divided by the {unit}s fewer at the front"))
@@ -166,6 +167,9 @@ def print_headline(folder: Path, width: int | None = None) -> None:
             if legend:
                 say(legend)
     say(scale_line(manifest))
+    sets = manifest.get("sets")
+    if isinstance(sets, list) and sets:
+        say("with --set " + ", ".join(one_line(str(x)) for x in sets))
     say(bands_line(manifest.get("uncertainty")))
     note = caution_line(manifest)
     if note:

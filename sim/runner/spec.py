@@ -221,6 +221,7 @@ class EnsembleSpec:
             "replications": self.replications,
             "days": self.days,
             "baseline": self.baseline,
+            "sets": list(self.sets),  # as typed; the resolved configs below hold their effect
             "uncertainty": self.uncertainty_manifest(),
             "scenarios": [{"name": s.name, "slug": slug, "config": s.model_dump(mode="json")}
                           for s, slug in zip(self.scenarios, self.slugs, strict=True)],
@@ -258,9 +259,12 @@ class EnsembleSpec:
             enabled = stored_unc.get("enabled", True)
             if not isinstance(enabled, bool):
                 raise ValueError("uncertainty.enabled is not true or false")
+            sets = manifest.get("sets", [])  # absent in folders written before it was recorded
+            if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
+                raise ValueError("sets is not a list of strings")
             spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
                        root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
-                       model=model, baseline=manifest.get("baseline"), parameter_uncertainty=enabled)
+                       model=model, baseline=manifest.get("baseline"), parameter_uncertainty=enabled, sets=sets)
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
             raise ResultsError(f"manifest.json does not describe a runnable ensemble ({msg})") from None
@@ -369,7 +373,7 @@ def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, repli
     return EnsembleSpec(kind=stored.kind, scenarios=[with_replications(s, n) for s in stored.scenarios],
                         replications=n, root_seed=stored.root_seed, days=stored.days, model=stored.model,
                         baseline=stored.baseline, slugs=stored.slugs,
-                        parameter_uncertainty=stored.parameter_uncertainty)
+                        parameter_uncertainty=stored.parameter_uncertainty, sets=stored.sets)
 
 
 
