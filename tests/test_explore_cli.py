@@ -120,10 +120,14 @@ def test_an_experiment_resumes_after_a_kill(tmp_path):
 
 
 @pytest.mark.parametrize(("old", "new", "fragments"), [
-    ("method: {name: morris", "methd: {name: morris", ["methd", "unknown key"]),
+    ("method: {name: morris", "methd: {name: morris", ["methd", "unknown key; did you mean 'method'?"]),
+    ("trajectories: 3", "trajectorys: 3", ["method.trajectorys: unknown key; did you mean 'trajectories'?"]),
     ("trajectories: 3, levels: 4}", "n: 48}", ["method.n", "power of 2"]),
     ("parameters:\n", "claims: [D99]\nparameters:\n", ["claims", "unknown claim 'D99'"]),
-    ("{path: front.kia_rate}", "{path: front.kia_rat}", ["parameters[0].path", "no parameter 'front.kia_rat'"]),
+    ("{path: front.kia_rate}", "{path: front.kia_rat}", ["parameters[0].path", "no parameter 'front.kia_rat'",
+                                                          "did you mean 'front.kia_rate'?"]),
+    ("offers.caplan_v2.credibility.base", "offers.caplan_v2.credibilty.base",
+     ["did you mean 'offers.caplan_v2.credibility.base'?"]),
     ("scenario: caplan, minus: baseline", "scenario: caplan, minus: kuran", ["outcomes", "'kuran'"]),
     ("range: [-4.0, 0.0]", "range: [0.0, -4.0]", ["parameters[1]", "lo must be below hi"]),
     ("prim: {outcome: caplan_effect", "prim: {outcome: nothing", ["prim", "'nothing'"]),

@@ -229,6 +229,34 @@ def anchor_posterior_sets(sets: list[str], folder: Path) -> list[str]:
     return out
 
 
+def _nearest(word: str, known: list[str]) -> str | None:
+    """The closest of ``known`` to a mistyped ``word`` (difflib, ratio at least 0.6), or None."""
+    import difflib
+
+    near = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def near_parameter(path: str) -> str:
+    """A hint for a parameter path the scenario schema lacks (``offers.caplan_v2.paymnt_usd``):
+    the path with its first unknown part replaced by the closest field there, as
+    ``; did you mean '...'?``, or ``""``. Item names (``caplan_v2``) are kept as written."""
+    from sim.config.schema import Scenario, _is_list, _model_in
+
+    model: Any = Scenario
+    parts = path.split(".")
+    i = 0
+    while i < len(parts) and model is not None:
+        info = model.model_fields.get(parts[i])
+        if info is None:
+            near = _nearest(parts[i], list(model.model_fields))
+            return f"; did you mean {'.'.join([*parts[:i], near, *parts[i + 1:]])!r}?" if near else ""
+        sub = _model_in(info.annotation)
+        i += 2 if _is_list(info.annotation) and sub is not None else 1
+        model = sub
+    return ""
+
+
 def _key(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -255,8 +283,14 @@ def parse_design(data: Any, source: str) -> Design:
         err = next((e for e in errs if e["type"] == "extra_forbidden"), errs[0])
         msg = str(err["msg"]).removeprefix("Value error, ")
         key = _key(tuple(err["loc"]))
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+        if err["type"] == "extra_forbidden":  # the keys allowed where the typo is
+            from sim.config.schema import _model_in
+
+            node: Any = Design
+            for part in err["loc"][:-1]:
+                node = _model_in(node.model_fields[part].annotation) if isinstance(part, str) and node else node
+            near = _nearest(str(err["loc"][-1]), list(node.model_fields)) if node else None
+            msg = "unknown key" + (f"; did you mean {near!r}?" if near else "")
         elif "input" in err and not isinstance(err["input"], dict | list) and err["type"] != "missing":
             msg += f" (got {err['input']!r})"
         if not key and ": " in msg:  # a whole-file check says which key it is about

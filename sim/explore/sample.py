@@ -27,6 +27,7 @@ import numpy as np
 from sim.config.posterior import run_setting
 from sim.config.schema import Scenario, _is_list, _model_in, field_bounds, plausible_of
 from sim.errors import ConfigError
+from sim.explore.design import near_parameter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -187,7 +188,8 @@ def expand(design: Design, source: str, posterior: Posterior | None = None) -> t
             sp = schema_path(ps.path)
             info = resolve_parameter(sp)
         except KeyError:
-            raise ConfigError(source, f"{key}.path", f"no parameter {ps.path!r} in the scenario schema") from None
+            raise ConfigError(source, f"{key}.path", f"no parameter {ps.path!r} in the scenario schema"
+                              f"{near_parameter(ps.path)}") from None
         if posterior is not None:
             ep.refuse_explicit(ps.path, ps.claim, columns, source, key)
         group = ps.claim or _claim_of(sp, design.claims, registry) or ps.path
