@@ -48,7 +48,9 @@ def _y(folder: Path) -> pd.DataFrame:
 def test_an_experiment_is_identical_on_1_and_2_workers(tmp_path):
     design = _design(tmp_path)
     one, two = tmp_path / "one", tmp_path / "two"
-    _ok(invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", one]))
+    first = invoke(["explore", design, "--model", SMOOTH, "--executor", "inline", "--out", one])
+    _ok(first)
+    assert "mu* (outcome's unit)" in first.stdout  # the index's header says what it is (a new-user check)
     _ok(invoke(["explore", design, "--model", SMOOTH, "--workers", "2", "--out", two, "--no-plots"]))
     assert json.loads((two / "manifest.json").read_text())["sessions"][0]["workers"] == 2
     pd.testing.assert_frame_equal(_y(one), _y(two))

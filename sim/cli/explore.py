@@ -125,6 +125,11 @@ def _require_libraries() -> None:
                             "(or -r requirements/explore.lock)")
 
 
+INDEX_HEADS = {"mu_star": "mu* (outcome's unit)", "ST": "ST (share of variance)", "swing": "swing (outcome's unit)"}
+"""The terminal table's header for each method's index (Morris mu*: mean absolute elementary
+effect, in the outcome's unit; Sobol' ST: a share of the outcome's variance; OAT: the swing)."""
+
+
 def _print(tables: dict, manifest: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -137,7 +142,8 @@ def _print(tables: dict, manifest: dict) -> None:
     for o in manifest["outcomes"]:
         cl = tables["claims"][tables["claims"]["outcome"] == o["name"]]
         t = Table(title=f"{o['name']}: {outcome_text(o).replace('`', '')}; by claim ({cl['aggregate'].iloc[0]})")
-        for c in ("claim", "index", "±", "parameters"):
+        index = INDEX_HEADS.get(str(cl["aggregate"].iloc[0]).split()[-1], "index")  # what the number is, and its unit
+        for c in ("claim", index, "±", "parameters"):
             t.add_column(c, justify="left" if c == "claim" else "right", overflow="fold")  # never cut
         for _, r in cl.head(12).iterrows():
             t.add_row(str(r["claim"]), _fmt(r["index"]), _fmt(r["conf"]), str(r["parameters"]))
