@@ -42,14 +42,15 @@ def _copy(src: Path, dst: Path) -> Path:
     ("[1, 2, 3]", "not a calibration manifest (a JSON object expected)"),
     ("null", "not a calibration manifest (a JSON object expected)"),
     ("{not json", "cannot be read as a calibration manifest"),
-    ('{"particles": "3"}', "particles must be a whole number >= 2"),
+    ('{"particles": "3"}', "particles must be a whole number from 2 to 100,000"),
+    ('{"particles": 1000000000}', "particles must be a whole number from 2 to 100,000"),  # was accepted (hostile review)
     ('{"kernel": "gauss"}', "kernel must be one of beaumont, silverman"),
     ('{"distance_kind": "euclid"}', "distance_kind must be one of"),
     ('{"days": 0}', "days must be a whole number >= 1"),
     ('{"seed": -1}', "seed must be a whole number from 0"),
     ('{"workers": 0}', "workers must be a whole number >= 1"),
     ('{"epsilon": {"alpha": 0.5}, "status": "interrupted", "populations_requested": 0}',
-     "populations_requested must be a whole number >= 1"),
+     "populations_requested must be a whole number from 1 to 1,000"),
 ])
 def test_a_bad_manifest_is_refused_in_one_line_naming_it_before_anything_runs(finished, tmp_path, content, message):
     out = _copy(finished, tmp_path / "run")
@@ -60,6 +61,20 @@ def test_a_bad_manifest_is_refused_in_one_line_naming_it_before_anything_runs(fi
     assert _last(res).startswith(f"error: {out / 'manifest.json'}: ") and message in _last(res), res.output
     assert "Traceback" not in res.output and "calibrating" not in res.output  # no header with the defaults
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_workers_are_at_most_four_per_cpu_and_a_stored_number_is_not_forked_as_written(monkeypatch):
+    # a manifest edited to workers: 10**6 forked 2,730 processes and filled the memory (hostile review)
+    import typer
+
+    from sim.cli import calibrate as C
+
+    monkeypatch.setattr("sim.runner.executors.available_cpus", lambda: 2)
+    assert C._workers(None, 3) == 3 and C._workers(None, 10**6) == 8 and C._workers(8, 1) == 8
+    with pytest.raises(typer.Exit):
+        C._workers(9, 1)
+    res = invoke(["calibrate", "history_2022", "--workers", "100000", "--out", "unused"])
+    assert res.exit_code == 1 and "--workers 100000: more than" in res.output and not Path("unused").exists()
 
 
 def test_a_bad_wall_time_in_the_manifest_is_refused_naming_it(finished, tmp_path):

@@ -26,9 +26,11 @@ class CalibrationError(AsylumsimError):
     """A calibration that cannot start or continue (bad settings, no database, bad targets)."""
 
 
-Populations = Annotated[int | None, typer.Option("--populations", min=1, help="Populations in total (a resumed run continues up to this number) [default: 7; on --resume of a stopped run: the number it was asked for].")]
-Particles = Annotated[int | None, typer.Option("--particles", min=2, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
-Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw) [default: 1; on --resume: the run's].")]
+MAX_POPULATIONS, MAX_PARTICLES = 1_000, 100_000  # beyond these a run would not end, or not fit in memory
+WORKERS_PER_CPU = 4  # the most calibration workers per available CPU (a stored number is data, not an order)
+Populations = Annotated[int | None, typer.Option("--populations", min=1, max=MAX_POPULATIONS, help="Populations in total (a resumed run continues up to this number) [default: 7; on --resume of a stopped run: the number it was asked for].")]
+Particles = Annotated[int | None, typer.Option("--particles", min=2, max=MAX_PARTICLES, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw; at most 4 per CPU this process may use) [default: 1; on --resume: the run's].")]
 Scale = Annotated[int | None, typer.Option("--scale", min=1, help="population.scale of the calibration runs (real people per simulated one) [default: 20; on --resume: the run's].")]
 Days = Annotated[int | None, typer.Option("--days", min=1, help="Last simulated day (default: the scenario's run.days; on --resume: the run's).")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/calibrate-<scenario>/).")]
@@ -92,7 +94,7 @@ def calibrate_cmd(
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
     populations = populations if populations is not None else run.get("populations", 7)
-    workers = workers if workers is not None else run.get("workers", 1)
+    workers = _workers(workers, run.get("workers", 1))
     particles = particles if particles is not None else run.get("particles", 100)
     scale = scale if scale is not None else run.get("scale", 20)
     seed = seed if seed is not None else run.get("seed", 2022)
@@ -297,7 +299,7 @@ def _stored_settings(folder: Path) -> dict:
         return lambda v: type(v) is int and lo <= v <= hi
 
     checks = {  # option value -> (check, what it must be, the manifest's key for the message)
-        "particles": (whole(2), "a whole number >= 2", "particles"),
+        "particles": (whole(2, MAX_PARTICLES), f"a whole number from 2 to {MAX_PARTICLES:,}", "particles"),
         "scale": (whole(1), "a whole number >= 1", "scale"),
         "seed": (whole(0, 2**32 - 1), "a whole number from 0 to 2**32 - 1", "seed"),
         "days": (whole(1), "a whole number >= 1", "days"),
@@ -307,7 +309,7 @@ def _stored_settings(folder: Path) -> dict:
         "base_overrides": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
                            "a list of KEY=VALUE", "base_overrides"),
         "alpha": (lambda v: type(v) is float and 0.01 <= v <= 0.99, "a number from 0.01 to 0.99", "epsilon.alpha"),
-        "populations": (whole(1), "a whole number >= 1", populations_key),
+        "populations": (whole(1, MAX_POPULATIONS), f"a whole number from 1 to {MAX_POPULATIONS:,}", populations_key),
         "workers": (whole(1), "a whole number >= 1", "workers"),
     }
     out = {}
@@ -326,6 +328,29 @@ def _stored_settings(folder: Path) -> dict:
             raise ValueError(f"{path}: {name} must be {what}, got {v!r}")
         out[key] = v
     return out
+
+
+def _workers(given: int | None, stored: int) -> int:
+    """The calibration's worker processes: ``--workers`` if given, else the resumed run's.
+
+    Each worker is a process holding a model, and more of them than CPUs gains nothing: at
+    most :data:`WORKERS_PER_CPU` per CPU this process may use. ``--workers`` above that is
+    refused; a stored number above it (an edited manifest, which is data, or a run made on a
+    much larger machine) is lowered to it with a note on stderr, never forked as written.
+    """
+    from sim.runner.executors import available_cpus
+
+    cap = WORKERS_PER_CPU * available_cpus()
+    if given is not None:
+        if given > cap:
+            fail(CalibrationError(f"--workers {given}: more than {cap} ({WORKERS_PER_CPU} per CPU this process may "
+                                  "use); more workers than CPUs only cost memory"))
+        return given
+    if stored > cap:
+        typer.echo(f"note: the run's manifest says {stored:,} workers; continuing with {cap} "
+                   f"({WORKERS_PER_CPU} per CPU this process may use)", err=True)
+        return cap
+    return stored
 
 
 def _check_paths(scenario: str, priors, priors_file: Path | None) -> None:
