@@ -391,6 +391,38 @@ def test_manifest_paths_and_model_are_never_obeyed(tmp_path, capsys):
     assert r.stdout == ""
 
 
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("days", 0, "days 0 is not the scenarios' run.days"),  # redid, and overwrote, every finished replication
+    ("days", 2, "days 2 is not the scenarios' run.days"),
+    ("days", -3, "days -3 is not"),  # a traceback (NaN to integer)
+    ("replications", 10**9, "replications 1000000000 is not a whole number from 1 to 10,000"),  # spun for minutes
+    ("replications", "3", "replications '3' is not a whole number"),
+])
+def test_a_manifests_days_and_replications_are_checked_against_its_scenarios(tmp_path, key, value, fragment):
+    # found by the hostile review: the manifest is data, and these two fields were obeyed as written
+    out = tmp_path / "a"
+    _small_run(out)
+    before = {p.relative_to(out): p.read_bytes() for p in (out / REP).iterdir()}
+    _edit_manifest(out, lambda m: m.update({key: value}))
+    _one_line_error(invoke(["run", "--resume", "--out", out, "--model", FAKE, "--executor", "inline"]), fragment)
+    assert {p.relative_to(out): p.read_bytes() for p in (out / REP).iterdir()} == before
+
+
+def test_a_manifest_nested_too_deeply_is_a_one_line_error_everywhere(tmp_path):
+    # a RecursionError traceback in plot and --resume, and it broke the dashboard's whole Results list
+    from sim.dashboard.results import find_results
+    from sim.inference.guards import read_manifest as read_calibration_manifest
+
+    bad = tmp_path / "results" / "deep"
+    bad.mkdir(parents=True)
+    (bad / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
+    _one_line_error(invoke(["plot", bad]), "nested too deeply")
+    _one_line_error(invoke(["compare", "--resume", "--out", bad, "--model", FAKE]), "nested too deeply")
+    assert find_results([tmp_path / "results"]) == [bad]  # listed, not raised: opening it says what is wrong
+    with pytest.raises(ValueError, match="nested too deeply"):
+        read_calibration_manifest(bad)
+
+
 def test_user_temporary_files_count_as_content_and_are_kept(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

@@ -154,7 +154,8 @@ def _resume_spec(kind: str, out: Path | None, resume: bool, requested: EnsembleS
                  replications: int | None, model: str | None) -> EnsembleSpec | None:
     """The spec to resume with, or None for a fresh run (checked again under the folder lock)."""
     from sim.runner import claim, storage
-    from sim.runner.spec import EnsembleSpec, reconcile_resume
+    from sim.runner.resume import reconcile_resume
+    from sim.runner.spec import EnsembleSpec
 
     if not resume:
         return None

@@ -324,7 +324,7 @@ def save_scenario(folder: Path, ref: str, name: str, values: dict[str, Any], des
     import os
 
     from sim.config import load_scenario
-    from sim.runner.spec import first_difference
+    from sim.runner.resume import first_difference
 
     if not NAME_RE.fullmatch(name):
         raise ConfigError("save as scenario", "name", f"{name!r} is not a valid name: use letters, digits, _ and -, "

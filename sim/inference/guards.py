@@ -75,6 +75,8 @@ def read_manifest(out_dir: Path) -> dict | None:
         stored = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot be read as a calibration manifest ({exc})") from None
+    except RecursionError:  # nested too deeply for Python's parser
+        raise ValueError(f"{path}: cannot be read as a calibration manifest (nested too deeply)") from None
     if not isinstance(stored, dict):
         raise ValueError(f"{path}: not a calibration manifest (a JSON object expected)")
     return stored

@@ -43,8 +43,9 @@ from sim.errors import ResultsError, command
 from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
+from sim.runner.resume import reconcile_resume, with_replications
 from sim.runner.seeds import replication_seed
-from sim.runner.spec import EnsembleSpec, check_memory, reconcile_resume, with_replications
+from sim.runner.spec import EnsembleSpec, check_memory
 from sim.runner.tables import combine_replications, write_tables
 
 if TYPE_CHECKING:

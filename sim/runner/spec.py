@@ -24,6 +24,8 @@ from sim.runner import storage
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob
 from sim.runner.seeds import replication_seed
 
+MAX_REPLICATIONS = 10_000  # the bound of run.replications in the schema and of --replications
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -259,11 +261,19 @@ class EnsembleSpec:
             enabled = stored_unc.get("enabled", True)
             if not isinstance(enabled, bool):
                 raise ValueError("uncertainty.enabled is not true or false")
+            days, reps = manifest.get("days"), manifest["replications"]
+            # the manifest is data: its days and replications must be what its scenarios ran (an
+            # edited days: 0 redid, and overwrote, every finished replication), within the schema's bounds
+            if days is not None and (type(days) is not int or any(days != sc.run.days for sc in scenarios)):
+                raise ValueError(f"days {days!r} is not the scenarios' run.days "
+                                 f"{sorted({sc.run.days for sc in scenarios})}")
+            if type(reps) is not int or not 1 <= reps <= MAX_REPLICATIONS:
+                raise ValueError(f"replications {reps!r} is not a whole number from 1 to {MAX_REPLICATIONS:,}")
             sets = manifest.get("sets", [])  # absent in folders written before it was recorded
             if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
                 raise ValueError("sets is not a list of strings")
-            spec = cls(kind=kind, scenarios=scenarios, replications=int(manifest["replications"]),
-                       root_seed=int(manifest["root_seed"]), days=None if days is None else int(days),
+            spec = cls(kind=kind, scenarios=scenarios, replications=reps,
+                       root_seed=int(manifest["root_seed"]), days=days,
                        model=model, baseline=manifest.get("baseline"), parameter_uncertainty=enabled, sets=sets)
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
@@ -308,74 +318,6 @@ def _refuse_unlike(scenarios: list[Scenario]) -> None:
                 raise ResultsError(f"compare: {label} differs ({base.name!r} has {a}, {s.name!r} has {b}); "
                                    "paired differences would mix unlike runs; give both the same value "
                                    f"(e.g. --set {label}={a})")
-
-
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    if isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
-        out = {}
-        for i, v in enumerate(d):
-            out.update(_flat(v, f"{prefix}.{v.get('name', i)}"))
-        return out
-    return {prefix: d}
-
-
-def first_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """The first dotted key whose value differs between two configs, as ``key: a vs b``."""
-    fa, fb = _flat(a), _flat(b)
-    for k in list(fa) + [k for k in fb if k not in fa]:
-        if fa.get(k, "<absent>") != fb.get(k, "<absent>"):
-            return f"{k}: {fa.get(k, '<absent>')!r} was stored, {fb.get(k, '<absent>')!r} requested"
-    return None
-
-
-def with_replications(s: Scenario, n: int) -> Scenario:
-    """A copy of ``s`` whose ``run.replications`` is ``n`` (config.yaml records it)."""
-    return s.model_copy(update={"run": s.run.model_copy(update={"replications": n})})
-
-
-def reconcile_resume(stored: EnsembleSpec, requested: EnsembleSpec | None, replications: int | None) -> EnsembleSpec:
-    """The spec to continue an interrupted ensemble with.
-
-    The stored configuration rules. A re-typed command (``requested``) must resolve to
-    the same scenarios, seed, days and model; only the number of replications may grow.
-
-    Raises:
-        ResultsError: naming the first setting that differs.
-    """
-    n = stored.replications if replications is None else replications
-    if n < stored.replications:
-        raise ResultsError(f"--resume cannot shrink the ensemble: the folder has {stored.replications} "
-                           f"replications per scenario, --replications asked for {n}")
-    if requested is not None:
-        if requested.model != stored.model:
-            raise ResultsError(f"--resume: the folder was run with --model {stored.model}, not {requested.model}; "
-                               f"pass --model {stored.model}")
-        if requested.names != stored.names:
-            raise ResultsError(f"--resume: the folder holds scenarios {stored.names}, not {requested.names}")
-        for label, a, b in (("kind", stored.kind, requested.kind), ("root seed", stored.root_seed, requested.root_seed),
-                            ("days", stored.days, requested.days), ("baseline", stored.baseline, requested.baseline),
-                            ("parameter uncertainty (--no-parameter-uncertainty)", stored.parameter_uncertainty,
-                             requested.parameter_uncertainty)):
-            if a != b:
-                raise ResultsError(f"--resume: {label} differs from the stored run ({a!r} stored, {b!r} requested)")
-        for s_old, s_new in zip(stored.scenarios, requested.scenarios, strict=True):
-            old = with_replications(s_old, 1).model_dump(mode="json")
-            new = with_replications(s_new, 1).model_dump(mode="json")
-            diff = first_difference(old, new)
-            if diff:
-                raise ResultsError(f"--resume: scenario {s_old.name!r} differs from the stored run ({diff}); "
-                                   "start a new folder instead")
-    return EnsembleSpec(kind=stored.kind, scenarios=[with_replications(s, n) for s in stored.scenarios],
-                        replications=n, root_seed=stored.root_seed, days=stored.days, model=stored.model,
-                        baseline=stored.baseline, slugs=stored.slugs,
-                        parameter_uncertainty=stored.parameter_uncertainty, sets=stored.sets)
-
-
 
 
 def check_memory(spec: EnsembleSpec, concurrent: int) -> int | None:

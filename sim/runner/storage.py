@@ -144,7 +144,7 @@ def read_file_meta(path: Path) -> dict[str, Any] | None:
         return None
     try:
         meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return meta if isinstance(meta, dict) else None
 
@@ -329,6 +329,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsError(f"{path} is corrupt ({exc}); this folder cannot be used") from None
+    except RecursionError:  # arrays nested too deeply for Python's parser (a hostile or broken file)
+        raise ResultsError(f"{path} is corrupt (nested too deeply); this folder cannot be used") from None
     if not isinstance(data, dict) or data.get("tool") != TOOL_NAME:
         raise ResultsError(f"{folder} is not an asylumsim results folder ({MANIFEST} was written by another tool)")
     version = data.get("format_version")
