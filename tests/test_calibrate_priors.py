@@ -59,7 +59,13 @@ def test_the_example_file_reads_back_and_numbers_without_a_dot_are_numbers(tmp_p
     ("priors:\n  - {path: a.b, distribution: loguniform, low: 0, high: 1}", "loguniform needs low > 0"),
     ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1}\n"
      "  - {path: a.b, distribution: uniform, low: 0, high: 2}", "the path a.b repeats"),
-    ("priors: [", "not valid YAML"),
+    ("priors: [", "YAML syntax error at line"),
+    # the scenario files' strict reader (the hostile review: a repeated key dropped a prior, deep nesting
+    # was a traceback, a Python tag got PyYAML's own message)
+    ("priors:\n  - {path: front.kia_rate, distribution: uniform, low: 0.0003, high: 0.001}\n"
+     "priors:\n  - {path: front.awol_rate, distribution: uniform, low: 0.0001, high: 0.001}", "priors: duplicate key"),
+    ("foo: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ("priors: !!python/object/apply:os.system [ls]", "is not allowed (plain YAML only)"),
     ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1, integer: 'yes'}", "integer true or false"),
     ("priors:\n  - {path: a.b, distribution: uniform, low: 0, high: 1, source: [x]}", "source must be a text"),
 ])

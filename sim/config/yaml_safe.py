@@ -98,7 +98,7 @@ def _check_graph(node: Node, source: str) -> None:
         if id(n) in expanded:
             return expanded[id(n)]
         if n.tag not in _ALLOWED_TAGS:
-            raise ConfigError(source, path, f"YAML tag {n.tag!r} is not allowed in scenarios")
+            raise ConfigError(source, path, f"YAML tag {n.tag!r} is not allowed (plain YAML only)")
         total = 1
         if isinstance(n, ScalarNode):
             if not n.style and _LEADING_ZERO_INT.match(n.value):  # plain: None (Python) or "" (libyaml)

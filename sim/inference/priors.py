@@ -127,14 +127,13 @@ def read_priors(path: Path) -> list[Prior]:
             (unreadable file, not YAML, wrong shape, unknown field, bad range, repeated path,
             a path that is a run setting, :func:`run_setting_problem`).
     """
-    import yaml
+    from sim.config.yaml_safe import read_yaml_file
+    from sim.errors import ConfigError
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    try:  # the scenario files' strict reader: duplicate keys, tags, nesting and size refused in one line
+        data = read_yaml_file(Path(path))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
     if not isinstance(data, dict) or set(data) != {"priors"}:
         raise ValueError(f"{path}: must be a mapping with the single key 'priors' (a list of priors)")
     entries = data["priors"]
