@@ -562,6 +562,31 @@ def test_a_stop_after_the_last_replication_leaves_an_honest_manifest(tmp_path, m
     assert (tmp_path / "m" / "timeseries.parquet").is_file()
 
 
+def test_a_stop_while_the_pool_shuts_down_after_the_run_says_the_folder_is_complete(tmp_path, monkeypatch):
+    # the hostile review: a signal as the worker pool closed printed "continue with: ... --resume"
+    # for a folder whose manifest said complete (its tables byte-identical to an uninterrupted run)
+    import contextlib
+
+    import sim.runner.executors as exe
+    from sim.runner.interrupts import RunInterrupted
+
+    original = exe.make_executor
+
+    @contextlib.contextmanager
+    def closing_on_a_signal(*a, **k):
+        with original(*a, **k) as ex:
+            yield ex
+        signal.raise_signal(signal.SIGINT)  # as the pool's shutdown returns
+
+    monkeypatch.setattr(exe, "make_executor", closing_on_a_signal)  # imported by run_ensemble when it runs
+    s = load_scenario("baseline", ["run.days=5"])
+    spec = EnsembleSpec(kind="run", scenarios=[s], replications=2, root_seed=9, days=5, model=FAKE)
+    with pytest.raises(RunInterrupted) as stopped:
+        run_ensemble(spec, tmp_path / "m", executor="inline")
+    assert stopped.value.complete and not stopped.value.hint
+    assert _manifest(tmp_path / "m")["status"] == "complete"
+
+
 @pytest.mark.parametrize("stage", ["start", "replication", "tables"])
 def test_a_full_disk_stops_the_run_with_one_line_and_resume_finishes(tmp_path, monkeypatch, stage):
     # ENOSPC from the file system (os.replace of the atomic write) before the run, while a

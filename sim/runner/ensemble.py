@@ -251,11 +251,15 @@ def run_ensemble(
         # Refuse before anything is written or any worker started.
         check_memory(spec, 1 if executor == "inline" or scheduler else min(n_workers, n_jobs))
         # Executor first: if a cluster cannot be reached, the folder stays empty and reusable.
+        finished: EnsembleOutcome | None = None
         try:
             with make_executor(executor, n_workers, scheduler) as ex:
-                return _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
-                                   on_start, on_result, on_note, config_text, side_tasks)
+                finished = _run_locked(spec, folder, manifest, ex, executor, n_workers, scheduler, stop,
+                                       on_start, on_result, on_note, config_text, side_tasks)
+            return finished
         except RunInterrupted as exc:
+            # a signal while the pool shut down, after this run wrote its tables and final manifest
+            exc.complete = exc.complete or finished is not None
             if (folder / storage.MANIFEST).is_file() and not exc.complete:
                 exc.hint = resume_hint(spec, folder)
             raise
@@ -301,7 +305,7 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
     manifest["status"] = "running"
     manifest.pop("resume_hint", None)
     storage.write_manifest(folder, manifest)  # first, so the folder is recognisably ours
-    storage.atomic_write_text(folder / storage.CONFIG, config_text or render_configs(spec))
+    storage.atomic_write_text(folder / storage.CONFIG, config_text or storage.render_configs(spec.scenarios, spec.root_seed))
     t0 = time.perf_counter()
     jobs_by_key = {j.key: j for j in jobs_all}
 
@@ -388,14 +392,3 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
         raise
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
                            failed=failed, timeseries=ts, side_results=side_results if side_tasks else None)
-
-
-def render_configs(spec: EnsembleSpec) -> str:
-    """``config.yaml``: each resolved scenario as commented YAML (one document each)."""
-    from sim.config.render import render_yaml
-
-    docs = []
-    for s in spec.scenarios:
-        head = f"Resolved scenario {s.name!r} as run by asylumsim (root seed {spec.root_seed})"
-        docs.append(render_yaml(s, header=head))
-    return "---\n".join(docs)

@@ -373,3 +373,14 @@ def inside(folder: Path, rel: str) -> Path:
     if path != root and root not in path.parents:
         raise ResultsError(f"{MANIFEST} in {folder} names a path outside the folder: {rel!r}")
     return path
+
+
+def render_configs(scenarios: list[Any], root_seed: int) -> str:
+    """``config.yaml``: each resolved scenario as commented YAML (one document each)."""
+    from sim.config.render import render_yaml
+
+    docs = []
+    for s in scenarios:
+        head = f"Resolved scenario {s.name!r} as run by asylumsim (root seed {root_seed})"
+        docs.append(render_yaml(s, header=head))
+    return "---\n".join(docs)
