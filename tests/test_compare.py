@@ -185,6 +185,26 @@ def test_compare_resume_restores_the_same_comparison(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["to_run"] == 1
 
 
+def test_an_edited_comparison_table_is_refused_and_resume_rebuilds_it(tmp_path):
+    # the hostile review: comparison.csv had no checksum, and the dashboard showed edited cells
+    from sim.dashboard.results import headline
+    from sim.errors import ResultsError
+
+    out = tmp_path / "cmp"
+    args = ["--days", "12", "-n", "2", "--model", FAKE, "--executor", "inline", "--no-plots"]
+    assert invoke(["compare", "baseline", "caplan", *args, "--out", out]).exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["checksums"]) == {"timeseries.parquet", "summary.csv", "comparison.csv"}
+    good = headline(out)
+    lines = (out / "comparison.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",", ",-777777,", 1)
+    (out / "comparison.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ResultsError, match="comparison.csv is not the table this run wrote"):
+        headline(out)
+    assert invoke(["compare", "--resume", "--out", out, *args[4:]]).exit_code == 0
+    assert headline(out) == good
+
+
 def test_compare_prints_and_keeps_the_set_values_it_ran_with(tmp_path):
     # the printed tables did not say that --set closed Finland; only the manifest's command line did
     out = tmp_path / "cmp"

@@ -101,9 +101,10 @@ def print_headline(folder: Path, width: int | None = None) -> None:
     from sim.config.yaml_safe import one_line
     from sim.errors import command
     from sim.runner import storage
+    from sim.runner.tables import read_table_csv
 
     manifest = storage.read_manifest(folder)
-    comp = pd.read_csv(folder / storage.COMPARISON)
+    comp = read_table_csv(folder, manifest, storage.COMPARISON)
     base = manifest["baseline"]
     names = [e["name"] for e in manifest["scenarios"]]
     width = width or terminal_width()

@@ -125,21 +125,18 @@ def headline(folder: Path) -> Headline | None:
     Returns:
         None for a folder without ``comparison.csv`` (a single run).
     """
-    import pandas as pd
 
     from sim.analysis.compare import COST_PER_SOLDIER, DEATHS_AVOIDED
     from sim.analysis.headline import cost_label, format_cell
     from sim.runner import storage
+    from sim.runner.tables import read_table_csv
 
     folder = Path(folder)
     path = folder / storage.COMPARISON
     if not path.is_file():
         return None
     manifest = storage.read_manifest(folder)
-    try:
-        comp = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path} cannot be read ({str(exc).splitlines()[0]})") from None
+    comp = read_table_csv(folder, manifest, storage.COMPARISON)  # the table this run wrote (its SHA-256)
     base = manifest.get("baseline")
     names = [str(e.get("name")) for e in manifest.get("scenarios", []) if isinstance(e, dict)]
 

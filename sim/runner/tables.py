@@ -33,7 +33,7 @@ def combine_replications(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame
 def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame,
                  after_timeseries: Callable[[], Any] | None = None) -> None:
     """Write ``timeseries.parquet``, ``summary.csv`` and (compare) ``comparison.csv``, and
-    record the first's SHA-256 in the manifest (``checksums``; the caller writes it).
+    record each one's SHA-256 in the manifest (``checksums``; the caller writes it).
 
     ``after_timeseries`` is called once ``timeseries.parquet`` is on disk, before the
     summaries are computed (so work that reads it, such as the figures, can start on other
@@ -49,15 +49,16 @@ def write_tables(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame,
     if after_timeseries is not None:
         after_timeseries()
     outputs = {"timeseries": storage.TIMESERIES}
-    summary = summary_table(ts)
-    storage.atomic_write_text(folder / storage.SUMMARY, summary.to_csv(index=False))
-    outputs["summary"] = storage.SUMMARY
+    tables = {storage.SUMMARY: summary_table(ts)}
     base = manifest.get("baseline")
     if manifest.get("kind") == "compare" and base and base in set(ts["scenario"]):
         # (A baseline whose replications all failed has no comparison; the run reports them.)
-        comp = comparison_table(ts, base)
-        storage.atomic_write_text(folder / storage.COMPARISON, comp.to_csv(index=False))
-        outputs["comparison"] = storage.COMPARISON
+        tables[storage.COMPARISON] = comparison_table(ts, base)
+    for name, table in tables.items():  # each with its SHA-256, which readers check (read_table_csv)
+        text = table.to_csv(index=False).encode("utf-8")
+        storage.atomic_write_bytes(folder / name, text)
+        manifest["checksums"][name] = storage.sha256_bytes(text)
+        outputs[name.removesuffix(".csv")] = name
     manifest.setdefault("outputs", {}).update(outputs)
 
 
@@ -171,6 +172,34 @@ def resume_command(folder: Path, manifest: dict[str, Any]) -> str:
 def rebuild_hint(folder: Path, manifest: dict[str, Any]) -> str:
     """How to rebuild a folder's tables from its replication files (a message's last part)."""
     return f"rebuild it from the replications with: {resume_command(folder, manifest)}"
+
+
+def read_table_csv(folder: Path, manifest: dict[str, Any], name: str) -> Any:
+    """``folder/name`` (``summary.csv`` or ``comparison.csv``) as a pandas table, after checking
+    it is the file this run wrote: its SHA-256 against the manifest's ``checksums`` (folders
+    written before these were recorded have none, and are read as they are).
+
+    Raises:
+        ResultsError: unreadable, or not the table this run wrote (edited or copied in).
+    """
+    import io
+
+    import pandas as pd
+
+    path = Path(folder) / name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    checksums = manifest.get("checksums")
+    recorded = checksums.get(name) if isinstance(checksums, dict) else None
+    if isinstance(recorded, str) and storage.sha256_bytes(data) != recorded:
+        raise ResultsError(f"{path} is not the table this run wrote (its SHA-256 differs from the one in "
+                           f"{storage.MANIFEST}): edited? {rebuild_hint(folder, manifest)}")
+    try:
+        return pd.read_csv(io.BytesIO(data))
+    except ValueError as exc:
+        raise ResultsError(f"{path} cannot be read ({str(exc).splitlines()[0]})") from None
 
 
 def _finished(manifest: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
