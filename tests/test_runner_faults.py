@@ -623,6 +623,30 @@ def test_a_full_disk_stops_the_run_with_one_line_and_resume_finishes(tmp_path, m
     assert m["status"] == "complete" and "error" not in m and (out / "timeseries.parquet").is_file()
 
 
+def test_a_full_disk_as_the_final_manifest_is_written_is_not_a_finished_run(tmp_path, monkeypatch):
+    # the hostile review: the error had no resume command and the folder stayed 'running'
+    import errno
+
+    replace, failed = os.replace, []
+
+    def full_once(src, dst, *a, **k):
+        if str(dst).endswith("manifest.json") and (out / "timeseries.parquet").is_file() and not failed:
+            failed.append(dst)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(storage.os, "replace", full_once)
+    out = tmp_path / "m"
+    res = invoke(["run", "baseline", "--days", "3", "--scale", "2000", "-n", "1", "--executor", "inline",
+                  "--no-plots", "--no-parameter-uncertainty", "--out", out])
+    last = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and failed and "No space left on device" in last and "--resume" in last, res.stderr
+    assert _manifest(out)["status"] == "interrupted"
+    monkeypatch.undo()
+    _ok(invoke(["run", "--resume", "--out", out, "--no-plots"]))
+    assert _manifest(out)["status"] == "complete"
+
+
 def test_a_stop_while_the_results_are_printed_says_the_folder_is_complete(tmp_path, monkeypatch):
     # the run has finished; a SIGTERM while the CLI prints its summary ends with a message
     # (not silently) and exit 143, and the folder stays complete

@@ -169,6 +169,12 @@ def test_set_typo_item_has_did_you_mean():
     assert "did you mean 'baltics_poland'" in e.value.problem
 
 
+def test_set_of_extends_is_refused():
+    # it was accepted, recorded and never applied (the hostile review): show printed a parent it had not used
+    with pytest.raises(ConfigError, match=r"^--set: extends: a scenario's parent is named in its file"):
+        load_scenario("baseline", ["extends=nonexistent_zz"])
+
+
 def test_set_whole_host_error_is_blamed_on_set_not_baseline():
     # issue 13 item 11: renaming a host breaks the exits that lead to it; --set did it
     with pytest.raises(ConfigError) as e:

@@ -205,6 +205,8 @@ def _load(ref: str | Path, overrides: list[str] | tuple[str, ...]) -> Scenario:
     data.pop("extends", None)
     for text in overrides:
         data = apply_override(data, text, prov)
+        if "extends" in data:  # it would be recorded, never applied (the chain is merged above)
+            raise ConfigError("--set", "extends", "a scenario's parent is named in its file (extends:), not with --set")
     return _resolve_posterior(validate(data, prov, str(path)), prov, str(path))
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import provenance
-from sim.errors import ResultsError, command
+from sim.errors import ResultsError, WriteError, command
 from sim.runner import claim, storage
 from sim.runner.interrupts import RunInterrupted, StopSignals, note_os_error, raise_os_error
 from sim.runner.jobs import DEFAULT_MODEL, ReplicationJob, ReplicationResult, run_jobs
@@ -379,15 +379,18 @@ def _run_locked(spec: EnsembleSpec, folder: Path, manifest: dict[str, Any], ex: 
     except BaseException as exc:
         # a stop signal after the last replication: every replication is on disk; the tables
         # are either all written (the folder is complete) or not trusted (--resume rebuilds them)
+        # (an operating-system error after the tables, e.g. a full disk as the final manifest is
+        # written, leaves the run unfinished too: the manifest's last word must not be "complete")
+        unfinished = not tables_written or isinstance(exc, OSError | WriteError)
         with contextlib.suppress(BaseException):
-            if not tables_written:
+            if unfinished:
                 manifest["status"] = "interrupted"
                 manifest["resume_hint"] = resume_hint(spec, folder)
                 note_os_error(manifest, exc)
             storage.write_manifest(folder, manifest)
         if isinstance(exc, RunInterrupted):
             exc.complete = tables_written
-        if not tables_written:
+        if unfinished:
             raise_os_error(exc, folder, resume_hint(spec, folder), "every replication is saved and --resume rebuilds the tables")
         raise
     return EnsembleOutcome(folder=folder, spec=spec, manifest=manifest, ran=len(todo), skipped=len(done),
