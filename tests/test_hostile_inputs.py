@@ -96,6 +96,8 @@ BAD_FILES = [
     ("yaml-syntax", CHILD + "run: [1, 2\n", "", "line"),
     ("too-many-offers", CHILD + "offers:\n" + "".join(f"  - {{name: o{i}, {FULL_OFFER}}}\n" for i in range(9)), "offers", "at most 8"),
     ("empty-schedule", CHILD + "front:\n  intensity: []\n", "front.intensity", "at least one"),
+    # a repeated day was accepted (which step holds on it?) though the message said "increase"
+    ("repeated-day", CHILD + "front:\n  intensity: [[0, 1.0], [0, 2.0]]\n", "front.intensity", "days must increase"),
     # YAML 1.1 traps
     ("yaml11-off", CHILD + "run:\n  check_ledger: off\n", "run.check_ledger", "true or false"),
     ("yaml11-yes", CHILD + "run:\n  check_ledger: yes\n", "run.check_ledger", "true or false"),

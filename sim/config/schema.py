@@ -424,8 +424,8 @@ class ReplacementConfig(Strict):
         if not v:
             raise ValueError("needs at least one (day, men) step")
         days = [d for d, _ in v]
-        if days != sorted(days):
-            raise ValueError("days must increase")
+        if any(b <= a for a, b in zip(days, days[1:], strict=False)):  # a repeated day: which step holds?
+            raise ValueError(f"days must increase (got {days})")
         if any(not (0 <= m <= 1e8) for _, m in v):
             raise ValueError("strengths must be in [0, 1e8]")
         return v
@@ -516,8 +516,8 @@ class FrontConfig(Strict):
         if not v:
             raise ValueError("needs at least one (day, multiplier) step")
         days = [d for d, _ in v]
-        if days != sorted(days):
-            raise ValueError("days must increase")
+        if any(b <= a for a, b in zip(days, days[1:], strict=False)):  # a repeated day: which step holds?
+            raise ValueError(f"days must increase (got {days})")
         if any(not (0.0 <= m <= MAX_INTENSITY) for _, m in v):
             raise ValueError(f"multipliers must be in [0, {MAX_INTENSITY:g}]")
         return v
