@@ -121,6 +121,26 @@ def test_an_experiment_resumes_after_a_kill(tmp_path):
     assert res.exit_code == 1 and "holds another experiment" in res.stderr
 
 
+def test_workers_are_never_more_than_the_runs(tmp_path, monkeypatch):
+    # the hostile review: -w 100000 on a 24-run design was refused as needing 30,015 GiB; run caps workers at its jobs
+    import contextlib
+
+    import sim.runner.executors as exe
+
+    seen, original = [], exe.make_executor
+
+    @contextlib.contextmanager
+    def recording(kind, workers, scheduler=None):
+        seen.append(workers)
+        with original("inline", 1) as ex:
+            yield ex
+
+    monkeypatch.setattr(exe, "make_executor", recording)
+    _ok(invoke(["explore", _design(tmp_path), "--model", SMOOTH, "--workers", "100000", "--no-plots",
+                "--out", tmp_path / "out"]))
+    assert seen == [24]
+
+
 @pytest.mark.parametrize(("old", "new", "fragments"), [
     ("method: {name: morris", "methd: {name: morris", ["methd", "unknown key; did you mean 'method'?"]),
     ("trajectories: 3", "trajectorys: 3", ["method.trajectorys: unknown key; did you mean 'trajectories'?"]),

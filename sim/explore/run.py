@@ -267,7 +267,7 @@ def run_experiment(exp: Experiment, folder: Path, *, executor: str = "process", 
             else:
                 manifest = new_manifest(exp)
             jobs = exp.jobs()
-            n_workers = workers or default_workers(len(jobs))
+            n_workers = min(workers or default_workers(len(jobs)), max(1, len(jobs)))  # never more than jobs, as run
             if exp.model == DEFAULT_MODEL:
                 from sim.simulate import check_memory
 
