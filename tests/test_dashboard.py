@@ -134,6 +134,9 @@ def test_dashboard_cmd_refuses_a_folder_without_results_in_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     res = CliRunner().invoke(_cli(), [str(tmp_path / "empty")])
     assert res.exit_code == 1 and "is not an asylumsim results folder and holds none" in res.output
+    (tmp_path / "a_file").write_text("x")  # where what-if runs would go (the hostile review: accepted)
+    res = CliRunner().invoke(_cli(), ["--results", str(tmp_path / "a_file")])
+    assert res.exit_code == 1 and res.output.strip() == f"error: --results {tmp_path / 'a_file'} is not a folder"
 
 
 def _files(root) -> dict:

@@ -423,6 +423,13 @@ def test_a_manifest_nested_too_deeply_is_a_one_line_error_everywhere(tmp_path):
         read_calibration_manifest(bad)
 
 
+def test_plot_of_a_calibration_folder_says_what_it_is(tmp_path):
+    # it said the manifest "was written by another tool" (the hostile review)
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "manifest.json").write_text('{"scenario": "history_2022", "pyabc_version": "0.13.0"}')
+    _one_line_error(invoke(["plot", tmp_path / "cal"]), "is an 'asylumsim calibrate' folder", "posterior.parquet")
+
+
 def test_user_temporary_files_count_as_content_and_are_kept(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

@@ -95,6 +95,8 @@ def dashboard_cmd(
         scenarios = Path(scenario_dir) if scenario_dir is not None else Path.cwd()
         if not scenarios.is_dir():
             raise ResultsError(f"--scenario-dir {scenarios} is not a folder")
+        if Path(results_root).exists() and not Path(results_root).is_dir():  # what-if runs go into it (made if absent)
+            raise ResultsError(f"--results {results_root} is not a folder")
         from sim.dashboard.app import ENV, Settings
 
         settings = Settings(tuple(d.resolve() for d in dirs), Path(results_root).resolve(), scenarios.resolve())

@@ -47,6 +47,7 @@ CONFIG = "config.yaml"
 TIMESERIES = "timeseries.parquet"
 SUMMARY = "summary.csv"
 COMPARISON = "comparison.csv"
+POSTERIOR_HINT = "posterior.parquet, used with --set uncertainty.posterior=FOLDER/posterior.parquet"
 REPLICATIONS_DIR = "replications"
 PLOTS_DIR = "plots"
 LOCK = ".lock"  # lock file of older versions; the lock is now on the folder itself
@@ -331,6 +332,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ResultsError(f"{path} is corrupt ({exc}); this folder cannot be used") from None
     except RecursionError:  # arrays nested too deeply for Python's parser (a hostile or broken file)
         raise ResultsError(f"{path} is corrupt (nested too deeply); this folder cannot be used") from None
+    if isinstance(data, dict) and "pyabc_version" in data and "tool" not in data:
+        raise ResultsError(f"{folder} is an 'asylumsim calibrate' folder (its posterior: {POSTERIOR_HINT}), "
+                           "not a run or compare results folder")
     if not isinstance(data, dict) or data.get("tool") != TOOL_NAME:
         raise ResultsError(f"{folder} is not an asylumsim results folder ({MANIFEST} was written by another tool)")
     version = data.get("format_version")
