@@ -156,6 +156,9 @@ def test_workers_are_never_more_than_the_runs(tmp_path, monkeypatch):
     ("per: removed}", "per: later}", ["outcomes", "divides by 'later'"]),
     ("offers.caplan_v2.credibility.base", "offers.caplan_v3.credibility.base", ["parameters", "no scenario"]),
     ("days: 20", "days: twenty", ["days", "twenty"]),
+    # a set: entry of the experiment file is named as such, not as the command line's --set (the hostile review)
+    ("days: 20", 'days: 20\nset: ["caplan:offers.caplan_v2.paymnt_usd=5"]',
+     ["set (scenario 'caplan'): offers.caplan_v2.paymnt_usd: unknown key"]),
 ])
 def test_experiment_file_errors_are_one_line_naming_file_key_and_problem(tmp_path, old, new, fragments):
     assert old in DESIGN

@@ -56,14 +56,20 @@ def overrides_for(sets: list[str], refs: list[str]) -> list[list[str]]:
     return out
 
 
-def name_scenario(exc: ConfigError, scenario: str, example: str | None = None) -> ConfigError:
+def name_scenario(exc: ConfigError, scenario: str, example: str | None = None,
+                  file: str | None = None, file_sets: list[str] | tuple[str, ...] = ()) -> ConfigError:
     """``exc`` raised while loading ``scenario`` with ``--set``, re-worded to name the scenario.
 
     A ``--set`` error from another source (the file itself) is returned unchanged; for one
-    from ``--set`` the hint suggests scoping it (``example``: the scoped form to show).
+    from ``--set`` the hint suggests scoping it (``example``: the scoped form to show). One
+    whose key an entry of ``file_sets`` sets (an experiment file's ``set:``) names ``file``
+    and its ``set`` key instead of the command line.
     """
     if exc.source != "--set":
         return exc
+    keys = [split_scope(t)[1].partition("=")[0].strip() for t in file_sets]
+    if file is not None and any(k and (exc.key == k or exc.key.startswith(k + ".")) for k in keys):
+        return ConfigError(f"{file}: set (scenario {scenario!r})", exc.key, exc.problem)
     hint = f"; to set it in one scenario only, scope it: --set {example}" if example else ""
     return ConfigError(f"--set (scenario {scenario!r})", exc.key, exc.problem + hint)
 

@@ -152,7 +152,7 @@ def build(design_path: Path | str, extra_sets: list[str] | tuple[str, ...] = (),
         except ConfigError as exc:
             if exc.source == "<command line>":  # the reference itself: the design's entry names it
                 raise ConfigError(source, f"scenarios[{i}]", exc.problem) from None
-            raise name_scenario(exc, name) from None
+            raise name_scenario(exc, name, file=source, file_sets=design.set) from None
         # known by the name the design gives it (a file's stem), whatever its ``name:``: the
         # outcomes, scoped --set, run files and tables all use that one name
         scenarios.append(sc if sc.name == name else sc.model_copy(update={"name": name}))
