@@ -65,14 +65,14 @@ def test_a_bad_manifest_is_refused_in_one_line_naming_it_before_anything_runs(fi
 
 def test_workers_are_at_most_four_per_cpu_and_a_stored_number_is_not_forked_as_written(monkeypatch):
     # a manifest edited to workers: 10**6 forked 2,730 processes and filled the memory (hostile review)
-    import typer
-
-    from sim.cli import calibrate as C
+    from sim.inference.guards import worker_count
 
     monkeypatch.setattr("sim.runner.executors.available_cpus", lambda: 2)
-    assert C._workers(None, 3) == 3 and C._workers(None, 10**6) == 8 and C._workers(8, 1) == 8
-    with pytest.raises(typer.Exit):
-        C._workers(9, 1)
+    assert worker_count(None, 3) == (3, None) and worker_count(8, 1) == (8, None)
+    n, note = worker_count(None, 10**6)
+    assert n == 8 and note.startswith("note: the run's manifest says 1,000,000 workers; continuing with 8")
+    with pytest.raises(ValueError, match="--workers 9: more than 8"):
+        worker_count(9, 1)
     res = invoke(["calibrate", "history_2022", "--workers", "100000", "--out", "unused"])
     assert res.exit_code == 1 and "--workers 100000: more than" in res.output and not Path("unused").exists()
 

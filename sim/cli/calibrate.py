@@ -27,7 +27,6 @@ class CalibrationError(AsylumsimError):
 
 
 MAX_POPULATIONS, MAX_PARTICLES = 1_000, 100_000  # beyond these a run would not end, or not fit in memory
-WORKERS_PER_CPU = 4  # the most calibration workers per available CPU (a stored number is data, not an order)
 Populations = Annotated[int | None, typer.Option("--populations", min=1, max=MAX_POPULATIONS, help="Populations in total (a resumed run continues up to this number) [default: 7; on --resume of a stopped run: the number it was asked for].")]
 Particles = Annotated[int | None, typer.Option("--particles", min=2, max=MAX_PARTICLES, help="Particles (accepted parameter vectors) per population [default: 100; on --resume: the run's].")]
 Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (1: reproducible draw for draw; at most 4 per CPU this process may use) [default: 1; on --resume: the run's].")]
@@ -84,17 +83,20 @@ def calibrate_cmd(
 ) -> None:
     """Calibrate SCENARIO to the defection and 2022 data by ABC-SMC (pyabc); write the posterior."""
     from sim.inference.abc import DEFAULT_PRIORS, DISTANCES, WeightsCollapsed, calibrate, transition
+    from sim.inference.guards import worker_count
     from sim.inference.priors import read_priors
     from sim.inference.targets import TargetSet
 
     folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
     # an option not given takes the resumed run's value (its manifest), else the default
-    try:
+    try:  # workers: at most WORKERS_PER_CPU per CPU; a stored number is lowered with a note, never forked as written
         run = _stored_settings(folder) if resume else {}
+        workers, note = worker_count(workers, run.get("workers", 1))
     except ValueError as exc:
         fail(CalibrationError(str(exc)))
+    if note:
+        typer.echo(note, err=True)
     populations = populations if populations is not None else run.get("populations", 7)
-    workers = _workers(workers, run.get("workers", 1))
     particles = particles if particles is not None else run.get("particles", 100)
     scale = scale if scale is not None else run.get("scale", 20)
     seed = seed if seed is not None else run.get("seed", 2022)
@@ -328,29 +330,6 @@ def _stored_settings(folder: Path) -> dict:
             raise ValueError(f"{path}: {name} must be {what}, got {v!r}")
         out[key] = v
     return out
-
-
-def _workers(given: int | None, stored: int) -> int:
-    """The calibration's worker processes: ``--workers`` if given, else the resumed run's.
-
-    Each worker is a process holding a model, and more of them than CPUs gains nothing: at
-    most :data:`WORKERS_PER_CPU` per CPU this process may use. ``--workers`` above that is
-    refused; a stored number above it (an edited manifest, which is data, or a run made on a
-    much larger machine) is lowered to it with a note on stderr, never forked as written.
-    """
-    from sim.runner.executors import available_cpus
-
-    cap = WORKERS_PER_CPU * available_cpus()
-    if given is not None:
-        if given > cap:
-            fail(CalibrationError(f"--workers {given}: more than {cap} ({WORKERS_PER_CPU} per CPU this process may "
-                                  "use); more workers than CPUs only cost memory"))
-        return given
-    if stored > cap:
-        typer.echo(f"note: the run's manifest says {stored:,} workers; continuing with {cap} "
-                   f"({WORKERS_PER_CPU} per CPU this process may use)", err=True)
-        return cap
-    return stored
 
 
 def _check_paths(scenario: str, priors, priors_file: Path | None) -> None:

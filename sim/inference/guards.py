@@ -212,3 +212,34 @@ def close_stopped_run(out_dir: Path, populations: int, held: int) -> bool:
     manifest.pop("error", None)  # what stopped it (an operating-system error) no longer holds it back
     write_manifest(out_dir, manifest)
     return True
+
+
+WORKERS_PER_CPU = 4  # the most calibration workers per available CPU (a stored number is data, not an order)
+
+
+def worker_count(given: int | None, stored: int) -> tuple[int, str | None]:
+    """The calibration's worker processes: ``--workers`` if given, else the resumed run's.
+
+    Each worker is a process holding a model, and more of them than CPUs gains nothing: at
+    most :data:`WORKERS_PER_CPU` per CPU this process may use. A stored number above that
+    (an edited manifest, which is data, or a run made on a much larger machine) is lowered
+    to it, never forked as written.
+
+    Returns:
+        ``(workers, note)``: ``note`` says why a stored number was lowered (else None).
+
+    Raises:
+        ValueError: ``given`` is above the limit.
+    """
+    from sim.runner.executors import available_cpus
+
+    cap = WORKERS_PER_CPU * available_cpus()
+    if given is not None:
+        if given > cap:
+            raise ValueError(f"--workers {given}: more than {cap} ({WORKERS_PER_CPU} per CPU this process may use); "
+                             "more workers than CPUs only cost memory")
+        return given, None
+    if stored > cap:
+        return cap, (f"note: the run's manifest says {stored:,} workers; continuing with {cap} "
+                     f"({WORKERS_PER_CPU} per CPU this process may use)")
+    return stored, None
