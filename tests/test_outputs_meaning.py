@@ -3,6 +3,8 @@ traffic, the protest index, the cost per soldier removed, and the run's headline
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +150,9 @@ def test_compare_headline_prints_a_saves_money_bound_not_as_markup(tmp_path, cap
     cost = (comp["metric"] == COST_PER_SOLDIER) & (comp["scenario"] == "twin") & (comp["day"] == comp["day"].max())
     comp.loc[cost, ["median", "p05", "p95"]] = [10_200.0, -3_000.0, 136_000.0]
     comp.to_csv(out / "comparison.csv", index=False)
+    manifest = json.loads((out / "manifest.json").read_text())  # the made-up table, recorded as the run's own
+    manifest["checksums"]["comparison.csv"] = hashlib.sha256((out / "comparison.csv").read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
     capsys.readouterr()
     print_headline(out)
     assert "10.2k [saves money, 136k]" in capsys.readouterr().out
