@@ -287,8 +287,10 @@ def parse_design(data: Any, source: str) -> Design:
             from sim.config.schema import _model_in
 
             node: Any = Design
-            for part in err["loc"][:-1]:
-                node = _model_in(node.model_fields[part].annotation) if isinstance(part, str) and node else node
+            for part in err["loc"][:-1]:  # (list indices keep the item's model; an unknown step, none)
+                if isinstance(part, str) and node is not None:
+                    info = node.model_fields.get(part)
+                    node = _model_in(info.annotation) if info is not None else None
             near = _nearest(str(err["loc"][-1]), list(node.model_fields)) if node else None
             msg = "unknown key" + (f"; did you mean {near!r}?" if near else "")
         elif "input" in err and not isinstance(err["input"], dict | list) and err["type"] != "missing":
