@@ -306,24 +306,19 @@ def _compare_spec(refs: list[str], baseline: str | None, replications: int | Non
     loaded = [base if r == base_ref else
               _load_named(r, _overrides(own[r], scale, base.run.days, base.run.seed, base.run.replications), refs, set_)
               for r in refs]
+    from sim.config.files import ref_stem
+
     for i, s in enumerate(loaded):  # results are labelled by name: two scenarios cannot share one
         same = [refs[j] for j in range(i + 1, len(loaded)) if loaded[j].name == s.name]
         if same:  # suggest renaming a file whose name: is not its own (a copy made with show)
-            fix = next((r for r in (refs[i], same[0]) if _stem(r) != s.name), same[0])
-            hint = f"e.g. name: {_stem(fix)} in {fix}" if _stem(fix) != s.name else "the name: key"
+            fix = next((r for r in (refs[i], same[0]) if ref_stem(r) != s.name), same[0])
+            hint = f"e.g. name: {ref_stem(fix)} in {fix}" if ref_stem(fix) != s.name else "the name: key"
             raise ResultsError(f"{refs[i]!r} and {same[0]!r} are both named {s.name!r}, and results are labelled by "
                                f"name; give each its own name ({hint})")
     spec = EnsembleSpec(kind="compare", scenarios=loaded, replications=base.run.replications, root_seed=base.run.seed,
                         days=base.run.days, model=model or _MODEL_DEFAULT, baseline=base.name,
                         parameter_uncertainty=parameter_uncertainty, sets=list(set_ or []))
     return spec
-
-
-def _stem(ref: str) -> str:
-    """A scenario's reference without folders and ``.yaml``: the name a copied file would take."""
-    from pathlib import PurePath
-
-    return PurePath(ref).stem if ref.endswith((".yaml", ".yml")) else ref
 
 
 def _load_named(ref: str, overrides: list[str], refs: list[str], sets: list[str] | None) -> Scenario:

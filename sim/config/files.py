@@ -133,6 +133,12 @@ def _why_not_a_file(p: Path) -> str:
     return "is not a regular file (a pipe, socket or device)"
 
 
+def ref_stem(ref: str) -> str:
+    """A scenario reference's name: a YAML file's stem (``my_caplan.yaml`` -> ``my_caplan``), a
+    name as it is. What an experiment calls a scenario, and what a copied file would be named."""
+    return Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref
+
+
 def resolve_ref(ref: str, relative_to: Path | None = None, source: str = "<command line>") -> Path:
     """Turn a scenario name or ``.yaml`` path into an existing file path.
 

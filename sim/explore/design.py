@@ -172,7 +172,9 @@ class Design(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Design:
-        names = [Path(s).stem if s.endswith((".yaml", ".yml")) else s for s in self.scenarios]
+        from sim.config.files import ref_stem
+
+        names = [ref_stem(s) for s in self.scenarios]
         if len(set(names)) != len(names):
             raise ValueError(f"scenarios: names repeat: {names}")
         if not self.claims and not self.parameters and not self.posterior:
@@ -203,7 +205,9 @@ class Design(_Strict):
     @property
     def scenario_names(self) -> list[str]:
         """Each scenario's name as outcomes and scoped ``--set`` refer to it (a file's stem)."""
-        return [Path(s).stem if s.endswith((".yaml", ".yml")) else s for s in self.scenarios]
+        from sim.config.files import ref_stem
+
+        return [ref_stem(s) for s in self.scenarios]
 
 
 def anchor_posterior_sets(sets: list[str], folder: Path) -> list[str]:

@@ -191,11 +191,7 @@ def read_table_csv(folder: Path, manifest: dict[str, Any], name: str) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from None
-    checksums = manifest.get("checksums")
-    recorded = checksums.get(name) if isinstance(checksums, dict) else None
-    if isinstance(recorded, str) and storage.sha256_bytes(data) != recorded:
-        raise ResultsError(f"{path} is not the table this run wrote (its SHA-256 differs from the one in "
-                           f"{storage.MANIFEST}): edited? {rebuild_hint(folder, manifest)}")
+    _refuse_other_table(path, manifest, name, lambda: storage.sha256_bytes(data), rebuild_hint(folder, manifest))
     try:
         return pd.read_csv(io.BytesIO(data))
     except ValueError as exc:
@@ -272,16 +268,30 @@ def check_table_belongs(folder: Path, manifest: dict[str, Any], ts: pd.DataFrame
             raise ResultsError(f"{path}: replication {key[1]} of {key[0]!r} has {row.size} rows (days {row.min}..{row.max}), "
                                f"{storage.MANIFEST} recorded {recorded} when it was written; was it edited? {rebuild}")
     _check_columns(folder, path, ts, finished, rebuild)
+    # the rows and columns are right: are the values the ones written?
+    _refuse_other_table(path, manifest, storage.TIMESERIES, lambda: storage.sha256_file(path), rebuild)
+
+
+def _refuse_other_table(path: Path, manifest: dict[str, Any], name: str, digest: Callable[[], str],
+                        rebuild: str) -> None:
+    """Refuse a table whose SHA-256 (``digest()``, computed only if one is recorded: older
+    folders have none) is not the one the manifest's ``checksums`` recorded for ``name``.
+
+    Raises:
+        ResultsError: the table was edited or copied in (with ``rebuild``, how to rebuild
+            it), or it cannot be read.
+    """
     checksums = manifest.get("checksums")
-    recorded = checksums.get(storage.TIMESERIES) if isinstance(checksums, dict) else None  # (older folders: none)
-    if isinstance(recorded, str):  # the rows and columns are right: are the values the ones written?
-        try:
-            actual = storage.sha256_file(path)
-        except OSError as exc:
-            raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        if actual != recorded:
-            raise ResultsError(f"{path} is not the table this run wrote (its SHA-256 differs from the one in "
-                               f"{storage.MANIFEST}): edited, or copied from a run of the same shape? {rebuild}")
+    recorded = checksums.get(name) if isinstance(checksums, dict) else None
+    if not isinstance(recorded, str):
+        return
+    try:
+        actual = digest()
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if actual != recorded:
+        raise ResultsError(f"{path} is not the table this run wrote (its SHA-256 differs from the one in "
+                           f"{storage.MANIFEST}): edited, or copied from a run of the same shape? {rebuild}")
 
 
 def _check_columns(folder: Path, path: Path, ts: pd.DataFrame, finished: dict[tuple[str, int], dict[str, Any]],
